@@ -1,0 +1,28 @@
+# The two commands: `make run` (API on http://127.0.0.1:8000 with an embedded local AWS)
+# and `make test` (the whole suite). Both create .venv with Python 3.12 when missing.
+SHELL := /bin/bash
+VENV := .venv
+# The first Python 3.12 that actually runs (pyenv shims exist without a selected version).
+PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { command -v $$p || echo $$p; } && break; done)
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test venv clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (Lambda's python3.12 runtime is the target)"; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON312) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(VENV)/bin/python localdev/serve.py --port $(PORT)
+
+test: venv
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

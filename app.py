@@ -1,0 +1,79 @@
+"""The Chalice app: blueprints, CORS preflight, and the error shape for everything.
+
+Nothing here creates AWS clients or reads the environment at import time.
+"""
+import json
+import logging
+
+from chalice import Chalice, Response
+
+from chalicelib.api import accounts, dev, docs, login, methods, sessions
+from chalicelib.api.http import error_response, json_response
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+
+app = Chalice(app_name="mfa-service")
+app.log.setLevel(logging.INFO)
+
+for blueprint in (accounts.bp, login.bp, methods.bp, sessions.bp, dev.bp, docs.bp):
+    app.register_blueprint(blueprint)
+
+# Chalice's own errors (unknown method, unsupported media type...) in our shape.
+_CHALICE_ERRORS = {
+    "BadRequestError": "invalid_request",
+    "MethodNotAllowedError": "method_not_allowed",
+    "UnsupportedMediaType": "unsupported_media_type",
+    "NotFoundError": "not_found",
+}
+_ALLOWED_HEADERS = "Content-Type, X-Requested-With, Authorization, X-Client"
+
+
+def _preflight():
+    """CORS preflight; the headers themselves are added by the middleware below."""
+    methods_here = sorted(app.routes[app.current_request.context["resourcePath"]])
+    return Response(body="", status_code=204, headers={
+        "Access-Control-Allow-Methods": ", ".join(methods_here),
+        "Access-Control-Allow-Headers": _ALLOWED_HEADERS,
+        "Access-Control-Max-Age": "600",
+    })
+
+
+for _path in list(app.routes):
+    app.route(_path, methods=["OPTIONS"], name=f"preflight {_path}")(_preflight)
+
+
+def _reshape_chalice_error(response: Response) -> Response:
+    if response.status_code < 400 or not isinstance(response.body, (dict, str)):
+        return response
+    body = response.body
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return response
+    if isinstance(body, dict) and "Code" in body and "error" not in body:
+        code = _CHALICE_ERRORS.get(body["Code"], "request_refused")
+        return json_response(response.status_code, {"error": code, "message": str(body.get("Message", ""))})
+    return response
+
+
+def _add_cors(request, response: Response) -> Response:
+    origin = request.headers.get("origin")
+    if origin and origin.rstrip("/") in get_settings().allowed_origins:
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Vary"] = "Origin"
+    return response
+
+
+@app.middleware("http")
+def api_middleware(event, get_response):
+    if len(event.raw_body or b"") > get_settings().max_body_bytes:
+        response = error_response(ApiError(413, "payload_too_large", "The request body is larger than 64 KiB."))
+    else:
+        try:
+            response = _reshape_chalice_error(get_response(event))
+        except Exception:
+            app.log.exception("unhandled error")
+            response = error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
+    return _add_cors(event, response)

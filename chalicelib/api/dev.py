@@ -1,0 +1,19 @@
+"""Development helpers, answering only in the local stage."""
+from chalice import Blueprint
+
+from chalicelib.api import models
+from chalicelib.api.http import endpoint
+from chalicelib.config import get_settings
+from chalicelib.errors import not_found
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/_dev/mailbox", "GET", summary="Local stage only: emails sent, newest first",
+          response=models.Mailbox, errors=(404,))
+def mailbox(call):
+    if not get_settings().dev_mailbox_enabled:
+        raise not_found("page")
+    from chalicelib import mailbox as local_mailbox
+
+    return models.Mailbox(messages=local_mailbox.messages()).model_dump()

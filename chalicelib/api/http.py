@@ -1,0 +1,170 @@
+"""What every route shares: body parsing, authentication with the CSRF check, JSON replies,
+cookies, and the route table that /openapi.json is built from.
+
+Routes declare themselves with `endpoint(...)` and receive a `Call`; they call a service
+and return a `Reply` (or a dict for 200).
+"""
+import functools
+import json
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+
+from chalice import Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+from chalicelib.services import sessions
+
+PUBLIC = "public"
+ENROLLMENT = "enrollment"   # any session, including a restricted one
+FULL = "full"               # a session that has passed a second factor
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+@dataclass
+class RouteSpec:
+    path: str
+    method: str
+    summary: str
+    auth: str
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    errors: tuple[int, ...]
+
+
+ROUTES: list[RouteSpec] = []
+
+
+@dataclass
+class Reply:
+    body: dict | None
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    cookies: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Call:
+    request: object
+    body: BaseModel | None
+    session: dict | None
+
+    @property
+    def client(self) -> dict:
+        headers = self.request.headers
+        source_ip = ((self.request.context or {}).get("identity") or {}).get("sourceIp") or ""
+        return {"ip": source_ip, "user_agent": headers.get("user-agent", "")}
+
+
+def json_response(status: int, body, headers: dict | None = None, cookies: list[str] | None = None) -> Response:
+    all_headers = {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})}
+    if cookies:
+        all_headers["Set-Cookie"] = cookies  # a list: Chalice sends it as multiValueHeaders
+    return Response(body=json.dumps(body) if body is not None else "", status_code=status, headers=all_headers)
+
+
+def error_response(error: ApiError) -> Response:
+    return json_response(error.status, error.body(), error.headers)
+
+
+def session_cookie(token: str, max_age: int) -> str:
+    name = get_settings().session_cookie_name
+    return f"{name}={token}; Max-Age={max_age}; Path=/; HttpOnly; Secure; SameSite=Lax"
+
+
+def clear_session_cookie() -> str:
+    return session_cookie("", 0)
+
+
+def _parse_body(request, model: type[BaseModel]) -> BaseModel:
+    raw = request.raw_body or b""
+    try:
+        data = json.loads(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "malformed_json", "The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_request", "The request body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        details = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
+                   for e in error.errors(include_url=False, include_input=False, include_context=False)]
+        fields = ", ".join(d["field"] for d in details)
+        raise ApiError(400, "invalid_request", f"Some fields are missing or invalid: {fields}.",
+                       extra={"details": details}) from None
+
+
+def _token_from(request) -> tuple[str | None, str | None]:
+    authorization = request.headers.get("authorization", "")
+    if authorization[:7].lower() == "bearer ":
+        return authorization[7:].strip(), sessions.CLI
+    cookie_header = request.headers.get("cookie")
+    if cookie_header:
+        cookies = SimpleCookie()
+        try:
+            cookies.load(cookie_header)
+        except Exception:
+            return None, None
+        morsel = cookies.get(get_settings().session_cookie_name)
+        if morsel and morsel.value:
+            return morsel.value, sessions.WEB
+    return None, None
+
+
+def _check_origin(request, required: bool) -> None:
+    """CSRF defence for cookie-authenticated unsafe requests: the Origin must be one of the
+    stage's and the X-Requested-With header must be present (a cross-site form cannot set
+    it). Other unsafe requests are refused only when they come from a foreign origin."""
+    origin = request.headers.get("origin")
+    allowed = get_settings().allowed_origins
+    if required:
+        if origin is None or origin.rstrip("/") not in allowed or "x-requested-with" not in request.headers:
+            raise ApiError(403, "csrf_check_failed",
+                           "Cross-site request refused: send Origin and X-Requested-With from an allowed origin.")
+    elif origin is not None and origin.rstrip("/") not in allowed:
+        raise ApiError(403, "origin_not_allowed", "Requests from this origin are not allowed.")
+
+
+def _authenticate(request, auth: str) -> dict | None:
+    unsafe = request.method in UNSAFE_METHODS
+    token, kind = _token_from(request)
+    if auth == PUBLIC:
+        if unsafe:
+            _check_origin(request, required=False)
+        return None
+    if token is None:
+        raise ApiError(401, "unauthenticated", "Log in to continue.")
+    if unsafe:
+        _check_origin(request, required=(kind == sessions.WEB))
+    session = sessions.authenticate(token, kind)
+    if auth == FULL and session["restricted"]:
+        raise ApiError(403, "mfa_enrollment_required",
+                       "Set up a verification method before doing anything else: MFA is required.")
+    return session
+
+
+def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUBLIC,
+             body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+             status: int = 200, errors: tuple[int, ...] = ()):
+    ROUTES.append(RouteSpec(path, method, summary, auth, body, response, status, errors))
+
+    def decorator(view):
+        @functools.wraps(view)
+        def handler(**params):
+            request = blueprint.current_request
+            try:
+                session = _authenticate(request, auth)
+                parsed = _parse_body(request, body) if body else None
+                result = view(Call(request, parsed, session), **params)
+            except ApiError as error:
+                return error_response(error)
+            if isinstance(result, Reply):
+                return json_response(result.status, result.body, result.headers, result.cookies)
+            return json_response(status, result)
+
+        blueprint.route(path, methods=[method])(handler)
+        return view
+
+    return decorator

@@ -1,0 +1,35 @@
+from chalice import Blueprint
+
+from chalicelib.api import models
+from chalicelib.api.http import Reply, endpoint, session_cookie
+from chalicelib.services import login
+
+
+bp = Blueprint(__name__)
+
+
+def issued(session, enrollment_required: bool) -> dict:
+    return models.SessionIssued(session_id=session.record["session_id"], kind=session.record["kind"],
+                                expires_at=session.expires_at,
+                                enrollment_required=enrollment_required).model_dump()
+
+
+def cookie_for(session) -> str:
+    return session_cookie(session.token, session.record["absolute_expires_at"] - session.record["created_at"])
+
+
+@endpoint(bp, "/v1/login", "POST", summary="Password step: starts a login attempt (or, for an account "
+          "without a verification method, a restricted enrolment session)",
+          body=models.LoginRequest, response=models.LoginStarted, errors=(400, 401, 403))
+def start_login(call):
+    body, restricted = login.start(call.body.email, call.body.password, call.client)
+    cookies = [cookie_for(restricted)] if restricted else []
+    return Reply(models.LoginStarted(**body).model_dump(), 200, cookies=cookies)
+
+
+@endpoint(bp, "/v1/login/{login_id}/verify", "POST", summary="Second-factor step: issues a web session",
+          body=models.VerifyLoginRequest, response=models.SessionIssued, errors=(400, 401, 403, 404, 410, 429))
+def verify_login(call, login_id):
+    proof = call.body.model_dump(exclude={"method_id"})
+    session = login.verify(login_id, call.body.method_id, proof, call.client)
+    return Reply(issued(session, False), 200, cookies=[cookie_for(session)])

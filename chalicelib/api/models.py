@@ -1,0 +1,152 @@
+"""Request and response bodies. The routes parse with these and /openapi.json is generated
+from them."""
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+
+def _normalise_email(value: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ValueError(str(error)) from None
+    return result.normalized.casefold()
+
+
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254), AfterValidator(_normalise_email)]
+# Length is checked by the password policy, with its own error codes; this only bounds input.
+Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Token = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignupRequest(Body):
+    email: Email
+    password: Password
+
+
+class VerifyEmailRequest(Body):
+    token: Token
+
+
+class LoginRequest(Body):
+    email: Email
+    password: Password
+
+
+class VerifyLoginRequest(Body):
+    method_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    code: Code
+
+
+class EnrollTotpRequest(Body):
+    label: Label | None = None
+
+
+class ConfirmMethodRequest(Body):
+    code: Code
+
+
+# ---------------------------------------------------------------- responses
+
+class Error(BaseModel):
+    error: str = Field(description="snake_case error code")
+    message: str = Field(description="A sentence for a person")
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    message: str
+
+
+class Ok(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Account(BaseModel):
+    id: str
+    email: str
+    verified: bool
+    created_at: int
+    methods_count: int
+    enrollment_required: bool
+
+
+class LoginMethod(BaseModel):
+    id: str
+    type: str
+    label: str
+
+
+class LoginStarted(BaseModel):
+    login_id: str | None = Field(description="null when enrollment_required: a restricted session cookie is set instead")
+    expires_at: int
+    methods: list[LoginMethod]
+    enrollment_required: bool
+
+
+class SessionIssued(BaseModel):
+    session_id: str
+    kind: str
+    expires_at: int
+    enrollment_required: bool
+
+
+class TotpEnrollment(BaseModel):
+    method_id: str
+    type: str
+    label: str
+    expires_at: int
+    secret: str = Field(description="base32; shown once")
+    otpauth_uri: str
+    qr_svg: str
+
+
+class Method(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    type: str
+    label: str
+    status: str
+    created_at: int
+    last_used_at: int | None
+
+
+class MethodConfirmed(BaseModel):
+    method: Method
+    session: SessionIssued | None = Field(description="set when a restricted session was upgraded")
+
+
+class SessionView(BaseModel):
+    id: str
+    kind: str
+    created_at: int
+    last_seen_at: int
+    expires_at: int
+    user_agent: str
+    ip: str
+    current: bool
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionView]
+
+
+class MailMessage(BaseModel):
+    id: str
+    to: list[str]
+    subject: str
+    text: str
+    links: list[str]
+    sent_at: str | None
+
+
+class Mailbox(BaseModel):
+    messages: list[MailMessage]

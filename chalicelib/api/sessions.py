@@ -1,0 +1,27 @@
+from chalice import Blueprint
+
+from chalicelib.api import models
+from chalicelib.api.http import ENROLLMENT, FULL, Reply, clear_session_cookie, endpoint
+from chalicelib.services import sessions
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/v1/logout", "POST", summary="End the current session", auth=ENROLLMENT,
+          response=models.Ok, errors=(401, 403))
+def logout(call):
+    sessions.logout(call.session)
+    return Reply(models.Ok().model_dump(), 200, cookies=[clear_session_cookie()])
+
+
+@endpoint(bp, "/v1/account/sessions", "GET", summary="List the account's sessions", auth=FULL,
+          response=models.SessionList, errors=(401, 403))
+def list_sessions(call):
+    return models.SessionList(sessions=sessions.list_sessions(call.session)).model_dump()
+
+
+@endpoint(bp, "/v1/account/sessions/{session_id}", "DELETE", summary="Revoke one session", auth=FULL,
+          response=models.Ok, errors=(401, 403, 404))
+def revoke_session(call, session_id):
+    sessions.revoke(call.session, session_id)
+    return models.Ok().model_dump()

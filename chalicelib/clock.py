@@ -1,0 +1,39 @@
+"""Time and randomness in one place, so tests can move the clock."""
+import secrets
+import time
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+
+_clock = SystemClock()
+
+
+def now() -> float:
+    return _clock.now()
+
+
+def now_s() -> int:
+    return int(_clock.now())
+
+
+def use_clock(clock) -> None:
+    """Replace the clock (tests); pass None to go back to the system clock."""
+    global _clock
+    _clock = clock if clock is not None else SystemClock()
+
+
+def random_token(nbytes: int = 32) -> str:
+    """URL-safe random token; 32 bytes gives 256 bits."""
+    return secrets.token_urlsafe(nbytes)
+
+
+def random_id() -> str:
+    """Public identifier: 128 random bits, hex."""
+    return secrets.token_hex(16)
+
+
+def random_bytes(nbytes: int) -> bytes:
+    return secrets.token_bytes(nbytes)

@@ -1,0 +1,69 @@
+"""Settings per stage, read from the environment that `.chalice/config.json` sets.
+
+Read lazily (never at import) and cached; tests change the environment and call
+`get_settings.cache_clear()`.
+"""
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, field_validator
+
+
+class Settings(BaseModel):
+    stage: str = "local"
+    table_name: str = "mfa-local"
+    kms_key_id: str = "alias/mfa-local"
+    mail_from: str = "no-reply@mfa.localhost"
+    # Where links in emails point (the web frontend's origin).
+    public_base_url: str = "http://localhost:8000"
+    # Origins allowed for CORS and for the CSRF check on cookie-authenticated requests.
+    allowed_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
+    service_name: str = "MFA Service"
+
+    # argon2id, at or above OWASP's minimum (m=19 MiB, t=2, p=1).
+    argon2_memory_kib: int = 19456
+    argon2_time_cost: int = 2
+    argon2_parallelism: int = 1
+
+    web_session_idle_seconds: int = 24 * 3600
+    web_session_max_seconds: int = 10 * 24 * 3600
+    cli_session_seconds: int = 30 * 24 * 3600
+    # A password-only session of an account that must still enrol a method.
+    enrollment_session_seconds: int = 3600
+    # The sliding expiry is written at most once per this interval.
+    session_touch_seconds: int = 300
+    session_cookie_name: str = "mfa_session"
+
+    login_attempt_seconds: int = 300
+    login_attempt_max_failures: int = 5
+    email_token_seconds: int = 24 * 3600
+    pending_method_seconds: int = 15 * 60
+
+    # Second-factor lockout per account (NIST 800-63B 5.2.2).
+    lockout_threshold: int = 10
+    lockout_base_delay_seconds: int = 60
+    lockout_max_delay_seconds: int = 3600
+    hard_lock_failures: int = 100
+
+    max_body_bytes: int = 64 * 1024
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value):
+        if isinstance(value, str):
+            return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
+
+    @property
+    def dev_mailbox_enabled(self) -> bool:
+        return self.stage == "local"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    values = {}
+    for name in Settings.model_fields:
+        env_value = os.environ.get(name.upper())
+        if env_value is not None:
+            values[name] = env_value
+    return Settings(**values)

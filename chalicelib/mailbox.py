@@ -1,0 +1,66 @@
+"""The local stage's mailbox: messages SES accepted, read back from the local AWS.
+
+The embedded local AWS is moto running in this process (`make run`, tests), so its SES
+backend is read directly; with AWS_ENDPOINT_URL pointing at LocalStack its
+`/_aws/ses` endpoint is read instead.
+"""
+import email
+import email.policy
+import json
+import os
+import re
+import urllib.request
+
+LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def _parse_raw(message_id: str, raw: bytes | str, destinations: list[str], sent_at: str | None) -> dict:
+    if isinstance(raw, str):
+        raw = raw.encode()
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    text_part = parsed.get_body(preferencelist=("plain",))
+    text = text_part.get_content() if text_part else ""
+    recipients = destinations or [a.strip() for a in str(parsed.get("To", "")).split(",") if a.strip()]
+    return {
+        "id": message_id,
+        "to": list(dict.fromkeys(recipients)),
+        "subject": str(parsed.get("Subject", "")),
+        "text": text,
+        "links": LINK.findall(text),
+        "sent_at": sent_at,
+    }
+
+
+def _from_moto() -> list[dict] | None:
+    try:
+        from moto.ses.models import RawMessage, ses_backends
+    except ImportError:
+        return None
+    messages = []
+    for regions in list(ses_backends.values()):
+        for backend in list(regions.values()):
+            for sent in backend.sent_messages:
+                if isinstance(sent, RawMessage):
+                    messages.append(_parse_raw(sent.id, sent.raw_data, list(sent.destinations or []), None))
+    return messages
+
+
+def _from_localstack(endpoint: str) -> list[dict]:
+    with urllib.request.urlopen(endpoint.rstrip("/") + "/_aws/ses", timeout=5) as response:
+        data = json.load(response)
+    messages = []
+    for sent in data.get("messages", []):
+        raw = sent.get("RawData")
+        if raw:
+            messages.append(_parse_raw(sent["Id"], raw, sent.get("Destination", {}).get("ToAddresses", []),
+                                       sent.get("Timestamp")))
+    return messages
+
+
+def messages() -> list[dict]:
+    """Newest first."""
+    if os.environ.get("LOCAL_AWS") == "embedded" or not os.environ.get("AWS_ENDPOINT_URL"):
+        found = _from_moto() or []
+    else:
+        found = _from_localstack(os.environ["AWS_ENDPOINT_URL"])
+    return list(reversed(found))

@@ -1,0 +1,16 @@
+"""Registry of verification methods: type -> implementation. Adding a method is its own
+module plus one line here."""
+from chalicelib.errors import ApiError
+from chalicelib.methods.base import VerificationMethod
+from chalicelib.methods.totp import TotpMethod
+
+REGISTRY: dict[str, VerificationMethod] = {
+    TotpMethod.type: TotpMethod(),
+}
+
+
+def get(method_type: str) -> VerificationMethod:
+    try:
+        return REGISTRY[method_type]
+    except KeyError:
+        raise ApiError(400, "unsupported_method", f"Verification method '{method_type}' is not supported.") from None

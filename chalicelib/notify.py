@@ -1,0 +1,62 @@
+"""Templated emails (text + HTML) sent through SES as one MIME message.
+
+No secret goes into an email except the verification link itself.
+"""
+import html
+from email.message import EmailMessage
+
+from chalicelib import aws
+from chalicelib.config import get_settings
+
+# kind -> (subject, text body); `{...}` fields come from the send() context.
+TEMPLATES = {
+    "verify_email": (
+        "Verify your email address",
+        "Welcome to {service}.\n\nConfirm this email address to finish creating your account:\n\n"
+        "{link}\n\nThe link works once and expires in 24 hours. If you did not sign up, ignore this email.",
+    ),
+    "signup_existing": (
+        "Someone tried to sign up with your email address",
+        "Someone tried to create a {service} account with this email address, which already has an "
+        "account.\n\nIf it was you, log in instead. If not, you need do nothing: your account was not "
+        "changed.",
+    ),
+    "mfa_locked": (
+        "Second-factor verification locked after failed attempts",
+        "There were {failures} failed second-factor verifications in a row on your {service} account, "
+        "so further attempts are blocked for {delay}.\n\nSomeone may know your password: if it was not "
+        "you, change your password.",
+    ),
+    "mfa_hard_locked": (
+        "Your account is locked",
+        "There were {failures} failed second-factor verifications in a row on your {service} account. "
+        "It is now locked and cannot complete a login until support unlocks it.\n\nSomeone may know "
+        "your password: change it once your account is unlocked.",
+    ),
+}
+
+
+def render(kind: str, **context) -> tuple[str, str, str]:
+    subject, text = TEMPLATES[kind]
+    context = {"service": get_settings().service_name, **context}
+    body = text.format(**context)
+    link = context.get("link")
+    escaped = html.escape(body)
+    if link:
+        anchor = f'<a href="{html.escape(link, quote=True)}">{html.escape(link)}</a>'
+        escaped = escaped.replace(html.escape(link), anchor)
+    html_body = "<html><body>" + "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in escaped.split("\n\n")) + "</body></html>"
+    return subject, body, html_body
+
+
+def send(to: str, kind: str, **context) -> None:
+    subject, text, html_body = render(kind, **context)
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = get_settings().mail_from
+    message["To"] = to
+    message.set_content(text)
+    message.add_alternative(html_body, subtype="html")
+    aws.client("ses").send_raw_email(
+        Source=get_settings().mail_from, Destinations=[to], RawMessage={"Data": message.as_bytes()}
+    )

@@ -1,0 +1,69 @@
+"""Password policy and argon2id hashing (argon2 and zxcvbn are imported where used)."""
+from functools import lru_cache
+
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+# zxcvbn analyses at most 72 characters; its score 0-2 means the password is in its lists
+# of common passwords, names and words, or is a simple pattern of them.
+_ZXCVBN_MAX = 72
+_MIN_SCORE = 3
+
+
+def check_policy(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise ApiError(400, "password_too_short", f"Use a password of at least {MIN_LENGTH} characters.")
+    if len(password) > MAX_LENGTH:
+        raise ApiError(400, "password_too_long", f"Use a password of at most {MAX_LENGTH} characters.")
+    from zxcvbn import zxcvbn
+
+    if zxcvbn(password[:_ZXCVBN_MAX])["score"] < _MIN_SCORE:
+        raise ApiError(400, "password_too_common",
+                       "This password is common or easy to guess. Choose a longer, less predictable one.")
+
+
+@lru_cache(maxsize=4)
+def _hasher(memory_kib: int, time_cost: int, parallelism: int):
+    from argon2 import PasswordHasher, Type
+
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID)
+
+
+def _current_hasher():
+    s = get_settings()
+    return _hasher(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
+
+
+def hash_password(password: str) -> str:
+    return _current_hasher().hash(password)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(memory_kib: int, time_cost: int, parallelism: int) -> str:
+    return _hasher(memory_kib, time_cost, parallelism).hash("not a real password, used for timing only")
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the account exists: an unknown email is checked
+    against a dummy hash with the current parameters."""
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    hasher = _current_hasher()
+    if password_hash is None:
+        s = get_settings()
+        password_hash = _dummy_hash(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
+        try:
+            hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            pass
+        return False
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _current_hasher().check_needs_rehash(password_hash)

@@ -1,0 +1,72 @@
+"""Sign-up, email verification and the account view."""
+from chalicelib import crypto, notify, passwords, store
+from chalicelib.clock import now_s, random_id, random_token
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+
+VERIFY_EMAIL = "verify_email"
+
+
+def signup(email: str, password: str) -> None:
+    """Same answer and the same work (one hash, one conditional write, one email) whether or
+    not the email already has an account, so neither reveals which."""
+    passwords.check_policy(password)
+    password_hash = passwords.hash_password(password)
+    now = now_s()
+    account_id = random_id()
+    token = random_token(32)
+    account = {
+        "account_id": account_id,
+        "email": email,
+        "password_hash": password_hash,
+        "email_verified": False,
+        "created_at": now,
+        "methods": {},
+    }
+    token_record = {
+        "purpose": VERIFY_EMAIL,
+        "email": email,
+        "account_id": account_id,
+        "created_at": now,
+        "expires_at": now + get_settings().email_token_seconds,
+    }
+    try:
+        store.transact([store.op_create_account(account),
+                        store.op_put_email_token(crypto.hash_token(token), token_record)])
+    except store.ConditionFailed:
+        notify.send(email, "signup_existing")
+        return
+    link = f"{get_settings().public_base_url.rstrip('/')}/verify-email#token={token}"
+    notify.send(email, "verify_email", link=link)
+
+
+def _invalid_token() -> ApiError:
+    return ApiError(400, "invalid_token", "This verification link is invalid, used or expired.")
+
+
+def verify_email(token: str) -> None:
+    now = now_s()
+    token_hash = crypto.hash_token(token)
+    record = store.get_email_token(token_hash, now)
+    if record is None or record.get("purpose") != VERIFY_EMAIL:
+        raise _invalid_token()
+    try:
+        store.transact([store.op_consume_email_token(token_hash, now),
+                        store.op_mark_email_verified(record["email"])])
+    except store.ConditionFailed:
+        raise _invalid_token() from None
+
+
+def view(session: dict) -> dict:
+    account = store.get_account(session["email"], now_s())
+    if account is None or account["account_id"] != session["account_id"]:
+        raise ApiError(401, "unauthenticated", "Log in to continue.")
+    methods = account.get("methods", {})
+    return {
+        "id": account["account_id"],
+        "email": account["email"],
+        "verified": account["email_verified"],
+        "created_at": account["created_at"],
+        "methods_count": len(methods),
+        "enrollment_required": not methods,
+    }

@@ -1,0 +1,94 @@
+"""Login: the password step creates a short-lived, single-use login attempt; the verify
+step checks a second factor through the method registry and issues the session.
+
+Round trips: password step = 1 read + 1 write; verify = 1 conditional update (counts the
+try and reads the attempt) + 1 batch read (method, lockout) + 1 transaction (consume the
+attempt, record the method's use, create the session, reset the lockout).
+"""
+from chalicelib import methods, passwords, store
+from chalicelib.clock import now, now_s, random_id
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+from chalicelib.services import lockout, sessions
+
+
+def _bad_credentials() -> ApiError:
+    return ApiError(401, "invalid_credentials", "The email or password is incorrect.")
+
+
+def _attempt_gone() -> ApiError:
+    return ApiError(410, "login_expired", "This login attempt has expired or was already used. Start again.")
+
+
+def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSession | None]:
+    """Returns the response body and, for an account that must enrol a method first, a
+    restricted session to set."""
+    n = now_s()
+    account = store.get_account(email, n)
+    if not passwords.verify_password(account["password_hash"] if account else None, password):
+        raise _bad_credentials()
+    if not account["email_verified"]:
+        raise ApiError(403, "email_not_verified", "Verify your email address first: follow the link we emailed you.")
+    if passwords.needs_rehash(account["password_hash"]):
+        store.set_password_hash(email, passwords.hash_password(password))
+
+    summary = account.get("methods", {})
+    if not summary:
+        session = sessions.new_session(account["account_id"], email, sessions.WEB, client, restricted=True)
+        store.transact([store.op_put_session(session.token_hash, session.record)])
+        body = {"login_id": None, "expires_at": session.expires_at, "methods": [], "enrollment_required": True}
+        return body, session
+
+    s = get_settings()
+    login_id = random_id()
+    expires_at = n + s.login_attempt_seconds
+    store.put_login_attempt(login_id, {
+        "account_id": account["account_id"],
+        "email": email,
+        "tries": 0,
+        "used": False,
+        "created_at": n,
+        "expires_at": expires_at,
+        "ip": client.get("ip") or "",
+        "user_agent": (client.get("user_agent") or "")[:512],
+    })
+    listed = [{"id": mid, "type": m["type"], "label": m["label"]} for mid, m in sorted(summary.items())]
+    return {"login_id": login_id, "expires_at": expires_at, "methods": listed, "enrollment_required": False}, None
+
+
+def verify(login_id: str, method_id: str, proof: dict, client: dict) -> sessions.NewSession:
+    s = get_settings()
+    n = now_s()
+    try:
+        attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures)
+    except store.ConditionFailed as failed:
+        if failed.old is None:
+            raise ApiError(404, "login_not_found", "No such login attempt.") from None
+        raise _attempt_gone() from None
+
+    account = {"account_id": attempt["account_id"], "email": attempt["email"]}
+    method, lock = store.get_method_and_lockout(account["account_id"], method_id, n)
+    lockout.check(lock, n)
+    if method is None or method.get("status") != "active":
+        raise ApiError(404, "method_not_found", "This verification method does not exist on the account.")
+
+    verified = methods.get(method["type"]).verify(account, method, proof, now())
+    session = sessions.new_session(account["account_id"], account["email"], sessions.WEB, client, mfa_at=n)
+    if verified is not None:
+        try:
+            store.transact([
+                store.op_consume_login_attempt(login_id, n),
+                store.op_use_method(account["account_id"], method_id, n, verified.counter, verified.counter_value),
+                store.op_put_session(session.token_hash, session.record),
+                store.op_reset_lockout(account["account_id"]),
+            ])
+            return session
+        except store.ConditionFailed as failed:
+            if failed.failed(0):
+                raise _attempt_gone() from None
+            # The method's counter moved first: the same code was accepted concurrently.
+
+    lockout.record_failure(account["account_id"], account["email"], n)
+    remaining = max(s.login_attempt_max_failures - attempt["tries"], 0)
+    raise ApiError(401, "invalid_code", "The code is incorrect or was already used.",
+                   extra={"attempts_remaining": remaining})

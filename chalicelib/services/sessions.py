@@ -1,0 +1,111 @@
+"""Sessions: creation, authentication with a bounded sliding expiry, listing, revocation.
+
+Kinds:
+- web: cookie; expires 24 h after the last activity, never later than 10 days after login.
+- cli: bearer token; 30 days from login, no sliding (the CLI login flow issues it).
+A `restricted` web session belongs to an account that must still enrol a method: it can
+only enrol and read its own account, and lasts at most an hour.
+"""
+from dataclasses import dataclass
+
+from chalicelib import crypto, store
+from chalicelib.clock import now_s, random_id, random_token
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+
+WEB = "web"
+CLI = "cli"
+
+
+@dataclass
+class NewSession:
+    token: str
+    token_hash: str
+    record: dict
+
+    @property
+    def expires_at(self) -> int:
+        return self.record["expires_at"]
+
+
+def new_session(account_id: str, email: str, kind: str, client: dict, *, restricted: bool = False,
+                mfa_at: int | None = None) -> NewSession:
+    s = get_settings()
+    now = now_s()
+    if kind == CLI:
+        absolute = now + s.cli_session_seconds
+        expires_at = absolute
+    elif restricted:
+        absolute = now + s.enrollment_session_seconds
+        expires_at = absolute
+    else:
+        absolute = now + s.web_session_max_seconds
+        expires_at = min(now + s.web_session_idle_seconds, absolute)
+    token = random_token(32)
+    record = {
+        "session_id": random_id(),
+        "account_id": account_id,
+        "email": email,
+        "kind": kind,
+        "restricted": restricted,
+        "created_at": now,
+        "last_seen_at": now,
+        "mfa_at": mfa_at,
+        "absolute_expires_at": absolute,
+        "expires_at": expires_at,
+        "user_agent": (client.get("user_agent") or "")[:512],
+        "ip": client.get("ip") or "",
+    }
+    return NewSession(token, crypto.hash_token(token), record)
+
+
+def _unauthenticated() -> ApiError:
+    return ApiError(401, "unauthenticated", "Log in to continue.")
+
+
+def authenticate(token: str, kind: str) -> dict:
+    """One read; at most one write per touch interval to slide a web session's expiry."""
+    if not token or len(token) > 256:
+        raise _unauthenticated()
+    now = now_s()
+    session = store.get_session(crypto.hash_token(token), now)
+    if session is None or session["kind"] != kind or session["absolute_expires_at"] <= now:
+        raise _unauthenticated()
+    s = get_settings()
+    sliding = kind == WEB and not session["restricted"]
+    if sliding and now - session["last_seen_at"] >= s.session_touch_seconds:
+        expires_at = min(now + s.web_session_idle_seconds, session["absolute_expires_at"])
+        store.touch_session(session["token_hash"], now, expires_at)
+        session["last_seen_at"], session["expires_at"] = now, expires_at
+    return session
+
+
+def public_view(session: dict, current_hash: str | None = None) -> dict:
+    return {
+        "id": session["session_id"],
+        "kind": session["kind"],
+        "created_at": session["created_at"],
+        "last_seen_at": session["last_seen_at"],
+        "expires_at": session["expires_at"],
+        "user_agent": session.get("user_agent", ""),
+        "ip": session.get("ip", ""),
+        "current": session["token_hash"] == current_hash,
+    }
+
+
+def list_sessions(current: dict) -> list[dict]:
+    sessions = store.list_sessions(current["account_id"], now_s())
+    sessions.sort(key=lambda x: x["created_at"], reverse=True)
+    return [public_view(x, current["token_hash"]) for x in sessions]
+
+
+def revoke(current: dict, session_id: str) -> None:
+    for candidate in store.list_sessions(current["account_id"], now_s()):
+        if candidate["session_id"] == session_id:
+            store.delete_session(candidate["token_hash"], current["account_id"])
+            return
+    raise ApiError(404, "session_not_found", "No such session on this account.")
+
+
+def logout(current: dict) -> None:
+    store.delete_session(current["token_hash"], current["account_id"])

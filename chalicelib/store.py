@@ -1,0 +1,441 @@
+"""The only module that knows DynamoDB: keys, conditional writes, transactions, TTL and
+type conversion.
+
+Single-table layout (PK/SK strings, one generic index GSI1):
+
+  account          EMAIL#<email>           ACCOUNT        login identity: password hash,
+                                                          verified flag, summary of active methods
+  method           ACCOUNT#<id>            METHOD#<mid>   secret (KMS ciphertext); pending ones expire
+  lockout          ACCOUNT#<id>            LOCKOUT        consecutive second-factor failures
+  login attempt    LOGIN#<login_id>        LOGIN          5 min
+  session          SESSION#<sha256(tok)>   SESSION        sliding expiry; GSI1: ACCOUNT#<id> / SESSION#<created>
+  email token      TOKEN#<sha256(tok)>     TOKEN          24 h
+
+Everything that expires carries `expires_at` (epoch seconds, the table's TTL attribute) and
+is also checked on read here, because DynamoDB deletes expired items hours late.
+
+Services compose several writes into one transaction with the `op_*` builders and
+`transact`; a failed condition raises ConditionFailed naming which part failed.
+"""
+from decimal import Decimal
+
+from chalicelib import aws
+from chalicelib.config import get_settings
+
+GSI1 = "GSI1"
+
+
+class ConditionFailed(Exception):
+    """A conditional write did not hold. `reasons` has one code per transaction part
+    ("ConditionalCheckFailed" or "None"); `old` is the item as it was, when asked for."""
+
+    def __init__(self, reasons: list[str] | None = None, old: dict | None = None):
+        super().__init__(reasons)
+        self.reasons = reasons or []
+        self.old = old
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+
+# ---------------------------------------------------------------- conversion
+
+def _serializer():
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+def _deserializer():
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def _plain(value):
+    """DynamoDB values to plain Python: Decimal to int (or float), Binary to bytes."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return {_plain(v) for v in value}
+    from boto3.dynamodb.types import Binary
+
+    if isinstance(value, Binary):
+        return bytes(value.value)
+    return value
+
+
+def _to_attr_values(values: dict) -> dict:
+    ser = _serializer()
+    return {k: ser.serialize(v) for k, v in values.items()}
+
+
+def _to_item(data: dict) -> dict:
+    ser = _serializer()
+    return {k: ser.serialize(v) for k, v in data.items() if v is not None}
+
+
+def _from_item(item: dict | None) -> dict | None:
+    if item is None:
+        return None
+    de = _deserializer()
+    data = {k: _plain(de.deserialize(v)) for k, v in item.items()}
+    for internal in ("PK", "SK", "GSI1PK", "GSI1SK"):
+        data.pop(internal, None)
+    return data
+
+
+def _alive(item: dict | None, now: int) -> dict | None:
+    """Expiry checked on read: an item past `expires_at` does not exist for us."""
+    if item is None:
+        return None
+    expires_at = item.get("expires_at")
+    if expires_at is not None and expires_at <= now:
+        return None
+    return item
+
+
+def _db():
+    return aws.client("dynamodb")
+
+
+def _table() -> str:
+    return get_settings().table_name
+
+
+# ---------------------------------------------------------------- keys
+
+def _account_key(email: str) -> dict:
+    return {"PK": f"EMAIL#{email}", "SK": "ACCOUNT"}
+
+
+def _method_key(account_id: str, method_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": f"METHOD#{method_id}"}
+
+
+def _lockout_key(account_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": "LOCKOUT"}
+
+
+def _login_key(login_id: str) -> dict:
+    return {"PK": f"LOGIN#{login_id}", "SK": "LOGIN"}
+
+
+def _session_key(token_hash: str) -> dict:
+    return {"PK": f"SESSION#{token_hash}", "SK": "SESSION"}
+
+
+def _email_token_key(token_hash: str) -> dict:
+    return {"PK": f"TOKEN#{token_hash}", "SK": "TOKEN"}
+
+
+def _key(key: dict) -> dict:
+    return {k: {"S": v} for k, v in key.items()}
+
+
+# ---------------------------------------------------------------- primitives
+
+def _get(key: dict, now: int, consistent: bool = True) -> dict | None:
+    response = _db().get_item(TableName=_table(), Key=_key(key), ConsistentRead=consistent)
+    return _alive(_from_item(response.get("Item")), now)
+
+
+def _is_condition_failure(error) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def transact(ops: list[dict]) -> None:
+    """Run the op_* parts as one all-or-nothing transaction."""
+    from botocore.exceptions import ClientError
+
+    table = _table()
+    for op in ops:
+        next(iter(op.values()))["TableName"] = table
+    try:
+        _db().transact_write_items(TransactItems=ops)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+            raise
+        reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+        if "ConditionalCheckFailed" not in reasons:
+            raise
+        raise ConditionFailed(reasons) from None
+
+
+def _update(key: dict, expression: str, values: dict, condition: str | None = None,
+            names: dict | None = None, returns: str = "NONE") -> dict | None:
+    from botocore.exceptions import ClientError
+
+    kwargs = {
+        "TableName": _table(),
+        "Key": _key(key),
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": _to_attr_values(values),
+        "ReturnValues": returns,
+    }
+    if condition:
+        kwargs["ConditionExpression"] = condition
+        kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    try:
+        response = _db().update_item(**kwargs)
+    except ClientError as error:
+        if _is_condition_failure(error):
+            raise ConditionFailed(["ConditionalCheckFailed"], old=_from_item(error.response.get("Item"))) from None
+        raise
+    return _from_item(response.get("Attributes"))
+
+
+def _op_put(key: dict, data: dict, condition: str | None = None, values: dict | None = None) -> dict:
+    put = {"Item": _to_item({**key, **data})}
+    if condition:
+        put["ConditionExpression"] = condition
+        if values:
+            put["ExpressionAttributeValues"] = _to_attr_values(values)
+    return {"Put": put}
+
+
+def _op_update(key: dict, expression: str, values: dict | None = None, condition: str | None = None,
+               names: dict | None = None) -> dict:
+    update = {"Key": _key(key), "UpdateExpression": expression}
+    if values:
+        update["ExpressionAttributeValues"] = _to_attr_values(values)
+    if condition:
+        update["ConditionExpression"] = condition
+    if names:
+        update["ExpressionAttributeNames"] = names
+    return {"Update": update}
+
+
+def _op_delete(key: dict, condition: str | None = None, values: dict | None = None) -> dict:
+    delete = {"Key": _key(key)}
+    if condition:
+        delete["ConditionExpression"] = condition
+        if values:
+            delete["ExpressionAttributeValues"] = _to_attr_values(values)
+    return {"Delete": delete}
+
+
+# ---------------------------------------------------------------- accounts
+
+def op_create_account(account: dict) -> dict:
+    """Fails (ConditionFailed) when the email is taken: this is what keeps emails unique."""
+    return _op_put(_account_key(account["email"]), account, condition="attribute_not_exists(PK)")
+
+
+def get_account(email: str, now: int) -> dict | None:
+    return _get(_account_key(email), now)
+
+
+def set_password_hash(email: str, password_hash: str) -> None:
+    _update(_account_key(email), "SET password_hash = :h", {":h": password_hash},
+            condition="attribute_exists(PK)")
+
+
+def op_mark_email_verified(email: str) -> dict:
+    return _op_update(_account_key(email), "SET email_verified = :t", {":t": True},
+                      condition="attribute_exists(PK)")
+
+
+def op_add_method_summary(email: str, method_id: str, summary: dict) -> dict:
+    """The account item keeps a summary of active methods so the password step needs no query."""
+    return _op_update(_account_key(email), "SET methods.#m = :s", {":s": summary},
+                      condition="attribute_exists(PK)", names={"#m": method_id})
+
+
+# ---------------------------------------------------------------- email tokens
+
+def op_put_email_token(token_hash: str, data: dict) -> dict:
+    return _op_put(_email_token_key(token_hash), data)
+
+
+def get_email_token(token_hash: str, now: int) -> dict | None:
+    return _get(_email_token_key(token_hash), now)
+
+
+def op_consume_email_token(token_hash: str, now: int) -> dict:
+    """Single use and unexpired, decided by the write itself."""
+    return _op_delete(_email_token_key(token_hash), condition="attribute_exists(PK) AND expires_at > :now",
+                      values={":now": now})
+
+
+# ---------------------------------------------------------------- methods
+
+def put_pending_method(account_id: str, method: dict) -> None:
+    _db().put_item(TableName=_table(), Item=_to_item({**_method_key(account_id, method["method_id"]), **method}),
+                   ConditionExpression="attribute_not_exists(PK)")
+
+
+def get_method(account_id: str, method_id: str, now: int) -> dict | None:
+    return _get(_method_key(account_id, method_id), now)
+
+
+def list_methods(account_id: str, now: int) -> list[dict]:
+    items = _query("PK = :pk AND begins_with(SK, :prefix)",
+                   {":pk": f"ACCOUNT#{account_id}", ":prefix": "METHOD#"})
+    return [m for m in (_alive(i, now) for i in items) if m]
+
+
+def op_activate_method(account_id: str, method_id: str, now: int, updates: dict) -> dict:
+    """Pending -> active, only while the pending enrolment is unexpired."""
+    names = {f"#u{i}": name for i, name in enumerate(updates)}
+    values = {f":u{i}": value for i, value in enumerate(updates.values())}
+    sets = "".join(f", #u{i} = :u{i}" for i in range(len(updates)))
+    return _op_update(
+        _method_key(account_id, method_id),
+        f"SET #status = :active, activated_at = :now{sets} REMOVE expires_at",
+        {":active": "active", ":pending": "pending", ":now": now, **values},
+        condition="#status = :pending AND expires_at > :now",
+        names={"#status": "status", **names},
+    )
+
+
+def op_use_method(account_id: str, method_id: str, now: int, counter: str | None = None,
+                  counter_value: int | None = None) -> dict:
+    """Record a successful verification. With `counter`, the write only succeeds when the
+    new value is greater than the stored one: this is what makes a TOTP step (or any
+    monotonic counter) usable once, even under concurrent requests."""
+    expression = "SET last_used_at = :now"
+    values = {":now": now, ":active": "active"}
+    condition = "#status = :active"
+    names = {"#status": "status"}
+    if counter:
+        expression += ", #c = :c"
+        values[":c"] = counter_value
+        names["#c"] = counter
+        condition += " AND (attribute_not_exists(#c) OR #c < :c)"
+    return _op_update(_method_key(account_id, method_id), expression, values, condition=condition, names=names)
+
+
+# ---------------------------------------------------------------- second-factor lockout
+
+def get_method_and_lockout(account_id: str, method_id: str, now: int) -> tuple[dict | None, dict | None]:
+    """One round trip for the two items the verify step needs."""
+    keys = [_method_key(account_id, method_id), _lockout_key(account_id)]
+    response = _db().batch_get_item(
+        RequestItems={_table(): {"Keys": [_key(k) for k in keys], "ConsistentRead": True}}
+    )
+    found = {(i["PK"]["S"], i["SK"]["S"]): _from_item(i) for i in response["Responses"].get(_table(), [])}
+    method = _alive(found.get((keys[0]["PK"], keys[0]["SK"])), now)
+    lockout = found.get((keys[1]["PK"], keys[1]["SK"]))
+    return method, lockout
+
+
+def record_second_factor_failure(account_id: str, now: int) -> int:
+    """Atomically count one more consecutive failure; returns the new count."""
+    item = _update(_lockout_key(account_id), "ADD failures :one SET last_failure_at = :now",
+                   {":one": 1, ":now": now}, returns="UPDATED_NEW")
+    return item["failures"]
+
+
+def op_reset_lockout(account_id: str) -> dict:
+    return _op_delete(_lockout_key(account_id))
+
+
+# ---------------------------------------------------------------- login attempts
+
+def put_login_attempt(login_id: str, attempt: dict) -> None:
+    _db().put_item(TableName=_table(), Item=_to_item({**_login_key(login_id), **attempt}),
+                   ConditionExpression="attribute_not_exists(PK)")
+
+
+def reserve_login_try(login_id: str, now: int, max_tries: int) -> dict:
+    """Count a try before the code is checked, so a burst of parallel guesses cannot get
+    more than `max_tries` codes evaluated. Returns the attempt; raises ConditionFailed
+    (with `old` None for an unknown attempt) when it is used, expired or out of tries."""
+    return _update(
+        _login_key(login_id), "ADD tries :one",
+        {":one": 1, ":now": now, ":max": max_tries, ":false": False},
+        condition="attribute_exists(PK) AND used = :false AND expires_at > :now AND tries < :max",
+        returns="ALL_NEW",
+    )
+
+
+def op_consume_login_attempt(login_id: str, now: int) -> dict:
+    return _op_update(_login_key(login_id), "SET used = :true, used_at = :now",
+                      {":true": True, ":false": False, ":now": now},
+                      condition="attribute_exists(PK) AND used = :false AND expires_at > :now")
+
+
+def kill_login_attempt(login_id: str) -> None:
+    _update(_login_key(login_id), "SET used = :true", {":true": True})
+
+
+# ---------------------------------------------------------------- sessions
+
+def op_put_session(token_hash: str, session: dict) -> dict:
+    gsi = {"GSI1PK": f"ACCOUNT#{session['account_id']}",
+           "GSI1SK": f"SESSION#{session['created_at']:012d}#{session['session_id']}"}
+    return _op_put(_session_key(token_hash), {**session, **gsi}, condition="attribute_not_exists(PK)")
+
+
+def op_delete_session(token_hash: str) -> dict:
+    return _op_delete(_session_key(token_hash))
+
+
+def get_session(token_hash: str, now: int) -> dict | None:
+    session = _get(_session_key(token_hash), now, consistent=False)
+    if session is not None:
+        session["token_hash"] = token_hash
+    return session
+
+
+def touch_session(token_hash: str, now: int, expires_at: int) -> None:
+    """Slide the expiry; the session may have been revoked meanwhile, then nothing is written."""
+    try:
+        _update(_session_key(token_hash), "SET last_seen_at = :now, expires_at = :exp",
+                {":now": now, ":exp": expires_at}, condition="attribute_exists(PK) AND expires_at > :now")
+    except ConditionFailed:
+        pass
+
+
+def list_sessions(account_id: str, now: int) -> list[dict]:
+    items = _query("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
+                   {":pk": f"ACCOUNT#{account_id}", ":prefix": "SESSION#"}, index=GSI1, keep_pk=True)
+    sessions = []
+    for item in items:
+        token_hash = item.pop("_pk").removeprefix("SESSION#")
+        if _alive(item, now):
+            item["token_hash"] = token_hash
+            sessions.append(item)
+    return sessions
+
+
+def delete_session(token_hash: str, account_id: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        _db().delete_item(TableName=_table(), Key=_key(_session_key(token_hash)),
+                          ConditionExpression="account_id = :a", ExpressionAttributeValues=_to_attr_values({":a": account_id}))
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True
+
+
+# ---------------------------------------------------------------- queries
+
+def _query(condition: str, values: dict, index: str | None = None, keep_pk: bool = False) -> list[dict]:
+    kwargs = {"TableName": _table(), "KeyConditionExpression": condition,
+              "ExpressionAttributeValues": _to_attr_values(values)}
+    if index:
+        kwargs["IndexName"] = index
+    else:
+        kwargs["ConsistentRead"] = True
+    items = []
+    while True:
+        response = _db().query(**kwargs)
+        for raw in response.get("Items", []):
+            item = _from_item(raw)
+            if keep_pk:
+                item["_pk"] = raw["PK"]["S"]
+            items.append(item)
+        if "LastEvaluatedKey" not in response:
+            return items
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -1,0 +1,77 @@
+"""The embedded local AWS: moto's server in this process, and the resources the service
+needs created in whatever AWS the environment points at (moto, LocalStack, DynamoDB Local).
+
+The table is created from infra/template.json, the same definition CloudFormation deploys.
+"""
+import json
+import os
+import socket
+from pathlib import Path
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.json"
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def table_definition(table_name: str) -> dict:
+    """CreateTable arguments from the CloudFormation resource."""
+    props = json.loads(TEMPLATE.read_text())["Resources"]["Table"]["Properties"]
+    return {
+        "TableName": table_name,
+        "BillingMode": props["BillingMode"],
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+        "GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"],
+    }
+
+
+def ttl_attribute() -> str:
+    props = json.loads(TEMPLATE.read_text())["Resources"]["Table"]["Properties"]
+    return props["TimeToLiveSpecification"]["AttributeName"]
+
+
+def provision(table_name: str, key_alias: str, sender: str) -> None:
+    """Create the table (with TTL), the KMS key and alias, and a verified SES sender."""
+    import boto3
+
+    dynamodb = boto3.client("dynamodb")
+    existing = dynamodb.list_tables().get("TableNames", [])
+    if table_name not in existing:
+        dynamodb.create_table(**table_definition(table_name))
+        dynamodb.get_waiter("table_exists").wait(TableName=table_name, WaiterConfig={"Delay": 1})
+        dynamodb.update_time_to_live(
+            TableName=table_name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attribute()},
+        )
+    kms = boto3.client("kms")
+    aliases = {a["AliasName"] for a in kms.list_aliases().get("Aliases", [])}
+    if key_alias not in aliases:
+        key_id = kms.create_key(Description="MFA service secrets (local)")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=key_alias, TargetKeyId=key_id)
+    boto3.client("ses").verify_email_identity(EmailAddress=sender)
+
+
+def start_moto(port: int | None = None):
+    """Start moto's server on 127.0.0.1 in a thread of this process and point boto3 at it."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    port = port or free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    for name, value in LOCAL_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+    os.environ["LOCAL_AWS"] = "embedded"
+    return server
