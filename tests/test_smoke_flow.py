@@ -1,0 +1,11 @@
+from tests.conftest import totp_code
+
+
+def test_signup_verify_enrol_logout_login(person, api, clock):
+    person.onboard()
+    assert api.get("/v1/account").json["enrollment_required"] is False
+    assert api.post("/v1/logout").status_code == 200
+    assert api.get("/v1/account").status_code == 401
+    verified = person.login()
+    assert verified.status_code == 200, verified.json
+    assert api.get("/v1/account").json["email"] == "alice@example.com"
