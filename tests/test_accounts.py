@@ -1,0 +1,99 @@
+"""Sign-up, email verification, password policy, account view."""
+import pytest
+
+from tests.conftest import PASSWORD, Person, mailbox, verification_token
+
+
+def test_signup_answers_202_and_sends_verification_email(api):
+    response = api.post("/v1/accounts", {"email": "  Bob@Example.COM ", "password": PASSWORD})
+    assert response.status_code == 202
+    messages = mailbox(api, "bob@example.com")
+    assert len(messages) == 1
+    assert messages[0]["subject"] == "Verify your email address"
+    assert messages[0]["links"][0].startswith("http://localhost:8000/verify-email#token=")
+
+
+def test_existing_email_gets_same_answer_and_owner_is_told(api):
+    first = api.post("/v1/accounts", {"email": "bob@example.com", "password": PASSWORD})
+    second = api.post("/v1/accounts", {"email": "BOB@example.com", "password": "another long passphrase 42"})
+    assert (first.status_code, first.json) == (second.status_code, second.json)
+    subjects = [m["subject"] for m in mailbox(api, "bob@example.com")]
+    assert subjects == ["Someone tried to sign up with your email address", "Verify your email address"]
+    # The existing account's password was not replaced.
+    assert Person(api, None, "bob@example.com", "another long passphrase 42").password_step().status_code == 401
+
+
+def test_verification_token_is_single_use(api):
+    api.post("/v1/accounts", {"email": "bob@example.com", "password": PASSWORD})
+    token = verification_token(api, "bob@example.com")
+    assert api.post("/v1/accounts/verify-email", {"token": token}).status_code == 200
+    again = api.post("/v1/accounts/verify-email", {"token": token})
+    assert again.status_code == 400 and again.json["error"] == "invalid_token"
+
+
+def test_verification_token_expires_after_24_hours(api, clock):
+    api.post("/v1/accounts", {"email": "bob@example.com", "password": PASSWORD})
+    token = verification_token(api, "bob@example.com")
+    clock.advance(24 * 3600)
+    late = api.post("/v1/accounts/verify-email", {"token": token})
+    assert late.status_code == 400 and late.json["error"] == "invalid_token"
+
+
+def test_unknown_token_refused(api):
+    response = api.post("/v1/accounts/verify-email", {"token": "x" * 43})
+    assert response.status_code == 400 and response.json["error"] == "invalid_token"
+
+
+def test_unverified_account_cannot_pass_password_step(api, clock):
+    person = Person(api, clock).sign_up(verify=False)
+    response = person.password_step()
+    assert response.status_code == 403 and response.json["error"] == "email_not_verified"
+    # With a wrong password it looks like any other failure.
+    person.password = "wrong but long enough password"
+    assert person.password_step().json["error"] == "invalid_credentials"
+
+
+@pytest.mark.parametrize("password, code", [
+    ("short pass", "password_too_short"),
+    ("x" * 257, "password_too_long"),
+    ("qwertyuiopasdfgh", "password_too_common"),
+    ("passwordpassword", "password_too_common"),
+    ("123456789012", "password_too_common"),
+])
+def test_password_policy(api, password, code):
+    response = api.post("/v1/accounts", {"email": "bob@example.com", "password": password})
+    assert response.status_code == 400 and response.json["error"] == code
+    assert mailbox(api, "bob@example.com") == []
+
+
+def test_password_of_256_characters_is_accepted(api):
+    password = "Zq8!" + "a9B$" * 63
+    assert len(password) == 256
+    assert api.post("/v1/accounts", {"email": "bob@example.com", "password": password}).status_code == 202
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "a@b", "bob@@example.com", "bob@example..com", ""])
+def test_invalid_email_refused(api, email):
+    response = api.post("/v1/accounts", {"email": email, "password": PASSWORD})
+    assert response.status_code == 400 and response.json["error"] == "invalid_request"
+
+
+def test_password_is_stored_as_argon2id_at_owasp_minimum(api, clock):
+    import boto3
+
+    Person(api, clock).sign_up()
+    item = boto3.client("dynamodb").get_item(TableName="mfa-local", Key={"PK": {"S": "EMAIL#alice@example.com"},
+                                                                        "SK": {"S": "ACCOUNT"}})["Item"]
+    stored = item["password_hash"]["S"]
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert PASSWORD not in str(item)
+
+
+def test_account_view(person, api):
+    person.onboard()
+    account = api.get("/v1/account").json
+    assert account["email"] == "alice@example.com"
+    assert account["verified"] is True
+    assert account["methods_count"] == 1
+    assert account["enrollment_required"] is False
+    assert isinstance(account["created_at"], int) and len(account["id"]) == 32

@@ -1,0 +1,309 @@
+"""Password step, mandatory enrolment, second factor with TOTP, attempts and lockout."""
+import threading
+
+import pytest
+
+from tests.conftest import PASSWORD, Person, _set_cookies, mailbox, totp_code
+
+
+def test_wrong_email_and_wrong_password_look_the_same(person, api):
+    person.onboard()
+    wrong_password = api.post("/v1/login", {"email": "alice@example.com", "password": "not the password at all"})
+    wrong_email = api.post("/v1/login", {"email": "nobody@example.com", "password": PASSWORD})
+    assert wrong_password.status_code == wrong_email.status_code == 401
+    assert wrong_password.json == wrong_email.json == {"error": "invalid_credentials",
+                                                       "message": "The email or password is incorrect."}
+
+
+def test_unknown_email_is_checked_against_a_dummy_hash(person, monkeypatch):
+    from chalicelib import passwords
+
+    calls = []
+    real = passwords._current_hasher
+
+    def counting():
+        hasher = real()
+        original = hasher.verify
+
+        class Spy:
+            def verify(self, h, p):
+                calls.append(h)
+                return original(h, p)
+
+            def __getattr__(self, name):
+                return getattr(hasher, name)
+        return Spy()
+
+    monkeypatch.setattr(passwords, "_current_hasher", counting)
+    person.api.post("/v1/login", {"email": "nobody@example.com", "password": PASSWORD})
+    assert len(calls) == 1 and calls[0].startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_new_account_gets_restricted_session_until_a_method_is_enrolled(person, api):
+    person.sign_up()
+    started = person.password_step()
+    assert started.status_code == 200
+    assert started.json["enrollment_required"] is True
+    assert started.json["login_id"] is None and started.json["methods"] == []
+    # The restricted session reads its account and enrols, nothing else.
+    assert api.get("/v1/account").json["enrollment_required"] is True
+    refused = api.get("/v1/account/sessions")
+    assert refused.status_code == 403 and refused.json["error"] == "mfa_enrollment_required"
+    person.enroll_totp()
+    # Confirming the first method replaced the restricted session by a full one.
+    assert api.get("/v1/account/sessions").status_code == 200
+    assert api.get("/v1/account").json["enrollment_required"] is False
+
+
+def test_restricted_session_token_is_replaced_on_upgrade(person, api):
+    person.sign_up()
+    person.password_step()
+    restricted_token = api.cookies["mfa_session"]
+    person.enroll_totp()
+    assert api.cookies["mfa_session"] != restricted_token
+    old = api.get("/v1/account", headers={"cookie": f"mfa_session={restricted_token}"})
+    assert old.status_code == 401
+
+
+def test_enrolment_response_is_what_authenticator_apps_read(person, api):
+    person.sign_up()
+    person.password_step()
+    started = api.post("/v1/account/methods/totp", {}).json
+    assert started["otpauth_uri"].startswith("otpauth://totp/MFA%20Service:alice%40example.com?secret=")
+    assert f"secret={started['secret']}" in started["otpauth_uri"]
+    assert "issuer=MFA%20Service" in started["otpauth_uri"]
+    assert started["qr_svg"].startswith("<svg")
+    assert len(started["secret"]) == 32  # 160 bits in base32
+    assert started["label"] == "Authenticator app"
+
+
+def test_pending_enrolment_expires(person, api, clock):
+    person.sign_up()
+    person.password_step()
+    started = api.post("/v1/account/methods/totp", {}).json
+    clock.advance(16 * 60)
+    late = api.post(f"/v1/account/methods/{started['method_id']}/confirm",
+                    {"code": totp_code(started["secret"], clock.now())})
+    assert late.status_code == 404 and late.json["error"] == "method_not_found"
+
+
+def test_wrong_confirmation_code_keeps_enrolment_pending(person, api, clock):
+    person.sign_up()
+    person.password_step()
+    started = api.post("/v1/account/methods/totp", {}).json
+    bad = api.post(f"/v1/account/methods/{started['method_id']}/confirm", {"code": "000000"})
+    assert bad.status_code == 401 and bad.json["error"] == "invalid_code"
+    assert api.get("/v1/account").json["methods_count"] == 0
+    good = api.post(f"/v1/account/methods/{started['method_id']}/confirm",
+                    {"code": totp_code(started["secret"], clock.now())})
+    assert good.status_code == 200 and good.json["method"]["status"] == "active"
+    again = api.post(f"/v1/account/methods/{started['method_id']}/confirm",
+                     {"code": totp_code(started["secret"], clock.now() + 30)})
+    assert again.status_code == 409
+
+
+def test_password_step_lists_methods(person):
+    person.onboard()
+    started = person.password_step().json
+    assert started["enrollment_required"] is False
+    assert started["methods"] == [{"id": person.method_id, "type": "totp", "label": "Phone"}]
+    assert started["expires_at"] == int(person.clock.now()) + 300
+
+
+def test_login_sets_secure_session_cookie(person, api):
+    person.onboard()
+    api.cookies.clear()
+    response = person.login()
+    assert response.status_code == 200
+    assert response.json["kind"] == "web" and response.json["enrollment_required"] is False
+    [cookie] = _set_cookies(response)
+    for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=864000"):
+        assert attribute in cookie
+
+
+def test_codes_from_previous_and_next_step_are_accepted(person, clock):
+    person.onboard()
+    clock.advance(60)
+    assert person.login(totp_code(person.secret, clock.now() - 30)).status_code == 200
+    clock.advance(60)
+    assert person.login(totp_code(person.secret, clock.now() + 30)).status_code == 200
+    clock.advance(90)
+    too_old = person.login(totp_code(person.secret, clock.now() - 60))
+    assert too_old.status_code == 401
+
+
+def test_a_code_is_accepted_once(person, clock):
+    person.onboard()
+    code = totp_code(person.secret, clock.now())
+    assert person.login(code).status_code == 200
+    replay = person.login(code)
+    assert replay.status_code == 401 and replay.json["error"] == "invalid_code"
+    # An earlier step than the one used is refused too.
+    assert person.login(totp_code(person.secret, clock.now() - 30)).status_code == 401
+
+
+def test_the_confirmation_code_cannot_log_in(person, api, clock):
+    person.sign_up()
+    person.password_step()
+    started = api.post("/v1/account/methods/totp", {}).json
+    code = totp_code(started["secret"], clock.now())
+    api.post(f"/v1/account/methods/{started['method_id']}/confirm", {"code": code})
+    person.method_id = started["method_id"]
+    assert person.login(code).status_code == 401
+
+
+def test_attempt_dies_after_five_failures(person, api):
+    person.onboard()
+    login_id = person.password_step().json["login_id"]
+    for remaining in (4, 3, 2, 1, 0):
+        bad = api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": "000000"})
+        assert bad.status_code == 401 and bad.json["attempts_remaining"] == remaining
+    dead = api.post(f"/v1/login/{login_id}/verify",
+                    {"method_id": person.method_id, "code": totp_code(person.secret, person.clock.now())})
+    assert dead.status_code == 410 and dead.json["error"] == "login_expired"
+
+
+def test_attempt_is_single_use(person, api):
+    person.onboard()
+    login_id = person.password_step().json["login_id"]
+    code = totp_code(person.secret, person.clock.now())
+    assert api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": code}).status_code == 200
+    person.clock.advance(30)
+    code = totp_code(person.secret, person.clock.now())
+    used = api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": code})
+    assert used.status_code == 410
+
+
+def test_attempt_expires_after_five_minutes_even_before_ttl_deletion(person, api, clock):
+    person.onboard()
+    login_id = person.password_step().json["login_id"]
+    clock.advance(301)
+    late = api.post(f"/v1/login/{login_id}/verify",
+                    {"method_id": person.method_id, "code": totp_code(person.secret, clock.now())})
+    assert late.status_code == 410
+
+
+def test_unknown_attempt_and_unknown_method(person, api):
+    person.onboard()
+    unknown = api.post("/v1/login/" + "0" * 32 + "/verify", {"method_id": person.method_id, "code": "123456"})
+    assert unknown.status_code == 404 and unknown.json["error"] == "login_not_found"
+    login_id = person.password_step().json["login_id"]
+    other = api.post(f"/v1/login/{login_id}/verify", {"method_id": "f" * 32, "code": "123456"})
+    assert other.status_code == 404 and other.json["error"] == "method_not_found"
+
+
+def test_rehash_on_login_when_parameters_change(person, monkeypatch):
+    import boto3
+
+    from chalicelib.config import get_settings
+
+    person.onboard()
+    monkeypatch.setenv("ARGON2_TIME_COST", "3")
+    get_settings.cache_clear()
+    assert person.password_step().status_code == 200
+    item = boto3.client("dynamodb").get_item(TableName="mfa-local", Key={"PK": {"S": "EMAIL#alice@example.com"},
+                                                                        "SK": {"S": "ACCOUNT"}})["Item"]
+    assert item["password_hash"]["S"].startswith("$argon2id$v=19$m=19456,t=3,p=1$")
+    assert person.password_step().status_code == 200
+
+
+def fail_once(person) -> dict:
+    login_id = person.password_step().json["login_id"]
+    response = person.api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": "000000"})
+    return response
+
+
+def test_account_lockout_with_increasing_delays_and_email(person, api, clock):
+    person.onboard()
+    for _ in range(10):
+        assert fail_once(person).status_code == 401
+    locked = mailbox(api, "alice@example.com", "locked after failed attempts")
+    assert len(locked) == 1 and "10 failed" in locked[0]["text"]
+    refused = person.login()
+    assert refused.status_code == 429 and refused.json["error"] == "mfa_locked"
+    assert refused.headers["Retry-After"] == "60"
+    clock.advance(60)
+    assert fail_once(person).status_code == 401          # 11th failure: now 2 minutes
+    clock.advance(61)
+    assert person.login().status_code == 429
+    clock.advance(60)
+    assert person.login().status_code == 200             # success resets the count
+    clock.advance(30)
+    assert fail_once(person).status_code == 401
+    assert person.login().status_code == 200
+
+
+def test_hard_lock_after_100_consecutive_failures(person, api, clock):
+    from chalicelib.services import lockout
+
+    person.onboard()
+    account_id = api.get("/v1/account").json["id"]
+    for _ in range(99):
+        lockout.record_failure(account_id, "alice@example.com", int(clock.now()))
+    clock.advance(3600)
+    assert fail_once(person).status_code == 401          # the 100th
+    clock.advance(30 * 24 * 3600)
+    refused = person.login()
+    assert refused.status_code == 403 and refused.json["error"] == "account_locked"
+    assert len(mailbox(api, "alice@example.com", "Your account is locked")) == 1
+
+
+def test_lockout_delays_are_capped():
+    from chalicelib.services.lockout import delay_for
+
+    assert [delay_for(n) for n in (9, 10, 11, 12, 15, 16, 50)] == [0, 60, 120, 240, 1920, 3600, 3600]
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch, app_module):
+    """DynamoDB applies each request atomically; in-process moto does not (two threads can
+    interleave inside one TransactWriteItems), so serialise moto's DynamoDB requests the way
+    the real service does. Chalice's request object is made per-thread, as `chalice local` does."""
+    from chalice.local import CustomLocalChalice, LocalChalice
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self):
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+    app = app_module.app
+    original_class = app.__class__
+    CustomLocalChalice.__bases__ = (LocalChalice, original_class)
+    app.__class__ = CustomLocalChalice
+    yield
+    app.__class__ = original_class
+
+
+@pytest.mark.usefixtures("atomic_dynamodb")
+def test_two_simultaneous_verifications_of_the_same_code(person, make_client, clock):
+    """Two browsers, two login attempts, the same code at the same moment: exactly one wins."""
+    person.onboard()
+    second = Person(make_client(), clock, person.email)
+    second.method_id, second.secret = person.method_id, person.secret
+    login_ids = [person.password_step().json["login_id"], second.password_step().json["login_id"]]
+    code = totp_code(person.secret, clock.now())
+    barrier = threading.Barrier(2)
+    results = [None, None]
+
+    def verify(index, client):
+        barrier.wait()
+        results[index] = client.post(f"/v1/login/{login_ids[index]}/verify",
+                                     {"method_id": person.method_id, "code": code}).status_code
+
+    threads = [threading.Thread(target=verify, args=(i, c)) for i, c in enumerate([person.api, second.api])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 401]
+
+
+@pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "12345a", "１２３４５６"])
+def test_malformed_codes_are_wrong_codes(person, code):
+    person.onboard()
+    response = person.login(code)
+    assert response.status_code == 401 and response.json["error"] == "invalid_code"
