@@ -1,0 +1,196 @@
+"""Session lifetime (sliding 24 h, 10-day cap, bounded writes), listing, revocation, CSRF,
+and bearer tokens for CLI sessions."""
+import boto3
+import pytest
+
+from tests.conftest import ORIGIN, Person, totp_code
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+def session_items():
+    items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
+    return [i for i in items if i["SK"]["S"] == "SESSION"]
+
+
+@pytest.fixture
+def logged_in(person, api):
+    """One live web session, created by a login at the clock's current time."""
+    person.onboard()
+    api.post("/v1/logout")
+    assert person.login().status_code == 200
+    return person
+
+
+def test_web_session_expires_24_hours_after_last_activity(logged_in, api, clock):
+    clock.advance(DAY - 1)
+    assert api.get("/v1/account").status_code == 200
+    clock.advance(DAY - 1)
+    assert api.get("/v1/account").status_code == 200
+    clock.advance(DAY)
+    assert api.get("/v1/account").status_code == 401
+
+
+def test_web_session_never_outlives_ten_days(logged_in, api, clock):
+    login_time = clock.now()
+    while clock.now() + 12 * HOUR < login_time + 10 * DAY:
+        clock.advance(12 * HOUR)
+        assert api.get("/v1/account").status_code == 200
+    clock.advance(login_time + 10 * DAY - clock.now() - 1)
+    assert api.get("/v1/account").status_code == 200
+    clock.advance(1)
+    assert api.get("/v1/account").status_code == 401
+
+
+def test_sliding_expiry_is_written_at_most_once_per_interval(logged_in, api, clock, monkeypatch):
+    from chalicelib import store
+
+    writes = []
+    original = store.touch_session
+    monkeypatch.setattr(store, "touch_session", lambda *a: (writes.append(a), original(*a)))
+    for _ in range(10):
+        clock.advance(20)
+        assert api.get("/v1/account").status_code == 200
+    # 200 s of activity with a 300 s interval: the session was last written at login.
+    assert writes == []
+    clock.advance(120)
+    api.get("/v1/account")
+    api.get("/v1/account")
+    assert len(writes) == 1
+    expires = {int(i["expires_at"]["N"]) for i in session_items()}
+    assert int(clock.now()) + DAY in expires
+
+
+def test_expired_session_is_refused_before_ttl_deletes_it(logged_in, api, clock):
+    clock.advance(DAY + 1)
+    assert len(session_items()) == 1  # still in the table: TTL deletes late
+    assert api.get("/v1/account").status_code == 401
+
+
+def test_each_login_issues_a_new_token_stored_only_as_hash(logged_in, api, clock):
+    first = api.cookies["mfa_session"]
+    clock.advance(30)
+    assert logged_in.login().status_code == 200
+    second = api.cookies["mfa_session"]
+    assert first != second
+    dump = str(boto3.client("dynamodb").scan(TableName="mfa-local")["Items"])
+    assert first not in dump and second not in dump
+    assert len(second) >= 43  # 256 bits, base64url
+
+
+def test_list_and_revoke_sessions(logged_in, api, make_client, clock):
+    other = Person(make_client(), clock, logged_in.email)
+    other.method_id, other.secret = logged_in.method_id, logged_in.secret
+    clock.advance(30)
+    assert other.login().status_code == 200
+    listed = api.get("/v1/account/sessions").json["sessions"]
+    assert len(listed) == 2
+    current = [s for s in listed if s["current"]]
+    assert len(current) == 1 and current[0]["kind"] == "web"
+    assert {s["user_agent"] for s in listed} == {"pytest-browser/1.0"}
+    assert set(listed[0]) == {"id", "kind", "created_at", "last_seen_at", "expires_at", "user_agent", "ip", "current"}
+    other_id = next(s["id"] for s in listed if not s["current"])
+    assert api.delete(f"/v1/account/sessions/{other_id}").status_code == 200
+    assert other.api.get("/v1/account").status_code == 401
+    assert api.get("/v1/account").status_code == 200
+    missing = api.delete(f"/v1/account/sessions/{other_id}")
+    assert missing.status_code == 404 and missing.json["error"] == "session_not_found"
+
+
+def test_cannot_revoke_another_accounts_session(logged_in, api, make_client, clock):
+    bob = Person(make_client(), clock, "bob@example.com").onboard()
+    bob_session = bob.api.get("/v1/account/sessions").json["sessions"][0]["id"]
+    assert api.delete(f"/v1/account/sessions/{bob_session}").status_code == 404
+    assert bob.api.get("/v1/account").status_code == 200
+
+
+def test_logout_ends_the_session_and_clears_the_cookie(logged_in, api):
+    token = api.cookies["mfa_session"]
+    response = api.post("/v1/logout")
+    assert response.status_code == 200
+    assert "mfa_session" not in api.cookies
+    assert api.get("/v1/account", headers={"cookie": f"mfa_session={token}"}).status_code == 401
+
+
+@pytest.mark.parametrize("headers, expected", [
+    ({"origin": "https://evil.example"}, 403),
+    ({"origin": None}, 403),
+    ({"x-requested-with": None}, 403),
+    ({}, 200),
+])
+def test_csrf_check_on_cookie_authenticated_unsafe_requests(logged_in, api, headers, expected):
+    sent = {"origin": ORIGIN, "x-requested-with": "fetch", "cookie": f"mfa_session={api.cookies['mfa_session']}",
+            "content-type": "application/json"}
+    sent.update(headers)
+    sent = {k: v for k, v in sent.items() if v is not None}
+    response = api.http.request("POST", "/v1/logout", headers=sent, body=b"{}")
+    assert response.status_code == expected
+    if expected == 403:
+        assert b"csrf_check_failed" in response.body
+
+
+def test_foreign_origin_cannot_post_to_public_routes(api):
+    response = api.post("/v1/login", {"email": "a@example.com", "password": "x" * 12},
+                        headers={"origin": "https://evil.example"})
+    assert response.status_code == 403 and response.json["error"] == "origin_not_allowed"
+
+
+def test_cors_headers_only_for_allowed_origins(api):
+    allowed = api.get("/openapi.json")
+    assert allowed.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert allowed.headers["Access-Control-Allow-Credentials"] == "true"
+    foreign = api.get("/openapi.json", headers={"origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in foreign.headers
+    preflight = api.request("OPTIONS", "/v1/login")
+    assert preflight.status_code == 204
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "X-Requested-With" in preflight.headers["Access-Control-Allow-Headers"]
+
+
+def make_cli_session(account_id: str, email: str) -> str:
+    from chalicelib import store
+    from chalicelib.services import sessions
+
+    session = sessions.new_session(account_id, email, sessions.CLI, {"ip": "127.0.0.1", "user_agent": "mfa-cli"},
+                                   mfa_at=0)
+    store.transact([store.op_put_session(session.token_hash, session.record)])
+    return session.token
+
+
+def test_cli_session_uses_bearer_lasts_30_days_and_does_not_slide(logged_in, api, clock):
+    account = api.get("/v1/account").json
+    token = make_cli_session(account["id"], account["email"])
+    bearer = {"authorization": f"Bearer {token}"}
+    assert api.get("/v1/account", headers=bearer, browser=False).status_code == 200
+    # No CSRF header needed with a bearer token.
+    clock.advance(29 * DAY)
+    assert api.get("/v1/account/sessions", headers=bearer, browser=False).status_code == 200
+    clock.advance(DAY)
+    assert api.get("/v1/account", headers=bearer, browser=False).status_code == 401
+
+
+def test_token_kinds_do_not_mix(logged_in, api):
+    web_token = api.cookies["mfa_session"]
+    as_bearer = api.get("/v1/account", headers={"authorization": f"Bearer {web_token}"}, browser=False)
+    assert as_bearer.status_code == 401
+    account = api.get("/v1/account").json
+    cli_token = make_cli_session(account["id"], account["email"])
+    as_cookie = api.get("/v1/account", headers={"cookie": f"mfa_session={cli_token}"}, browser=False)
+    assert as_cookie.status_code == 401
+
+
+def test_restricted_session_lasts_at_most_an_hour(person, api, clock):
+    person.sign_up()
+    person.password_step()
+    clock.advance(HOUR - 1)
+    assert api.get("/v1/account").status_code == 200
+    clock.advance(1)
+    assert api.get("/v1/account").status_code == 401
+
+
+def test_session_records_mfa_time(logged_in, api, clock):
+    clock.advance(60)
+    logged_in.login(totp_code(logged_in.secret, clock.now()))
+    mfa_times = sorted(int(i["mfa_at"]["N"]) for i in session_items())
+    assert mfa_times[-1] == int(clock.now())
