@@ -25,6 +25,7 @@ _CHALICE_ERRORS = {
     "UnsupportedMediaType": "unsupported_media_type",
     "NotFoundError": "not_found",
 }
+_INTERNAL_ERROR = ApiError(500, "internal_error", "Something went wrong on our side.")
 _ALLOWED_HEADERS = "Content-Type, X-Requested-With, Authorization, X-Client"
 
 
@@ -52,6 +53,8 @@ def _reshape_chalice_error(response: Response) -> Response:
         except ValueError:
             return response
     if isinstance(body, dict) and "Code" in body and "error" not in body:
+        if response.status_code >= 500:
+            return error_response(_INTERNAL_ERROR)
         code = _CHALICE_ERRORS.get(body["Code"], "request_refused")
         return json_response(response.status_code, {"error": code, "message": str(body.get("Message", ""))})
     return response
@@ -75,5 +78,5 @@ def api_middleware(event, get_response):
             response = _reshape_chalice_error(get_response(event))
         except Exception:
             app.log.exception("unhandled error")
-            response = error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
+            response = error_response(_INTERNAL_ERROR)
     return _add_cors(event, response)

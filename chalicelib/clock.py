@@ -35,5 +35,10 @@ def random_id() -> str:
     return secrets.token_hex(16)
 
 
+def is_id(value: str) -> bool:
+    """Whether `value` has the shape of a random_id(); anything else cannot name an item."""
+    return len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
 def random_bytes(nbytes: int) -> bytes:
     return secrets.token_bytes(nbytes)

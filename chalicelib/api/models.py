@@ -20,6 +20,8 @@ Email = Annotated[str, StringConstraints(min_length=3, max_length=254), AfterVal
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# The shape of chalicelib.clock.random_id().
+Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
@@ -42,7 +44,7 @@ class LoginRequest(Body):
 
 
 class VerifyLoginRequest(Body):
-    method_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    method_id: Id
     code: Code
 
 

@@ -4,7 +4,7 @@ Confirming the first method from a restricted (enrolment-only) session replaces 
 full session: the user has just shown the password and the new factor.
 """
 from chalicelib import methods, store
-from chalicelib.clock import now, now_s, random_id
+from chalicelib.clock import is_id, now, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.services import sessions
@@ -50,7 +50,7 @@ def public_view(method: dict) -> dict:
 def confirm(session: dict, method_id: str, proof: dict, client: dict) -> tuple[dict, sessions.NewSession | None]:
     n = now_s()
     account = _account(session)
-    method = store.get_method(session["account_id"], method_id, n)
+    method = store.get_method(session["account_id"], method_id, n) if is_id(method_id) else None
     if method is None:
         raise ApiError(404, "method_not_found", "No such method, or its enrolment expired. Start again.")
     if method["status"] != "pending":

@@ -6,7 +6,7 @@ try and reads the attempt) + 1 batch read (method, lockout) + 1 transaction (con
 attempt, record the method's use, create the session, reset the lockout).
 """
 from chalicelib import methods, passwords, store
-from chalicelib.clock import now, now_s, random_id
+from chalicelib.clock import is_id, now, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.services import lockout, sessions
@@ -59,6 +59,8 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
 def verify(login_id: str, method_id: str, proof: dict, client: dict) -> sessions.NewSession:
     s = get_settings()
     n = now_s()
+    if not is_id(login_id):
+        raise ApiError(404, "login_not_found", "No such login attempt.")
     try:
         attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures)
     except store.ConditionFailed as failed:

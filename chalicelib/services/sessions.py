@@ -9,7 +9,7 @@ only enrol and read its own account, and lasts at most an hour.
 from dataclasses import dataclass
 
 from chalicelib import crypto, store
-from chalicelib.clock import now_s, random_id, random_token
+from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 
@@ -100,6 +100,8 @@ def list_sessions(current: dict) -> list[dict]:
 
 
 def revoke(current: dict, session_id: str) -> None:
+    if not is_id(session_id):
+        raise ApiError(404, "session_not_found", "No such session on this account.")
     for candidate in store.list_sessions(current["account_id"], now_s()):
         if candidate["session_id"] == session_id:
             store.delete_session(candidate["token_hash"], current["account_id"])

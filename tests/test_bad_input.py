@@ -1,0 +1,147 @@
+"""Bad input on every route gets a 4xx with the error shape, never a 500; the OpenAPI
+document covers every route."""
+import json
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+LOGIN_ID = "0" * 32
+
+# (method, path, raw body) for each route that takes a body.
+MALFORMED = [
+    b"",
+    b"{",
+    b"not json",
+    b"[]",
+    b"null",
+    b'"a string"',
+    b"123",
+    b"\xff\xfe",
+    b'{"unexpected": true}',
+]
+
+BODIES = {
+    ("POST", "/v1/accounts"): [
+        {"email": "a@example.com"},
+        {"password": PASSWORD},
+        {"email": 42, "password": PASSWORD},
+        {"email": "a@example.com", "password": ["x"]},
+        {"email": "a@example.com", "password": None},
+        {"email": "a" * 300 + "@example.com", "password": PASSWORD},
+        {"email": "a@example.com", "password": "x" * 2000},
+        {"email": "a@example.com", "password": PASSWORD, "admin": True},
+    ],
+    ("POST", "/v1/accounts/verify-email"): [
+        {}, {"token": ""}, {"token": 1}, {"token": "x" * 1000}, {"token": {"$ne": 1}},
+    ],
+    ("POST", "/v1/login"): [
+        {}, {"email": "a@example.com"}, {"email": None, "password": PASSWORD}, {"email": "a@example.com", "password": 1},
+    ],
+    ("POST", f"/v1/login/{LOGIN_ID}/verify"): [
+        {}, {"method_id": "x"}, {"code": "123456"}, {"method_id": 1, "code": "123456"},
+        {"method_id": "x", "code": 123456}, {"method_id": "x" * 100, "code": "123456"},
+    ],
+    ("POST", "/v1/account/methods/totp"): [
+        {"label": ""}, {"label": 5}, {"label": "x" * 65}, {"label": "   "}, {"kind": "totp"},
+    ],
+    ("POST", "/v1/account/methods/abc/confirm"): [
+        {}, {"code": 123456}, {"code": ""}, {"code": None},
+    ],
+}
+
+NEEDS_SESSION = {"/v1/account/methods/totp", "/v1/account/methods/abc/confirm"}
+
+
+def _cases():
+    for (method, path), bodies in BODIES.items():
+        for raw in MALFORMED:
+            yield method, path, raw
+        for body in bodies:
+            yield method, path, json.dumps(body).encode()
+
+
+@pytest.mark.parametrize("method, path, raw", list(_cases()))
+def test_malformed_bodies_get_400_with_error_shape(person, api, method, path, raw):
+    if path in NEEDS_SESSION:
+        person.sign_up()
+        person.password_step()
+    response = api.request(method, path, raw=raw)
+    assert response.status_code == 400, (response.status_code, response.json)
+    assert set(response.json) >= {"error", "message"}
+    assert response.json["error"] in {"malformed_json", "invalid_request"}
+    assert response.json["message"]
+
+
+@pytest.mark.parametrize("path", ["/v1/accounts", "/v1/login", f"/v1/login/{LOGIN_ID}/verify"])
+def test_oversize_body_gets_413(api, path):
+    raw = json.dumps({"email": "a@example.com", "password": "x" * (65 * 1024)}).encode()
+    response = api.request("POST", path, raw=raw)
+    assert response.status_code == 413 and response.json["error"] == "payload_too_large"
+
+
+def test_wrong_content_type_gets_415_in_error_shape(api):
+    response = api.request("POST", "/v1/login", raw=b"email=a", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 415 and response.json["error"] == "unsupported_media_type"
+
+
+def test_wrong_method_gets_405_in_error_shape(api):
+    response = api.request("PUT", "/v1/login", raw=b"{}")
+    assert response.status_code == 405 and response.json["error"] == "method_not_allowed"
+
+
+def test_unexpected_failure_is_a_json_500_without_details(api, monkeypatch):
+    from chalicelib.services import accounts
+
+    def boom(*args):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(accounts, "signup", boom)
+    response = api.post("/v1/accounts", {"email": "a@example.com", "password": PASSWORD})
+    assert response.status_code == 500
+    assert response.json == {"error": "internal_error", "message": "Something went wrong on our side."}
+
+
+@pytest.mark.parametrize("path", ["/v1/account", "/v1/account/sessions"])
+@pytest.mark.parametrize("cookie", ["mfa_session=", "mfa_session=" + "x" * 5000, "garbage;;;=", "mfa_session=\"a\\b\""])
+def test_bad_session_cookies_are_401(api, path, cookie):
+    response = api.get(path, headers={"cookie": cookie}, browser=False)
+    assert response.status_code == 401 and response.json["error"] == "unauthenticated"
+
+
+def test_unknown_path_parameters_are_404_not_500(person, api):
+    person.onboard()
+    assert api.post("/v1/login/" + "x" * 3000 + "/verify", {"method_id": "a" * 32, "code": "123456"}).status_code == 404
+    assert api.delete("/v1/account/sessions/" + "y" * 3000).status_code == 404
+    assert api.post("/v1/account/methods/" + "z" * 3000 + "/confirm", {"code": "123456"}).status_code == 404
+
+
+def test_openapi_document_lists_every_route(api, app_module):
+    document = api.get("/openapi.json").json
+    assert document["openapi"] == "3.1.0"
+    served = {(path, method.lower()) for path, methods in app_module.app.routes.items()
+              for method in methods if method != "OPTIONS"}
+    documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
+    assert served == documented
+    signup = document["paths"]["/v1/accounts"]["post"]
+    schema_name = signup["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(document["components"]["schemas"][schema_name]["properties"]) == {"email", "password"}
+    assert "202" in signup["responses"]
+
+
+def test_openapi_document_is_valid(api):
+    from openapi_spec_validator import validate
+
+    validate(api.get("/openapi.json").json)
+
+
+def test_dev_mailbox_is_404_outside_the_local_stage(api, monkeypatch):
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("STAGE", "prod")
+    get_settings.cache_clear()
+    # The test client re-applies the local stage's variables, so patch the cached settings.
+    settings = get_settings().model_copy(update={"stage": "prod"})
+    monkeypatch.setattr("chalicelib.api.dev.get_settings", lambda: settings)
+    response = api.get("/_dev/mailbox")
+    assert response.status_code == 404 and response.json["error"] == "not_found"
