@@ -36,7 +36,7 @@ def matching_step(secret_b32: str, code: str, now: float) -> int | None:
     totp = pyotp.TOTP(secret_b32, digits=DIGITS, interval=PERIOD)
     current = int(now) // PERIOD
     found = None
-    for step in range(current - WINDOW, current + WINDOW + 1):
+    for step in range(max(current - WINDOW, 0), current + WINDOW + 1):
         if hmac.compare_digest(totp.at(step * PERIOD), code) and found is None:
             found = step
     return found

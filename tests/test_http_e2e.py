@@ -1,0 +1,97 @@
+"""The real local server (`make run`'s program) on a free port, driven over HTTP:
+signup -> mailbox -> verify -> login -> enrol TOTP -> logout -> login with TOTP."""
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pyotp
+import pytest
+import requests
+
+from localdev.embedded_aws import free_port
+from tests.conftest import PASSWORD, PROJECT
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_AWS")}
+    process = subprocess.Popen([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],
+                               cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(url + "/openapi.json", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("local server did not start:\n" + (process.stdout.read() if process.stdout else ""))
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+class Browser:
+    """A requests session that sends what the web frontend sends. requests will not send
+    a Secure cookie over plain http (browsers do, for localhost), so the cookie is kept here."""
+
+    def __init__(self, base_url):
+        self.base = base_url
+        self.http = requests.Session()
+        self.token = None
+
+    def call(self, method, path, body=None):
+        headers = {"Origin": "http://localhost:8000", "X-Requested-With": "fetch"}
+        if self.token:
+            headers["Cookie"] = f"mfa_session={self.token}"
+        response = self.http.request(method, self.base + path, json=body, headers=headers, timeout=10)
+        cookie = response.headers.get("Set-Cookie")
+        if cookie:
+            match = re.match(r"mfa_session=([^;]*);", cookie)
+            self.token = match.group(1) or None
+            assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+        return response
+
+
+def test_full_flow_over_http(base_url):
+    browser = Browser(base_url)
+    email = "e2e@example.com"
+    assert browser.call("POST", "/v1/accounts", {"email": email, "password": PASSWORD}).status_code == 202
+
+    messages = browser.call("GET", "/_dev/mailbox").json()["messages"]
+    mail = next(m for m in messages if email in m["to"])
+    token = re.search(r"token=([\w-]+)", mail["links"][0]).group(1)
+    assert browser.call("POST", "/v1/accounts/verify-email", {"token": token}).status_code == 200
+
+    started = browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD}).json()
+    assert started["enrollment_required"] is True and browser.token
+    assert browser.call("GET", "/v1/account/sessions").json()["error"] == "mfa_enrollment_required"
+
+    enrolment = browser.call("POST", "/v1/account/methods/totp", {"label": "Phone"}).json()
+    totp = pyotp.TOTP(enrolment["secret"])
+    now = time.time()
+    confirmed = browser.call("POST", f"/v1/account/methods/{enrolment['method_id']}/confirm", {"code": totp.at(now)})
+    assert confirmed.status_code == 200 and confirmed.json()["session"]["kind"] == "web"
+    assert browser.call("GET", "/v1/account").json()["enrollment_required"] is False
+
+    assert browser.call("POST", "/v1/logout").status_code == 200
+    assert browser.token is None
+    assert browser.call("GET", "/v1/account").status_code == 401
+
+    started = browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD}).json()
+    assert started["methods"][0]["id"] == enrolment["method_id"]
+    # The next step's code (within the ±1 window) is one not used at confirmation: no waiting.
+    verified = browser.call("POST", f"/v1/login/{started['login_id']}/verify",
+                            {"method_id": enrolment["method_id"], "code": totp.at(now + 30)})
+    assert verified.status_code == 200, verified.json()
+    sessions = browser.call("GET", "/v1/account/sessions").json()["sessions"]
+    assert [s["current"] for s in sessions].count(True) == 1
+    assert sessions[0]["ip"] == "127.0.0.1"
+

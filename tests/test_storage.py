@@ -1,0 +1,84 @@
+"""What lands in DynamoDB: no secret readable from a table dump, TTL on what expires,
+numbers converted at the boundary."""
+import json
+
+import boto3
+
+from chalicelib import store
+from tests.conftest import PASSWORD, verification_token
+
+
+def dump() -> list[dict]:
+    return boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
+
+
+def test_table_dump_reveals_no_secret(person, api, clock):
+    person.sign_up(verify=False)
+    email_token = verification_token(api, person.email)
+    api.post("/v1/accounts/verify-email", {"token": email_token})
+    person.password_step()
+    restricted_token = api.cookies["mfa_session"]
+    person.enroll_totp()
+    session_token = api.cookies["mfa_session"]
+    text = json.dumps(dump(), default=str)
+    for secret in (PASSWORD, person.secret, email_token, restricted_token, session_token):
+        assert secret not in text
+    methods = [i for i in dump() if i["SK"]["S"].startswith("METHOD#")]
+    ciphertext = methods[0]["secret_ciphertext"]["B"]
+    assert person.secret.encode() not in ciphertext
+
+
+def test_method_secret_is_bound_to_its_item(person, clock):
+    """The KMS encryption context names account and method: a ciphertext copied elsewhere fails."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    from chalicelib import crypto
+
+    person.onboard()
+    method = [i for i in dump() if i["SK"]["S"].startswith("METHOD#")][0]
+    ciphertext = method["secret_ciphertext"]["B"]
+    account_id = method["PK"]["S"].removeprefix("ACCOUNT#")
+    right = {"account_id": account_id, "method_id": person.method_id, "purpose": "totp"}
+    assert crypto.decrypt_secret(ciphertext, right).decode() == person.secret
+    with pytest.raises(ClientError):
+        crypto.decrypt_secret(ciphertext, {**right, "method_id": "f" * 32})
+
+
+def test_everything_that_expires_has_a_ttl(person, api, clock):
+    person.sign_up(verify=False)
+    person.api.post("/v1/accounts", {"email": "bob@example.com", "password": PASSWORD})
+    by_kind = {}
+    for item in dump():
+        by_kind.setdefault(item["SK"]["S"].split("#")[0], []).append(item)
+    assert all("expires_at" in i for i in by_kind["TOKEN"])
+    api.post("/v1/accounts/verify-email", {"token": verification_token(api, person.email)})
+    person.password_step()
+    api.post("/v1/account/methods/totp", {})
+    items = dump()
+    pending = [i for i in items if i["SK"]["S"].startswith("METHOD#")]
+    sessions = [i for i in items if i["SK"]["S"] == "SESSION"]
+    assert pending and all(int(i["expires_at"]["N"]) > clock.now() for i in pending)
+    assert sessions and all("expires_at" in i for i in sessions)
+    accounts = [i for i in items if i["SK"]["S"] == "ACCOUNT"]
+    assert accounts and all("expires_at" not in i for i in accounts)
+
+
+def test_table_is_created_from_the_infra_template(local_aws):
+    from localdev.embedded_aws import TEMPLATE
+
+    template = json.loads(TEMPLATE.read_text())["Resources"]["Table"]["Properties"]
+    described = boto3.client("dynamodb").describe_table(TableName="mfa-local")["Table"]
+    assert described["KeySchema"] == template["KeySchema"]
+    assert [g["IndexName"] for g in described["GlobalSecondaryIndexes"]] == ["GSI1"]
+    ttl = boto3.client("dynamodb").describe_time_to_live(TableName="mfa-local")["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+
+
+def test_numbers_come_back_as_int_not_decimal(person, api, clock):
+    person.onboard()
+    account = store.get_account(person.email, int(clock.now()))
+    assert type(account["created_at"]) is int
+    sessions = api.get("/v1/account/sessions").json["sessions"]
+    assert all(type(s["expires_at"]) is int for s in sessions)
+    assert store._plain(__import__("decimal").Decimal("1.5")) == 1.5
