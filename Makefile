@@ -8,7 +8,7 @@ PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test venv clean
+.PHONY: run test bench venv clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (Lambda's python3.12 runtime is the target)"; exit 1; }
@@ -23,6 +23,9 @@ run: venv
 
 test: venv
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(VENV)/bin/python bench/round_trips.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

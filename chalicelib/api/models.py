@@ -26,7 +26,12 @@ Token = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # defer_build: schemas are built on first use, not at import (Lambda cold start).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(defer_build=True)
 
 
 class SignupRequest(Body):
@@ -58,21 +63,21 @@ class ConfirmMethodRequest(Body):
 
 # ---------------------------------------------------------------- responses
 
-class Error(BaseModel):
+class Error(Reply):
     error: str = Field(description="snake_case error code")
     message: str = Field(description="A sentence for a person")
 
 
-class Accepted(BaseModel):
+class Accepted(Reply):
     status: Literal["accepted"] = "accepted"
     message: str
 
 
-class Ok(BaseModel):
+class Ok(Reply):
     status: Literal["ok"] = "ok"
 
 
-class Account(BaseModel):
+class Account(Reply):
     id: str
     email: str
     verified: bool
@@ -81,27 +86,27 @@ class Account(BaseModel):
     enrollment_required: bool
 
 
-class LoginMethod(BaseModel):
+class LoginMethod(Reply):
     id: str
     type: str
     label: str
 
 
-class LoginStarted(BaseModel):
+class LoginStarted(Reply):
     login_id: str | None = Field(description="null when enrollment_required: a restricted session cookie is set instead")
     expires_at: int
     methods: list[LoginMethod]
     enrollment_required: bool
 
 
-class SessionIssued(BaseModel):
+class SessionIssued(Reply):
     session_id: str
     kind: str
     expires_at: int
     enrollment_required: bool
 
 
-class TotpEnrollment(BaseModel):
+class TotpEnrollment(Reply):
     method_id: str
     type: str
     label: str
@@ -111,8 +116,8 @@ class TotpEnrollment(BaseModel):
     qr_svg: str
 
 
-class Method(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class Method(Reply):
+    model_config = ConfigDict(extra="allow", defer_build=True)
     id: str
     type: str
     label: str
@@ -121,12 +126,12 @@ class Method(BaseModel):
     last_used_at: int | None
 
 
-class MethodConfirmed(BaseModel):
+class MethodConfirmed(Reply):
     method: Method
     session: SessionIssued | None = Field(description="set when a restricted session was upgraded")
 
 
-class SessionView(BaseModel):
+class SessionView(Reply):
     id: str
     kind: str
     created_at: int
@@ -137,11 +142,11 @@ class SessionView(BaseModel):
     current: bool
 
 
-class SessionList(BaseModel):
+class SessionList(Reply):
     sessions: list[SessionView]
 
 
-class MailMessage(BaseModel):
+class MailMessage(Reply):
     id: str
     to: list[str]
     subject: str
@@ -150,5 +155,5 @@ class MailMessage(BaseModel):
     sent_at: str | None
 
 
-class Mailbox(BaseModel):
+class Mailbox(Reply):
     messages: list[MailMessage]

@@ -1,0 +1,105 @@
+"""Counts AWS round trips per step of the login flow, and times the app's import (cold
+start) against a bare Chalice app. In-process moto; prints a table.
+
+    .venv/bin/python bench/round_trips.py
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from localdev import embedded_aws  # noqa: E402
+
+STAGE = json.loads((PROJECT / ".chalice" / "config.json").read_text())["stages"]["local"]["environment_variables"]
+
+
+def import_time(code: str, runs: int = 5) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=PROJECT, check=True)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def main() -> None:
+    os.environ.update({**embedded_aws.LOCAL_CREDENTIALS, **STAGE})
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from chalice.test import Client
+    from moto import mock_aws
+    import pyotp
+
+    from app import app
+    from chalicelib import aws, clock
+
+    calls: Counter = Counter()
+
+    def count(service):
+        def hook(model, **kwargs):
+            calls[f"{service}:{model.name}"] += 1
+        return hook
+
+    rows = []
+    with mock_aws():
+        embedded_aws.provision(STAGE["TABLE_NAME"], STAGE["KMS_KEY_ID"], STAGE["MAIL_FROM"])
+        for service in ("dynamodb", "kms", "ses"):
+            aws.client(service).meta.events.register("before-call", count(service))
+        http = Client(app, stage_name="local", project_dir=str(PROJECT)).http
+        headers = {"content-type": "application/json", "origin": "http://localhost:8000", "x-requested-with": "x"}
+
+        def step(name, method, path, body=None, cookie=None):
+            calls.clear()
+            sent = dict(headers, **({"cookie": f"mfa_session={cookie}"} if cookie else {}))
+            response = http.request(method, path, headers=sent, body=json.dumps(body or {}).encode())
+            dynamo = sum(v for k, v in calls.items() if k.startswith("dynamodb:"))
+            rows.append((name, response.status_code, dynamo, ", ".join(f"{k}×{v}" for k, v in sorted(calls.items()))))
+            return response
+
+        def cookie_of(response):
+            header = response.headers["Set-Cookie"]
+            header = header[0] if isinstance(header, list) else header
+            return header.split(";")[0].split("=", 1)[1]
+
+        email, password = "bench@example.com", "correct horse battery staple"
+        step("sign up", "POST", "/v1/accounts", {"email": email, "password": password})
+        from chalicelib import mailbox
+        token = mailbox.messages()[0]["links"][0].split("token=")[1]
+        step("verify email", "POST", "/v1/accounts/verify-email", {"token": token})
+        restricted = cookie_of(step("password step (no method yet)", "POST", "/v1/login", {"email": email, "password": password}))
+        enrolment = json.loads(step("begin TOTP enrolment", "POST", "/v1/account/methods/totp", {}, restricted).body)
+        secret = enrolment["secret"]
+        confirmed = step("confirm TOTP", "POST", f"/v1/account/methods/{enrolment['method_id']}/confirm",
+                         {"code": pyotp.TOTP(secret).now()}, restricted)
+        cookie = cookie_of(confirmed)
+        started = json.loads(step("password step", "POST", "/v1/login", {"email": email, "password": password}).body)
+        verified = step("second factor + new session", "POST", f"/v1/login/{started['login_id']}/verify",
+                        {"method_id": enrolment["method_id"], "code": pyotp.TOTP(secret).at(time.time() + 30)})
+        cookie = cookie_of(verified)
+        step("authenticated request", "GET", "/v1/account/sessions", cookie=cookie)
+
+        class Later:
+            def now(self):
+                return time.time() + 600
+        clock.use_clock(Later())
+        step("authenticated request after the touch interval", "GET", "/v1/account/sessions", cookie=cookie)
+        step("authenticated request, again", "GET", "/v1/account/sessions", cookie=cookie)
+        clock.use_clock(None)
+
+    print(f"{'step':50} {'status':>6} {'DynamoDB':>8}  calls")
+    for name, status, dynamo, detail in rows:
+        print(f"{name:50} {status:>6} {dynamo:>8}  {detail}")
+
+    bare = import_time("import chalice; app = chalice.Chalice(app_name='bare')")
+    ours = import_time("import app")
+    print(f"\nimport time (best of 5, includes interpreter start): bare Chalice app {bare*1000:.0f} ms, "
+          f"this app {ours*1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
