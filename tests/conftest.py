@@ -94,7 +94,8 @@ class ApiClient:
                     self.cookies[name] = morsel.value
                 else:
                     self.cookies.pop(name, None)
-        response.json = json.loads(response.body) if response.body else None
+        is_json = "json" in str(response.headers.get("Content-Type", ""))
+        response.json = json.loads(response.body) if response.body and is_json else None
         self.last = response
         return response
 

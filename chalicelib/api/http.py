@@ -160,6 +160,8 @@ def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUB
                 result = view(Call(request, parsed, session), **params)
             except ApiError as error:
                 return error_response(error)
+            if isinstance(result, Response):
+                return result
             if isinstance(result, Reply):
                 return json_response(result.status, result.body, result.headers, result.cookies)
             return json_response(status, result)
