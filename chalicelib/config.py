@@ -6,7 +6,7 @@ Read lazily (never at import) and cached; tests change the environment and call
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 
 class Settings(BaseModel):
@@ -20,10 +20,10 @@ class Settings(BaseModel):
     allowed_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
     service_name: str = "MFA Service"
 
-    # argon2id, at or above OWASP's minimum (m=19 MiB, t=2, p=1).
-    argon2_memory_kib: int = 19456
-    argon2_time_cost: int = 2
-    argon2_parallelism: int = 1
+    # argon2id, never below OWASP's minimum (m=19 MiB, t=2, p=1).
+    argon2_memory_kib: int = Field(19456, ge=19456)
+    argon2_time_cost: int = Field(2, ge=2)
+    argon2_parallelism: int = Field(1, ge=1)
 
     web_session_idle_seconds: int = 24 * 3600
     web_session_max_seconds: int = 10 * 24 * 3600

@@ -106,3 +106,14 @@ def test_verification_link_opens_a_page_in_the_local_stage(api):
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
     assert b"/v1/accounts/verify-email" in page.body and b"location.hash" in page.body
+
+
+def test_argon2_parameters_cannot_go_below_owasp_minimum(monkeypatch):
+    from pydantic import ValidationError
+
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("ARGON2_MEMORY_KIB", "4096")
+    get_settings.cache_clear()
+    with pytest.raises(ValidationError):
+        get_settings()
