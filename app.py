@@ -69,6 +69,15 @@ def _add_cors(request, response: Response) -> Response:
     return response
 
 
+@app.lambda_function(name="outbox_delivery")
+def outbox_delivery(event, context):
+    """DynamoDB Streams handler (its event source mapping is in infra/): sends the queued
+    email notices. Raising makes Lambda retry the batch, so no notice is lost."""
+    from chalicelib.services import outbox
+
+    return {"delivered": outbox.deliver_stream_records(event.get("Records", []))}
+
+
 @app.middleware("http")
 def api_middleware(event, get_response):
     if len(event.raw_body or b"") > get_settings().max_body_bytes:

@@ -42,3 +42,7 @@ def is_id(value: str) -> bool:
 
 def random_bytes(nbytes: int) -> bytes:
     return secrets.token_bytes(nbytes)
+
+
+def random_string(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))

@@ -5,6 +5,7 @@ Read lazily (never at import) and cached; tests change the environment and call
 """
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -44,6 +45,15 @@ class Settings(BaseModel):
     lockout_base_delay_seconds: int = 60
     lockout_max_delay_seconds: int = 3600
     hard_lock_failures: int = 100
+
+    # Adding/removing/renaming methods, recovery codes and revoking sessions need a second
+    # factor verified this recently; step-up allows this many wrong proofs per session.
+    step_up_seconds: int = 600
+    step_up_max_failures: int = 5
+
+    # "stream": notices are sent by the DynamoDB Streams handler; "inline": right after the
+    # write (the local stage, where no stream handler runs).
+    outbox_delivery: Literal["stream", "inline"] = "stream"
 
     max_body_bytes: int = 64 * 1024
 

@@ -24,21 +24,52 @@ TEMPLATES = {
     "mfa_locked": (
         "Second-factor verification locked after failed attempts",
         "There were {failures} failed second-factor verifications in a row on your {service} account, "
-        "so further attempts are blocked for {delay}.\n\nSomeone may know your password: if it was not "
-        "you, change your password.",
+        "so further attempts are blocked for {delay}.\n\n" + "{WHERE}" + "\n\nSomeone may know your "
+        "password: if it was not you, change your password.",
     ),
     "mfa_hard_locked": (
         "Your account is locked",
         "There were {failures} failed second-factor verifications in a row on your {service} account. "
-        "It is now locked and cannot complete a login until support unlocks it.\n\nSomeone may know "
-        "your password: change it once your account is unlocked.",
+        "It is now locked and cannot complete a login until support unlocks it.\n\n" + "{WHERE}" +
+        "\n\nSomeone may know your password: change it once your account is unlocked.",
+    ),
+    "method_added": (
+        "A verification method was added to your account",
+        "A new verification method, {method_type} \"{label}\", was added to your {service} account.\n\n"
+        "{WHERE}\n\n{NOT_YOU}",
+    ),
+    "method_removed": (
+        "A verification method was removed from your account",
+        "The verification method {method_type} \"{label}\" was removed from your {service} account.\n\n"
+        "{WHERE}\n\n{NOT_YOU}",
+    ),
+    "method_renamed": (
+        "A verification method was renamed",
+        "The verification method {method_type} \"{old_label}\" on your {service} account is now called "
+        "\"{label}\".\n\n{WHERE}\n\n{NOT_YOU}",
+    ),
+    "recovery_codes_generated": (
+        "New recovery codes were generated",
+        "A new set of {count} recovery codes was generated for your {service} account. Every earlier "
+        "recovery code no longer works.\n\n{WHERE}\n\n{NOT_YOU}",
+    ),
+    "recovery_code_used": (
+        "A recovery code was used",
+        "A recovery code was used to verify your identity on your {service} account. {remaining} "
+        "recovery code(s) remain.{warning}\n\n{WHERE}\n\n{NOT_YOU}",
     ),
 }
+
+# Every notice says when and from where, and what to do if it was not the owner.
+_WHERE = "When: {when}\nFrom: IP address {ip}, {user_agent}"
+_NOT_YOU = ("If this was not you, log in, review your verification methods and sessions, end the other "
+            "sessions and change your password.")
 
 
 def render(kind: str, **context) -> tuple[str, str, str]:
     subject, text = TEMPLATES[kind]
     context = {"service": get_settings().service_name, **context}
+    text = text.replace("{WHERE}", _WHERE).replace("{NOT_YOU}", _NOT_YOU)
     body = text.format(**context)
     link = context.get("link")
     escaped = html.escape(body)

@@ -10,6 +10,8 @@ Single-table layout (PK/SK strings, one generic index GSI1):
   login attempt    LOGIN#<login_id>        LOGIN          5 min
   session          SESSION#<sha256(tok)>   SESSION        sliding expiry; GSI1: ACCOUNT#<id> / SESSION#<created>
   email token      TOKEN#<sha256(tok)>     TOKEN          24 h
+  audit event      ACCOUNT#<id>            EVENT#<ms>#<id> 400 days
+  notice (outbox)  OUTBOX#<id>             OUTBOX         deleted once delivered (no TTL: never lost)
 
 Everything that expires carries `expires_at` (epoch seconds, the table's TTL attribute) and
 is also checked on read here, because DynamoDB deletes expired items hours late.
@@ -133,6 +135,14 @@ def _email_token_key(token_hash: str) -> dict:
     return {"PK": f"TOKEN#{token_hash}", "SK": "TOKEN"}
 
 
+def _event_key(account_id: str, at_ms: int, event_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": f"EVENT#{at_ms:015d}#{event_id}"}
+
+
+def _notice_key(notice_id: str) -> dict:
+    return {"PK": f"OUTBOX#{notice_id}", "SK": "OUTBOX"}
+
+
 def _key(key: dict) -> dict:
     return {k: {"S": v} for k, v in key.items()}
 
@@ -242,10 +252,29 @@ def op_mark_email_verified(email: str) -> dict:
                       condition="attribute_exists(PK)")
 
 
-def op_add_method_summary(email: str, method_id: str, summary: dict) -> dict:
-    """The account item keeps a summary of active methods so the password step needs no query."""
-    return _op_update(_account_key(email), "SET methods.#m = :s", {":s": summary},
+def op_add_method_summary(email: str, method_id: str, summary: dict, primary: bool) -> dict:
+    """The account item keeps a summary of active methods so the password step needs no
+    query, and a count of the primary ones (those that are not only a backup)."""
+    return _op_update(_account_key(email), "SET methods.#m = :s ADD primary_methods :n",
+                      {":s": summary, ":n": 1 if primary else 0},
                       condition="attribute_exists(PK)", names={"#m": method_id})
+
+
+def op_remove_method_summary(email: str, method_id: str, primary: bool) -> dict:
+    """Refused (ConditionFailed) when it would remove the last primary method: the count is
+    checked by the write itself, so two concurrent removals cannot both pass."""
+    condition = "attribute_exists(methods.#m)"
+    values = {":n": -1 if primary else 0}
+    if primary:
+        condition += " AND primary_methods > :one"
+        values[":one"] = 1
+    return _op_update(_account_key(email), "REMOVE methods.#m ADD primary_methods :n", values,
+                      condition=condition, names={"#m": method_id})
+
+
+def op_rename_method_summary(email: str, method_id: str, label: str) -> dict:
+    return _op_update(_account_key(email), "SET methods.#m.label = :l", {":l": label},
+                      condition="attribute_exists(methods.#m)", names={"#m": method_id})
 
 
 # ---------------------------------------------------------------- email tokens
@@ -281,6 +310,29 @@ def list_methods(account_id: str, now: int) -> list[dict]:
     return [m for m in (_alive(i, now) for i in items) if m]
 
 
+def op_put_active_method(account_id: str, method: dict) -> dict:
+    return _op_put(_method_key(account_id, method["method_id"]), method, condition="attribute_not_exists(PK)")
+
+
+def op_replace_method_record(account_id: str, method_id: str, record: dict, now: int) -> dict:
+    """Overwrite a method's secret material in one write (e.g. a new set of recovery codes)."""
+    names = {f"#r{i}": name for i, name in enumerate(record)}
+    values = {f":r{i}": value for i, value in enumerate(record.values())}
+    sets = ", ".join(f"#r{i} = :r{i}" for i in range(len(record)))
+    return _op_update(_method_key(account_id, method_id), f"SET {sets}, replaced_at = :now",
+                      {**values, ":now": now, ":active": "active"},
+                      condition="#status = :active", names={**names, "#status": "status"})
+
+
+def op_rename_method(account_id: str, method_id: str, label: str) -> dict:
+    return _op_update(_method_key(account_id, method_id), "SET label = :l", {":l": label, ":active": "active"},
+                      condition="#status = :active", names={"#status": "status"})
+
+
+def op_delete_method(account_id: str, method_id: str) -> dict:
+    return _op_delete(_method_key(account_id, method_id), condition="attribute_exists(PK)")
+
+
 def op_activate_method(account_id: str, method_id: str, now: int, updates: dict) -> dict:
     """Pending -> active, only while the pending enrolment is unexpired."""
     names = {f"#u{i}": name for i, name in enumerate(updates)}
@@ -296,10 +348,12 @@ def op_activate_method(account_id: str, method_id: str, now: int, updates: dict)
 
 
 def op_use_method(account_id: str, method_id: str, now: int, counter: str | None = None,
-                  counter_value: int | None = None) -> dict:
-    """Record a successful verification. With `counter`, the write only succeeds when the
-    new value is greater than the stored one: this is what makes a TOTP step (or any
-    monotonic counter) usable once, even under concurrent requests."""
+                  counter_value: int | None = None, consume: tuple[str, str] | None = None) -> dict:
+    """Record a successful verification, one-time by the write's own condition:
+    - `counter`: only when the new value is greater than the stored one (a TOTP step);
+    - `consume`: (set attribute, member) removes the member, only while it is present
+      (a recovery code).
+    Either way two concurrent requests cannot both succeed."""
     expression = "SET last_used_at = :now"
     values = {":now": now, ":active": "active"}
     condition = "#status = :active"
@@ -309,6 +363,12 @@ def op_use_method(account_id: str, method_id: str, now: int, counter: str | None
         values[":c"] = counter_value
         names["#c"] = counter
         condition += " AND (attribute_not_exists(#c) OR #c < :c)"
+    if consume:
+        expression += " DELETE #set :members"
+        values[":members"] = {consume[1]}
+        values[":member"] = consume[1]
+        names["#set"] = consume[0]
+        condition += " AND contains(#set, :member)"
     return _op_update(_method_key(account_id, method_id), expression, values, condition=condition, names=names)
 
 
@@ -394,6 +454,30 @@ def touch_session(token_hash: str, now: int, expires_at: int) -> None:
         pass
 
 
+def reserve_step_up_try(token_hash: str, now: int, max_tries: int) -> dict:
+    """As reserve_login_try, for step-up on a live session."""
+    return _update(
+        _session_key(token_hash), "ADD step_up_tries :one",
+        {":one": 1, ":now": now, ":max": max_tries},
+        condition="attribute_exists(PK) AND expires_at > :now AND "
+                  "(attribute_not_exists(step_up_tries) OR step_up_tries < :max)",
+        returns="ALL_NEW",
+    )
+
+
+def op_mark_step_up(token_hash: str, now: int) -> dict:
+    return _op_update(_session_key(token_hash), "SET mfa_at = :now, step_up_tries = :zero",
+                      {":now": now, ":zero": 0}, condition="attribute_exists(PK) AND expires_at > :now")
+
+
+def delete_sessions(token_hashes: list[str]) -> None:
+    for start in range(0, len(token_hashes), 25):
+        requests = [{"DeleteRequest": {"Key": _key(_session_key(h))}} for h in token_hashes[start:start + 25]]
+        pending = {_table(): requests}
+        while pending:
+            pending = _db().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
 def list_sessions(account_id: str, now: int) -> list[dict]:
     items = _query("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)",
                    {":pk": f"ACCOUNT#{account_id}", ":prefix": "SESSION#"}, index=GSI1, keep_pk=True)
@@ -417,6 +501,75 @@ def delete_session(token_hash: str, account_id: str) -> bool:
             return False
         raise
     return True
+
+
+# ---------------------------------------------------------------- audit events
+
+def op_put_event(account_id: str, event: dict) -> dict:
+    return _op_put(_event_key(account_id, event["at_ms"], event["event_id"]), event)
+
+
+def put_event(account_id: str, event: dict) -> None:
+    transact([op_put_event(account_id, event)])
+
+
+def burn_write_for_unknown_account(email: str) -> None:
+    """The same round trip as put_event, storing nothing: a password failure for an email
+    without an account costs what one for a real account costs."""
+    from botocore.exceptions import ClientError
+
+    try:
+        _db().put_item(TableName=_table(), Item=_to_item({**_account_key(email), "probe": True}),
+                       ConditionExpression="attribute_exists(PK) AND attribute_not_exists(PK)")
+    except ClientError as error:
+        if not _is_condition_failure(error):
+            raise
+
+
+def list_events(account_id: str, now: int, limit: int, after_sk: str | None) -> tuple[list[dict], str | None]:
+    """Newest first; `after_sk` continues from a previous page's last event."""
+    kwargs = {"TableName": _table(), "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+              "ExpressionAttributeValues": _to_attr_values({":pk": f"ACCOUNT#{account_id}", ":prefix": "EVENT#"}),
+              "ScanIndexForward": False, "Limit": limit}
+    if after_sk:
+        kwargs["ExclusiveStartKey"] = _key({"PK": f"ACCOUNT#{account_id}", "SK": after_sk})
+    response = _db().query(**kwargs)
+    raw_items = response.get("Items", [])
+    events = [e for e in (_alive(_from_item(i), now) for i in raw_items) if e]
+    last = response.get("LastEvaluatedKey")
+    return events, (last["SK"]["S"] if last else None)
+
+
+def is_event_sort_key(value: str) -> bool:
+    parts = value.split("#")
+    return len(parts) == 3 and parts[0] == "EVENT" and parts[1].isdigit() and len(parts[2]) == 32
+
+
+def event_sort_key(event: dict) -> str:
+    return _event_key("", event["at_ms"], event["event_id"])["SK"]
+
+
+# ---------------------------------------------------------------- notices (outbox)
+
+def op_put_notice(notice_id: str, notice: dict) -> dict:
+    return _op_put(_notice_key(notice_id), notice, condition="attribute_not_exists(PK)")
+
+
+def get_notice(notice_id: str) -> dict | None:
+    response = _db().get_item(TableName=_table(), Key=_key(_notice_key(notice_id)), ConsistentRead=True)
+    return _from_item(response.get("Item"))
+
+
+def delete_notice(notice_id: str) -> None:
+    _db().delete_item(TableName=_table(), Key=_key(_notice_key(notice_id)))
+
+
+def notice_id_from_stream_keys(keys: dict) -> str | None:
+    """The notice id of a stream record's Keys, or None for any other item."""
+    pk, sk = keys.get("PK", {}).get("S", ""), keys.get("SK", {}).get("S", "")
+    if sk == "OUTBOX" and pk.startswith("OUTBOX#"):
+        return pk.removeprefix("OUTBOX#")
+    return None
 
 
 # ---------------------------------------------------------------- queries

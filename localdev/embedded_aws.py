@@ -31,6 +31,7 @@ def table_definition(table_name: str) -> dict:
         "AttributeDefinitions": props["AttributeDefinitions"],
         "KeySchema": props["KeySchema"],
         "GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"],
+        "StreamSpecification": {"StreamEnabled": True, **props["StreamSpecification"]},
     }
 
 

@@ -239,7 +239,7 @@ def test_hard_lock_after_100_consecutive_failures(person, api, clock):
     person.onboard()
     account_id = api.get("/v1/account").json["id"]
     for _ in range(99):
-        lockout.record_failure(account_id, "alice@example.com", int(clock.now()))
+        lockout.record_failure({"account_id": account_id, "email": "alice@example.com"}, {})
     clock.advance(3600)
     assert fail_once(person).status_code == 401          # the 100th
     clock.advance(30 * 24 * 3600)

@@ -28,7 +28,7 @@ def start_login(call):
 
 
 @endpoint(bp, "/v1/login/{login_id}/verify", "POST", summary="Second-factor step: issues a web session",
-          body=models.VerifyLoginRequest, response=models.SessionIssued, errors=(400, 401, 403, 404, 410, 429))
+          body=models.SecondFactorProof, response=models.SessionIssued, errors=(400, 401, 403, 404, 410, 429))
 def verify_login(call, login_id):
     proof = call.body.model_dump(exclude={"method_id"})
     session = login.verify(login_id, call.body.method_id, proof, call.client)

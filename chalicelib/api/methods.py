@@ -1,18 +1,26 @@
 from chalice import Blueprint
 
 from chalicelib.api import models
-from chalicelib.api.http import ENROLLMENT, Reply, endpoint
+from chalicelib.api.http import ENROLLMENT, FULL, Reply, endpoint
 from chalicelib.api.login import cookie_for, issued
-from chalicelib.services import enrollment
+from chalicelib.errors import ApiError
+from chalicelib.services import account_methods, audit, step_up
 
 bp = Blueprint(__name__)
 
 
-@endpoint(bp, "/v1/account/methods/totp", "POST", summary="Start enrolling a TOTP authenticator app",
+@endpoint(bp, "/v1/account/methods", "GET", summary="List the account's verification methods", auth=FULL,
+          response=models.MethodList, errors=(401, 403))
+def list_methods(call):
+    return models.MethodList(**account_methods.list_methods(call.session)).model_dump()
+
+
+@endpoint(bp, "/v1/account/methods/totp", "POST", summary="Start enrolling a TOTP authenticator app "
+          "(step-up required, except for an account's first method)",
           auth=ENROLLMENT, body=models.EnrollTotpRequest, response=models.TotpEnrollment, status=201,
           errors=(400, 401, 403))
 def enroll_totp(call):
-    started = enrollment.begin(call.session, "totp", call.body.label)
+    started = account_methods.begin(call.session, "totp", call.body.label, call.client)
     return Reply(models.TotpEnrollment(**started).model_dump(), 201)
 
 
@@ -20,7 +28,51 @@ def enroll_totp(call):
           summary="Confirm a pending method with a proof (a TOTP code)", auth=ENROLLMENT,
           body=models.ConfirmMethodRequest, response=models.MethodConfirmed, errors=(400, 401, 403, 404, 409))
 def confirm_method(call, method_id):
-    method, upgraded = enrollment.confirm(call.session, method_id, call.body.model_dump(), call.client)
+    method, upgraded = account_methods.confirm(call.session, method_id, call.body.model_dump(), call.client)
     body = models.MethodConfirmed(method=models.Method(**method),
                                   session=issued(upgraded, False) if upgraded else None)
     return Reply(body.model_dump(), 200, cookies=[cookie_for(upgraded)] if upgraded else [])
+
+
+@endpoint(bp, "/v1/account/methods/{method_id}", "PATCH", summary="Rename a method (step-up required)",
+          auth=FULL, body=models.RenameMethodRequest, response=models.Method, errors=(400, 401, 403, 404))
+def rename_method(call, method_id):
+    return models.Method(**account_methods.rename(call.session, method_id, call.body.label, call.client)).model_dump()
+
+
+@endpoint(bp, "/v1/account/methods/{method_id}", "DELETE", summary="Remove a method for good (step-up and "
+          "{\"confirm\": true} required); answers the remaining methods", auth=FULL,
+          body=models.RemoveMethodRequest, response=models.MethodList, errors=(400, 401, 403, 404, 409))
+def remove_method(call, method_id):
+    if not call.body.confirm:
+        raise ApiError(400, "confirmation_required", 'Removing a method is permanent: send {"confirm": true}.')
+    return models.MethodList(**account_methods.remove(call.session, method_id, call.client)).model_dump()
+
+
+@endpoint(bp, "/v1/account/recovery-codes", "POST", summary="Generate 10 recovery codes, shown once; the "
+          "previous set stops working (step-up required)", auth=FULL, body=models.RecoveryCodesRequest,
+          response=models.RecoveryCodes, status=201, errors=(400, 401, 403))
+def generate_recovery_codes(call):
+    generated = account_methods.begin(call.session, "recovery_codes", None, call.client)
+    return Reply(models.RecoveryCodes(**generated).model_dump(), 201)
+
+
+@endpoint(bp, "/v1/account/step-up", "POST", summary="Verify a second factor again on this session",
+          auth=FULL, body=models.SecondFactorProof, response=models.SteppedUp, errors=(400, 401, 403, 404, 429))
+def step_up_session(call):
+    proof = call.body.model_dump(exclude={"method_id"})
+    at = step_up.step_up(call.session, call.body.method_id, proof, call.client)
+    return models.SteppedUp(mfa_at=at, step_up_valid_until=at + step_up.window_seconds()).model_dump()
+
+
+@endpoint(bp, "/v1/account/events", "GET", summary="The account's security events, newest first "
+          "(?limit=1..100&cursor=)", auth=FULL, response=models.AuditEventPage, errors=(400, 401, 403))
+def list_events(call):
+    params = call.request.query_params or {}
+    try:
+        limit = int(params.get("limit", "20"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 100:
+        raise ApiError(400, "invalid_request", "limit must be a whole number from 1 to 100.")
+    return models.AuditEventPage(**audit.page(call.session["account_id"], limit, params.get("cursor"))).model_dump()

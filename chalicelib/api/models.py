@@ -48,7 +48,8 @@ class LoginRequest(Body):
     password: Password
 
 
-class VerifyLoginRequest(Body):
+class SecondFactorProof(Body):
+    """What the login verify step and step-up accept."""
     method_id: Id
     code: Code
 
@@ -59,6 +60,18 @@ class EnrollTotpRequest(Body):
 
 class ConfirmMethodRequest(Body):
     code: Code
+
+
+class RenameMethodRequest(Body):
+    label: Label
+
+
+class RemoveMethodRequest(Body):
+    confirm: bool = Field(False, description="must be true: removal is permanent")
+
+
+class RecoveryCodesRequest(Body):
+    pass
 
 
 # ---------------------------------------------------------------- responses
@@ -129,6 +142,42 @@ class Method(Reply):
 class MethodConfirmed(Reply):
     method: Method
     session: SessionIssued | None = Field(description="set when a restricted session was upgraded")
+
+
+class MethodList(Reply):
+    methods: list[Method]
+    backup_recommended: bool = Field(description="true while there is only one method that can log in besides "
+                                                 "recovery codes, or no recovery codes left")
+
+
+class RecoveryCodes(Reply):
+    method_id: str
+    type: str
+    label: str
+    codes: list[str] = Field(description="shown once; each works once")
+
+
+class SteppedUp(Reply):
+    mfa_at: int
+    step_up_valid_until: int
+
+
+class AuditEvent(Reply):
+    id: str
+    kind: str
+    at: int
+    ip: str
+    user_agent: str
+    details: dict
+
+
+class AuditEventPage(Reply):
+    events: list[AuditEvent]
+    next_cursor: str | None
+
+
+class SessionsRevoked(Reply):
+    revoked: int
 
 
 class SessionView(Reply):

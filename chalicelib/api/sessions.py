@@ -2,6 +2,7 @@ from chalice import Blueprint
 
 from chalicelib.api import models
 from chalicelib.api.http import ENROLLMENT, FULL, Reply, clear_session_cookie, endpoint
+from chalicelib.errors import ApiError
 from chalicelib.services import sessions
 
 bp = Blueprint(__name__)
@@ -20,8 +21,16 @@ def list_sessions(call):
     return models.SessionList(sessions=sessions.list_sessions(call.session)).model_dump()
 
 
-@endpoint(bp, "/v1/account/sessions/{session_id}", "DELETE", summary="Revoke one session", auth=FULL,
-          response=models.Ok, errors=(401, 403, 404))
+@endpoint(bp, "/v1/account/sessions", "DELETE", summary="End every session but the current one "
+          "(?scope=others; step-up required)", auth=FULL, response=models.SessionsRevoked, errors=(400, 401, 403))
+def revoke_other_sessions(call):
+    if (call.request.query_params or {}).get("scope") != "others":
+        raise ApiError(400, "invalid_request", "Say which sessions to end: ?scope=others.")
+    return models.SessionsRevoked(revoked=sessions.revoke_others(call.session, call.client)).model_dump()
+
+
+@endpoint(bp, "/v1/account/sessions/{session_id}", "DELETE", summary="Revoke one session (another one "
+          "needs step-up)", auth=FULL, response=models.Ok, errors=(401, 403, 404))
 def revoke_session(call, session_id):
-    sessions.revoke(call.session, session_id)
+    sessions.revoke(call.session, session_id, call.client)
     return models.Ok().model_dump()

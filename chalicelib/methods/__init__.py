@@ -2,10 +2,12 @@
 module plus one line here."""
 from chalicelib.errors import ApiError
 from chalicelib.methods.base import VerificationMethod
+from chalicelib.methods.recovery_codes import RecoveryCodesMethod
 from chalicelib.methods.totp import TotpMethod
 
 REGISTRY: dict[str, VerificationMethod] = {
     TotpMethod.type: TotpMethod(),
+    RecoveryCodesMethod.type: RecoveryCodesMethod(),
 }
 
 

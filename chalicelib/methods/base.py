@@ -8,26 +8,35 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Enrollment:
-    record: dict          # attributes stored on the pending method item (secrets encrypted)
-    response: dict        # what the user is shown once to finish enrolment
+    record: dict          # attributes stored on the method item (secrets encrypted or hashed)
+    response: dict        # what the user is shown once
 
 
 @dataclass
 class Verified:
-    """A proof that checked out. `counter`/`counter_value` name a monotonic attribute of the
-    method that the store must see increase in the same write that accepts the proof:
-    that is how a one-time proof stays one-time under concurrent requests."""
+    """A proof that checked out, and how the store makes it one-time in the same write that
+    accepts it: `counter`/`counter_value` name a monotonic attribute that must increase (a
+    TOTP step); `consume` names a set attribute and the member to remove (a recovery code).
+    `notice` is an email notice to send with the change, as (kind, context)."""
     counter: str | None = None
     counter_value: int | None = None
-    updates: dict = field(default_factory=dict)
+    consume: tuple[str, str] | None = None
+    notice: tuple[str, dict] | None = None
+    details: dict = field(default_factory=dict)   # for the audit event
 
 
 class VerificationMethod:
     type: str = ""
     default_label: str = ""
-    # Whether the method can complete a login on its own (recovery codes will say no to
-    # counting as the "last method", for instance).
-    can_log_in: bool = True
+    display_name: str = ""
+    # False for a backup that must not be the account's last method (recovery codes).
+    primary: bool = True
+    # False when enrolment completes at once, without a proof (recovery codes).
+    needs_confirmation: bool = True
+    # True when an account has at most one; enrolling again replaces its record atomically.
+    single_per_account: bool = False
+    # The email notice sent when the method is added (or, if single, replaced).
+    added_notice: str = "method_added"
 
     def begin_enrollment(self, account: dict, method_id: str, label: str) -> Enrollment:
         raise NotImplementedError

@@ -45,6 +45,7 @@ def matching_step(secret_b32: str, code: str, now: float) -> int | None:
 class TotpMethod(VerificationMethod):
     type = "totp"
     default_label = "Authenticator app"
+    display_name = "authenticator app (TOTP)"
 
     def begin_enrollment(self, account, method_id, label):
         import pyotp

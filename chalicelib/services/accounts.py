@@ -3,11 +3,12 @@ from chalicelib import crypto, notify, passwords, store
 from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
+from chalicelib.services import audit
 
 VERIFY_EMAIL = "verify_email"
 
 
-def signup(email: str, password: str) -> None:
+def signup(email: str, password: str, client: dict) -> None:
     """Same answer and the same work (one hash, one conditional write, one email) whether or
     not the email already has an account, so neither reveals which."""
     passwords.check_policy(password)
@@ -32,7 +33,8 @@ def signup(email: str, password: str) -> None:
     }
     try:
         store.transact([store.op_create_account(account),
-                        store.op_put_email_token(crypto.hash_token(token), token_record)])
+                        store.op_put_email_token(crypto.hash_token(token), token_record),
+                        audit.op(account_id, "signup", client)])
     except store.ConditionFailed:
         notify.send(email, "signup_existing")
         return
@@ -44,7 +46,7 @@ def _invalid_token() -> ApiError:
     return ApiError(400, "invalid_token", "This verification link is invalid, used or expired.")
 
 
-def verify_email(token: str) -> None:
+def verify_email(token: str, client: dict) -> None:
     now = now_s()
     token_hash = crypto.hash_token(token)
     record = store.get_email_token(token_hash, now)
@@ -52,7 +54,8 @@ def verify_email(token: str) -> None:
         raise _invalid_token()
     try:
         store.transact([store.op_consume_email_token(token_hash, now),
-                        store.op_mark_email_verified(record["email"])])
+                        store.op_mark_email_verified(record["email"]),
+                        audit.op(record["account_id"], "email_verified", client)])
     except store.ConditionFailed:
         raise _invalid_token() from None
 
@@ -61,12 +64,11 @@ def view(session: dict) -> dict:
     account = store.get_account(session["email"], now_s())
     if account is None or account["account_id"] != session["account_id"]:
         raise ApiError(401, "unauthenticated", "Log in to continue.")
-    methods = account.get("methods", {})
     return {
         "id": account["account_id"],
         "email": account["email"],
         "verified": account["email_verified"],
         "created_at": account["created_at"],
-        "methods_count": len(methods),
-        "enrollment_required": not methods,
+        "methods_count": len(account.get("methods", {})),
+        "enrollment_required": account.get("primary_methods", 0) == 0,
     }

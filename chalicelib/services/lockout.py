@@ -6,9 +6,11 @@ locked until support unlocks it (NIST 800-63B 5.2.2: at most 100 consecutive fai
 A success resets the count. The delay is derived from the count on read, so a failure is
 one atomic increment.
 """
-from chalicelib import notify, store
+from chalicelib import store
+from chalicelib.clock import now_s
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
+from chalicelib.services.change import Change
 
 
 def delay_for(failures: int) -> int:
@@ -33,13 +35,20 @@ def check(lockout: dict | None, now: int) -> None:
                        headers={"Retry-After": str(wait)}, extra={"retry_after": wait})
 
 
-def record_failure(account_id: str, email: str, now: int) -> int:
+def record_failure(account: dict, client: dict) -> int:
+    """Count a failure; when it locks the account, record it and email the owner."""
     s = get_settings()
-    failures = store.record_second_factor_failure(account_id, now)
-    if failures == s.lockout_threshold:
-        notify.send(email, "mfa_locked", failures=failures, delay=_human(delay_for(failures)))
-    elif failures == s.hard_lock_failures:
-        notify.send(email, "mfa_hard_locked", failures=failures)
+    failures = store.record_second_factor_failure(account["account_id"], now_s())
+    if failures in (s.lockout_threshold, s.hard_lock_failures):
+        change = Change(account["account_id"], account["email"], client)
+        if failures == s.lockout_threshold:
+            delay = delay_for(failures)
+            change.audit("lockout", failures=failures, delay_seconds=delay)
+            change.notify("mfa_locked", failures=failures, delay=_human(delay))
+        else:
+            change.audit("hard_lock", failures=failures)
+            change.notify("mfa_hard_locked", failures=failures)
+        change.commit()
     return failures
 
 

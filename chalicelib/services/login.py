@@ -1,15 +1,16 @@
 """Login: the password step creates a short-lived, single-use login attempt; the verify
-step checks a second factor through the method registry and issues the session.
+step checks a second factor (services.verification) and issues the session.
 
 Round trips: password step = 1 read + 1 write; verify = 1 conditional update (counts the
 try and reads the attempt) + 1 batch read (method, lockout) + 1 transaction (consume the
-attempt, record the method's use, create the session, reset the lockout).
+attempt, record the method's use, create the session, reset the lockout, audit event).
 """
-from chalicelib import methods, passwords, store
-from chalicelib.clock import is_id, now, now_s, random_id
+from chalicelib import passwords, store
+from chalicelib.clock import is_id, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.services import lockout, sessions
+from chalicelib.services import audit, sessions, verification
+from chalicelib.services.change import Change
 
 
 def _bad_credentials() -> ApiError:
@@ -26,6 +27,11 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
     n = now_s()
     account = store.get_account(email, n)
     if not passwords.verify_password(account["password_hash"] if account else None, password):
+        # One write either way, so a known email costs what an unknown one does.
+        if account:
+            audit.record(account["account_id"], "login_failed", client, reason="invalid_password")
+        else:
+            store.burn_write_for_unknown_account(email)
         raise _bad_credentials()
     if not account["email_verified"]:
         raise ApiError(403, "email_not_verified", "Verify your email address first: follow the link we emailed you.")
@@ -33,9 +39,10 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
         store.set_password_hash(email, passwords.hash_password(password))
 
     summary = account.get("methods", {})
-    if not summary:
+    if account.get("primary_methods", 0) == 0:
         session = sessions.new_session(account["account_id"], email, sessions.WEB, client, restricted=True)
-        store.transact([store.op_put_session(session.token_hash, session.record)])
+        Change(account["account_id"], email, client).add(
+            store.op_put_session(session.token_hash, session.record)).audit("enrollment_session_started").commit()
         body = {"login_id": None, "expires_at": session.expires_at, "methods": [], "enrollment_required": True}
         return body, session
 
@@ -69,28 +76,11 @@ def verify(login_id: str, method_id: str, proof: dict, client: dict) -> sessions
         raise _attempt_gone() from None
 
     account = {"account_id": attempt["account_id"], "email": attempt["email"]}
-    method, lock = store.get_method_and_lockout(account["account_id"], method_id, n)
-    lockout.check(lock, n)
-    if method is None or method.get("status") != "active":
-        raise ApiError(404, "method_not_found", "This verification method does not exist on the account.")
-
-    verified = methods.get(method["type"]).verify(account, method, proof, now())
     session = sessions.new_session(account["account_id"], account["email"], sessions.WEB, client, mfa_at=n)
-    if verified is not None:
-        try:
-            store.transact([
-                store.op_consume_login_attempt(login_id, n),
-                store.op_use_method(account["account_id"], method_id, n, verified.counter, verified.counter_value),
-                store.op_put_session(session.token_hash, session.record),
-                store.op_reset_lockout(account["account_id"]),
-            ])
-            return session
-        except store.ConditionFailed as failed:
-            if failed.failed(0):
-                raise _attempt_gone() from None
-            # The method's counter moved first: the same code was accepted concurrently.
-
-    lockout.record_failure(account["account_id"], account["email"], n)
-    remaining = max(s.login_attempt_max_failures - attempt["tries"], 0)
-    raise ApiError(401, "invalid_code", "The code is incorrect or was already used.",
-                   extra={"attempts_remaining": remaining})
+    verification.check(
+        account, method_id, proof, client, event="login",
+        guards=[store.op_consume_login_attempt(login_id, n)], guard_error=_attempt_gone(),
+        tries_left=s.login_attempt_max_failures - attempt["tries"],
+        extra_ops=[store.op_put_session(session.token_hash, session.record)],
+    )
+    return session

@@ -12,6 +12,7 @@ from chalicelib import crypto, store
 from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
+from chalicelib.services import audit, step_up
 
 WEB = "web"
 CLI = "cli"
@@ -99,14 +100,28 @@ def list_sessions(current: dict) -> list[dict]:
     return [public_view(x, current["token_hash"]) for x in sessions]
 
 
-def revoke(current: dict, session_id: str) -> None:
+def revoke(current: dict, session_id: str, client: dict) -> None:
+    """Ending another session needs a recent second factor; ending one's own does not."""
     if not is_id(session_id):
         raise ApiError(404, "session_not_found", "No such session on this account.")
+    if session_id != current["session_id"]:
+        step_up.require_recent(current)
     for candidate in store.list_sessions(current["account_id"], now_s()):
         if candidate["session_id"] == session_id:
             store.delete_session(candidate["token_hash"], current["account_id"])
+            audit.record(current["account_id"], "session_revoked", client, session_id=session_id,
+                         session_kind=candidate["kind"])
             return
     raise ApiError(404, "session_not_found", "No such session on this account.")
+
+
+def revoke_others(current: dict, client: dict) -> int:
+    step_up.require_recent(current)
+    others = [x for x in store.list_sessions(current["account_id"], now_s())
+              if x["token_hash"] != current["token_hash"]]
+    store.delete_sessions([x["token_hash"] for x in others])
+    audit.record(current["account_id"], "other_sessions_revoked", client, count=len(others))
+    return len(others)
 
 
 def logout(current: dict) -> None:

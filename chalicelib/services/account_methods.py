@@ -1,0 +1,192 @@
+"""Managing an account's verification methods: enrol (begin, confirm), list, rename, remove.
+
+Every change needs a recent second factor (step-up), except that a restricted session of an
+account still in mandatory enrolment may add its first method. Each change is one
+transaction with its audit event and email notice.
+"""
+from chalicelib import methods, store
+from chalicelib.clock import is_id, now, now_s, random_id
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+from chalicelib.services import sessions, step_up
+from chalicelib.services.change import Change
+
+ACTIVE = "active"
+
+
+def _account(session: dict) -> dict:
+    return {"account_id": session["account_id"], "email": session["email"]}
+
+
+def _load_account(session: dict) -> dict:
+    account = store.get_account(session["email"], now_s())
+    if account is None or account["account_id"] != session["account_id"]:
+        raise ApiError(401, "unauthenticated", "Log in to continue.")
+    return account
+
+
+def _require_may_add(session: dict, account: dict) -> None:
+    if session["restricted"]:
+        if account.get("primary_methods", 0) > 0:
+            raise ApiError(403, "step_up_required", "This account already has a verification method: log in with it.")
+        return
+    step_up.require_recent(session)
+
+
+def public_view(method: dict) -> dict:
+    impl = methods.get(method["type"])
+    return {
+        "id": method["method_id"],
+        "type": method["type"],
+        "label": method["label"],
+        "status": method["status"],
+        "created_at": method["created_at"],
+        "last_used_at": method.get("last_used_at"),
+        **impl.public_view(method),
+    }
+
+
+def begin(session: dict, method_type: str, label: str | None, client: dict) -> dict:
+    impl = methods.get(method_type)
+    account = _load_account(session)
+    if session["restricted"] and not impl.primary:
+        raise ApiError(403, "mfa_enrollment_required", "Set up a verification method first.")
+    _require_may_add(session, account)
+    if not impl.needs_confirmation:
+        return _enrol_at_once(session, account, impl, label, client)
+
+    n = now_s()
+    method_id = random_id()
+    label = label or impl.default_label
+    enrollment = impl.begin_enrollment(_account(session), method_id, label)
+    expires_at = n + get_settings().pending_method_seconds
+    store.put_pending_method(session["account_id"], {
+        "method_id": method_id,
+        "type": method_type,
+        "label": label,
+        "status": "pending",
+        "created_at": n,
+        "expires_at": expires_at,
+        **enrollment.record,
+    })
+    return {"method_id": method_id, "type": method_type, "label": label, "expires_at": expires_at,
+            **enrollment.response}
+
+
+def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client: dict) -> dict:
+    """Methods without a proof step (recovery codes): active at once; for a single-per-account
+    type, enrolling again replaces the old record in one write, so no old secret survives."""
+    n = now_s()
+    existing = next((mid for mid, m in account.get("methods", {}).items() if m["type"] == impl.type), None)
+    method_id = existing if impl.single_per_account and existing else random_id()
+    label = label or impl.default_label
+    enrollment = impl.begin_enrollment(_account(session), method_id, label)
+    change = Change(session["account_id"], session["email"], client)
+    if existing and impl.single_per_account:
+        change.add(store.op_replace_method_record(session["account_id"], method_id, enrollment.record, n))
+        event = "method_replaced"
+    else:
+        change.add(
+            store.op_put_active_method(session["account_id"], {
+                "method_id": method_id, "type": impl.type, "label": label, "status": ACTIVE,
+                "created_at": n, "activated_at": n, **enrollment.record}),
+            store.op_add_method_summary(session["email"], method_id, {"type": impl.type, "label": label}, impl.primary),
+        )
+        event = "method_added"
+    change.audit(event, method_id=method_id, method_type=impl.type)
+    change.notify(impl.added_notice, method_type=impl.display_name, label=label, count=len(enrollment.response.get("codes", [])))
+    try:
+        change.commit()
+    except store.ConditionFailed:
+        raise ApiError(409, "conflict", "The methods changed meanwhile. Try again.") from None
+    return {"method_id": method_id, "type": impl.type, "label": label, **enrollment.response}
+
+
+def confirm(session: dict, method_id: str, proof: dict, client: dict) -> tuple[dict, sessions.NewSession | None]:
+    n = now_s()
+    account = _load_account(session)
+    method = store.get_method(session["account_id"], method_id, n) if is_id(method_id) else None
+    if method is None:
+        raise ApiError(404, "method_not_found", "No such method, or its enrolment expired. Start again.")
+    if method["status"] != "pending":
+        raise ApiError(409, "already_confirmed", "This method is already active.")
+    _require_may_add(session, account)
+    impl = methods.get(method["type"])
+    verified = impl.complete_enrollment(_account(session), method, proof, now())
+    if verified is None:
+        raise ApiError(401, "invalid_code", "The code is incorrect. Check the time on your device and try again.")
+
+    updates = {verified.counter: verified.counter_value} if verified.counter else {}
+    change = Change(session["account_id"], session["email"], client).add(
+        store.op_activate_method(session["account_id"], method_id, n, updates),
+        store.op_add_method_summary(session["email"], method_id, {"type": method["type"], "label": method["label"]},
+                                    impl.primary),
+    ).audit("method_added", method_id=method_id, method_type=method["type"]).notify(
+        "method_added", method_type=impl.display_name, label=method["label"])
+    upgraded = None
+    if session["restricted"]:
+        upgraded = sessions.new_session(session["account_id"], session["email"], sessions.WEB, client, mfa_at=n)
+        change.add(store.op_delete_session(session["token_hash"]),
+                   store.op_put_session(upgraded.token_hash, upgraded.record))
+    try:
+        change.commit()
+    except store.ConditionFailed:
+        raise ApiError(409, "method_not_pending", "This enrolment expired or was already confirmed.") from None
+    method.update(status=ACTIVE, **updates)
+    return public_view(method), upgraded
+
+
+def list_methods(session: dict) -> dict:
+    active = [m for m in store.list_methods(session["account_id"], now_s()) if m["status"] == ACTIVE]
+    active.sort(key=lambda m: (m["created_at"], m["method_id"]))
+    primary = [m for m in active if methods.get(m["type"]).primary]
+    codes_left = sum(len(m.get("code_hashes") or ()) for m in active if not methods.get(m["type"]).primary)
+    return {
+        "methods": [public_view(m) for m in active],
+        "backup_recommended": len(primary) <= 1 or codes_left == 0,
+    }
+
+
+def _active_method(session: dict, method_id: str) -> dict:
+    method = store.get_method(session["account_id"], method_id, now_s()) if is_id(method_id) else None
+    if method is None or method["status"] != ACTIVE:
+        raise ApiError(404, "method_not_found", "No such verification method on this account.")
+    return method
+
+
+def rename(session: dict, method_id: str, label: str, client: dict) -> dict:
+    step_up.require_recent(session)
+    method = _active_method(session, method_id)
+    impl = methods.get(method["type"])
+    try:
+        Change(session["account_id"], session["email"], client).add(
+            store.op_rename_method(session["account_id"], method_id, label),
+            store.op_rename_method_summary(session["email"], method_id, label),
+        ).audit("method_renamed", method_id=method_id, method_type=method["type"], old_label=method["label"],
+                label=label).notify(
+            "method_renamed", method_type=impl.display_name, old_label=method["label"], label=label).commit()
+    except store.ConditionFailed:
+        raise ApiError(404, "method_not_found", "No such verification method on this account.") from None
+    method["label"] = label
+    return public_view(method)
+
+
+def remove(session: dict, method_id: str, client: dict) -> dict:
+    step_up.require_recent(session)
+    method = _active_method(session, method_id)
+    impl = methods.get(method["type"])
+    last_method = ApiError(409, "last_method", "This is your last verification method: add another one "
+                                               "before removing it.")
+    if impl.primary and _load_account(session).get("primary_methods", 0) <= 1:
+        raise last_method
+    try:
+        Change(session["account_id"], session["email"], client).add(
+            store.op_delete_method(session["account_id"], method_id),
+            store.op_remove_method_summary(session["email"], method_id, impl.primary),
+        ).audit("method_removed", method_id=method_id, method_type=method["type"], label=method["label"]).notify(
+            "method_removed", method_type=impl.display_name, label=method["label"]).commit()
+    except store.ConditionFailed as failed:
+        if failed.failed(1) and impl.primary:
+            raise last_method from None
+        raise ApiError(404, "method_not_found", "No such verification method on this account.") from None
+    return list_methods(session)

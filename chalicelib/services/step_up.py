@@ -1,0 +1,42 @@
+"""Step-up: a fresh second factor on the current session, required before sensitive changes.
+
+Wrong proofs count towards the account lockout, as at login, and a session gets
+`step_up_max_failures` tries: then it is ended and the user logs in again with the password.
+"""
+from chalicelib import store
+from chalicelib.clock import now_s
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+from chalicelib.services import verification
+
+
+def window_seconds() -> int:
+    return get_settings().step_up_seconds
+
+
+def require_recent(session: dict) -> None:
+    """Raise 403 step_up_required unless the session's last second factor is recent."""
+    mfa_at = session.get("mfa_at")
+    if session.get("restricted") or mfa_at is None or now_s() - mfa_at > get_settings().step_up_seconds:
+        raise ApiError(403, "step_up_required",
+                       "Confirm it's you: verify a second factor again (POST /v1/account/step-up).",
+                       extra={"step_up_seconds": get_settings().step_up_seconds})
+
+
+def step_up(session: dict, method_id: str, proof: dict, client: dict) -> int:
+    """Returns the new step-up time."""
+    s = get_settings()
+    n = now_s()
+    try:
+        reserved = store.reserve_step_up_try(session["token_hash"], n, s.step_up_max_failures)
+    except store.ConditionFailed:
+        store.delete_session(session["token_hash"], session["account_id"])
+        raise ApiError(401, "unauthenticated", "Too many failed verifications: log in again.") from None
+    account = {"account_id": session["account_id"], "email": session["email"]}
+    verification.check(
+        account, method_id, proof, client, event="step_up",
+        guards=[store.op_mark_step_up(session["token_hash"], n)],
+        guard_error=ApiError(401, "unauthenticated", "Log in to continue."),
+        tries_left=s.step_up_max_failures - reserved["step_up_tries"],
+    )
+    return n

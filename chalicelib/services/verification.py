@@ -1,0 +1,52 @@
+"""Checking a second factor, shared by the login verify step and step-up: the per-account
+lockout, the method's own check through the registry, and one transaction that accepts
+the proof once, resets the lockout, records the audit event and queues any notice."""
+from chalicelib import methods, store
+from chalicelib.clock import now, now_s
+from chalicelib.errors import ApiError
+from chalicelib.services import audit, lockout
+from chalicelib.services.change import Change
+
+
+def check(account: dict, method_id: str, proof: dict, client: dict, *, event: str, guards: list[dict],
+          guard_error: ApiError, tries_left: int, extra_ops: list[dict] = ()) -> dict:
+    """Returns the method on success. `guards` are transaction parts that must hold (the
+    login attempt unused, the session alive); if one fails, `guard_error` is raised.
+    A wrong proof counts towards the lockout and raises 401 with `tries_left`."""
+    n = now_s()
+    method, lock = store.get_method_and_lockout(account["account_id"], method_id, n)
+    try:
+        lockout.check(lock, n)
+    except ApiError as refused:
+        store.put_event(account["account_id"], _failure_event(client, event, refused.code, method_id))
+        raise
+    if method is None or method.get("status") != "active":
+        raise ApiError(404, "method_not_found", "This verification method does not exist on the account.")
+
+    impl = methods.get(method["type"])
+    verified = impl.verify(account, method, proof, now())
+    if verified is not None:
+        change = Change(account["account_id"], account["email"], client).add(*guards).add(
+            store.op_use_method(account["account_id"], method_id, n, verified.counter, verified.counter_value,
+                                verified.consume),
+            store.op_reset_lockout(account["account_id"]),
+            *extra_ops,
+        ).audit(f"{event}_succeeded", method_id=method_id, method_type=method["type"], **verified.details)
+        if verified.notice:
+            change.notify(verified.notice[0], **verified.notice[1])
+        try:
+            change.commit()
+            return method
+        except store.ConditionFailed as failed:
+            if any(failed.failed(i) for i in range(len(guards))):
+                raise guard_error from None
+            # The method's condition failed: the same proof was accepted concurrently.
+
+    lockout.record_failure(account, client)
+    store.put_event(account["account_id"], _failure_event(client, event, "invalid_code", method_id))
+    raise ApiError(401, "invalid_code", "The code is incorrect or was already used.",
+                   extra={"attempts_remaining": max(tries_left, 0)})
+
+
+def _failure_event(client: dict, event: str, reason: str, method_id: str) -> dict:
+    return audit.event(f"{event}_failed", client, reason=reason, method_id=method_id)
