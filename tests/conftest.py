@@ -142,6 +142,32 @@ def api(make_client):
     return make_client()
 
 
+@pytest.fixture
+def atomic_dynamodb(monkeypatch, app_module):
+    """DynamoDB applies each request atomically; in-process moto does not (two threads can
+    interleave inside one TransactWriteItems), so serialise moto's DynamoDB requests the way
+    the real service does. Chalice's request object is made per-thread, as `chalice local` does."""
+    import threading
+
+    from chalice.local import CustomLocalChalice, LocalChalice
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self):
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+    app = app_module.app
+    original_class = app.__class__
+    CustomLocalChalice.__bases__ = (LocalChalice, original_class)
+    app.__class__ = CustomLocalChalice
+    yield
+    app.__class__ = original_class
+
+
 def mailbox(api: ApiClient, to: str | None = None, subject: str | None = None) -> list[dict]:
     messages = api.get("/_dev/mailbox").json["messages"]
     return [m for m in messages if (to is None or to in m["to"]) and (subject is None or subject in m["subject"])]
@@ -193,6 +219,21 @@ class Person:
         self.enroll_totp()
         self.clock.advance(30)
         return self
+
+    def add_totp(self, label: str = "Tablet") -> tuple[str, str]:
+        """Enrol another TOTP method on a full, recently verified session: (method id, secret)."""
+        started = self.api.post("/v1/account/methods/totp", {"label": label})
+        assert started.status_code == 201, started.json
+        confirmed = self.api.post(f"/v1/account/methods/{started.json['method_id']}/confirm",
+                                  {"code": totp_code(started.json["secret"], self.clock.now())})
+        assert confirmed.status_code == 200, confirmed.json
+        return started.json["method_id"], started.json["secret"]
+
+    def step_up(self):
+        """Fresh second factor with the TOTP method; moves the clock to an unused step."""
+        self.clock.advance(30)
+        return self.api.post("/v1/account/step-up",
+                             {"method_id": self.method_id, "code": totp_code(self.secret, self.clock.now())})
 
     def login(self, code: str | None = None):
         started = self.password_step()

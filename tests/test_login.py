@@ -254,30 +254,6 @@ def test_lockout_delays_are_capped():
     assert [delay_for(n) for n in (9, 10, 11, 12, 15, 16, 50)] == [0, 60, 120, 240, 1920, 3600, 3600]
 
 
-@pytest.fixture
-def atomic_dynamodb(monkeypatch, app_module):
-    """DynamoDB applies each request atomically; in-process moto does not (two threads can
-    interleave inside one TransactWriteItems), so serialise moto's DynamoDB requests the way
-    the real service does. Chalice's request object is made per-thread, as `chalice local` does."""
-    from chalice.local import CustomLocalChalice, LocalChalice
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def call_action(self):
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
-    app = app_module.app
-    original_class = app.__class__
-    CustomLocalChalice.__bases__ = (LocalChalice, original_class)
-    app.__class__ = CustomLocalChalice
-    yield
-    app.__class__ = original_class
-
-
 @pytest.mark.usefixtures("atomic_dynamodb")
 def test_two_simultaneous_verifications_of_the_same_code(person, make_client, clock):
     """Two browsers, two login attempts, the same code at the same moment: exactly one wins."""
