@@ -10,7 +10,6 @@ LOGIN_ID = "0" * 32
 
 # (method, path, raw body) for each route that takes a body.
 MALFORMED = [
-    b"",
     b"{",
     b"not json",
     b"[]",

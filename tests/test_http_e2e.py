@@ -95,3 +95,39 @@ def test_full_flow_over_http(base_url):
     assert [s["current"] for s in sessions].count(True) == 1
     assert sessions[0]["ip"] == "127.0.0.1"
 
+
+
+def test_methods_and_recovery_codes_over_http(base_url):
+    browser = Browser(base_url)
+    email = "e2e-methods@example.com"
+    browser.call("POST", "/v1/accounts", {"email": email, "password": PASSWORD})
+    mail = next(m for m in browser.call("GET", "/_dev/mailbox").json()["messages"] if email in m["to"])
+    browser.call("POST", "/v1/accounts/verify-email", {"token": re.search(r"token=([\w-]+)", mail["links"][0]).group(1)})
+    browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD})
+    first = browser.call("POST", "/v1/account/methods/totp", {"label": "Phone"}).json()
+    assert browser.call("POST", f"/v1/account/methods/{first['method_id']}/confirm",
+                        {"code": pyotp.TOTP(first["secret"]).now()}).status_code == 200
+
+    codes = browser.call("POST", "/v1/account/recovery-codes").json()
+    assert len(codes["codes"]) == 10
+    browser.call("POST", "/v1/logout")
+
+    started = browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD}).json()
+    assert "recovery_codes" in [m["type"] for m in started["methods"]]
+    verified = browser.call("POST", f"/v1/login/{started['login_id']}/verify",
+                            {"method_id": codes["method_id"], "code": codes["codes"][0]})
+    assert verified.status_code == 200
+    subjects = [m["subject"] for m in browser.call("GET", "/_dev/mailbox").json()["messages"] if email in m["to"]]
+    assert subjects[0] == "A recovery code was used"
+    assert "New recovery codes were generated" in subjects
+
+    refused = browser.call("DELETE", f"/v1/account/methods/{first['method_id']}", {"confirm": True})
+    assert refused.status_code == 409 and refused.json()["error"] == "last_method"
+    second = browser.call("POST", "/v1/account/methods/totp", {"label": "Tablet"}).json()
+    assert browser.call("POST", f"/v1/account/methods/{second['method_id']}/confirm",
+                        {"code": pyotp.TOTP(second["secret"]).now()}).status_code == 200
+    removed = browser.call("DELETE", f"/v1/account/methods/{first['method_id']}", {"confirm": True})
+    assert removed.status_code == 200
+    assert sorted(m["type"] for m in removed.json()["methods"]) == ["recovery_codes", "totp"]
+    kinds = [e["kind"] for e in browser.call("GET", "/v1/account/events?limit=5").json()["events"]]
+    assert kinds[:2] == ["method_removed", "method_added"]

@@ -81,7 +81,8 @@ def clear_session_cookie() -> str:
 def _parse_body(request, model: type[BaseModel]) -> BaseModel:
     raw = request.raw_body or b""
     try:
-        data = json.loads(raw) if raw.strip() else None
+        # No body at all is an empty object: POST /v1/logout and the like need none.
+        data = json.loads(raw) if raw.strip() else {}
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "malformed_json", "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
