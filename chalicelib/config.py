@@ -55,6 +55,14 @@ class Settings(BaseModel):
     # write (the local stage, where no stream handler runs).
     outbox_delivery: Literal["stream", "inline"] = "stream"
 
+    # CLI login (RFC 8628 device authorization).
+    cli_login_seconds: int = 600
+    cli_poll_interval_seconds: int = 5
+    # User-code guesses (lookups and decisions) per fixed window, per IP and in total.
+    user_code_window_seconds: int = 600
+    user_code_limit_per_ip: int = 20
+    user_code_limit_global: int = 1000
+
     max_body_bytes: int = 64 * 1024
 
     @field_validator("allowed_origins", mode="before")

@@ -53,6 +53,11 @@ TEMPLATES = {
         "A new set of {count} recovery codes was generated for your {service} account. Every earlier "
         "recovery code no longer works.\n\n{WHERE}\n\n{NOT_YOU}",
     ),
+    "cli_login": (
+        "A command-line client logged in to your account",
+        "The command-line client \"{client_name}\" was logged in to your {service} account after an approval "
+        "in the browser. Its session lasts 30 days unless you end it.\n\n{WHERE}\n\n{NOT_YOU}",
+    ),
     "recovery_code_used": (
         "A recovery code was used",
         "A recovery code was used to verify your identity on your {service} account. {remaining} "

@@ -12,6 +12,9 @@ Single-table layout (PK/SK strings, one generic index GSI1):
   email token      TOKEN#<sha256(tok)>     TOKEN          24 h
   audit event      ACCOUNT#<id>            EVENT#<ms>#<id> 400 days
   notice (outbox)  OUTBOX#<id>             OUTBOX         deleted once delivered (no TTL: never lost)
+  CLI login        DEVICECODE#<sha256>     DEVICECODE     10 min (RFC 8628 device authorization)
+  CLI user code    USERCODE#<code>         USERCODE       10 min, points at its device code
+  rate limit       LIMIT#<scope>#<key>     WINDOW#<start> end of the window
 
 Everything that expires carries `expires_at` (epoch seconds, the table's TTL attribute) and
 is also checked on read here, because DynamoDB deletes expired items hours late.
@@ -141,6 +144,18 @@ def _event_key(account_id: str, at_ms: int, event_id: str) -> dict:
 
 def _notice_key(notice_id: str) -> dict:
     return {"PK": f"OUTBOX#{notice_id}", "SK": "OUTBOX"}
+
+
+def _device_code_key(device_hash: str) -> dict:
+    return {"PK": f"DEVICECODE#{device_hash}", "SK": "DEVICECODE"}
+
+
+def _user_code_key(user_code: str) -> dict:
+    return {"PK": f"USERCODE#{user_code}", "SK": "USERCODE"}
+
+
+def _limit_key(scope: str, key: str, window_start: int) -> dict:
+    return {"PK": f"LIMIT#{scope}#{key}", "SK": f"WINDOW#{window_start}"}
 
 
 def _key(key: dict) -> dict:
@@ -570,6 +585,79 @@ def notice_id_from_stream_keys(keys: dict) -> str | None:
     if sk == "OUTBOX" and pk.startswith("OUTBOX#"):
         return pk.removeprefix("OUTBOX#")
     return None
+
+
+# ---------------------------------------------------------------- CLI logins (device authorization)
+
+def create_cli_login(device_hash: str, user_code: str, record: dict) -> bool:
+    """Both items or neither; False when the user code is already taken (pick another)."""
+    try:
+        transact([
+            _op_put(_device_code_key(device_hash), {**record, "user_code": user_code},
+                    condition="attribute_not_exists(PK)"),
+            _op_put(_user_code_key(user_code), {"device_hash": device_hash, "expires_at": record["expires_at"]},
+                    condition="attribute_not_exists(PK)"),
+        ])
+    except ConditionFailed:
+        return False
+    return True
+
+
+def get_cli_login_by_user_code(user_code: str, now: int) -> dict | None:
+    pointer = _get(_user_code_key(user_code), now)
+    if pointer is None:
+        return None
+    login = _get(_device_code_key(pointer["device_hash"]), now)
+    if login is not None:
+        login["device_hash"] = pointer["device_hash"]
+    return login
+
+
+def decide_cli_login(device_hash: str, now: int, status: str, account_id: str, email: str) -> None:
+    """Pending -> approved/denied, once, while unexpired; ConditionFailed otherwise."""
+    _update(_device_code_key(device_hash),
+            "SET #status = :status, account_id = :a, email = :e, decided_at = :now",
+            {":status": status, ":a": account_id, ":e": email, ":now": now, ":pending": "pending"},
+            condition="attribute_exists(PK) AND #status = :pending AND expires_at > :now",
+            names={"#status": "status"})
+
+
+def record_cli_poll(device_hash: str, now: int) -> dict:
+    """Record a token poll, only if it is not earlier than the previous poll allowed; the
+    next one is allowed `interval` seconds later. ConditionFailed (with `old`, None for an
+    unknown code) when polling too fast."""
+    return _update(_device_code_key(device_hash), "SET next_poll_at = :now + #interval",
+                   {":now": now},
+                   condition="attribute_exists(PK) AND (attribute_not_exists(next_poll_at) OR next_poll_at <= :now)",
+                   names={"#interval": "interval"}, returns="ALL_NEW")
+
+
+def slow_down_cli_login(device_hash: str, now: int, interval: int) -> None:
+    """RFC 8628 3.5: a client polling too fast gets a longer interval."""
+    _update(_device_code_key(device_hash), "SET #interval = :i, next_poll_at = :next",
+            {":i": interval, ":next": now + interval}, condition="attribute_exists(PK)",
+            names={"#interval": "interval"})
+
+
+def op_consume_cli_login(device_hash: str, now: int) -> dict:
+    """Approved -> used: the approval yields one token, even to concurrent polls."""
+    return _op_update(_device_code_key(device_hash), "SET #status = :used, used_at = :now",
+                      {":used": "used", ":approved": "approved", ":now": now},
+                      condition="#status = :approved AND expires_at > :now", names={"#status": "status"})
+
+
+# ---------------------------------------------------------------- rate limits
+
+def hit_rate_limit(scope: str, key: str, now: int, window: int, limit: int) -> bool:
+    """Count one hit in the current fixed window; False once `limit` hits were counted."""
+    start = now - now % window
+    try:
+        _update(_limit_key(scope, key, start), "ADD hits :one SET expires_at = :end",
+                {":one": 1, ":end": start + window, ":limit": limit},
+                condition="attribute_not_exists(hits) OR hits < :limit")
+    except ConditionFailed:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- queries

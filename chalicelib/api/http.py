@@ -55,7 +55,8 @@ class Call:
     def client(self) -> dict:
         headers = self.request.headers
         source_ip = ((self.request.context or {}).get("identity") or {}).get("sourceIp") or ""
-        return {"ip": source_ip, "user_agent": headers.get("user-agent", "")}
+        return {"ip": source_ip, "user_agent": headers.get("user-agent", ""),
+                "client": headers.get("x-client", "").strip().lower()}
 
 
 def json_response(status: int, body, headers: dict | None = None, cookies: list[str] | None = None) -> Response:

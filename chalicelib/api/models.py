@@ -74,6 +74,19 @@ class RecoveryCodesRequest(Body):
     pass
 
 
+class CliLoginStart(Body):
+    client_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class CliLoginDecision(Body):
+    user_code: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    decision: Literal["approve", "deny"]
+
+
+class CliTokenRequest(Body):
+    device_code: Token
+
+
 # ---------------------------------------------------------------- responses
 
 class Error(Reply):
@@ -178,6 +191,35 @@ class AuditEventPage(Reply):
 
 class SessionsRevoked(Reply):
     revoked: int
+
+
+class CliLoginStarted(Reply):
+    device_code: str = Field(description="secret: only the CLI sees it")
+    user_code: str = Field(description="XXXX-XXXX, shown to the user")
+    verification_uri: str
+    verification_uri_complete: str
+    expires_in: int
+    interval: int
+
+
+class CliLoginDetails(Reply):
+    user_code: str
+    client_name: str
+    ip: str
+    user_agent: str
+    created_at: int
+    expires_at: int
+    status: str
+
+
+class CliLoginDecided(Reply):
+    status: Literal["approved", "denied"]
+
+
+class CliToken(Reply):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: int
 
 
 class SessionView(Reply):

@@ -24,6 +24,12 @@ def _attempt_gone() -> ApiError:
 def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSession | None]:
     """Returns the response body and, for an account that must enrol a method first, a
     restricted session to set."""
+    if client.get("client") == "cli":
+        from chalicelib.services import cli_login
+
+        raise ApiError(400, "browser_login_required",
+                       "The CLI logs in through the browser: start with POST /v1/cli/logins and approve it there.",
+                       extra={"verification_uri": cli_login.verification_uri(), "start": "/v1/cli/logins"})
     n = now_s()
     account = store.get_account(email, n)
     if not passwords.verify_password(account["password_hash"] if account else None, password):

@@ -1,0 +1,154 @@
+"""CLI login through the browser, shaped like OAuth 2.0 Device Authorization (RFC 8628).
+
+The CLI gets a secret device code (stored hashed) and a short user code; the user, logged in
+with MFA in the browser, looks the user code up and approves or denies it; the CLI polls the
+token endpoint and, once approved, gets a 30-day CLI session exactly once.
+"""
+from chalicelib import crypto, store
+from chalicelib.clock import now_s, random_string, random_token
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+from chalicelib.services import audit, sessions, step_up
+from chalicelib.services.change import Change
+
+# RFC 8628 6.1: 20 consonants, no vowels (no words) and no look-alike characters.
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+USER_CODE_LENGTH = 8
+SLOW_DOWN_STEP = 5
+PENDING, APPROVED, DENIED, USED = "pending", "approved", "denied", "used"
+
+
+def verification_uri() -> str:
+    return f"{get_settings().public_base_url.rstrip('/')}/cli-login"
+
+
+def normalise_user_code(value: str) -> str | None:
+    raw = value.upper().replace("-", "").replace(" ", "")
+    if len(raw) != USER_CODE_LENGTH or any(c not in USER_CODE_ALPHABET for c in raw):
+        return None
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def start(client_name: str, client: dict) -> dict:
+    s = get_settings()
+    n = now_s()
+    device_code = random_token(32)
+    record = {
+        "client_name": client_name,
+        "ip": client.get("ip") or "",
+        "user_agent": (client.get("user_agent") or "")[:512],
+        "created_at": n,
+        "expires_at": n + s.cli_login_seconds,
+        "status": PENDING,
+        "interval": s.cli_poll_interval_seconds,
+    }
+    # 20^8 codes: a collision with a live one is rare; try again with a new code if so.
+    for _ in range(5):
+        user_code = normalise_user_code(random_string(USER_CODE_ALPHABET, USER_CODE_LENGTH))
+        if store.create_cli_login(crypto.hash_token(device_code), user_code, record):
+            break
+    else:
+        raise ApiError(503, "try_again", "Could not start a CLI login right now. Try again.")
+    uri = verification_uri()
+    return {
+        "device_code": device_code,
+        "user_code": user_code,
+        "verification_uri": uri,
+        "verification_uri_complete": f"{uri}?user_code={user_code}",
+        "expires_in": s.cli_login_seconds,
+        "interval": s.cli_poll_interval_seconds,
+    }
+
+
+def _limit_guessing(client: dict) -> None:
+    """Every lookup or decision counts, per IP and for the whole service, per fixed window."""
+    s = get_settings()
+    n = now_s()
+    ip_ok = store.hit_rate_limit("user-code-ip", client.get("ip") or "unknown", n,
+                                 s.user_code_window_seconds, s.user_code_limit_per_ip)
+    global_ok = ip_ok and store.hit_rate_limit("user-code", "all", n, s.user_code_window_seconds,
+                                               s.user_code_limit_global)
+    if not global_ok:
+        wait = s.user_code_window_seconds - n % s.user_code_window_seconds
+        raise ApiError(429, "rate_limited", f"Too many codes tried. Try again in {wait} seconds.",
+                       headers={"Retry-After": str(wait)}, extra={"retry_after": wait})
+
+
+def _find(user_code: str, client: dict) -> dict:
+    _limit_guessing(client)
+    normalised = normalise_user_code(user_code)
+    login = store.get_cli_login_by_user_code(normalised, now_s()) if normalised else None
+    if login is None:
+        raise ApiError(404, "user_code_not_found", "No pending CLI login has this code. Check it, or start again "
+                                                   "from the CLI.")
+    return login
+
+
+def describe(user_code: str, client: dict) -> dict:
+    login = _find(user_code, client)
+    return {
+        "user_code": login["user_code"],
+        "client_name": login["client_name"],
+        "ip": login["ip"],
+        "user_agent": login["user_agent"],
+        "created_at": login["created_at"],
+        "expires_at": login["expires_at"],
+        "status": login["status"],
+    }
+
+
+def decide(session: dict, user_code: str, approve: bool, client: dict) -> str:
+    step_up.require_recent(session)
+    login = _find(user_code, client)
+    status = APPROVED if approve else DENIED
+    try:
+        store.decide_cli_login(login["device_hash"], now_s(), status, session["account_id"], session["email"])
+    except store.ConditionFailed:
+        raise ApiError(409, "cli_login_not_pending", "This CLI login was already approved, denied or has expired.") \
+            from None
+    audit.record(session["account_id"], f"cli_login_{status}", client, client_name=login["client_name"],
+                 cli_ip=login["ip"])
+    return status
+
+
+def _token_error(code: str, message: str) -> ApiError:
+    return ApiError(400, code, message)
+
+
+def token(device_code: str, client: dict) -> sessions.NewSession:
+    n = now_s()
+    device_hash = crypto.hash_token(device_code)
+    try:
+        login = store.record_cli_poll(device_hash, n)
+    except store.ConditionFailed as failed:
+        old = failed.old
+        if old is None:
+            raise _token_error("invalid_grant", "This device code is unknown or was already used.") from None
+        if old["expires_at"] <= n:
+            raise _token_error("expired_token", "This login expired. Start again.") from None
+        interval = old["interval"] + SLOW_DOWN_STEP
+        store.slow_down_cli_login(device_hash, n, interval)
+        raise ApiError(400, "slow_down", f"Polling too fast: wait {interval} seconds between polls.",
+                       extra={"interval": interval}) from None
+
+    if login["expires_at"] <= n:
+        raise _token_error("expired_token", "This login expired. Start again.")
+    status = login["status"]
+    if status == PENDING:
+        raise _token_error("authorization_pending", "Waiting for the login to be approved in the browser.")
+    if status == DENIED:
+        raise _token_error("access_denied", "The login was denied in the browser.")
+    if status != APPROVED:
+        raise _token_error("invalid_grant", "This device code is unknown or was already used.")
+
+    session = sessions.new_session(login["account_id"], login["email"], sessions.CLI, client,
+                                   mfa_at=login["decided_at"])
+    try:
+        Change(login["account_id"], login["email"], client).add(
+            store.op_consume_cli_login(device_hash, n),
+            store.op_put_session(session.token_hash, session.record),
+        ).audit("cli_login", client_name=login["client_name"], session_id=session.record["session_id"]).notify(
+            "cli_login", client_name=login["client_name"]).commit()
+    except store.ConditionFailed:
+        raise _token_error("invalid_grant", "This device code is unknown or was already used.") from None
+    return session
