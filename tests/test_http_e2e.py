@@ -18,6 +18,7 @@ from tests.conftest import PASSWORD, PROJECT
 def base_url():
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_AWS")}
+    env["CLI_POLL_INTERVAL_SECONDS"] = "1"  # the reference CLI polls at the server's interval
     process = subprocess.Popen([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],
                                cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -131,3 +132,80 @@ def test_methods_and_recovery_codes_over_http(base_url):
     assert sorted(m["type"] for m in removed.json()["methods"]) == ["recovery_codes", "totp"]
     kinds = [e["kind"] for e in browser.call("GET", "/v1/account/events?limit=5").json()["events"]]
     assert kinds[:2] == ["method_removed", "method_added"]
+
+
+def onboard(base_url: str, email: str) -> Browser:
+    browser = Browser(base_url)
+    browser.call("POST", "/v1/accounts", {"email": email, "password": PASSWORD})
+    mail = next(m for m in browser.call("GET", "/_dev/mailbox").json()["messages"] if email in m["to"])
+    browser.call("POST", "/v1/accounts/verify-email", {"token": re.search(r"token=([\w-]+)", mail["links"][0]).group(1)})
+    browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD})
+    enrolment = browser.call("POST", "/v1/account/methods/totp", {}).json()
+    assert browser.call("POST", f"/v1/account/methods/{enrolment['method_id']}/confirm",
+                        {"code": pyotp.TOTP(enrolment["secret"]).now()}).status_code == 200
+    return browser
+
+
+def mfa(base_url, credentials, *args, **kwargs):
+    return subprocess.run([sys.executable, str(PROJECT / "clients" / "cli" / "mfa_cli.py"), "--api", base_url, *args],
+                          env={**os.environ, "MFA_CREDENTIALS": str(credentials)}, capture_output=True, text=True,
+                          timeout=60, **kwargs)
+
+
+def test_reference_cli_logs_in_through_the_browser(base_url, tmp_path):
+    email = "e2e-cli@example.com"
+    browser = onboard(base_url, email)
+    credentials = tmp_path / "netrc"
+    cli = subprocess.Popen(
+        [sys.executable, str(PROJECT / "clients" / "cli" / "mfa_cli.py"), "--api", base_url, "login", "--no-browser",
+         "--client-name", "e2e laptop"],
+        env={**os.environ, "MFA_CREDENTIALS": str(credentials)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        first_line = cli.stdout.readline()
+        user_code = re.search(r"code ([A-Z]{4}-[A-Z]{4})", first_line).group(1)
+        details = browser.call("GET", f"/v1/cli/logins/{user_code}").json()
+        assert details["client_name"] == "e2e laptop" and details["ip"] == "127.0.0.1"
+        assert details["user_agent"].startswith("mfa-cli/1")
+        approved = browser.call("POST", "/v1/cli/logins/approve", {"user_code": user_code, "decision": "approve"})
+        assert approved.status_code == 200
+        out, err = cli.communicate(timeout=30)
+    finally:
+        cli.kill()
+    assert cli.returncode == 0, err
+    assert f"Logged in as {email}" in out
+    assert credentials.stat().st_mode & 0o777 == 0o600
+    token = re.search(r"password (\S+)", credentials.read_text()).group(1)
+
+    assert mfa(base_url, credentials, "whoami").stdout.strip() == email
+    listed = mfa(base_url, credentials, "sessions").stdout
+    assert re.search(r"^\* [0-9a-f]{32}  cli", listed, re.M)
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert requests.get(base_url + "/v1/account", headers=bearer, timeout=10).status_code == 200
+
+    logged_out = mfa(base_url, credentials, "logout")
+    assert logged_out.returncode == 0 and not credentials.exists()
+    assert requests.get(base_url + "/v1/account", headers=bearer, timeout=10).status_code == 401
+    assert "Not logged in" in mfa(base_url, credentials, "whoami").stderr
+
+
+def test_reference_cli_reports_a_denied_login(base_url, tmp_path):
+    browser = onboard(base_url, "e2e-cli-deny@example.com")
+    cli = subprocess.Popen(
+        [sys.executable, str(PROJECT / "clients" / "cli" / "mfa_cli.py"), "--api", base_url, "login", "--no-browser"],
+        env={**os.environ, "MFA_CREDENTIALS": str(tmp_path / "netrc")}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        user_code = re.search(r"code ([A-Z]{4}-[A-Z]{4})", cli.stdout.readline()).group(1)
+        browser.call("POST", "/v1/cli/logins/approve", {"user_code": user_code, "decision": "deny"})
+        out, err = cli.communicate(timeout=30)
+    finally:
+        cli.kill()
+    assert cli.returncode == 1 and "denied" in err
+    assert not (tmp_path / "netrc").exists()
+
+
+def test_password_login_with_the_cli_marker_is_refused_over_http(base_url):
+    answer = requests.post(base_url + "/v1/login", json={"email": "a@example.com", "password": PASSWORD},
+                           headers={"X-Client": "cli"}, timeout=10)
+    assert answer.status_code == 400 and answer.json()["error"] == "browser_login_required"
