@@ -79,11 +79,13 @@ class IsolatedServer:
 
     def start(self) -> "IsolatedServer":
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**(self.env if self.env is not None else os.environ),
+               "ISOLATED_HOST_NETNS": os.readlink("/proc/self/ns/net")}
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 ["unshare", "--net", sys.executable, __file__, self._socket_path, str(self.inner_port), "--",
                  *self.command],
-                stdout=log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd, start_new_session=True)
+                stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd, start_new_session=True)
         self._listener = socket.create_server(("127.0.0.1", self.port))
         threading.Thread(target=_bridge, args=(self._listener, self._connect), daemon=True).start()
         return self
@@ -133,6 +135,22 @@ class IsolatedServer:
                 pass
 
 
+def _kill_the_rest_of_this_namespace() -> None:
+    """Whatever the server started and left behind (LocalStack's DynamoDB Local survives it,
+    in a session of its own) shares only this network namespace: stop it by PID."""
+    own = os.readlink("/proc/self/ns/net")
+    if own == os.environ.get("ISOLATED_HOST_NETNS"):
+        return  # not isolated after all: never sweep the host's processes
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/ns/net") == own:
+                os.kill(int(entry), signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def _inner(socket_path: str, port: int, command: list[str]) -> None:
     """Inside the namespace: loopback up, start the server, bridge the Unix socket to its port."""
     _loopback_up()
@@ -144,6 +162,7 @@ def _inner(socket_path: str, port: int, command: list[str]) -> None:
             server.wait(timeout=8)
         except subprocess.TimeoutExpired:
             server.kill()
+        _kill_the_rest_of_this_namespace()
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
@@ -153,6 +172,7 @@ def _inner(socket_path: str, port: int, command: list[str]) -> None:
     threading.Thread(target=_bridge, args=(listener, lambda: socket.create_connection(("127.0.0.1", port))),
                      daemon=True).start()
     server.wait()
+    _kill_the_rest_of_this_namespace()
     os._exit(server.returncode or 0)
 
 

@@ -59,7 +59,7 @@ def start_dynamodb_local() -> IsolatedServer:
     jar_dir = dynamodb_local_dir()
     server = IsolatedServer(
         ["java", f"-Djava.library.path={jar_dir}/DynamoDBLocal_lib", "-jar", f"{jar_dir}/DynamoDBLocal.jar",
-         "-inMemory", "-port", "8000", "-disableTelemetry"],
+         "-inMemory", "-sharedDb", "-port", "8000", "-disableTelemetry"],
         inner_port=8000, log=BUILD / "logs" / "dynamodb-local.log").start()
     server.wait_until(lambda: _http_answers(server.url), timeout=60)
     return server

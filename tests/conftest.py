@@ -18,6 +18,9 @@ LOCAL_STAGE = json.loads((PROJECT / ".chalice" / "config.json").read_text())["st
 ORIGIN = "http://localhost:8000"
 PASSWORD = "correct horse battery staple"
 T0 = 1_800_000_000  # a fixed start time, on a TOTP step boundary
+# Chalice's test client swaps os.environ for a copy during each request; requests from two
+# threads can leave a stale copy behind. Each test ends by putting the real one back.
+REAL_ENVIRON = os.environ
 
 
 @pytest.fixture(autouse=True)
@@ -26,12 +29,19 @@ def environment(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     for name, value in {**embedded_aws.LOCAL_CREDENTIALS, **LOCAL_STAGE}.items():
         monkeypatch.setenv(name, value)
+    import boto3
+
     from chalicelib import aws
     from chalicelib.config import get_settings
 
+    # boto3's default session keeps endpoint settings it has read (AWS_ENDPOINT_URL*): start
+    # every test with a new one, as a new Lambda container would.
+    boto3.DEFAULT_SESSION = None
     get_settings.cache_clear()
     aws.reset()
     yield
+    os.environ = REAL_ENVIRON
+    boto3.DEFAULT_SESSION = None
     get_settings.cache_clear()
     aws.reset()
 
@@ -143,13 +153,27 @@ def api(make_client):
 
 
 @pytest.fixture
-def atomic_dynamodb(monkeypatch, app_module):
+def threaded_app(app_module):
+    """Chalice's request object made per-thread, as `chalice local` does, for tests that
+    send requests from several threads."""
+    from chalice.local import CustomLocalChalice, LocalChalice
+
+    app = app_module.app
+    original_class = app.__class__
+    CustomLocalChalice.__bases__ = (LocalChalice, original_class)
+    app.__class__ = CustomLocalChalice
+    yield
+    app.__class__ = original_class
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch, threaded_app):
     """DynamoDB applies each request atomically; in-process moto does not (two threads can
     interleave inside one TransactWriteItems), so serialise moto's DynamoDB requests the way
-    the real service does. Chalice's request object is made per-thread, as `chalice local` does."""
+    the real service does. The same races run unserialised on DynamoDB Local
+    (tests/test_real_servers.py)."""
     import threading
 
-    from chalice.local import CustomLocalChalice, LocalChalice
     from moto.dynamodb.responses import DynamoHandler
 
     lock = threading.Lock()
@@ -160,12 +184,6 @@ def atomic_dynamodb(monkeypatch, app_module):
             return original(self)
 
     monkeypatch.setattr(DynamoHandler, "call_action", call_action)
-    app = app_module.app
-    original_class = app.__class__
-    CustomLocalChalice.__bases__ = (LocalChalice, original_class)
-    app.__class__ = CustomLocalChalice
-    yield
-    app.__class__ = original_class
 
 
 def require_real_servers(kind: str) -> None:

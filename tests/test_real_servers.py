@@ -1,0 +1,150 @@
+"""Against real local servers: DynamoDB Local's own expression engine and TTL, and
+LocalStack's CloudFormation with the infra template."""
+import json
+import threading
+import time
+
+import boto3
+import pytest
+
+from localdev import embedded_aws
+from tests.conftest import LOCAL_STAGE, PROJECT, Person, require_real_servers, totp_code
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local():
+    require_real_servers("dynamodb-local")
+    from localdev import servers
+
+    server = servers.start_dynamodb_local()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def localstack():
+    require_real_servers("localstack")
+    from localdev import servers
+
+    server = servers.start_localstack()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def on_dynamodb_local(dynamodb_local, local_aws, monkeypatch):
+    """The app in-process with DynamoDB on DynamoDB Local (KMS and SES stay on moto): a
+    fresh table per test, made from the infra template."""
+    from chalicelib import aws
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.url)
+    boto3.DEFAULT_SESSION = None
+    aws.reset()
+    dynamodb = boto3.client("dynamodb")
+    if LOCAL_STAGE["TABLE_NAME"] in dynamodb.list_tables()["TableNames"]:
+        dynamodb.delete_table(TableName=LOCAL_STAGE["TABLE_NAME"])
+    embedded_aws.provision(LOCAL_STAGE["TABLE_NAME"], LOCAL_STAGE["KMS_KEY_ID"], LOCAL_STAGE["MAIL_FROM"])
+    yield dynamodb
+
+
+@pytest.fixture
+def ddb_person(on_dynamodb_local, make_client, clock):
+    return Person(make_client(), clock)
+
+
+def test_ttl_really_deletes_an_expired_session_that_was_already_refused(ddb_person, on_dynamodb_local, clock,
+                                                                       monkeypatch):
+    from chalicelib.config import get_settings
+
+    clock.t = time.time()
+    ddb_person.onboard()
+    ddb_person.api.post("/v1/logout")
+    # A web session that goes idle-expired 5 s from now (real time, which DynamoDB Local's TTL uses).
+    monkeypatch.setenv("WEB_SESSION_IDLE_SECONDS", "5")
+    get_settings.cache_clear()
+    clock.t = time.time()
+    # The next step's code: the current one was used at enrolment.
+    assert ddb_person.login(totp_code(ddb_person.secret, clock.now() + 30)).status_code == 200
+
+    def session_items():
+        return [i for i in on_dynamodb_local.scan(TableName="mfa-local")["Items"] if i["SK"]["S"] == "SESSION"]
+
+    clock.advance(6)  # the service's clock is past the expiry; DynamoDB Local's is not yet
+    assert ddb_person.api.get("/v1/account").status_code == 401
+    assert len(session_items()) == 1, "refused while the item is still in the table"
+    deadline = time.monotonic() + 60
+    while session_items() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert session_items() == [], "DynamoDB Local's TTL removed the expired session"
+    items = on_dynamodb_local.scan(TableName="mfa-local")["Items"]
+    assert any(i["SK"]["S"] == "ACCOUNT" for i in items)  # unexpired items stay
+
+
+def race(*calls):
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        barrier.wait()
+        results[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(results)
+
+
+@pytest.mark.usefixtures("threaded_app")
+def test_same_totp_code_twice_at_once_on_dynamodb_local(ddb_person, make_client, clock):
+    ddb_person.onboard()
+    second = Person(make_client(), clock, ddb_person.email)
+    second.method_id, second.secret = ddb_person.method_id, ddb_person.secret
+    for round_ in range(3):
+        clock.advance(30)
+        code = totp_code(ddb_person.secret, clock.now())
+        ids = [ddb_person.password_step().json["login_id"], second.password_step().json["login_id"]]
+        assert race(*[lambda p=p, i=i: p.api.post(f"/v1/login/{i}/verify",
+                                                  {"method_id": ddb_person.method_id, "code": code}).status_code
+                      for p, i in zip((ddb_person, second), ids)]) == [200, 401]
+
+
+@pytest.mark.usefixtures("threaded_app")
+def test_same_recovery_code_twice_at_once_on_dynamodb_local(ddb_person, make_client, clock):
+    ddb_person.onboard()
+    codes = ddb_person.api.post("/v1/account/recovery-codes").json
+    second = Person(make_client(), clock, ddb_person.email)
+    for code in codes["codes"][:3]:
+        ids = [ddb_person.password_step().json["login_id"], second.password_step().json["login_id"]]
+        assert race(*[lambda p=p, i=i: p.api.post(f"/v1/login/{i}/verify",
+                                                  {"method_id": codes["method_id"], "code": code}).status_code
+                      for p, i in zip((ddb_person, second), ids)]) == [200, 401]
+
+
+def test_infra_template_deploys_on_localstack_cloudformation(localstack, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", localstack.url)
+    boto3.DEFAULT_SESSION = None
+    cloudformation = boto3.client("cloudformation")
+    template = (PROJECT / "infra" / "template.json").read_text()
+    stack = "mfa-stateful-test"
+    cloudformation.create_stack(StackName=stack, TemplateBody=template,
+                                Parameters=[{"ParameterKey": "Stage", "ParameterValue": "dev"}])
+    cloudformation.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1,
+                                                                                            "MaxAttempts": 120})
+    resources = {r["LogicalResourceId"]: r for r in
+                 cloudformation.describe_stack_resources(StackName=stack)["StackResources"]}
+    assert {r["ResourceStatus"] for r in resources.values()} == {"CREATE_COMPLETE"}, resources
+    dynamodb = boto3.client("dynamodb")
+    assert resources["Table"]["PhysicalResourceId"] == "mfa-dev"
+    table = dynamodb.describe_table(TableName="mfa-dev")["Table"]
+    expected = json.loads(template)["Resources"]["Table"]["Properties"]
+    assert table["KeySchema"] == expected["KeySchema"]
+    assert [g["IndexName"] for g in table["GlobalSecondaryIndexes"]] == ["GSI1"]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["StreamSpecification"]["StreamEnabled"] is True
+    ttl = dynamodb.describe_time_to_live(TableName="mfa-dev")["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+    aliases = {a["AliasName"] for a in boto3.client("kms").list_aliases()["Aliases"]}
+    assert "alias/mfa-dev" in aliases
+    cloudformation.delete_stack(StackName=stack)
