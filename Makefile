@@ -8,7 +8,9 @@ PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench servers venv clean
+.PHONY: run test bench servers package venv clean
+STAGE ?= dev
+PACKAGE_DIR := build/package/$(STAGE)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (Lambda's python3.12 runtime is the target)"; exit 1; }
@@ -31,6 +33,15 @@ run: venv
 
 test: venv servers
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The Lambda zip and CloudFormation template for a stage: chalice package on Python 3.12 (the
+# runtime follows the packaging interpreter), merged with infra/app.json, checked by cfn-lint.
+package: venv
+	rm -rf $(PACKAGE_DIR)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
+		--merge-template infra/app.json $(PACKAGE_DIR)
+	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json infra/template.json
+	@echo "$(PACKAGE_DIR)/deployment.zip: $$(du -k $(PACKAGE_DIR)/deployment.zip | cut -f1) KiB"
 
 bench: venv
 	$(VENV)/bin/python bench/round_trips.py

@@ -1,0 +1,101 @@
+"""The deploy artefacts: `chalice package` on Python 3.12 gives a zip that works on its own in
+a clean Python 3.12 with only boto3 (what Lambda provides), and templates that pass cfn-lint;
+the per-stage policy files match the template's policy."""
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from tests.conftest import PROJECT
+
+SMOKE = r"""
+import json, sys
+assert sys.version_info[:2] == (3, 12), sys.version
+import app
+from chalicelib import passwords
+from chalicelib.methods import totp
+assert passwords.hash_password("x" * 20).startswith("$argon2id$")
+import segno, pyotp, pydantic_core, email_validator, zxcvbn
+event = {"resource": "/openapi.json", "path": "/openapi.json", "httpMethod": "GET", "headers": {},
+         "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+         "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
+         "requestContext": {"resourcePath": "/openapi.json", "httpMethod": "GET", "stage": "api",
+                            "identity": {"sourceIp": "127.0.0.1"}}}
+response = app.app(event, None)
+assert response["statusCode"] == 200, response
+assert "/v1/login" in json.loads(response["body"])["paths"]
+print("ok", app.app.app_name)
+"""
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    out = tmp_path_factory.mktemp("package") / "dev"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    chalice = os.path.join(os.path.dirname(sys.executable), "chalice")
+    subprocess.run([chalice, "package", "--stage", "dev", "--merge-template",
+                    "infra/app.json", str(out)], cwd=PROJECT, env=env, check=True, capture_output=True)
+    return out
+
+
+def test_generated_template_and_stateful_template_pass_cfn_lint(package):
+    cfn_lint = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
+    result = subprocess.run([cfn_lint, str(package / "sam.json"),
+                             str(PROJECT / "infra" / "template.json")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_template_wires_runtime_throttling_and_the_outbox_stream(package):
+    template = json.loads((package / "sam.json").read_text())
+    resources = template["Resources"]
+    assert resources["APIHandler"]["Properties"]["Runtime"] == "python3.12"
+    assert resources["OutboxDelivery"]["Properties"]["Handler"] == "app.outbox_delivery"
+    stream = resources["OutboxDelivery"]["Properties"]["Events"]["OutboxStream"]
+    assert stream["Type"] == "DynamoDB"
+    throttling = resources["RestAPI"]["Properties"]["MethodSettings"][0]
+    assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(throttling)
+    policy = resources["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert all("*" not in json.dumps(statement["Action"]) for statement in policy["Statement"])
+
+
+def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
+    size_kib = (package / "deployment.zip").stat().st_size // 1024
+    print(f"\ndeployment.zip: {size_kib} KiB")
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        names = archive.namelist()
+        archive.extractall(tmp_path / "code")
+    assert "app.py" in names and "chalicelib/store.py" in names
+    assert not any(n.startswith(("tests/", "localdev/", "bench/", "clients/")) for n in names)
+    python312 = subprocess.run(["make", "-s", "-f", "-", "print"], input="include Makefile\nprint:\n\t@echo $(PYTHON312)\n",
+                               cwd=PROJECT, capture_output=True, text=True).stdout.strip()
+    venv = tmp_path / "venv"
+    subprocess.run([python312, "-m", "venv", str(venv)], check=True)
+    boto3_pin = next(line for line in (PROJECT / "requirements-dev.txt").read_text().splitlines()
+                     if line.startswith("boto3=="))
+    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", boto3_pin],
+                   check=True, capture_output=True)
+    result = subprocess.run([str(venv / "bin" / "python"), "-c", SMOKE], cwd=tmp_path / "code",
+                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path / "code"),
+                                 "HOME": str(tmp_path)}, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok mfa-service"
+
+
+def test_stage_policy_files_are_generated_from_the_template():
+    result = subprocess.run([sys.executable, "-m", "infra.policies", "--check"], cwd=PROJECT, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_stage_config():
+    config = json.loads((PROJECT / ".chalice" / "config.json").read_text())
+    assert config["autogen_policy"] is False
+    assert set(config["stages"]) == {"local", "dev", "prod"}
+    for stage, settings in config["stages"].items():
+        env = settings["environment_variables"]
+        assert env["STAGE"] == stage and env["TABLE_NAME"] == f"mfa-{stage}"
+        assert env["KMS_KEY_ID"] == f"alias/mfa-{stage}"
+        assert settings["iam_policy_file"] == f"policy-{stage}.json"
