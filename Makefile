@@ -8,7 +8,7 @@ PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench servers package venv clean
+.PHONY: run test bench servers package deploy venv clean
 STAGE ?= dev
 PACKAGE_DIR := build/package/$(STAGE)
 
@@ -42,6 +42,22 @@ package: venv
 		--merge-template infra/app.json $(PACKAGE_DIR)
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json infra/template.json
 	@echo "$(PACKAGE_DIR)/deployment.zip: $$(du -k $(PACKAGE_DIR)/deployment.zip | cut -f1) KiB"
+
+# Ops: the stateful stack (table, key, sender, policy), then the packaged app as its own
+# stack. Needs the aws CLI, credentials for the account and DEPLOY_BUCKET (an S3 bucket for
+# the zip); see "Operating it" in the README.
+SENDER_DOMAIN = $(shell $(VENV)/bin/python -c "import json; print(json.load(open('.chalice/config.json'))['stages']['$(STAGE)']['environment_variables']['MAIL_FROM'].split('@')[1])" 2>/dev/null)
+deploy: package
+	@test -n "$(DEPLOY_BUCKET)" || { echo "set DEPLOY_BUCKET to an S3 bucket for the Lambda zip"; exit 1; }
+	aws cloudformation deploy --stack-name mfa-$(STAGE)-stateful --template-file infra/template.json \
+		--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
+		--parameter-overrides Stage=$(STAGE) SenderDomain=$(SENDER_DOMAIN) \
+		ApnsPlatformApplicationArn=$(APNS_PLATFORM_APPLICATION_ARN) FcmPlatformApplicationArn=$(FCM_PLATFORM_APPLICATION_ARN)
+	aws cloudformation package --template-file $(PACKAGE_DIR)/sam.json --s3-bucket $(DEPLOY_BUCKET) \
+		--output-template-file $(PACKAGE_DIR)/packaged.json --use-json
+	aws cloudformation deploy --stack-name mfa-$(STAGE)-app --template-file $(PACKAGE_DIR)/packaged.json \
+		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
+		--parameter-overrides Stage=$(STAGE)
 
 bench: venv
 	$(VENV)/bin/python bench/round_trips.py
