@@ -145,7 +145,17 @@ def start_localstack() -> IsolatedServer:
     server = IsolatedServer([str(python), "-m", "localstack.runtime.main"], inner_port=4566,
                             log=BUILD / "logs" / "localstack.log", env=env, cwd=str(BUILD)).start()
     server.wait_until(lambda: _http_answers(server.url + "/_localstack/health"), timeout=120)
+    # Its DynamoDB starts a Java process on first use and drops calls until that is up.
+    server.wait_until(lambda: _dynamodb_answers(server.url), timeout=120)
     return server
+
+
+def _dynamodb_answers(url: str) -> bool:
+    import boto3
+
+    boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1", aws_access_key_id="test",
+                 aws_secret_access_key="test").list_tables()
+    return True
 
 
 def _http_answers(url: str) -> bool:
