@@ -20,6 +20,10 @@ class Settings(BaseModel):
     # Origins allowed for CORS and for the CSRF check on cookie-authenticated requests.
     allowed_origins: tuple[str, ...] = ("http://localhost:8000", "http://127.0.0.1:8000")
     service_name: str = "MFA Service"
+    # WebAuthn relying party (security keys, built-in authenticators): the RP ID is the
+    # registrable domain the frontend runs on, the name is what authenticators show.
+    rp_id: str = "localhost"
+    rp_name: str = "MFA Service"
 
     # argon2id, never below OWASP's minimum (m=19 MiB, t=2, p=1).
     argon2_memory_kib: int = Field(19456, ge=19456)

@@ -116,6 +116,7 @@ def test_login_sets_secure_session_cookie(person, api):
     response = person.login()
     assert response.status_code == 200
     assert response.json["kind"] == "web" and response.json["enrollment_required"] is False
+    assert response.json["method_used"] == {"id": person.method_id, "type": "totp"}
     [cookie] = _set_cookies(response)
     for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=864000"):
         assert attribute in cookie

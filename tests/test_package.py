@@ -99,3 +99,18 @@ def test_stage_config():
         assert env["STAGE"] == stage and env["TABLE_NAME"] == f"mfa-{stage}"
         assert env["KMS_KEY_ID"] == f"alias/mfa-{stage}"
         assert settings["iam_policy_file"] == f"policy-{stage}.json"
+        assert env["RP_ID"] and env["RP_NAME"] and env["ALLOWED_ORIGINS"] and env["MAIL_FROM"]
+        assert settings.get("lambda_memory_size", config["lambda_memory_size"]) >= 1024
+
+
+def test_the_stateful_template_also_merges_into_one_stack(tmp_path):
+    """infra/template.json is usable as chalice package --merge-template too (one stack)."""
+    chalice = os.path.join(os.path.dirname(sys.executable), "chalice")
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    subprocess.run([chalice, "package", "--stage", "dev", "--merge-template", "infra/template.json",
+                    str(tmp_path / "out")], cwd=PROJECT, env=env, check=True, capture_output=True)
+    template = json.loads((tmp_path / "out" / "sam.json").read_text())
+    assert {"Table", "SecretsKey", "ServicePolicy", "APIHandler", "RestAPI"} <= set(template["Resources"])
+    cfn_lint = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
+    result = subprocess.run([cfn_lint, str(tmp_path / "out" / "sam.json")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout

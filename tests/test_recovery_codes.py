@@ -56,7 +56,9 @@ def test_log_in_with_a_recovery_code_once(alice, api, clock):
     started = alice.password_step().json
     assert {"id": generated["method_id"], "type": "recovery_codes", "label": "Recovery codes"} in started["methods"]
     typed = code.upper().replace("-", " ")  # case and separators do not matter
-    assert login_with(alice, generated["method_id"], typed).status_code == 200
+    used = login_with(alice, generated["method_id"], typed)
+    assert used.status_code == 200
+    assert used.json["method_used"] == {"id": generated["method_id"], "type": "recovery_codes", "remaining": 9}
     again = login_with(alice, generated["method_id"], code)
     assert again.status_code == 401 and again.json["error"] == "invalid_code"
     recovery = next(m for m in api.get("/v1/account/methods").json["methods"] if m["type"] == "recovery_codes")
@@ -90,7 +92,7 @@ def test_step_up_with_a_recovery_code(alice, api, clock):
     generated = generate(api)
     clock.advance(11 * 60)
     stepped = api.post("/v1/account/step-up", {"method_id": generated["method_id"], "code": generated["codes"][0]})
-    assert stepped.status_code == 200
+    assert stepped.status_code == 200 and stepped.json["method_used"]["remaining"] == 9
     assert api.request("PATCH", f"/v1/account/methods/{alice.method_id}", {"label": "x"}).status_code == 200
 
 

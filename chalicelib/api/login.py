@@ -8,10 +8,10 @@ from chalicelib.services import login
 bp = Blueprint(__name__)
 
 
-def issued(session, enrollment_required: bool) -> dict:
+def issued(session, enrollment_required: bool, method_used: dict | None = None) -> dict:
     return models.SessionIssued(session_id=session.record["session_id"], kind=session.record["kind"],
-                                expires_at=session.expires_at,
-                                enrollment_required=enrollment_required).model_dump()
+                                expires_at=session.expires_at, enrollment_required=enrollment_required,
+                                method_used=method_used).model_dump(exclude_none=True)
 
 
 def cookie_for(session) -> str:
@@ -31,5 +31,5 @@ def start_login(call):
           body=models.SecondFactorProof, response=models.SessionIssued, errors=(400, 401, 403, 404, 410, 429))
 def verify_login(call, login_id):
     proof = call.body.model_dump(exclude={"method_id"})
-    session = login.verify(login_id, call.body.method_id, proof, call.client)
-    return Reply(issued(session, False), 200, cookies=[cookie_for(session)])
+    session, used = login.verify(login_id, call.body.method_id, proof, call.client)
+    return Reply(issued(session, False, used), 200, cookies=[cookie_for(session)])

@@ -61,8 +61,9 @@ def generate_recovery_codes(call):
           auth=FULL, body=models.SecondFactorProof, response=models.SteppedUp, errors=(400, 401, 403, 404, 429))
 def step_up_session(call):
     proof = call.body.model_dump(exclude={"method_id"})
-    at = step_up.step_up(call.session, call.body.method_id, proof, call.client)
-    return models.SteppedUp(mfa_at=at, step_up_valid_until=at + step_up.window_seconds()).model_dump()
+    at, used = step_up.step_up(call.session, call.body.method_id, proof, call.client)
+    return models.SteppedUp(mfa_at=at, step_up_valid_until=at + step_up.window_seconds(),
+                            method_used=used).model_dump(exclude_none=True)
 
 
 @endpoint(bp, "/v1/account/events", "GET", summary="The account's security events, newest first "

@@ -125,11 +125,19 @@ class LoginStarted(Reply):
     enrollment_required: bool
 
 
+class MethodUsed(Reply):
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    id: str
+    type: str
+    remaining: int | None = Field(None, description="recovery codes left, when one was used")
+
+
 class SessionIssued(Reply):
     session_id: str
     kind: str
     expires_at: int
     enrollment_required: bool
+    method_used: MethodUsed | None = None
 
 
 class TotpEnrollment(Reply):
@@ -173,6 +181,7 @@ class RecoveryCodes(Reply):
 class SteppedUp(Reply):
     mfa_at: int
     step_up_valid_until: int
+    method_used: MethodUsed
 
 
 class AuditEvent(Reply):

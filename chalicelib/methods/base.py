@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 class Enrollment:
     record: dict          # attributes stored on the method item (secrets encrypted or hashed)
     response: dict        # what the user is shown once
+    notice_context: dict = field(default_factory=dict)   # extra fields for the "added" email
 
 
 @dataclass

@@ -60,6 +60,7 @@ class RecoveryCodesMethod(VerificationMethod):
                 "generated_count": COUNT,
             },
             response={"codes": codes},
+            notice_context={"count": len(codes)},
         )
 
     def verify(self, account, method, proof, now):

@@ -78,13 +78,13 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
     type, enrolling again replaces the old record in one write, so no old secret survives."""
     n = now_s()
     existing = next((mid for mid, m in account.get("methods", {}).items() if m["type"] == impl.type), None)
-    method_id = existing if impl.single_per_account and existing else random_id()
+    replacing = impl.single_per_account and existing is not None
+    method_id = existing if replacing else random_id()
     label = label or impl.default_label
     enrollment = impl.begin_enrollment(_account(session), method_id, label)
     change = Change(session["account_id"], session["email"], client)
-    if existing and impl.single_per_account:
+    if replacing:
         change.add(store.op_replace_method_record(session["account_id"], method_id, enrollment.record, n))
-        event = "method_replaced"
     else:
         change.add(
             store.op_put_active_method(session["account_id"], {
@@ -92,9 +92,8 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
                 "created_at": n, "activated_at": n, **enrollment.record}),
             store.op_add_method_summary(session["email"], method_id, {"type": impl.type, "label": label}, impl.primary),
         )
-        event = "method_added"
-    change.audit(event, method_id=method_id, method_type=impl.type)
-    change.notify(impl.added_notice, method_type=impl.display_name, label=label, count=len(enrollment.response.get("codes", [])))
+    change.audit(impl.added_notice, method_id=method_id, method_type=impl.type, replaced=replacing or None)
+    change.notify(impl.added_notice, method_type=impl.display_name, label=label, **enrollment.notice_context)
     try:
         change.commit()
     except store.ConditionFailed:

@@ -69,7 +69,8 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
     return {"login_id": login_id, "expires_at": expires_at, "methods": listed, "enrollment_required": False}, None
 
 
-def verify(login_id: str, method_id: str, proof: dict, client: dict) -> sessions.NewSession:
+def verify(login_id: str, method_id: str, proof: dict, client: dict) -> tuple[sessions.NewSession, dict]:
+    """The new session and the method used (see verification.check)."""
     s = get_settings()
     n = now_s()
     if not is_id(login_id):
@@ -83,10 +84,10 @@ def verify(login_id: str, method_id: str, proof: dict, client: dict) -> sessions
 
     account = {"account_id": attempt["account_id"], "email": attempt["email"]}
     session = sessions.new_session(account["account_id"], account["email"], sessions.WEB, client, mfa_at=n)
-    verification.check(
+    used = verification.check(
         account, method_id, proof, client, event="login",
         guards=[store.op_consume_login_attempt(login_id, n)], guard_error=_attempt_gone(),
         tries_left=s.login_attempt_max_failures - attempt["tries"],
         extra_ops=[store.op_put_session(session.token_hash, session.record)],
     )
-    return session
+    return session, used

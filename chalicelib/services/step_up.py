@@ -23,8 +23,8 @@ def require_recent(session: dict) -> None:
                        extra={"step_up_seconds": get_settings().step_up_seconds})
 
 
-def step_up(session: dict, method_id: str, proof: dict, client: dict) -> int:
-    """Returns the new step-up time."""
+def step_up(session: dict, method_id: str, proof: dict, client: dict) -> tuple[int, dict]:
+    """The new step-up time and the method used (see verification.check)."""
     s = get_settings()
     n = now_s()
     try:
@@ -33,10 +33,10 @@ def step_up(session: dict, method_id: str, proof: dict, client: dict) -> int:
         store.delete_session(session["token_hash"], session["account_id"])
         raise ApiError(401, "unauthenticated", "Too many failed verifications: log in again.") from None
     account = {"account_id": session["account_id"], "email": session["email"]}
-    verification.check(
+    used = verification.check(
         account, method_id, proof, client, event="step_up",
         guards=[store.op_mark_step_up(session["token_hash"], n)],
         guard_error=ApiError(401, "unauthenticated", "Log in to continue."),
         tries_left=s.step_up_max_failures - reserved["step_up_tries"],
     )
-    return n
+    return n, used

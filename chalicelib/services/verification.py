@@ -10,7 +10,7 @@ from chalicelib.services.change import Change
 
 def check(account: dict, method_id: str, proof: dict, client: dict, *, event: str, guards: list[dict],
           guard_error: ApiError, tries_left: int, extra_ops: list[dict] = ()) -> dict:
-    """Returns the method on success. `guards` are transaction parts that must hold (the
+    """Returns what was used, `{id, type, **details}` (a recovery code adds `remaining`). `guards` are transaction parts that must hold (the
     login attempt unused, the session alive); if one fails, `guard_error` is raised.
     A wrong proof counts towards the lockout and raises 401 with `tries_left`."""
     n = now_s()
@@ -33,10 +33,11 @@ def check(account: dict, method_id: str, proof: dict, client: dict, *, event: st
             *extra_ops,
         ).audit(f"{event}_succeeded", method_id=method_id, method_type=method["type"], **verified.details)
         if verified.notice:
-            change.notify(verified.notice[0], **verified.notice[1])
+            kind, context = verified.notice
+            change.notify(kind, **context).audit(kind, method_id=method_id, **verified.details)
         try:
             change.commit()
-            return method
+            return {"id": method_id, "type": method["type"], **verified.details}
         except store.ConditionFailed as failed:
             if any(failed.failed(i) for i in range(len(guards))):
                 raise guard_error from None
