@@ -81,14 +81,14 @@ def main() -> None:
         verified = step("second factor + new session", "POST", f"/v1/login/{started['login_id']}/verify",
                         {"method_id": enrolment["method_id"], "code": pyotp.TOTP(secret).at(time.time() + 30)})
         cookie = cookie_of(verified)
-        step("authenticated request", "GET", "/v1/account/sessions", cookie=cookie)
+        step("GET sessions: auth (1 read) + its own query", "GET", "/v1/account/sessions", cookie=cookie)
 
         class Later:
             def now(self):
                 return time.time() + 600
         clock.use_clock(Later())
-        step("authenticated request after the touch interval", "GET", "/v1/account/sessions", cookie=cookie)
-        step("authenticated request, again", "GET", "/v1/account/sessions", cookie=cookie)
+        step("same, after the touch interval (+1 write)", "GET", "/v1/account/sessions", cookie=cookie)
+        step("same, again within the interval", "GET", "/v1/account/sessions", cookie=cookie)
         clock.use_clock(None)
 
     print(f"{'step':50} {'status':>6} {'DynamoDB':>8}  calls")
