@@ -454,7 +454,8 @@ def op_delete_session(token_hash: str) -> dict:
 
 
 def get_session(token_hash: str, now: int) -> dict | None:
-    session = _get(_session_key(token_hash), now, consistent=False)
+    # Strongly consistent: a logout or revocation takes effect on the very next request.
+    session = _get(_session_key(token_hash), now)
     if session is not None:
         session["token_hash"] = token_hash
     return session
