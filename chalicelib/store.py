@@ -164,8 +164,8 @@ def _key(key: dict) -> dict:
 
 # ---------------------------------------------------------------- primitives
 
-def _get(key: dict, now: int, consistent: bool = True) -> dict | None:
-    response = _db().get_item(TableName=_table(), Key=_key(key), ConsistentRead=consistent)
+def _get(key: dict, now: int) -> dict | None:
+    response = _db().get_item(TableName=_table(), Key=_key(key), ConsistentRead=True)
     return _alive(_from_item(response.get("Item")), now)
 
 
