@@ -248,9 +248,12 @@ def _op_delete(key: dict, condition: str | None = None, values: dict | None = No
 
 # ---------------------------------------------------------------- accounts
 
-def op_create_account(account: dict) -> dict:
-    """Fails (ConditionFailed) when the email is taken: this is what keeps emails unique."""
-    return _op_put(_account_key(account["email"]), account, condition="attribute_not_exists(PK)")
+def op_create_account(account: dict, now: int) -> dict:
+    """Fails (ConditionFailed) when the email is taken: this is what keeps emails unique. An
+    account never verified expires (`expires_at`); once past it, even before TTL removes it,
+    the email is free again."""
+    return _op_put(_account_key(account["email"]), account,
+                   condition="attribute_not_exists(PK) OR expires_at <= :now", values={":now": now})
 
 
 def get_account(email: str, now: int) -> dict | None:
@@ -262,9 +265,11 @@ def set_password_hash(email: str, password_hash: str) -> None:
             condition="attribute_exists(PK)")
 
 
-def op_mark_email_verified(email: str) -> dict:
-    return _op_update(_account_key(email), "SET email_verified = :t", {":t": True},
-                      condition="attribute_exists(PK)")
+def op_mark_email_verified(email: str, account_id: str, now: int) -> dict:
+    """Verified accounts no longer expire. Only the account the token was issued for, unexpired."""
+    return _op_update(_account_key(email), "SET email_verified = :t REMOVE expires_at",
+                      {":t": True, ":a": account_id, ":now": now},
+                      condition="account_id = :a AND expires_at > :now")
 
 
 def op_add_method_summary(email: str, method_id: str, summary: dict, primary: bool) -> dict:

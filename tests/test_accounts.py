@@ -117,3 +117,29 @@ def test_argon2_parameters_cannot_go_below_owasp_minimum(monkeypatch):
     get_settings.cache_clear()
     with pytest.raises(ValidationError):
         get_settings()
+
+
+def test_an_unverified_account_expires_with_its_link_and_frees_the_email(api, clock):
+    squatter = Person(api, clock, "bob@example.com", "squatters own passphrase 1")
+    squatter.sign_up(verify=False)
+    old_token = verification_token(api, "bob@example.com")
+    clock.advance(24 * 3600)
+    # Still physically in the table (TTL is lazy), but expired: a new signup takes the email.
+    owner = Person(api, clock, "bob@example.com", PASSWORD)
+    owner.sign_up(verify=False)
+    assert mailbox(api, "bob@example.com")[0]["subject"] == "Verify your email address"
+    assert api.post("/v1/accounts/verify-email", {"token": old_token}).status_code == 400
+    assert api.post("/v1/accounts/verify-email",
+                    {"token": verification_token(api, "bob@example.com")}).status_code == 200
+    assert squatter.password_step().status_code == 401
+    assert owner.password_step().status_code == 200
+    # Verified accounts do not expire.
+    clock.advance(365 * 24 * 3600)
+    assert owner.password_step().status_code == 200
+
+
+def test_while_unverified_the_email_stays_taken(api, clock):
+    Person(api, clock, "bob@example.com").sign_up(verify=False)
+    clock.advance(23 * 3600)
+    api.post("/v1/accounts", {"email": "bob@example.com", "password": "another long passphrase 42"})
+    assert mailbox(api, "bob@example.com")[0]["subject"] == "Someone tried to sign up with your email address"

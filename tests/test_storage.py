@@ -60,8 +60,9 @@ def test_everything_that_expires_has_a_ttl(person, api, clock):
     sessions = [i for i in items if i["SK"]["S"] == "SESSION"]
     assert pending and all(int(i["expires_at"]["N"]) > clock.now() for i in pending)
     assert sessions and all("expires_at" in i for i in sessions)
-    accounts = [i for i in items if i["SK"]["S"] == "ACCOUNT"]
-    assert accounts and all("expires_at" not in i for i in accounts)
+    accounts = {i["PK"]["S"]: i for i in items if i["SK"]["S"] == "ACCOUNT"}
+    assert "expires_at" not in accounts["EMAIL#alice@example.com"]      # verified
+    assert "expires_at" in accounts["EMAIL#bob@example.com"]            # never verified
 
 
 def test_table_is_created_from_the_infra_template(local_aws):

@@ -16,6 +16,9 @@ def signup(email: str, password: str, client: dict) -> None:
     now = now_s()
     account_id = random_id()
     token = random_token(32)
+    # Unverified, the account lasts as long as its verification link: someone who signs up
+    # with an address that is not theirs holds it for a day at most.
+    expires_at = now + get_settings().email_token_seconds
     account = {
         "account_id": account_id,
         "email": email,
@@ -23,16 +26,17 @@ def signup(email: str, password: str, client: dict) -> None:
         "email_verified": False,
         "created_at": now,
         "methods": {},
+        "expires_at": expires_at,
     }
     token_record = {
         "purpose": VERIFY_EMAIL,
         "email": email,
         "account_id": account_id,
         "created_at": now,
-        "expires_at": now + get_settings().email_token_seconds,
+        "expires_at": expires_at,
     }
     try:
-        store.transact([store.op_create_account(account),
+        store.transact([store.op_create_account(account, now),
                         store.op_put_email_token(crypto.hash_token(token), token_record),
                         audit.op(account_id, "signup", client)])
     except store.ConditionFailed:
@@ -54,7 +58,7 @@ def verify_email(token: str, client: dict) -> None:
         raise _invalid_token()
     try:
         store.transact([store.op_consume_email_token(token_hash, now),
-                        store.op_mark_email_verified(record["email"]),
+                        store.op_mark_email_verified(record["email"], record["account_id"], now),
                         audit.op(record["account_id"], "email_verified", client)])
     except store.ConditionFailed:
         raise _invalid_token() from None
