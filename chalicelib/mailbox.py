@@ -5,6 +5,7 @@ backend is read directly; with LocalStack (LOCAL_AWS=localstack, or LOCAL_AWS=en
 AWS_ENDPOINT_URL pointing at it) its `/_aws/ses` endpoint is read instead.
 """
 import email
+import email.header
 import email.policy
 import json
 import os
@@ -21,9 +22,10 @@ def _parse_raw(message_id: str, raw: bytes | str, destinations: list[str], sent_
     text_part = parsed.get_body(preferencelist=("plain",))
     text = text_part.get_content() if text_part else ""
     recipients = destinations or [a.strip() for a in str(parsed.get("To", "")).split(",") if a.strip()]
+    decoded = [str(email.header.make_header(email.header.decode_header(r))) for r in recipients]
     return {
         "id": message_id,
-        "to": list(dict.fromkeys(recipients)),
+        "to": list(dict.fromkeys(decoded)),
         "subject": str(parsed.get("Subject", "")),
         "text": text,
         "links": LINK.findall(text),

@@ -272,12 +272,17 @@ def op_mark_email_verified(email: str, account_id: str, now: int) -> dict:
                       condition="account_id = :a AND expires_at > :now")
 
 
-def op_add_method_summary(email: str, method_id: str, summary: dict, primary: bool) -> dict:
+def op_add_method_summary(email: str, method_id: str, summary: dict, primary: bool, first_only: bool = False) -> dict:
     """The account item keeps a summary of active methods so the password step needs no
-    query, and a count of the primary ones (those that are not only a backup)."""
-    return _op_update(_account_key(email), "SET methods.#m = :s ADD primary_methods :n",
-                      {":s": summary, ":n": 1 if primary else 0},
-                      condition="attribute_exists(PK)", names={"#m": method_id})
+    query, and a count of the primary ones (those that are not only a backup). With
+    `first_only`, it holds only while the account has no primary method yet."""
+    condition = "attribute_exists(PK)"
+    values = {":s": summary, ":n": 1 if primary else 0}
+    if first_only:
+        condition += " AND (attribute_not_exists(primary_methods) OR primary_methods = :zero)"
+        values[":zero"] = 0
+    return _op_update(_account_key(email), "SET methods.#m = :s ADD primary_methods :n", values,
+                      condition=condition, names={"#m": method_id})
 
 
 def op_remove_method_summary(email: str, method_id: str, primary: bool) -> dict:
@@ -397,10 +402,17 @@ def op_use_method(account_id: str, method_id: str, now: int, counter: str | None
 def get_method_and_lockout(account_id: str, method_id: str, now: int) -> tuple[dict | None, dict | None]:
     """One round trip for the two items the verify step needs."""
     keys = [_method_key(account_id, method_id), _lockout_key(account_id)]
-    response = _db().batch_get_item(
-        RequestItems={_table(): {"Keys": [_key(k) for k in keys], "ConsistentRead": True}}
-    )
-    found = {(i["PK"]["S"], i["SK"]["S"]): _from_item(i) for i in response["Responses"].get(_table(), [])}
+    request = {_table(): {"Keys": [_key(k) for k in keys], "ConsistentRead": True}}
+    found = {}
+    # A throttled key comes back unprocessed: ask again, never read it as "no lockout".
+    for _ in range(5):
+        response = _db().batch_get_item(RequestItems=request)
+        found.update({(i["PK"]["S"], i["SK"]["S"]): _from_item(i) for i in response["Responses"].get(_table(), [])})
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            break
+    else:
+        raise RuntimeError("DynamoDB left keys unprocessed")
     method = _alive(found.get((keys[0]["PK"], keys[0]["SK"])), now)
     lockout = found.get((keys[1]["PK"], keys[1]["SK"]))
     return method, lockout
@@ -535,16 +547,14 @@ def put_event(account_id: str, event: dict) -> None:
 
 
 def burn_write_for_unknown_account(email: str) -> None:
-    """The same round trip as put_event, storing nothing: a password failure for an email
+    """The same kind of round trip as put_event (a one-part transaction), storing nothing
+    (its condition never holds): a password failure for an email
     without an account costs what one for a real account costs."""
-    from botocore.exceptions import ClientError
-
     try:
-        _db().put_item(TableName=_table(), Item=_to_item({**_account_key(email), "probe": True}),
-                       ConditionExpression="attribute_exists(PK) AND attribute_not_exists(PK)")
-    except ClientError as error:
-        if not _is_condition_failure(error):
-            raise
+        transact([_op_put(_account_key(email), {"probe": True},
+                          condition="attribute_exists(PK) AND attribute_not_exists(PK)")])
+    except ConditionFailed:
+        pass
 
 
 def list_events(account_id: str, now: int, limit: int, after_sk: str | None) -> tuple[list[dict], str | None]:
@@ -563,7 +573,8 @@ def list_events(account_id: str, now: int, limit: int, after_sk: str | None) -> 
 
 def is_event_sort_key(value: str) -> bool:
     parts = value.split("#")
-    return len(parts) == 3 and parts[0] == "EVENT" and parts[1].isdigit() and len(parts[2]) == 32
+    return (len(parts) == 3 and parts[0] == "EVENT" and len(parts[1]) == 15 and parts[1].isdigit()
+            and len(parts[2]) == 32)
 
 
 def event_sort_key(event: dict) -> str:

@@ -144,3 +144,23 @@ def test_dev_mailbox_is_404_outside_the_local_stage(api, monkeypatch):
     monkeypatch.setattr("chalicelib.api.dev.get_settings", lambda: settings)
     response = api.get("/_dev/mailbox")
     assert response.status_code == 404 and response.json["error"] == "not_found"
+
+
+def test_other_odd_cookies_on_the_domain_do_not_log_the_user_out(person, api):
+    person.onboard()
+    token = api.cookies["mfa_session"]
+    for header in (f'prefs={{"a":1}}; mfa_session={token}', f"x=a b; mfa_session={token}",
+                   f"mfa_session={token}; x=é", f"x=a b;mfa_session={token};y"):
+        assert api.get("/v1/account", headers={"cookie": header}, browser=False).status_code == 200
+
+
+def test_deeply_nested_json_is_400_not_500(api):
+    raw = b'{"a":' + b"[" * 30000 + b"]" * 30000 + b"}"
+    response = api.request("POST", "/v1/login", raw=raw)
+    assert response.status_code == 400 and response.json["error"] == "malformed_json"
+
+
+def test_email_local_part_is_lower_cased_without_turning_into_another_address(api):
+    api.post("/v1/accounts", {"email": "Straße@Example.COM", "password": PASSWORD})
+    messages = api.get("/_dev/mailbox").json["messages"]
+    assert messages[0]["to"] == ["straße@example.com"]

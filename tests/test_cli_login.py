@@ -183,3 +183,16 @@ def test_malformed_user_codes_are_not_found(alice, api, code):
     response = api.get(f"/v1/cli/logins/{code}") if code else api.post(
         "/v1/cli/logins/approve", {"user_code": code, "decision": "approve"})
     assert response.status_code in (400, 404)
+
+
+def test_a_cli_session_has_no_step_up_rights_and_cannot_approve_cli_logins(alice, api, cli, clock):
+    started = start(cli)
+    api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
+    token = poll(cli, started["device_code"]).json["access_token"]
+    bearer = {"authorization": f"Bearer {token}"}
+    refused = cli.post("/v1/account/recovery-codes", {}, headers=bearer, browser=False)
+    assert refused.status_code == 403 and refused.json["error"] == "step_up_required"
+    another = start(cli, "second cli")
+    chained = cli.post("/v1/cli/logins/approve", {"user_code": another["user_code"], "decision": "approve"},
+                       headers=bearer, browser=False)
+    assert chained.status_code == 403 and chained.json["error"] == "browser_session_required"

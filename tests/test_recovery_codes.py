@@ -122,3 +122,26 @@ def test_a_code_used_twice_concurrently_succeeds_once(alice, api, make_client, c
     for thread in threads:
         thread.join()
     assert sorted(results) == [200, 401]
+
+
+@pytest.mark.usefixtures("atomic_dynamodb")
+def test_two_concurrent_first_generations_leave_one_set(alice, api, make_client, clock):
+    other = Person(make_client(), clock, alice.email)
+    other.method_id, other.secret = alice.method_id, alice.secret
+    clock.advance(30)
+    assert other.login().status_code == 200
+    barrier = threading.Barrier(2)
+    results = []
+
+    def generate_once(client):
+        barrier.wait()
+        results.append(client.post("/v1/account/recovery-codes").status_code)
+
+    threads = [threading.Thread(target=generate_once, args=(c,)) for c in (api, other.api)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) in ([201, 201], [201, 409])
+    sets = [m for m in api.get("/v1/account/methods").json["methods"] if m["type"] == "recovery_codes"]
+    assert len(sets) == 1

@@ -7,7 +7,6 @@ and return a `Reply` (or a dict for 200).
 import functools
 import json
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
@@ -84,7 +83,7 @@ def _parse_body(request, model: type[BaseModel]) -> BaseModel:
     try:
         # No body at all is an empty object: POST /v1/logout and the like need none.
         data = json.loads(raw) if raw.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "malformed_json", "The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise ApiError(400, "invalid_request", "The request body must be a JSON object.")
@@ -102,16 +101,13 @@ def _token_from(request) -> tuple[str | None, str | None]:
     authorization = request.headers.get("authorization", "")
     if authorization[:7].lower() == "bearer ":
         return authorization[7:].strip(), sessions.CLI
-    cookie_header = request.headers.get("cookie")
-    if cookie_header:
-        cookies = SimpleCookie()
-        try:
-            cookies.load(cookie_header)
-        except Exception:
-            return None, None
-        morsel = cookies.get(get_settings().session_cookie_name)
-        if morsel and morsel.value:
-            return morsel.value, sessions.WEB
+    # Split by hand: SimpleCookie drops the whole header when any other cookie on the domain
+    # is malformed, which would log the user out.
+    name = get_settings().session_cookie_name
+    for part in request.headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value, sessions.WEB
     return None, None
 
 

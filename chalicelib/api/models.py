@@ -12,7 +12,10 @@ def _normalise_email(value: str) -> str:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as error:
         raise ValueError(str(error)) from None
-    return result.normalized.casefold()
+    # The domain is already normalised (IDNA, lower case). Lower-case the local part too, as
+    # providers treat it; casefold() would turn "ß" into "ss" and name someone else's mailbox.
+    local, _, domain = result.normalized.rpartition("@")
+    return f"{local.lower()}@{domain}"
 
 
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254), AfterValidator(_normalise_email)]

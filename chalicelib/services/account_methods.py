@@ -4,6 +4,8 @@ Every change needs a recent second factor (step-up), except that a restricted se
 account still in mandatory enrolment may add its first method. Each change is one
 transaction with its audit event and email notice.
 """
+import hashlib
+
 from chalicelib import methods, store
 from chalicelib.clock import is_id, now, now_s, random_id
 from chalicelib.config import get_settings
@@ -73,13 +75,20 @@ def begin(session: dict, method_type: str, label: str | None, client: dict) -> d
             **enrollment.response}
 
 
+def _single_method_id(account_id: str, method_type: str) -> str:
+    return hashlib.sha256(f"{account_id}:{method_type}".encode()).hexdigest()[:32]
+
+
 def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client: dict) -> dict:
     """Methods without a proof step (recovery codes): active at once; for a single-per-account
     type, enrolling again replaces the old record in one write, so no old secret survives."""
     n = now_s()
     existing = next((mid for mid, m in account.get("methods", {}).items() if m["type"] == impl.type), None)
     replacing = impl.single_per_account and existing is not None
-    method_id = existing if replacing else random_id()
+    # One id per account for a single-per-account type, so two concurrent first enrolments
+    # collide on the same item instead of leaving two live sets.
+    method_id = existing if replacing else (
+        _single_method_id(session["account_id"], impl.type) if impl.single_per_account else random_id())
     label = label or impl.default_label
     enrollment = impl.begin_enrollment(_account(session), method_id, label)
     change = Change(session["account_id"], session["email"], client)
@@ -119,7 +128,7 @@ def confirm(session: dict, method_id: str, proof: dict, client: dict) -> tuple[d
     change = Change(session["account_id"], session["email"], client).add(
         store.op_activate_method(session["account_id"], method_id, n, updates),
         store.op_add_method_summary(session["email"], method_id, {"type": method["type"], "label": method["label"]},
-                                    impl.primary),
+                                    impl.primary, first_only=session["restricted"]),
     ).audit("method_added", method_id=method_id, method_type=method["type"]).notify(
         "method_added", method_type=impl.display_name, label=method["label"])
     upgraded = None

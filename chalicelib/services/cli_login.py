@@ -98,6 +98,8 @@ def describe(user_code: str, client: dict) -> dict:
 
 
 def decide(session: dict, user_code: str, approve: bool, client: dict) -> str:
+    if session["kind"] != sessions.WEB:
+        raise ApiError(403, "browser_session_required", "Approve CLI logins in the browser.")
     step_up.require_recent(session)
     login = _find(user_code, client)
     status = APPROVED if approve else DENIED
@@ -141,8 +143,8 @@ def token(device_code: str, client: dict) -> sessions.NewSession:
     if status != APPROVED:
         raise _token_error("invalid_grant", "This device code is unknown or was already used.")
 
-    session = sessions.new_session(login["account_id"], login["email"], sessions.CLI, client,
-                                   mfa_at=login["decided_at"])
+    # No step-up rights: the second factor was shown in the browser, not on this device.
+    session = sessions.new_session(login["account_id"], login["email"], sessions.CLI, client)
     try:
         Change(login["account_id"], login["email"], client).add(
             store.op_consume_cli_login(device_hash, n),

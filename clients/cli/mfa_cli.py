@@ -76,11 +76,13 @@ def _write_entries(path: Path, entries: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     text = "".join(f"machine {e['machine']}\n  login {e.get('login', 'cli')}\n  password {e['password']}\n"
                    for e in entries)
-    # Created 0600 from the start: the token is never readable by others, not even briefly.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # A new 0600 file moved into place: the token is never readable by others, not even
+    # briefly, and a symlink planted at the path is replaced, not followed.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         handle.write(text)
-    os.chmod(path, 0o600)
+    os.replace(temporary, path)
 
 
 def load_token(api: str) -> str | None:
