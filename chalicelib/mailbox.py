@@ -5,7 +5,6 @@ backend is read directly; with LocalStack (LOCAL_AWS=localstack, or LOCAL_AWS=en
 AWS_ENDPOINT_URL pointing at it) its `/_aws/ses` endpoint is read instead.
 """
 import email
-import email.header
 import email.policy
 import json
 import os
@@ -21,11 +20,11 @@ def _parse_raw(message_id: str, raw: bytes | str, destinations: list[str], sent_
     parsed = email.message_from_bytes(raw, policy=email.policy.default)
     text_part = parsed.get_body(preferencelist=("plain",))
     text = text_part.get_content() if text_part else ""
-    recipients = destinations or [a.strip() for a in str(parsed.get("To", "")).split(",") if a.strip()]
-    decoded = [str(email.header.make_header(email.header.decode_header(r))) for r in recipients]
+    header = parsed.get("To")
+    recipients = [a.addr_spec for a in header.addresses] if header is not None else destinations
     return {
         "id": message_id,
-        "to": list(dict.fromkeys(decoded)),
+        "to": list(dict.fromkeys(recipients)),
         "subject": str(parsed.get("Subject", "")),
         "text": text,
         "links": LINK.findall(text),
