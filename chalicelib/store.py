@@ -418,11 +418,20 @@ def get_method_and_lockout(account_id: str, method_id: str, now: int) -> tuple[d
     return method, lockout
 
 
-def record_second_factor_failure(account_id: str, now: int) -> int:
-    """Atomically count one more consecutive failure; returns the new count."""
-    item = _update(_lockout_key(account_id), "ADD failures :one SET last_failure_at = :now",
-                   {":one": 1, ":now": now}, returns="UPDATED_NEW")
-    return item["failures"]
+def reserve_second_factor_try(account_id: str, expected: int, now: int, locked_until: int | None) -> None:
+    """Count a try as a failure before its proof is checked (a success deletes the item), and
+    only if the count is still `expected`: tries on one account go one at a time, so no
+    burst of parallel guesses gets past the lockout. `locked_until` engages the lock with
+    the try that reaches the threshold. ConditionFailed when another try got there first."""
+    condition = "attribute_not_exists(failures)" if expected == 0 else "failures = :expected"
+    values = {":n": expected + 1, ":now": now}
+    if expected:
+        values[":expected"] = expected
+    expression = "SET failures = :n, last_failure_at = :now"
+    if locked_until is not None:
+        expression += ", locked_until = :until"
+        values[":until"] = locked_until
+    _update(_lockout_key(account_id), expression, values, condition=condition)
 
 
 def op_reset_lockout(account_id: str) -> dict:

@@ -107,7 +107,7 @@ def test_same_totp_code_twice_at_once_on_dynamodb_local(ddb_person, make_client,
         ids = [ddb_person.password_step().json["login_id"], second.password_step().json["login_id"]]
         assert race(*[lambda p=p, i=i: p.api.post(f"/v1/login/{i}/verify",
                                                   {"method_id": ddb_person.method_id, "code": code}).status_code
-                      for p, i in zip((ddb_person, second), ids)]) == [200, 401]
+                      for p, i in zip((ddb_person, second), ids)]) in ([200, 401], [200, 429])
 
 
 @pytest.mark.usefixtures("threaded_app")
@@ -119,7 +119,7 @@ def test_same_recovery_code_twice_at_once_on_dynamodb_local(ddb_person, make_cli
         ids = [ddb_person.password_step().json["login_id"], second.password_step().json["login_id"]]
         assert race(*[lambda p=p, i=i: p.api.post(f"/v1/login/{i}/verify",
                                                   {"method_id": codes["method_id"], "code": code}).status_code
-                      for p, i in zip((ddb_person, second), ids)]) == [200, 401]
+                      for p, i in zip((ddb_person, second), ids)]) in ([200, 401], [200, 429])
 
 
 def test_infra_template_deploys_on_localstack_cloudformation(localstack, monkeypatch):

@@ -121,7 +121,9 @@ def test_a_code_used_twice_concurrently_succeeds_once(alice, api, make_client, c
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == [200, 401]
+    # Exactly one wins; the other is refused as a reused code, or as a second try racing
+    # on the same account (429 try_again).
+    assert sorted(results) in ([200, 401], [200, 429])
 
 
 @pytest.mark.usefixtures("atomic_dynamodb")

@@ -3,11 +3,10 @@
 After `lockout_threshold` consecutive failures (across login attempts) each further try
 waits an increasing delay after the last failure; at `hard_lock_failures` the account is
 locked until support unlocks it (NIST 800-63B 5.2.2: at most 100 consecutive failures).
-A success resets the count. The delay is derived from the count on read, so a failure is
-one atomic increment.
+A success resets the count. Each try is counted before its proof is checked, one try at a
+time per account (a conditional write on the count), so parallel guesses cannot overshoot.
 """
 from chalicelib import store
-from chalicelib.clock import now_s
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.services.change import Change
@@ -24,32 +23,44 @@ def check(lockout: dict | None, now: int) -> None:
     if not lockout:
         return
     s = get_settings()
-    failures = lockout.get("failures", 0)
-    if failures >= s.hard_lock_failures:
+    if lockout.get("failures", 0) >= s.hard_lock_failures:
         raise ApiError(403, "account_locked",
                        "Too many failed verifications: this account is locked. Contact support to unlock it.")
-    retry_at = lockout.get("last_failure_at", 0) + delay_for(failures)
-    if failures >= s.lockout_threshold and now < retry_at:
-        wait = retry_at - now
+    wait = lockout.get("locked_until", 0) - now
+    if wait > 0:
         raise ApiError(429, "mfa_locked", f"Too many failed verifications. Try again in {wait} seconds.",
                        headers={"Retry-After": str(wait)}, extra={"retry_after": wait})
 
 
-def record_failure(account: dict, client: dict) -> int:
-    """Count a failure; when it locks the account, record it and email the owner."""
+def reserve(account_id: str, lockout: dict | None, now: int) -> int:
+    """Count this try before its proof is checked; returns the count it makes. A second try
+    racing for the same count is refused (429 try_again)."""
+    expected = lockout.get("failures", 0) if lockout else 0
+    count = expected + 1
+    locked_until = now + delay_for(count) if count >= get_settings().lockout_threshold else None
+    try:
+        store.reserve_second_factor_try(account_id, expected, now, locked_until)
+    except store.ConditionFailed:
+        raise ApiError(429, "try_again", "Another verification for this account is in progress. Try again.",
+                       headers={"Retry-After": "1"}, extra={"retry_after": 1}) from None
+    return count
+
+
+def after_failure(account: dict, client: dict, count: int) -> None:
+    """The try counted by reserve() failed: when it locked the account, record it and email
+    the owner."""
     s = get_settings()
-    failures = store.record_second_factor_failure(account["account_id"], now_s())
-    if failures in (s.lockout_threshold, s.hard_lock_failures):
-        change = Change(account["account_id"], account["email"], client)
-        if failures == s.lockout_threshold:
-            delay = delay_for(failures)
-            change.audit("lockout", failures=failures, delay_seconds=delay)
-            change.notify("mfa_locked", failures=failures, delay=_human(delay))
-        else:
-            change.audit("hard_lock", failures=failures)
-            change.notify("mfa_hard_locked", failures=failures)
-        change.commit()
-    return failures
+    if count not in (s.lockout_threshold, s.hard_lock_failures):
+        return
+    change = Change(account["account_id"], account["email"], client)
+    if count == s.lockout_threshold:
+        delay = delay_for(count)
+        change.audit("lockout", failures=count, delay_seconds=delay)
+        change.notify("mfa_locked", failures=count, delay=_human(delay))
+    else:
+        change.audit("hard_lock", failures=count)
+        change.notify("mfa_hard_locked", failures=count)
+    change.commit()
 
 
 def _human(seconds: int) -> str:

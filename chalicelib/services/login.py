@@ -2,8 +2,9 @@
 step checks a second factor (services.verification) and issues the session.
 
 Round trips: password step = 1 read + 1 write; verify = 1 conditional update (counts the
-try and reads the attempt) + 1 batch read (method, lockout) + 1 transaction (consume the
-attempt, record the method's use, create the session, reset the lockout, audit event).
+try and reads the attempt) + 1 batch read (method, lockout) + 1 conditional update (the
+account's try, counted before the proof is checked) + 1 transaction (consume the attempt,
+record the method's use, create the session, reset the lockout, audit event).
 """
 from chalicelib import passwords, store
 from chalicelib.clock import is_id, now_s, random_id

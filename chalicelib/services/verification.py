@@ -22,6 +22,7 @@ def check(account: dict, method_id: str, proof: dict, client: dict, *, event: st
         raise
     if method is None or method.get("status") != "active":
         raise ApiError(404, "method_not_found", "This verification method does not exist on the account.")
+    count = lockout.reserve(account["account_id"], lock, n)
 
     impl = methods.get(method["type"])
     verified = impl.verify(account, method, proof, now())
@@ -43,7 +44,7 @@ def check(account: dict, method_id: str, proof: dict, client: dict, *, event: st
                 raise guard_error from None
             # The method's condition failed: the same proof was accepted concurrently.
 
-    lockout.record_failure(account, client)
+    lockout.after_failure(account, client, count)
     store.put_event(account["account_id"], _failure_event(client, event, "invalid_code", method_id))
     raise ApiError(401, "invalid_code", "The code is incorrect or was already used.",
                    extra={"attempts_remaining": max(tries_left, 0)})
