@@ -59,6 +59,15 @@ class Settings(BaseModel):
     # write (the local stage, where no stream handler runs).
     outbox_delivery: Literal["stream", "inline"] = "stream"
 
+    # Password step: guesses per fixed window, per email and per IP. Sign-up (each sends an
+    # email): per email and per IP.
+    login_window_seconds: int = 600
+    login_limit_per_email: int = 20
+    login_limit_per_ip: int = 200
+    signup_window_seconds: int = 3600
+    signup_limit_per_email: int = 5
+    signup_limit_per_ip: int = 50
+
     # CLI login (RFC 8628 device authorization).
     cli_login_seconds: int = 600
     cli_poll_interval_seconds: int = 5

@@ -440,9 +440,8 @@ def op_reset_lockout(account_id: str) -> dict:
 
 # ---------------------------------------------------------------- login attempts
 
-def put_login_attempt(login_id: str, attempt: dict) -> None:
-    _db().put_item(TableName=_table(), Item=_to_item({**_login_key(login_id), **attempt}),
-                   ConditionExpression="attribute_not_exists(PK)")
+def op_put_login_attempt(login_id: str, attempt: dict) -> dict:
+    return _op_put(_login_key(login_id), attempt, condition="attribute_not_exists(PK)")
 
 
 def reserve_login_try(login_id: str, now: int, max_tries: int) -> dict:
@@ -555,17 +554,6 @@ def put_event(account_id: str, event: dict) -> None:
     transact([op_put_event(account_id, event)])
 
 
-def burn_write_for_unknown_account(email: str) -> None:
-    """The same kind of round trip as put_event (a one-part transaction), storing nothing
-    (its condition never holds): a password failure for an email
-    without an account costs what one for a real account costs."""
-    try:
-        transact([_op_put(_account_key(email), {"probe": True},
-                          condition="attribute_exists(PK) AND attribute_not_exists(PK)")])
-    except ConditionFailed:
-        pass
-
-
 def list_events(account_id: str, now: int, limit: int, after_sk: str | None) -> tuple[list[dict], str | None]:
     """Newest first; `after_sk` continues from a previous page's last event."""
     kwargs = {"TableName": _table(), "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
@@ -674,16 +662,13 @@ def op_consume_cli_login(device_hash: str, now: int) -> dict:
 
 # ---------------------------------------------------------------- rate limits
 
-def hit_rate_limit(scope: str, key: str, now: int, window: int, limit: int) -> bool:
-    """Count one hit in the current fixed window; False once `limit` hits were counted."""
+def op_count_hit(scope: str, key: str, now: int, window: int, limit: int) -> dict:
+    """Count one hit in the current fixed window of (scope, key); the transaction fails once
+    `limit` hits were counted there."""
     start = now - now % window
-    try:
-        _update(_limit_key(scope, key, start), "ADD hits :one SET expires_at = :end",
-                {":one": 1, ":end": start + window, ":limit": limit},
-                condition="attribute_not_exists(hits) OR hits < :limit")
-    except ConditionFailed:
-        return False
-    return True
+    return _op_update(_limit_key(scope, key[:200], start), "ADD hits :one SET expires_at = :end",
+                      {":one": 1, ":end": start + window, ":limit": limit},
+                      condition="attribute_not_exists(hits) OR hits < :limit")
 
 
 # ---------------------------------------------------------------- queries

@@ -143,3 +143,13 @@ def test_while_unverified_the_email_stays_taken(api, clock):
     clock.advance(23 * 3600)
     api.post("/v1/accounts", {"email": "bob@example.com", "password": "another long passphrase 42"})
     assert mailbox(api, "bob@example.com")[0]["subject"] == "Someone tried to sign up with your email address"
+
+
+def test_signup_emails_are_rate_limited_per_address(api, clock):
+    for _ in range(5):
+        assert api.post("/v1/accounts", {"email": "bob@example.com", "password": PASSWORD}).status_code == 202
+    limited = api.post("/v1/accounts", {"email": "bob@example.com", "password": PASSWORD})
+    assert limited.status_code == 429 and limited.json["error"] == "rate_limited"
+    assert len(mailbox(api, "bob@example.com")) == 5
+    clock.advance(3600)
+    assert api.post("/v1/accounts", {"email": "bob@example.com", "password": PASSWORD}).status_code == 202

@@ -315,3 +315,27 @@ def test_a_burst_of_parallel_guesses_cannot_pass_the_lockout(person, make_client
     assert answers.count("invalid_code") == 1
     assert set(answers) - {"invalid_code"} <= {"try_again", "mfa_locked"}
     assert person.login().json["error"] == "mfa_locked"
+
+
+def test_password_guessing_is_rate_limited_per_email(person, api, clock):
+    person.onboard()  # one password step already
+    for _ in range(19):
+        assert api.post("/v1/login", {"email": person.email, "password": "wrong but long enough"}).status_code == 401
+    limited = person.password_step()  # even the right password, once over the limit
+    assert limited.status_code == 429 and limited.json["error"] == "rate_limited"
+    assert int(limited.headers["Retry-After"]) <= 600
+    unknown = [api.post("/v1/login", {"email": "nobody@example.com", "password": "x" * 12}).status_code
+               for _ in range(21)]
+    assert unknown[-1] == 429  # the same for an email without an account
+    clock.advance(600)
+    assert person.password_step().status_code == 200
+
+
+def test_password_guessing_is_rate_limited_per_ip(person, api, monkeypatch):
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("LOGIN_LIMIT_PER_IP", "3")
+    get_settings.cache_clear()
+    for n in range(3):
+        assert api.post("/v1/login", {"email": f"user{n}@example.com", "password": "x" * 12}).status_code == 401
+    assert api.post("/v1/login", {"email": "other@example.com", "password": "x" * 12}).status_code == 429

@@ -3,7 +3,7 @@ from chalicelib import crypto, notify, passwords, store
 from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.services import audit
+from chalicelib.services import audit, rate_limits
 
 VERIFY_EMAIL = "verify_email"
 
@@ -11,6 +11,9 @@ VERIFY_EMAIL = "verify_email"
 def signup(email: str, password: str, client: dict) -> None:
     """Same answer and the same work (one hash, one conditional write, one email) whether or
     not the email already has an account, so neither reveals which."""
+    s = get_settings()
+    rate_limits.enforce(s.signup_window_seconds, ("signup-email", email, s.signup_limit_per_email),
+                        ("signup-ip", client.get("ip") or "unknown", s.signup_limit_per_ip))
     passwords.check_policy(password)
     password_hash = passwords.hash_password(password)
     now = now_s()

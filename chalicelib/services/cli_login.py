@@ -8,7 +8,7 @@ from chalicelib import crypto, store
 from chalicelib.clock import now_s, random_string, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.services import audit, sessions, step_up
+from chalicelib.services import audit, rate_limits, sessions, step_up
 from chalicelib.services.change import Change
 
 # RFC 8628 6.1: 20 consonants, no vowels (no words) and no look-alike characters.
@@ -63,15 +63,9 @@ def start(client_name: str, client: dict) -> dict:
 def _limit_guessing(client: dict) -> None:
     """Every lookup or decision counts, per IP and for the whole service, per fixed window."""
     s = get_settings()
-    n = now_s()
-    ip_ok = store.hit_rate_limit("user-code-ip", client.get("ip") or "unknown", n,
-                                 s.user_code_window_seconds, s.user_code_limit_per_ip)
-    global_ok = ip_ok and store.hit_rate_limit("user-code", "all", n, s.user_code_window_seconds,
-                                               s.user_code_limit_global)
-    if not global_ok:
-        wait = s.user_code_window_seconds - n % s.user_code_window_seconds
-        raise ApiError(429, "rate_limited", f"Too many codes tried. Try again in {wait} seconds.",
-                       headers={"Retry-After": str(wait)}, extra={"retry_after": wait})
+    rate_limits.enforce(s.user_code_window_seconds,
+                        ("user-code-ip", client.get("ip") or "unknown", s.user_code_limit_per_ip),
+                        ("user-code", "all", s.user_code_limit_global))
 
 
 def _find(user_code: str, client: dict) -> dict:

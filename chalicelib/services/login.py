@@ -10,8 +10,7 @@ from chalicelib import passwords, store
 from chalicelib.clock import is_id, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.services import audit, sessions, verification
-from chalicelib.services.change import Change
+from chalicelib.services import audit, rate_limits, sessions, verification
 
 
 def _bad_credentials() -> ApiError:
@@ -32,15 +31,28 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
                        "The CLI logs in through the browser: start with POST /v1/cli/logins and approve it there.",
                        extra={"verification_uri": cli_login.verification_uri(), "start": "/v1/cli/logins"})
     n = now_s()
+    s = get_settings()
+    # Counted in the same transaction as whatever the step writes: over the limit, the answer
+    # is 429 whether or not the password was right.
+    limits = rate_limits.counters(s.login_window_seconds, ("login-email", email, s.login_limit_per_email),
+                                  ("login-ip", client.get("ip") or "unknown", s.login_limit_per_ip))
+
+    def commit(*ops: dict) -> None:
+        try:
+            store.transact([*limits, *ops])
+        except store.ConditionFailed as failed:
+            if any(failed.failed(i) for i in range(len(limits))):
+                raise rate_limits.limited(s.login_window_seconds) from None
+            raise
+
     account = store.get_account(email, n)
     if not passwords.verify_password(account["password_hash"] if account else None, password):
-        # One write either way, so a known email costs what an unknown one does.
-        if account:
-            audit.record(account["account_id"], "login_failed", client, reason="invalid_password")
-        else:
-            store.burn_write_for_unknown_account(email)
+        # One transaction either way, so a known email costs what an unknown one does.
+        commit(*([audit.op(account["account_id"], "login_failed", client, reason="invalid_password")]
+                 if account else []))
         raise _bad_credentials()
     if not account["email_verified"]:
+        commit()
         raise ApiError(403, "email_not_verified", "Verify your email address first: follow the link we emailed you.")
     if passwords.needs_rehash(account["password_hash"]):
         store.set_password_hash(email, passwords.hash_password(password))
@@ -48,15 +60,14 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
     summary = account.get("methods", {})
     if account.get("primary_methods", 0) == 0:
         session = sessions.new_session(account["account_id"], email, sessions.WEB, client, restricted=True)
-        Change(account["account_id"], email, client).add(
-            store.op_put_session(session.token_hash, session.record)).audit("enrollment_session_started").commit()
+        commit(store.op_put_session(session.token_hash, session.record),
+               audit.op(account["account_id"], "enrollment_session_started", client))
         body = {"login_id": None, "expires_at": session.expires_at, "methods": [], "enrollment_required": True}
         return body, session
 
-    s = get_settings()
     login_id = random_id()
     expires_at = n + s.login_attempt_seconds
-    store.put_login_attempt(login_id, {
+    commit(store.op_put_login_attempt(login_id, {
         "account_id": account["account_id"],
         "email": email,
         "tries": 0,
@@ -65,7 +76,7 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
         "expires_at": expires_at,
         "ip": client.get("ip") or "",
         "user_agent": (client.get("user_agent") or "")[:512],
-    })
+    }))
     listed = [{"id": mid, "type": m["type"], "label": m["label"]} for mid, m in sorted(summary.items())]
     return {"login_id": login_id, "expires_at": expires_at, "methods": listed, "enrollment_required": False}, None
 

@@ -1,0 +1,25 @@
+"""Fixed-window rate limits kept in DynamoDB, checked by the same conditional writes that
+count them (so they hold across Lambda containers and under concurrency)."""
+from chalicelib import store
+from chalicelib.clock import now_s
+from chalicelib.errors import ApiError
+
+
+def counters(window: int, *limits: tuple[str, str, int]) -> list[dict]:
+    """Transaction parts counting one hit for each (scope, key, limit)."""
+    n = now_s()
+    return [store.op_count_hit(scope, key, n, window, limit) for scope, key, limit in limits]
+
+
+def limited(window: int) -> ApiError:
+    wait = window - now_s() % window
+    return ApiError(429, "rate_limited", f"Too many attempts. Try again in {wait} seconds.",
+                    headers={"Retry-After": str(wait)}, extra={"retry_after": wait})
+
+
+def enforce(window: int, *limits: tuple[str, str, int]) -> None:
+    """Count the hits on their own; 429 rate_limited when any limit is reached."""
+    try:
+        store.transact(counters(window, *limits))
+    except store.ConditionFailed:
+        raise limited(window) from None
