@@ -57,6 +57,9 @@ def test_generated_template_wires_runtime_throttling_and_the_outbox_stream(packa
     assert stream["Type"] == "DynamoDB"
     throttling = resources["RestAPI"]["Properties"]["MethodSettings"][0]
     assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(throttling)
+    unknown_path = resources["UnknownPathResponse"]["Properties"]
+    assert unknown_path["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN" and unknown_path["StatusCode"] == "404"
+    assert json.loads(unknown_path["ResponseTemplates"]["application/json"])["error"] == "not_found"
     policy = resources["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     assert all("*" not in json.dumps(statement["Action"]) for statement in policy["Statement"])
 
