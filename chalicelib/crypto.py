@@ -6,7 +6,6 @@ ciphertext copied onto another item does not decrypt. Tokens are random and stor
 SHA-256 hashes: they carry 256 bits, so a keyed or slow hash adds nothing.
 """
 import hashlib
-import hmac
 
 from chalicelib import aws
 from chalicelib.config import get_settings
@@ -14,10 +13,6 @@ from chalicelib.config import get_settings
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def constant_time_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
 
 
 def encrypt_secret(plaintext: bytes, context: dict[str, str]) -> bytes:

@@ -462,10 +462,6 @@ def op_consume_login_attempt(login_id: str, now: int) -> dict:
                       condition="attribute_exists(PK) AND used = :false AND expires_at > :now")
 
 
-def kill_login_attempt(login_id: str) -> None:
-    _update(_login_key(login_id), "SET used = :true", {":true": True})
-
-
 # ---------------------------------------------------------------- sessions
 
 def op_put_session(token_hash: str, session: dict) -> dict:
@@ -572,10 +568,6 @@ def is_event_sort_key(value: str) -> bool:
     parts = value.split("#")
     return (len(parts) == 3 and parts[0] == "EVENT" and len(parts[1]) == 15 and parts[1].isdigit()
             and len(parts[2]) == 32)
-
-
-def event_sort_key(event: dict) -> str:
-    return _event_key("", event["at_ms"], event["event_id"])["SK"]
 
 
 # ---------------------------------------------------------------- notices (outbox)

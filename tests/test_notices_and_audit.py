@@ -2,7 +2,7 @@
 import boto3
 import pytest
 
-from tests.conftest import mailbox, totp_code
+from tests.conftest import mailbox
 
 
 @pytest.fixture

@@ -1,6 +1,3 @@
-from tests.conftest import totp_code
-
-
 def test_signup_verify_enrol_logout_login(person, api, clock):
     person.onboard()
     assert api.get("/v1/account").json["enrollment_required"] is False

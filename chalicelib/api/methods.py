@@ -44,9 +44,8 @@ def rename_method(call, method_id):
           "{\"confirm\": true} required); answers the remaining methods", auth=FULL,
           body=models.RemoveMethodRequest, response=models.MethodList, errors=(400, 401, 403, 404, 409))
 def remove_method(call, method_id):
-    if not call.body.confirm:
-        raise ApiError(400, "confirmation_required", 'Removing a method is permanent: send {"confirm": true}.')
-    return models.MethodList(**account_methods.remove(call.session, method_id, call.client)).model_dump()
+    return models.MethodList(**account_methods.remove(call.session, method_id, call.body.confirm,
+                                                      call.client)).model_dump()
 
 
 @endpoint(bp, "/v1/account/recovery-codes", "POST", summary="Generate 10 recovery codes, shown once; the "

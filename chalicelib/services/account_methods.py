@@ -179,7 +179,9 @@ def rename(session: dict, method_id: str, label: str, client: dict) -> dict:
     return public_view(method)
 
 
-def remove(session: dict, method_id: str, client: dict) -> dict:
+def remove(session: dict, method_id: str, confirmed: bool, client: dict) -> dict:
+    if not confirmed:
+        raise ApiError(400, "confirmation_required", 'Removing a method is permanent: send {"confirm": true}.')
     step_up.require_recent(session)
     method = _active_method(session, method_id)
     impl = methods.get(method["type"])
