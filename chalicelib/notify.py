@@ -3,7 +3,6 @@
 No secret goes into an email except the verification link itself.
 """
 import html
-from email.message import EmailMessage
 
 from chalicelib import aws
 from chalicelib.config import get_settings
@@ -86,6 +85,8 @@ def render(kind: str, **context) -> tuple[str, str, str]:
 
 
 def send(to: str, kind: str, **context) -> None:
+    from email.message import EmailMessage
+
     subject, text, html_body = render(kind, **context)
     message = EmailMessage()
     message["Subject"] = subject
