@@ -26,6 +26,7 @@ from decimal import Decimal
 
 from chalicelib import aws
 from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
 
 GSI1 = "GSI1"
 
@@ -173,22 +174,47 @@ def _is_condition_failure(error) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+class Busy(ApiError):
+    """An item was being written by a concurrent transaction, still after a few retries."""
+
+    def __init__(self):
+        super().__init__(429, "try_again", "Another request is changing the same data. Try again.",
+                         headers={"Retry-After": "1"}, extra={"retry_after": 1})
+
+
+_CONFLICT_RETRIES = 4
+
+
+def _pause(attempt: int) -> None:
+    """Jittered, growing pause between retries of a conflicting or throttled request."""
+    import random
+    import time
+
+    time.sleep(random.uniform(0.01, 0.04) * 2 ** attempt)
+
+
 def transact(ops: list[dict]) -> None:
-    """Run the op_* parts as one all-or-nothing transaction."""
+    """Run the op_* parts as one all-or-nothing transaction. A conflict with a concurrent
+    transaction on the same item (TransactionConflict) is retried, then answered as Busy."""
     from botocore.exceptions import ClientError
 
     table = _table()
     for op in ops:
         next(iter(op.values()))["TableName"] = table
-    try:
-        _db().transact_write_items(TransactItems=ops)
-    except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise
-        reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
-        if "ConditionalCheckFailed" not in reasons:
-            raise
-        raise ConditionFailed(reasons) from None
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            _db().transact_write_items(TransactItems=ops)
+            return
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                raise ConditionFailed(reasons) from None
+            if "TransactionConflict" not in reasons:
+                raise
+            _pause(attempt)
+    raise Busy()
 
 
 def _update(key: dict, expression: str, values: dict, condition: str | None = None,
@@ -207,13 +233,18 @@ def _update(key: dict, expression: str, values: dict, condition: str | None = No
         kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
     if names:
         kwargs["ExpressionAttributeNames"] = names
-    try:
-        response = _db().update_item(**kwargs)
-    except ClientError as error:
-        if _is_condition_failure(error):
-            raise ConditionFailed(["ConditionalCheckFailed"], old=_from_item(error.response.get("Item"))) from None
-        raise
-    return _from_item(response.get("Attributes"))
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            response = _db().update_item(**kwargs)
+            return _from_item(response.get("Attributes"))
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed(["ConditionalCheckFailed"], old=_from_item(error.response.get("Item"))) from None
+            # The item is part of a transaction in flight.
+            if error.response.get("Error", {}).get("Code") != "TransactionConflictException":
+                raise
+            _pause(attempt)
+    raise Busy()
 
 
 def _op_put(key: dict, data: dict, condition: str | None = None, values: dict | None = None) -> dict:
@@ -269,7 +300,7 @@ def op_mark_email_verified(email: str, account_id: str, now: int) -> dict:
     """Verified accounts no longer expire. Only the account the token was issued for, unexpired."""
     return _op_update(_account_key(email), "SET email_verified = :t REMOVE expires_at",
                       {":t": True, ":a": account_id, ":now": now},
-                      condition="account_id = :a AND expires_at > :now")
+                      condition="account_id = :a AND (attribute_not_exists(expires_at) OR expires_at > :now)")
 
 
 def op_add_method_summary(email: str, method_id: str, summary: dict, primary: bool, first_only: bool = False) -> dict:
@@ -405,14 +436,15 @@ def get_method_and_lockout(account_id: str, method_id: str, now: int) -> tuple[d
     request = {_table(): {"Keys": [_key(k) for k in keys], "ConsistentRead": True}}
     found = {}
     # A throttled key comes back unprocessed: ask again, never read it as "no lockout".
-    for _ in range(5):
+    for attempt in range(_CONFLICT_RETRIES + 1):
         response = _db().batch_get_item(RequestItems=request)
         found.update({(i["PK"]["S"], i["SK"]["S"]): _from_item(i) for i in response["Responses"].get(_table(), [])})
         request = response.get("UnprocessedKeys") or {}
         if not request:
             break
+        _pause(attempt)
     else:
-        raise RuntimeError("DynamoDB left keys unprocessed")
+        raise Busy()
     method = _alive(found.get((keys[0]["PK"], keys[0]["SK"])), now)
     lockout = found.get((keys[1]["PK"], keys[1]["SK"]))
     return method, lockout
@@ -423,10 +455,8 @@ def reserve_second_factor_try(account_id: str, expected: int, now: int, locked_u
     only if the count is still `expected`: tries on one account go one at a time, so no
     burst of parallel guesses gets past the lockout. `locked_until` engages the lock with
     the try that reaches the threshold. ConditionFailed when another try got there first."""
-    condition = "attribute_not_exists(failures)" if expected == 0 else "failures = :expected"
-    values = {":n": expected + 1, ":now": now}
-    if expected:
-        values[":expected"] = expected
+    condition = "attribute_not_exists(failures) OR failures = :expected"
+    values = {":n": expected + 1, ":now": now, ":expected": expected}
     expression = "SET failures = :n, last_failure_at = :now"
     if locked_until is not None:
         expression += ", locked_until = :until"

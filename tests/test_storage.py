@@ -83,3 +83,49 @@ def test_numbers_come_back_as_int_not_decimal(person, api, clock):
     sessions = api.get("/v1/account/sessions").json["sessions"]
     assert all(type(s["expires_at"]) is int for s in sessions)
     assert store._plain(__import__("decimal").Decimal("1.5")) == 1.5
+
+
+def _conflict(operation: str, code: str, reasons=None):
+    from botocore.exceptions import ClientError
+
+    response = {"Error": {"Code": code, "Message": "conflict"}}
+    if reasons:
+        response["CancellationReasons"] = [{"Code": r} for r in reasons]
+    return ClientError(response, operation)
+
+
+class FlakyDynamoDB:
+    """Fails with a transaction conflict `failures` times, then succeeds."""
+
+    def __init__(self, failures: int):
+        self.failures, self.calls = failures, 0
+
+    def transact_write_items(self, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise _conflict("TransactWriteItems", "TransactionCanceledException", ["None", "TransactionConflict"])
+        return {}
+
+    def update_item(self, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise _conflict("UpdateItem", "TransactionConflictException")
+        return {"Attributes": {"hits": {"N": "1"}}}
+
+
+def test_transaction_conflicts_are_retried_then_answered_as_try_again(monkeypatch):
+    import pytest
+
+    monkeypatch.setattr(store, "_pause", lambda attempt: None)
+    flaky = FlakyDynamoDB(failures=2)
+    monkeypatch.setattr(store, "_db", lambda: flaky)
+    store.transact([{"Put": {"Item": {}}}])
+    assert flaky.calls == 3
+    always = FlakyDynamoDB(failures=99)
+    monkeypatch.setattr(store, "_db", lambda: always)
+    with pytest.raises(store.Busy) as busy:
+        store.transact([{"Put": {"Item": {}}}])
+    assert busy.value.status == 429 and busy.value.code == "try_again"
+    updating = FlakyDynamoDB(failures=1)
+    monkeypatch.setattr(store, "_db", lambda: updating)
+    assert store._update({"PK": "a", "SK": "b"}, "ADD hits :one", {":one": 1}, returns="ALL_NEW") == {"hits": 1}
