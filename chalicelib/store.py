@@ -370,14 +370,21 @@ def op_put_active_method(account_id: str, method: dict) -> dict:
     return _op_put(_method_key(account_id, method["method_id"]), method, condition="attribute_not_exists(PK)")
 
 
-def op_replace_method_record(account_id: str, method_id: str, record: dict, now: int) -> dict:
-    """Overwrite a method's secret material in one write (e.g. a new set of recovery codes)."""
+def op_replace_method_record(account_id: str, method_id: str, record: dict, now: int,
+                             replaces: str | None, generation: str) -> dict:
+    """Overwrite a method's secret material in one write (e.g. a new set of recovery codes),
+    only if it is still the generation `replaces` that was read: of two concurrent
+    replacements one wins and the other fails, rather than both answering with codes."""
     names = {f"#r{i}": name for i, name in enumerate(record)}
     values = {f":r{i}": value for i, value in enumerate(record.values())}
     sets = ", ".join(f"#r{i} = :r{i}" for i in range(len(record)))
-    return _op_update(_method_key(account_id, method_id), f"SET {sets}, replaced_at = :now",
-                      {**values, ":now": now, ":active": "active"},
-                      condition="#status = :active", names={**names, "#status": "status"})
+    condition = "#status = :active AND "
+    condition += "generation = :old" if replaces else "attribute_not_exists(generation)"
+    values.update({":now": now, ":active": "active", ":new": generation})
+    if replaces:
+        values[":old"] = replaces
+    return _op_update(_method_key(account_id, method_id), f"SET {sets}, replaced_at = :now, generation = :new",
+                      values, condition=condition, names={**names, "#status": "status"})
 
 
 def op_rename_method(account_id: str, method_id: str, label: str) -> dict:

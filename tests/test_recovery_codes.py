@@ -147,3 +147,20 @@ def test_two_concurrent_first_generations_leave_one_set(alice, api, make_client,
     assert sorted(results) in ([201, 201], [201, 409])
     sets = [m for m in api.get("/v1/account/methods").json["methods"] if m["type"] == "recovery_codes"]
     assert len(sets) == 1
+
+
+def test_a_regeneration_racing_another_one_is_refused(alice, api, monkeypatch):
+    """Two regenerations that read the same set: the second write finds the set already
+    replaced and answers 409 instead of showing codes that no longer work."""
+    from chalicelib import store
+
+    generate(api)
+    method_id = next(m["id"] for m in api.get("/v1/account/methods").json["methods"] if m["type"] == "recovery_codes")
+    stale = store.get_method(api.get("/v1/account").json["id"], method_id, 0)
+    winner = generate(api)                                   # the other request got there first
+    real_get_method = store.get_method
+    monkeypatch.setattr(store, "get_method", lambda *a: stale)  # this request read before it
+    loser = api.post("/v1/account/recovery-codes")
+    monkeypatch.setattr(store, "get_method", real_get_method)
+    assert loser.status_code == 409 and loser.json["error"] == "conflict"
+    assert login_with(alice, method_id, winner["codes"][0]).status_code == 200

@@ -93,12 +93,14 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
     enrollment = impl.begin_enrollment(_account(session), method_id, label)
     change = Change(session["account_id"], session["email"], client)
     if replacing:
-        change.add(store.op_replace_method_record(session["account_id"], method_id, enrollment.record, n))
+        current = store.get_method(session["account_id"], method_id, n) or {}
+        change.add(store.op_replace_method_record(session["account_id"], method_id, enrollment.record, n,
+                                                  replaces=current.get("generation"), generation=random_id()))
     else:
         change.add(
             store.op_put_active_method(session["account_id"], {
                 "method_id": method_id, "type": impl.type, "label": label, "status": ACTIVE,
-                "created_at": n, "activated_at": n, **enrollment.record}),
+                "created_at": n, "activated_at": n, "generation": random_id(), **enrollment.record}),
             store.op_add_method_summary(session["email"], method_id, {"type": impl.type, "label": label}, impl.primary),
         )
     change.audit(impl.added_notice, method_id=method_id, method_type=impl.type, replaced=replacing or None)
