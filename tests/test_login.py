@@ -339,3 +339,23 @@ def test_password_guessing_is_rate_limited_per_ip(person, api, monkeypatch):
     for n in range(3):
         assert api.post("/v1/login", {"email": f"user{n}@example.com", "password": "x" * 12}).status_code == 401
     assert api.post("/v1/login", {"email": "other@example.com", "password": "x" * 12}).status_code == 429
+
+
+def test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise(person, api, monkeypatch):
+    """The 10th try carries the right code, but its login attempt is gone by the time it is
+    accepted (410): the lock its try set still takes effect and is emailed."""
+    from chalicelib import store
+
+    person.onboard()
+    for _ in range(9):
+        assert fail_once(person).status_code == 401
+    real = store.op_consume_login_attempt
+
+    def already_used(login_id, now):
+        op = real(login_id, now)
+        op["Update"]["ConditionExpression"] = "attribute_not_exists(PK)"
+        return op
+
+    monkeypatch.setattr(store, "op_consume_login_attempt", already_used)
+    assert person.login().status_code == 410
+    assert len(mailbox(api, person.email, "locked after failed attempts")) == 1

@@ -10,9 +10,10 @@ from chalicelib.services.change import Change
 
 def check(account: dict, method_id: str, proof: dict, client: dict, *, event: str, guards: list[dict],
           guard_error: ApiError, tries_left: int, extra_ops: list[dict] = ()) -> dict:
-    """Returns what was used, `{id, type, **details}` (a recovery code adds `remaining`). `guards` are transaction parts that must hold (the
-    login attempt unused, the session alive); if one fails, `guard_error` is raised.
-    A wrong proof counts towards the lockout and raises 401 with `tries_left`."""
+    """Returns what was used, `{id, type, **details}` (a recovery code adds `remaining`).
+    `guards` are transaction parts that must hold (the login attempt unused, the session
+    alive); if one fails, `guard_error` is raised. A wrong proof counts towards the lockout
+    and raises 401 with `tries_left`."""
     n = now_s()
     method, lock = store.get_method_and_lockout(account["account_id"], method_id, n)
     try:
@@ -23,7 +24,22 @@ def check(account: dict, method_id: str, proof: dict, client: dict, *, event: st
     if method is None or method.get("status") != "active":
         raise ApiError(404, "method_not_found", "This verification method does not exist on the account.")
     count = lockout.reserve(account["account_id"], lock, n)
+    try:
+        return _accept(account, method, proof, client, event, guards, guard_error, extra_ops)
+    except Exception as refused:
+        # Counted as a failure by reserve(): whatever ended the try, a lock it set is reported.
+        lockout.after_failure(account, client, count)
+        reason = refused.code if isinstance(refused, ApiError) else "error"
+        store.put_event(account["account_id"], _failure_event(client, event, reason, method["method_id"]))
+        if reason == "invalid_code":
+            refused.extra["attempts_remaining"] = max(tries_left, 0)
+        raise
 
+
+def _accept(account: dict, method: dict, proof: dict, client: dict, event: str, guards: list[dict],
+            guard_error: ApiError, extra_ops: list[dict]) -> dict:
+    method_id = method["method_id"]
+    n = now_s()
     impl = methods.get(method["type"])
     verified = impl.verify(account, method, proof, now())
     if verified is not None:
@@ -43,11 +59,7 @@ def check(account: dict, method_id: str, proof: dict, client: dict, *, event: st
             if any(failed.failed(i) for i in range(len(guards))):
                 raise guard_error from None
             # The method's condition failed: the same proof was accepted concurrently.
-
-    lockout.after_failure(account, client, count)
-    store.put_event(account["account_id"], _failure_event(client, event, "invalid_code", method_id))
-    raise ApiError(401, "invalid_code", "The code is incorrect or was already used.",
-                   extra={"attempts_remaining": max(tries_left, 0)})
+    raise ApiError(401, "invalid_code", "The code is incorrect or was already used.")
 
 
 def _failure_event(client: dict, event: str, reason: str, method_id: str) -> dict:
