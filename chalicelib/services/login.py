@@ -10,7 +10,7 @@ from chalicelib import passwords, store
 from chalicelib.clock import is_id, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.services import audit, rate_limits, sessions, verification
+from chalicelib.services import audit, cli_login, rate_limits, sessions, verification
 
 
 def _bad_credentials() -> ApiError:
@@ -25,8 +25,6 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
     """Returns the response body and, for an account that must enrol a method first, a
     restricted session to set."""
     if client.get("client") == "cli":
-        from chalicelib.services import cli_login
-
         raise ApiError(400, "browser_login_required",
                        "The CLI logs in through the browser: start with POST /v1/cli/logins and approve it there.",
                        extra={"verification_uri": cli_login.verification_uri(), "start": "/v1/cli/logins"})
