@@ -62,6 +62,13 @@ TEMPLATES = {
         "A recovery code was used to verify your identity on your {service} account. {remaining} "
         "recovery code(s) remain.{warning}\n\n{WHERE}\n\n{NOT_YOU}",
     ),
+    "webauthn_suspicious": (
+        "A security key on your account may have been copied",
+        "Your {method_type} \"{label}\" answered a login with a signature counter of {received}, not above "
+        "the {stored} it had reached before. Genuine authenticators only count up, so this one may have been "
+        "cloned. It is blocked and can no longer verify logins.\n\n{WHERE}\n\nLog in with another method, "
+        "remove it and register a new one. Change your password too: whoever used the copy also had it.",
+    ),
 }
 
 # Every notice says when and from where, and what to do if it was not the owner.

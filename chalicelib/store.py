@@ -15,6 +15,7 @@ Single-table layout (PK/SK strings, one generic index GSI1):
   CLI login        DEVICECODE#<sha256>     DEVICECODE     10 min (RFC 8628 device authorization)
   CLI user code    USERCODE#<code>         USERCODE       10 min, points at its device code
   rate limit       LIMIT#<scope>#<key>     WINDOW#<start> end of the window
+  WebAuthn lookup  CREDENTIAL#<sha256(id)> CREDENTIAL     credential id -> account and method
 
 Everything that expires carries `expires_at` (epoch seconds, the table's TTL attribute) and
 is also checked on read here, because DynamoDB deletes expired items hours late.
@@ -157,6 +158,13 @@ def _user_code_key(user_code: str) -> dict:
 
 def _limit_key(scope: str, key: str, window_start: int) -> dict:
     return {"PK": f"LIMIT#{scope}#{key}", "SK": f"WINDOW#{window_start}"}
+
+
+def _credential_key(credential_id: bytes) -> dict:
+    import hashlib
+
+    # Hashed: a credential id may be up to 1023 bytes, and the key stays short and uniform.
+    return {"PK": f"CREDENTIAL#{hashlib.sha256(credential_id).hexdigest()}", "SK": "CREDENTIAL"}
 
 
 def _key(key: dict) -> dict:
@@ -396,14 +404,18 @@ def op_delete_method(account_id: str, method_id: str) -> dict:
     return _op_delete(_method_key(account_id, method_id), condition="attribute_exists(PK)")
 
 
-def op_activate_method(account_id: str, method_id: str, now: int, updates: dict) -> dict:
-    """Pending -> active, only while the pending enrolment is unexpired."""
+def op_activate_method(account_id: str, method_id: str, now: int, updates: dict,
+                       removes: tuple[str, ...] = ()) -> dict:
+    """Pending -> active, only while the pending enrolment is unexpired. `updates` are set on
+    the method and `removes` (enrolment-only attributes, such as a challenge) dropped."""
     names = {f"#u{i}": name for i, name in enumerate(updates)}
     values = {f":u{i}": value for i, value in enumerate(updates.values())}
     sets = "".join(f", #u{i} = :u{i}" for i in range(len(updates)))
+    names.update({f"#x{i}": name for i, name in enumerate(removes)})
+    dropped = "".join(f", #x{i}" for i in range(len(removes)))
     return _op_update(
         _method_key(account_id, method_id),
-        f"SET #status = :active, activated_at = :now{sets} REMOVE expires_at",
+        f"SET #status = :active, activated_at = :now{sets} REMOVE expires_at{dropped}",
         {":active": "active", ":pending": "pending", ":now": now, **values},
         condition="#status = :pending AND expires_at > :now",
         names={"#status": "status", **names},
@@ -411,16 +423,23 @@ def op_activate_method(account_id: str, method_id: str, now: int, updates: dict)
 
 
 def op_use_method(account_id: str, method_id: str, now: int, counter: str | None = None,
-                  counter_value: int | None = None, consume: tuple[str, str] | None = None) -> dict:
+                  counter_value: int | None = None, consume: tuple[str, str] | None = None,
+                  updates: dict | None = None) -> dict:
     """Record a successful verification, one-time by the write's own condition:
-    - `counter`: only when the new value is greater than the stored one (a TOTP step);
+    - `counter`: only when the new value is greater than the stored one (a TOTP step, a
+      WebAuthn signature count);
     - `consume`: (set attribute, member) removes the member, only while it is present
       (a recovery code).
-    Either way two concurrent requests cannot both succeed."""
+    Either way two concurrent requests cannot both succeed. `updates` are other attributes
+    the verification refreshed (a passkey's backup state)."""
     expression = "SET last_used_at = :now"
     values = {":now": now, ":active": "active"}
     condition = "#status = :active"
     names = {"#status": "status"}
+    for i, (name, value) in enumerate((updates or {}).items()):
+        expression += f", #u{i} = :u{i}"
+        names[f"#u{i}"] = name
+        values[f":u{i}"] = value
     if counter:
         expression += ", #c = :c"
         values[":c"] = counter_value
@@ -433,6 +452,32 @@ def op_use_method(account_id: str, method_id: str, now: int, counter: str | None
         names["#set"] = consume[0]
         condition += " AND contains(#set, :member)"
     return _op_update(_method_key(account_id, method_id), expression, values, condition=condition, names=names)
+
+
+def op_flag_method(account_id: str, method_id: str, updates: dict) -> dict:
+    """Set attributes on an active method (a WebAuthn credential marked suspicious)."""
+    names = {f"#u{i}": name for i, name in enumerate(updates)}
+    values = {f":u{i}": value for i, value in enumerate(updates.values())}
+    sets = ", ".join(f"#u{i} = :u{i}" for i in range(len(updates)))
+    return _op_update(_method_key(account_id, method_id), f"SET {sets}", {**values, ":active": "active"},
+                      condition="#status = :active", names={**names, "#status": "status"})
+
+
+# ---------------------------------------------------------------- WebAuthn credential lookup
+
+def op_put_credential(credential_id: bytes, account_id: str, method_id: str) -> dict:
+    """Fails when the credential is registered already, on any account."""
+    return _op_put(_credential_key(credential_id), {"account_id": account_id, "method_id": method_id},
+                   condition="attribute_not_exists(PK)")
+
+
+def op_delete_credential(credential_id: bytes, account_id: str) -> dict:
+    return _op_delete(_credential_key(credential_id), condition="account_id = :a", values={":a": account_id})
+
+
+def get_credential(credential_id: bytes) -> dict | None:
+    response = _db().get_item(TableName=_table(), Key=_key(_credential_key(credential_id)), ConsistentRead=True)
+    return _from_item(response.get("Item"))
 
 
 # ---------------------------------------------------------------- second-factor lockout
@@ -481,16 +526,28 @@ def op_put_login_attempt(login_id: str, attempt: dict) -> dict:
     return _op_put(_login_key(login_id), attempt, condition="attribute_not_exists(PK)")
 
 
-def reserve_login_try(login_id: str, now: int, max_tries: int) -> dict:
+def reserve_login_try(login_id: str, now: int, max_tries: int, take_challenge: bool = False) -> dict:
     """Count a try before the code is checked, so a burst of parallel guesses cannot get
-    more than `max_tries` codes evaluated. Returns the attempt; raises ConditionFailed
-    (with `old` None for an unknown attempt) when it is used, expired or out of tries."""
-    return _update(
-        _login_key(login_id), "ADD tries :one",
+    more than `max_tries` codes evaluated. Returns the attempt (with `tries` counting this
+    one); raises ConditionFailed (with `old` None for an unknown attempt) when it is used,
+    expired or out of tries. `take_challenge` removes the attempt's WebAuthn challenge in the
+    same write, so each challenge is offered to exactly one verification."""
+    attempt = _update(
+        _login_key(login_id), "ADD tries :one" + (" REMOVE challenge, challenge_expires_at" if take_challenge else ""),
         {":one": 1, ":now": now, ":max": max_tries, ":false": False},
         condition="attribute_exists(PK) AND used = :false AND expires_at > :now AND tries < :max",
-        returns="ALL_NEW",
+        returns="ALL_OLD",
     )
+    attempt["tries"] += 1
+    return attempt
+
+
+def set_login_challenge(login_id: str, now: int, challenge: str, expires_at: int) -> dict:
+    """Attach a fresh WebAuthn challenge to a live, unused attempt (replacing an earlier
+    one). Returns the attempt; ConditionFailed (`old` None when unknown) otherwise."""
+    return _update(_login_key(login_id), "SET challenge = :c, challenge_expires_at = :exp",
+                   {":c": challenge, ":exp": expires_at, ":now": now, ":false": False},
+                   condition="attribute_exists(PK) AND used = :false AND expires_at > :now", returns="ALL_NEW")
 
 
 def op_consume_login_attempt(login_id: str, now: int) -> dict:
@@ -528,15 +585,24 @@ def touch_session(token_hash: str, now: int, expires_at: int) -> None:
         pass
 
 
-def reserve_step_up_try(token_hash: str, now: int, max_tries: int) -> dict:
+def reserve_step_up_try(token_hash: str, now: int, max_tries: int, take_challenge: bool = False) -> dict:
     """As reserve_login_try, for step-up on a live session."""
-    return _update(
-        _session_key(token_hash), "ADD step_up_tries :one",
+    session = _update(
+        _session_key(token_hash),
+        "ADD step_up_tries :one" + (" REMOVE challenge, challenge_expires_at" if take_challenge else ""),
         {":one": 1, ":now": now, ":max": max_tries},
         condition="attribute_exists(PK) AND expires_at > :now AND "
                   "(attribute_not_exists(step_up_tries) OR step_up_tries < :max)",
-        returns="ALL_NEW",
+        returns="ALL_OLD",
     )
+    session["step_up_tries"] = session.get("step_up_tries", 0) + 1
+    return session
+
+
+def set_session_challenge(token_hash: str, now: int, challenge: str, expires_at: int) -> None:
+    """A WebAuthn challenge for step-up on this session (replacing an earlier one)."""
+    _update(_session_key(token_hash), "SET challenge = :c, challenge_expires_at = :exp",
+            {":c": challenge, ":exp": expires_at, ":now": now}, condition="attribute_exists(PK) AND expires_at > :now")
 
 
 def op_mark_step_up(token_hash: str, now: int) -> dict:

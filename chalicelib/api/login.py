@@ -27,9 +27,16 @@ def start_login(call):
     return Reply(models.LoginStarted(**body).model_dump(), 200, cookies=cookies)
 
 
-@endpoint(bp, "/v1/login/{login_id}/verify", "POST", summary="Second-factor step: issues a web session",
+@endpoint(bp, "/v1/login/{login_id}/webauthn/options", "POST", summary="WebAuthn request options (a new "
+          "challenge) for the attempt's security keys and built-in authenticators",
+          response=models.WebAuthnRequestOptions, errors=(404, 409, 410))
+def login_webauthn_options(call, login_id):
+    return models.WebAuthnRequestOptions(**login.webauthn_options(login_id)).model_dump()
+
+
+@endpoint(bp, "/v1/login/{login_id}/verify", "POST", summary="Second-factor step (a code, or a WebAuthn "
+          "assertion): issues a web session",
           body=models.SecondFactorProof, response=models.SessionIssued, errors=(400, 401, 403, 404, 410, 429))
 def verify_login(call, login_id):
-    proof = call.body.model_dump(exclude={"method_id"})
-    session, used = login.verify(login_id, call.body.method_id, proof, call.client)
+    session, used = login.verify(login_id, call.body.method_id, call.body.proof(), call.client)
     return Reply(issued(session, False, used), 200, cookies=[cookie_for(session)])

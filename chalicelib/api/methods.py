@@ -4,6 +4,7 @@ from chalicelib.api import models
 from chalicelib.api.http import ENROLLMENT, FULL, Reply, endpoint
 from chalicelib.api.login import cookie_for, issued
 from chalicelib.errors import ApiError
+from chalicelib.methods import webauthn
 from chalicelib.services import account_methods, audit, step_up
 
 bp = Blueprint(__name__)
@@ -22,6 +23,28 @@ def list_methods(call):
 def enroll_totp(call):
     started = account_methods.begin(call.session, "totp", call.body.label, call.client)
     return Reply(models.TotpEnrollment(**started).model_dump(), 201)
+
+
+@endpoint(bp, "/v1/account/methods/webauthn/options", "POST", summary="Start registering a security key "
+          "or built-in authenticator: creation options for navigator.credentials.create() (step-up required, "
+          "except for an account's first method)", auth=ENROLLMENT, body=models.WebAuthnOptionsRequest,
+          response=models.WebAuthnCreationOptions, errors=(400, 401, 403))
+def webauthn_creation_options(call):
+    started = account_methods.begin(call.session, call.body.type, call.body.label, call.client)
+    return models.WebAuthnCreationOptions(**started).model_dump()
+
+
+@endpoint(bp, "/v1/account/methods/webauthn", "POST", summary="Finish registering a security key or built-in "
+          "authenticator with the credential navigator.credentials.create() returned", auth=ENROLLMENT,
+          body=models.WebAuthnRegistration, response=models.MethodConfirmed, status=201,
+          errors=(400, 401, 403, 404, 409))
+def register_webauthn(call):
+    method_id = webauthn.enrollment_method_id(call.body.credential)
+    method, upgraded = account_methods.confirm(call.session, method_id, {"credential": call.body.credential},
+                                               call.client, label=call.body.label, types=webauthn.WEBAUTHN_TYPES)
+    body = models.MethodConfirmed(method=models.Method(**method),
+                                  session=issued(upgraded, False) if upgraded else None)
+    return Reply(body.model_dump(), 201, cookies=[cookie_for(upgraded)] if upgraded else [])
 
 
 @endpoint(bp, "/v1/account/methods/{method_id}/confirm", "POST",
@@ -56,11 +79,17 @@ def generate_recovery_codes(call):
     return Reply(models.RecoveryCodes(**generated).model_dump(), 201)
 
 
+@endpoint(bp, "/v1/account/step-up/webauthn/options", "POST", summary="WebAuthn request options (a new "
+          "challenge) for step-up on this session", auth=FULL, response=models.WebAuthnRequestOptions,
+          errors=(401, 403, 409))
+def step_up_webauthn_options(call):
+    return models.WebAuthnRequestOptions(**step_up.webauthn_options(call.session)).model_dump()
+
+
 @endpoint(bp, "/v1/account/step-up", "POST", summary="Verify a second factor again on this session",
           auth=FULL, body=models.SecondFactorProof, response=models.SteppedUp, errors=(400, 401, 403, 404, 429))
 def step_up_session(call):
-    proof = call.body.model_dump(exclude={"method_id"})
-    at, used = step_up.step_up(call.session, call.body.method_id, proof, call.client)
+    at, used = step_up.step_up(call.session, call.body.method_id, call.body.proof(), call.client)
     return models.SteppedUp(mfa_at=at, step_up_valid_until=at + step_up.window_seconds(),
                             method_used=used).model_dump(exclude_none=True)
 

@@ -1,8 +1,8 @@
 """Request and response bodies. The routes parse with these and /openapi.json is generated
 from them."""
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 
 def _normalise_email(value: str) -> str:
@@ -51,13 +51,41 @@ class LoginRequest(Body):
     password: Password
 
 
+Credential = Annotated[dict[str, Any], Field(
+    description="a WebAuthn PublicKeyCredential as JSON (PublicKeyCredential.toJSON(): id, rawId, type, "
+                "response with base64url fields, authenticatorAttachment, clientExtensionResults)")]
+
+
 class SecondFactorProof(Body):
-    """What the login verify step and step-up accept."""
-    method_id: Id
-    code: Code
+    """What the login verify step and step-up accept: a code for a method
+    (`method_id` + `code`), or a WebAuthn assertion (`credential`, which names its method)."""
+    method_id: Id | None = None
+    code: Code | None = None
+    credential: Credential | None = None
+
+    @model_validator(mode="after")
+    def _one_proof(self):
+        if (self.code is None) == (self.credential is None):
+            raise ValueError("send either method_id and code, or a WebAuthn credential")
+        if self.code is not None and self.method_id is None:
+            raise ValueError("method_id is required with a code")
+        return self
+
+    def proof(self) -> dict:
+        return self.model_dump(exclude={"method_id"}, exclude_none=True)
 
 
 class EnrollTotpRequest(Body):
+    label: Label | None = None
+
+
+class WebAuthnOptionsRequest(Body):
+    type: Literal["security_key", "built_in"]
+    label: Label | None = None
+
+
+class WebAuthnRegistration(Body):
+    credential: Credential
     label: Label | None = None
 
 
@@ -151,6 +179,21 @@ class TotpEnrollment(Reply):
     secret: str = Field(description="base32; shown once")
     otpauth_uri: str
     qr_svg: str
+
+
+class WebAuthnCreationOptions(Reply):
+    method_id: str
+    type: str
+    label: str
+    expires_at: int
+    public_key: dict = Field(description="PublicKeyCredentialCreationOptions as JSON (base64url binary "
+                                         "fields): pass to navigator.credentials.create()")
+
+
+class WebAuthnRequestOptions(Reply):
+    expires_at: int
+    public_key: dict = Field(description="PublicKeyCredentialRequestOptions as JSON (base64url binary "
+                                         "fields): pass to navigator.credentials.get()")
 
 
 class Method(Reply):

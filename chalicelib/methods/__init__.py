@@ -4,10 +4,13 @@ from chalicelib.errors import ApiError
 from chalicelib.methods.base import VerificationMethod
 from chalicelib.methods.recovery_codes import RecoveryCodesMethod
 from chalicelib.methods.totp import TotpMethod
+from chalicelib.methods.webauthn import BuiltInMethod, SecurityKeyMethod
 
 REGISTRY: dict[str, VerificationMethod] = {
     TotpMethod.type: TotpMethod(),
     RecoveryCodesMethod.type: RecoveryCodesMethod(),
+    SecurityKeyMethod.type: SecurityKeyMethod(),
+    BuiltInMethod.type: BuiltInMethod(),
 }
 
 

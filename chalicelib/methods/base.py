@@ -24,6 +24,18 @@ class Verified:
     consume: tuple[str, str] | None = None
     notice: tuple[str, dict] | None = None
     details: dict = field(default_factory=dict)   # for the audit event
+    updates: dict = field(default_factory=dict)   # other attributes to store on the method
+    ops: list[dict] = field(default_factory=list)  # more parts of the same transaction (store.op_*)
+
+
+class Suspicious(Exception):
+    """A proof that checked out cryptographically but shows the credential was copied (a
+    WebAuthn signature count that went backwards): refused, the method is flagged with
+    `updates` and the owner gets the notice (kind, context)."""
+
+    def __init__(self, reason: str, message: str, updates: dict, notice: tuple[str, dict]):
+        super().__init__(reason)
+        self.reason, self.message, self.updates, self.notice = reason, message, updates, notice
 
 
 class VerificationMethod:
@@ -38,6 +50,12 @@ class VerificationMethod:
     single_per_account: bool = False
     # The email notice sent when the method is added (or, if single, replaced).
     added_notice: str = "method_added"
+    # A pending enrolment lives this long at most (None: the stage's default).
+    enrollment_seconds: int | None = None
+    # Attributes only the enrolment needs, dropped when the method becomes active.
+    enrollment_only: tuple[str, ...] = ()
+    # The 401 for a wrong proof: (error code, message).
+    refusal: tuple[str, str] = ("invalid_code", "The code is incorrect or was already used.")
 
     def begin_enrollment(self, account: dict, method_id: str, label: str) -> Enrollment:
         raise NotImplementedError
@@ -49,6 +67,10 @@ class VerificationMethod:
     def verify(self, account: dict, method: dict, proof: dict, now: float) -> Verified | None:
         """Check a login/step-up proof; None when it is wrong."""
         raise NotImplementedError
+
+    def removal_ops(self, account_id: str, method: dict) -> list[dict]:
+        """More parts of the transaction that removes the method (lookup items)."""
+        return []
 
     def public_view(self, method: dict) -> dict:
         """Type-specific fields that are safe to show (never secrets)."""

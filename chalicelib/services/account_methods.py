@@ -61,7 +61,7 @@ def begin(session: dict, method_type: str, label: str | None, client: dict) -> d
     method_id = random_id()
     label = label or impl.default_label
     enrollment = impl.begin_enrollment(_account(session), method_id, label)
-    expires_at = n + get_settings().pending_method_seconds
+    expires_at = n + min(get_settings().pending_method_seconds, impl.enrollment_seconds or 10 ** 9)
     store.put_pending_method(session["account_id"], {
         "method_id": method_id,
         "type": method_type,
@@ -112,11 +112,14 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
     return {"method_id": method_id, "type": impl.type, "label": label, **enrollment.response}
 
 
-def confirm(session: dict, method_id: str, proof: dict, client: dict) -> tuple[dict, sessions.NewSession | None]:
+def confirm(session: dict, method_id: str | None, proof: dict, client: dict, *, label: str | None = None,
+            types: set[str] | None = None) -> tuple[dict, sessions.NewSession | None]:
+    """Activate a pending method with its proof. `types` limits which kinds of enrolment the
+    caller completes; `label` renames the method as it becomes active."""
     n = now_s()
     account = _load_account(session)
-    method = store.get_method(session["account_id"], method_id, n) if is_id(method_id) else None
-    if method is None:
+    method = store.get_method(session["account_id"], method_id, n) if method_id and is_id(method_id) else None
+    if method is None or (types is not None and method["type"] not in types):
         raise ApiError(404, "method_not_found", "No such method, or its enrolment expired. Start again.")
     if method["status"] != "pending":
         raise ApiError(409, "already_confirmed", "This method is already active.")
@@ -124,15 +127,21 @@ def confirm(session: dict, method_id: str, proof: dict, client: dict) -> tuple[d
     impl = methods.get(method["type"])
     verified = impl.complete_enrollment(_account(session), method, proof, now())
     if verified is None:
-        raise ApiError(401, "invalid_code", "The code is incorrect. Check the time on your device and try again.")
+        code, message = impl.refusal
+        raise ApiError(401, code, message)
 
-    updates = {verified.counter: verified.counter_value} if verified.counter else {}
+    label = label or method["label"]
+    updates = {**verified.updates, "label": label}
+    if verified.counter:
+        updates[verified.counter] = verified.counter_value
     change = Change(session["account_id"], session["email"], client).add(
-        store.op_activate_method(session["account_id"], method_id, n, updates),
-        store.op_add_method_summary(session["email"], method_id, {"type": method["type"], "label": method["label"]},
+        store.op_activate_method(session["account_id"], method_id, n, updates, removes=impl.enrollment_only),
+        store.op_add_method_summary(session["email"], method_id, {"type": method["type"], "label": label},
                                     impl.primary, first_only=session["restricted"]),
-    ).audit("method_added", method_id=method_id, method_type=method["type"]).notify(
-        "method_added", method_type=impl.display_name, label=method["label"])
+    )
+    first_extra = len(change.ops)
+    change.add(*verified.ops).audit("method_added", method_id=method_id, method_type=method["type"]).notify(
+        "method_added", method_type=impl.display_name, label=label)
     upgraded = None
     if session["restricted"]:
         upgraded = sessions.new_session(session["account_id"], session["email"], sessions.WEB, client, mfa_at=n)
@@ -140,8 +149,13 @@ def confirm(session: dict, method_id: str, proof: dict, client: dict) -> tuple[d
                    store.op_put_session(upgraded.token_hash, upgraded.record))
     try:
         change.commit()
-    except store.ConditionFailed:
+    except store.ConditionFailed as failed:
+        if any(failed.failed(first_extra + i) for i in range(len(verified.ops))):
+            raise ApiError(409, "credential_already_registered",
+                           "This authenticator is already registered, on this or another account.") from None
         raise ApiError(409, "method_not_pending", "This enrolment expired or was already confirmed.") from None
+    for name in impl.enrollment_only:
+        method.pop(name, None)
     method.update(status=ACTIVE, **updates)
     return public_view(method), upgraded
 
@@ -195,6 +209,7 @@ def remove(session: dict, method_id: str, confirmed: bool, client: dict) -> dict
         Change(session["account_id"], session["email"], client).add(
             store.op_delete_method(session["account_id"], method_id),
             store.op_remove_method_summary(session["email"], method_id, impl.primary),
+            *impl.removal_ops(session["account_id"], method),
         ).audit("method_removed", method_id=method_id, method_type=method["type"], label=method["label"]).notify(
             "method_removed", method_type=impl.display_name, label=method["label"]).commit()
     except store.ConditionFailed as failed:

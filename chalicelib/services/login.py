@@ -10,6 +10,7 @@ from chalicelib import passwords, store
 from chalicelib.clock import is_id, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
+from chalicelib.methods import webauthn
 from chalicelib.services import audit, cli_login, rate_limits, sessions, verification
 
 
@@ -79,20 +80,44 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
     return {"login_id": login_id, "expires_at": expires_at, "methods": listed, "enrollment_required": False}, None
 
 
-def verify(login_id: str, method_id: str, proof: dict, client: dict) -> tuple[sessions.NewSession, dict]:
-    """The new session and the method used (see verification.check)."""
+def _login_not_found() -> ApiError:
+    return ApiError(404, "login_not_found", "No such login attempt.")
+
+
+def webauthn_options(login_id: str) -> dict:
+    """WebAuthn request options for the attempt's account, with a new challenge bound to the
+    attempt (it replaces any earlier one)."""
+    if not is_id(login_id):
+        raise _login_not_found()
+    challenge, expires_at = webauthn.new_challenge()
+    try:
+        attempt = store.set_login_challenge(login_id, now_s(), challenge, expires_at)
+    except store.ConditionFailed as failed:
+        raise (_login_not_found() if failed.old is None else _attempt_gone()) from None
+    return {"public_key": webauthn.authentication_options(attempt["account_id"], challenge), "expires_at": expires_at}
+
+
+def verify(login_id: str, method_id: str | None, proof: dict, client: dict) -> tuple[sessions.NewSession, dict]:
+    """The new session and the method used (see verification.check). A WebAuthn assertion
+    (`proof["credential"]`) names its method through its credential and answers the
+    challenge that the same write takes from the attempt."""
     s = get_settings()
     n = now_s()
     if not is_id(login_id):
-        raise ApiError(404, "login_not_found", "No such login attempt.")
+        raise _login_not_found()
+    assertion = "credential" in proof
     try:
-        attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures)
+        attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures, take_challenge=assertion)
     except store.ConditionFailed as failed:
         if failed.old is None:
-            raise ApiError(404, "login_not_found", "No such login attempt.") from None
+            raise _login_not_found() from None
         raise _attempt_gone() from None
 
     account = {"account_id": attempt["account_id"], "email": attempt["email"]}
+    if assertion:
+        method_id = webauthn.resolve_method_id(account["account_id"], proof["credential"])
+        proof = {**proof, "challenge": attempt.get("challenge"),
+                 "challenge_expires_at": attempt.get("challenge_expires_at")}
     session = sessions.new_session(account["account_id"], account["email"], sessions.WEB, client, mfa_at=n)
     used = verification.check(
         account, method_id, proof, client, event="login",

@@ -7,6 +7,7 @@ from chalicelib import store
 from chalicelib.clock import now_s
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
+from chalicelib.methods import webauthn
 from chalicelib.services import verification
 
 
@@ -23,16 +24,31 @@ def require_recent(session: dict) -> None:
                        extra={"step_up_seconds": get_settings().step_up_seconds})
 
 
-def step_up(session: dict, method_id: str, proof: dict, client: dict) -> tuple[int, dict]:
+def webauthn_options(session: dict) -> dict:
+    """WebAuthn request options for step-up, with a new challenge bound to this session."""
+    challenge, expires_at = webauthn.new_challenge()
+    try:
+        store.set_session_challenge(session["token_hash"], now_s(), challenge, expires_at)
+    except store.ConditionFailed:
+        raise ApiError(401, "unauthenticated", "Log in to continue.") from None
+    return {"public_key": webauthn.authentication_options(session["account_id"], challenge), "expires_at": expires_at}
+
+
+def step_up(session: dict, method_id: str | None, proof: dict, client: dict) -> tuple[int, dict]:
     """The new step-up time and the method used (see verification.check)."""
     s = get_settings()
     n = now_s()
+    assertion = "credential" in proof
     try:
-        reserved = store.reserve_step_up_try(session["token_hash"], n, s.step_up_max_failures)
+        reserved = store.reserve_step_up_try(session["token_hash"], n, s.step_up_max_failures, take_challenge=assertion)
     except store.ConditionFailed:
         store.delete_session(session["token_hash"], session["account_id"])
         raise ApiError(401, "unauthenticated", "Too many failed verifications: log in again.") from None
     account = {"account_id": session["account_id"], "email": session["email"]}
+    if assertion:
+        method_id = webauthn.resolve_method_id(account["account_id"], proof["credential"])
+        proof = {**proof, "challenge": reserved.get("challenge"),
+                 "challenge_expires_at": reserved.get("challenge_expires_at")}
     used = verification.check(
         account, method_id, proof, client, event="step_up",
         guards=[store.op_mark_step_up(session["token_hash"], n)],

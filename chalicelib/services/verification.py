@@ -4,6 +4,7 @@ the proof once, resets the lockout, records the audit event and queues any notic
 from chalicelib import methods, store
 from chalicelib.clock import now, now_s
 from chalicelib.errors import ApiError
+from chalicelib.methods.base import Suspicious
 from chalicelib.services import audit, lockout
 from chalicelib.services.change import Change
 
@@ -31,7 +32,7 @@ def check(account: dict, method_id: str, proof: dict, client: dict, *, event: st
         lockout.after_failure(account, client, count)
         reason = refused.code if isinstance(refused, ApiError) else "error"
         store.put_event(account["account_id"], _failure_event(client, event, reason, method["method_id"]))
-        if reason == "invalid_code":
+        if reason == methods.get(method["type"]).refusal[0]:
             refused.extra["attempts_remaining"] = max(tries_left, 0)
         raise
 
@@ -41,12 +42,20 @@ def _accept(account: dict, method: dict, proof: dict, client: dict, event: str, 
     method_id = method["method_id"]
     n = now_s()
     impl = methods.get(method["type"])
-    verified = impl.verify(account, method, proof, now())
+    try:
+        verified = impl.verify(account, method, proof, now())
+    except Suspicious as suspicious:
+        kind, context = suspicious.notice
+        Change(account["account_id"], account["email"], client).add(
+            store.op_flag_method(account["account_id"], method_id, suspicious.updates),
+        ).audit(kind, method_id=method_id, method_type=method["type"], **context).notify(kind, **context).commit()
+        raise ApiError(401, suspicious.reason, suspicious.message) from None
     if verified is not None:
         change = Change(account["account_id"], account["email"], client).add(*guards).add(
             store.op_use_method(account["account_id"], method_id, n, verified.counter, verified.counter_value,
-                                verified.consume),
+                                verified.consume, verified.updates),
             store.op_reset_lockout(account["account_id"]),
+            *verified.ops,
             *extra_ops,
         ).audit(f"{event}_succeeded", method_id=method_id, method_type=method["type"], **verified.details)
         if verified.notice:
@@ -59,7 +68,8 @@ def _accept(account: dict, method: dict, proof: dict, client: dict, event: str, 
             if any(failed.failed(i) for i in range(len(guards))):
                 raise guard_error from None
             # The method's condition failed: the same proof was accepted concurrently.
-    raise ApiError(401, "invalid_code", "The code is incorrect or was already used.")
+    code, message = impl.refusal
+    raise ApiError(401, code, message)
 
 
 def _failure_event(client: dict, event: str, reason: str, method_id: str) -> dict:
