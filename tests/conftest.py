@@ -118,6 +118,9 @@ class ApiClient:
     def delete(self, path, body=None, **kw):
         return self.request("DELETE", path, body, **kw)
 
+    def patch(self, path, body=None, **kw):
+        return self.request("PATCH", path, body if body is not None else {}, **kw)
+
 
 def _set_cookies(response) -> list[str]:
     value = response.headers.get("Set-Cookie") or response.headers.get("set-cookie")

@@ -48,7 +48,7 @@ def _accept(account: dict, method: dict, proof: dict, client: dict, event: str, 
         kind, context = suspicious.notice
         Change(account["account_id"], account["email"], client).add(
             store.op_flag_method(account["account_id"], method_id, suspicious.updates),
-        ).audit(kind, method_id=method_id, method_type=method["type"], **context).notify(kind, **context).commit()
+        ).audit(kind, method_id=method_id, **{**context, "method_type": method["type"]}).notify(kind, **context).commit()
         raise ApiError(401, suspicious.reason, suspicious.message) from None
     if verified is not None:
         change = Change(account["account_id"], account["email"], client).add(*guards).add(
