@@ -25,6 +25,34 @@ def stage_environment(stage: str):
     return config, dict(config.environment_variables)
 
 
+FRONTEND = PROJECT / "frontend"
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+                 ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml", ".ico": "image/x-icon"}
+# What the README asks a production host (CloudFront's response headers policy) to send too.
+FRONTEND_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+                               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def frontend_file(path: str) -> Path | None:
+    """The reference web frontend's file for a GET path: a file of frontend/, index.html for
+    the single-page app's routes (a last segment without a dot), or None for the API."""
+    path = path.split("?", 1)[0].split("#", 1)[0]
+    if path.startswith(("/v1/", "/_dev/")) or path == "/openapi.json":
+        return None
+    name = path.lstrip("/")
+    candidate = (FRONTEND / name).resolve()
+    if name and FRONTEND in candidate.parents and candidate.is_file():
+        return candidate
+    if "." not in name.rsplit("/", 1)[-1]:
+        return FRONTEND / "index.html"
+    return None
+
+
 def _stop_like_ctrl_c(signum, frame):
     """`kill` (tests, CI) stops as cleanly as Ctrl-C, real servers included."""
     raise KeyboardInterrupt
@@ -77,12 +105,28 @@ def main() -> None:
             # Without this, keep-alive clients wait for Nagle's 40 ms delayed ACK on each request.
             disable_nagle_algorithm = True
 
+            def do_GET(self):
+                """The web frontend on the API's origin (production hosts it as static files)."""
+                file = frontend_file(self.path)
+                if file is None:
+                    return super().do_GET()
+                body = file.read_bytes()
+                self.send_response(200)
+                self.send_header("Content-Type", CONTENT_TYPES.get(file.suffix, "application/octet-stream"))
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in FRONTEND_HEADERS.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
         # As `chalice local` does: each server thread gets its own current_request.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
         server = LocalDevServer(app, config, args.host, args.port, handler_cls=Handler)
         base = f"http://{args.host}:{args.port}"
         print(f"API on {base}  (OpenAPI: {base}/openapi.json)", flush=True)
+        print(f"Web frontend: http://localhost:{args.port}/  (WebAuthn needs the name localhost, not the IP)",
+              flush=True)
         if args.stage == "local":
             print(f"Dev mailbox: {base}/_dev/mailbox", flush=True)
         server.serve_forever()

@@ -1,5 +1,6 @@
 """Shared fixtures: moto in-process AWS provisioned from infra/, a controllable clock, and an
 API client that behaves like the browser frontend (cookie jar, Origin, X-Requested-With)."""
+import contextlib
 import json
 import os
 import re
@@ -282,3 +283,45 @@ class Person:
 @pytest.fixture
 def person(api, clock):
     return Person(api, clock)
+
+
+@contextlib.contextmanager
+def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | None = None):
+    """`make run`'s program (localdev/serve.py) on a free port, with LOCAL_AWS=`mode`;
+    yields its base URL on 127.0.0.1 and stops it (and any real servers it started)."""
+    import subprocess
+    import tempfile
+    import time
+
+    import requests
+
+    from localdev.embedded_aws import free_port
+
+    port = port or free_port()
+    environment = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_AWS")}
+    environment.update(env or {}, LOCAL_AWS=mode)
+    # A file, not a pipe: a pipe nobody reads stalls the server once its request log fills it.
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],
+                               cwd=PROJECT, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(url + "/openapi.json", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError("local server did not start:\n" + log.read())
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()

@@ -99,15 +99,6 @@ def test_account_view(person, api):
     assert isinstance(account["created_at"], int) and len(account["id"]) == 32
 
 
-def test_verification_link_opens_a_page_in_the_local_stage(api):
-    api.post("/v1/accounts", {"email": "bob@example.com", "password": PASSWORD})
-    link = mailbox(api, "bob@example.com")[0]["links"][0]
-    page = api.get(link.removeprefix("http://localhost:8000").split("#")[0])
-    assert page.status_code == 200
-    assert page.headers["Content-Type"].startswith("text/html")
-    assert b"/v1/accounts/verify-email" in page.body and b"location.hash" in page.body
-
-
 def test_argon2_parameters_cannot_go_below_owasp_minimum(monkeypatch):
     from pydantic import ValidationError
 

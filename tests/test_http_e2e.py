@@ -1,5 +1,6 @@
 """The real local server (`make run`'s program) on a free port, driven over HTTP:
 signup -> mailbox -> verify -> login -> enrol TOTP -> logout -> login with TOTP."""
+import http.client
 import os
 import re
 import subprocess
@@ -10,8 +11,7 @@ import pyotp
 import pytest
 import requests
 
-from localdev.embedded_aws import free_port
-from tests.conftest import PASSWORD, PROJECT
+from tests.conftest import PASSWORD, PROJECT, serve_locally
 
 
 @pytest.fixture(scope="module", params=["embedded", "dynamodb-local", "localstack"])
@@ -22,31 +22,9 @@ def base_url(request):
 
     if request.param != "embedded":
         require_real_servers(request.param)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_AWS")}
-    env["LOCAL_AWS"] = request.param
-    env["CLI_POLL_INTERVAL_SECONDS"] = "1"  # the reference CLI polls at the server's interval
-    process = subprocess.Popen([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],
-                               cwd=PROJECT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if requests.get(url + "/openapi.json", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("local server did not start:\n" + (process.stdout.read() if process.stdout else ""))
-            time.sleep(0.1)
+    with serve_locally(request.param, {"CLI_POLL_INTERVAL_SECONDS": "1"}) as url:
+        # the reference CLI polls at the server's interval
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 class Browser:
@@ -219,3 +197,23 @@ def test_password_login_with_the_cli_marker_is_refused_over_http(base_url):
     answer = requests.post(base_url + "/v1/login", json={"email": "a@example.com", "password": PASSWORD},
                            headers={"X-Client": "cli"}, timeout=10)
     assert answer.status_code == 400 and answer.json()["error"] == "browser_login_required"
+
+
+def test_the_web_frontend_is_served_on_the_api_origin(base_url):
+    for path in ("/", "/login", "/verify-email", "/cli-login", "/account"):
+        page = requests.get(base_url + path, timeout=10)
+        assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html"), path
+        assert '<script type="module" src="/app.js">' in page.text
+        assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+    script = requests.get(base_url + "/app.js", timeout=10)
+    assert script.headers["Content-Type"].startswith("text/javascript") and "navigate" in script.text
+    assert requests.get(base_url + "/missing.js", timeout=10).status_code in (403, 404)   # API Gateway's answer
+    host, port = base_url.removeprefix("http://").split(":")
+    for escape in ("/../app.py", "/..%2fapp.py", "/frontend/../../app.py"):
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        connection.request("GET", escape)   # sent as is, not normalised by a client library
+        answer = connection.getresponse()
+        assert b"Chalice" not in answer.read() and answer.status != 200, escape
+        connection.close()
+    assert requests.get(base_url + "/v1/account", timeout=10).status_code == 401   # the API is not shadowed

@@ -1,0 +1,285 @@
+"""The reference web frontend in a real browser: Debian's chromium driven by Playwright, with
+WebAuthn virtual authenticators from the DevTools protocol ("usb" for security keys,
+"internal" with user verification for built-in authenticators), against `make run`'s
+server. Pages are opened at http://localhost:PORT: WebAuthn refuses an IP address for the
+RP ID `localhost`. Screenshots land in build/screenshots/ (not in git) for reviewers."""
+import os
+import re
+import shutil
+
+import pyotp
+import pytest
+
+from tests.conftest import PASSWORD, PROJECT, serve_locally
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = PROJECT / "build" / "screenshots"
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"]
+SECURITY_KEY = {"protocol": "ctap2", "transport": "usb", "hasResidentKey": False, "hasUserVerification": False,
+                "automaticPresenceSimulation": True}
+BUILT_IN = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+            "isUserVerified": True, "automaticPresenceSimulation": True}
+
+
+@pytest.fixture(scope="module")
+def origin():
+    from localdev.embedded_aws import free_port
+
+    port = free_port()
+    origin = f"http://localhost:{port}"
+    with serve_locally("embedded", {"ALLOWED_ORIGINS": origin, "PUBLIC_BASE_URL": origin}, port=port):
+        yield origin
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs it with apt")
+        pytest.skip("NOT TESTED IN A BROWSER: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+class Tab:
+    """One browser profile with its page and its virtual authenticators."""
+
+    def __init__(self, chromium, origin):
+        self.origin = origin
+        self.context = chromium.new_context()
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+        self.errors = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.devtools = self.context.new_cdp_session(self.page)
+        self.devtools.send("WebAuthn.enable")
+
+    def add_authenticator(self, options: dict) -> str:
+        return self.devtools.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]
+
+    def remove_authenticator(self, authenticator_id: str) -> None:
+        self.devtools.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": authenticator_id})
+
+    def credentials(self, authenticator_id: str) -> list[dict]:
+        return self.devtools.send("WebAuthn.getCredentials", {"authenticatorId": authenticator_id})["credentials"]
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.origin + path)
+
+    def button(self, name: str, exact: bool = False):
+        return self.page.get_by_role("button", name=name, exact=exact)
+
+    def heading(self, name: str):
+        return self.page.get_by_role("heading", name=name)
+
+    def alert_text(self) -> str:
+        alert = self.page.locator("main [role=alert]:not(:empty), dialog [role=alert]:not(:empty)").first
+        alert.wait_for()
+        return alert.inner_text()
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    # ---- flows a person goes through
+
+    def sign_up_and_verify(self, email: str) -> None:
+        self.go("/signup")
+        self.page.get_by_label("Email address").fill(email)
+        self.page.get_by_label("Password").fill(PASSWORD)
+        self.button("Create account").click()
+        self.heading("Check your email").wait_for()
+        self.page.locator("main").get_by_role("link", name="dev mailbox").click()
+        self.heading("Dev mailbox").wait_for()
+        self.page.locator("article", has_text=email).locator("a[href*='/verify-email#token=']").first.click()
+        self.page.get_by_text("Your email address is verified").wait_for()
+
+    def password_step(self, email: str) -> None:
+        self.go("/login")
+        self.page.get_by_label("Email address").fill(email)
+        self.page.get_by_label("Password").fill(PASSWORD)
+        self.button("Continue").click()
+
+    def log_out(self) -> None:
+        self.button("Log out", exact=True).click()
+        self.page.get_by_text("You are logged out").wait_for()
+
+    def account_page_ready(self) -> None:
+        self.heading("Your account").wait_for()
+        self.heading("Security log").wait_for()
+
+    def close(self) -> None:
+        assert self.errors == [], self.errors
+        self.context.close()
+
+
+@pytest.fixture
+def tab(chromium, origin):
+    opened = Tab(chromium, origin)
+    yield opened
+    opened.close()
+
+
+def test_sign_up_enrol_built_in_log_out_and_log_in_with_it(tab):
+    built_in = tab.add_authenticator(BUILT_IN)
+    tab.sign_up_and_verify("browser-built-in@example.com")
+    tab.password_step("browser-built-in@example.com")
+    tab.heading("Set up two-factor verification").wait_for()
+    tab.button("Built-in authenticator").click()
+    tab.page.get_by_label("Name", exact=True).fill("Test laptop")
+    tab.button("Register built-in authenticator").click()
+    tab.account_page_ready()
+    assert tab.page.locator("tr", has_text="Test laptop").get_by_text("Built-in authenticator").is_visible()
+    assert tab.page.locator("#backup-nudge").is_visible()
+    assert len(tab.credentials(built_in)) == 1
+
+    tab.log_out()
+    tab.screenshot("login")
+    tab.password_step("browser-built-in@example.com")
+    tab.heading("Verify it's you").wait_for()
+    tab.button("Use this device's built-in authenticator").click()
+    tab.account_page_ready()
+    assert tab.page.locator("#events li").first.inner_text().startswith("Login succeeded (Built-in authenticator)")
+    assert tab.credentials(built_in)[0]["signCount"] >= 2
+
+
+def test_add_a_security_key_and_log_in_with_it(tab):
+    email = "browser-key@example.com"
+    built_in = tab.add_authenticator(BUILT_IN)
+    tab.sign_up_and_verify(email)
+    tab.password_step(email)
+    tab.button("Built-in authenticator").click()
+    tab.button("Register built-in authenticator").click()
+    tab.account_page_ready()
+
+    key = tab.add_authenticator(SECURITY_KEY)
+    tab.button("Security key", exact=True).click()
+    tab.page.get_by_label("Name", exact=True).fill("Blue YubiKey")
+    tab.button("Register security key").click()
+    tab.page.get_by_text("Blue YubiKey was added.").wait_for()
+    assert len(tab.credentials(key)) == 1
+
+    tab.log_out()
+    tab.remove_authenticator(built_in)   # only the key can answer now
+    tab.password_step(email)
+    tab.button("Use a security key").click()
+    tab.account_page_ready()
+    assert tab.page.locator("#events li").first.inner_text().startswith("Login succeeded (Security key)")
+    tab.screenshot("account")
+
+
+def test_manage_methods_recovery_codes_and_sessions_in_the_ui(tab, chromium, origin):
+    email = "browser-manage@example.com"
+    tab.add_authenticator(BUILT_IN)
+    tab.sign_up_and_verify(email)
+    tab.password_step(email)
+    tab.button("Built-in authenticator").click()
+    tab.button("Register built-in authenticator").click()
+    tab.account_page_ready()
+
+    # An authenticator app, scanned from the QR code (its key is shown beside it).
+    tab.button("Authenticator app", exact=True).click()
+    tab.page.get_by_label("Name", exact=True).fill("Phone")
+    tab.button("Show QR code").click()
+    tab.page.locator(".qr svg").wait_for()
+    secret = tab.page.locator(".secret").inner_text()
+    tab.page.get_by_label("The 6-digit code the app shows").fill(pyotp.TOTP(secret).now())
+    tab.button("Confirm").click()
+    tab.page.get_by_text("Phone was added.").wait_for()
+    assert tab.page.locator("#backup-nudge").is_visible()   # still no recovery codes
+
+    # Rename it.
+    tab.button("Rename Phone").click()
+    tab.page.get_by_label("New name").fill("Work phone")
+    tab.button("Save").click()
+    tab.page.locator("tr", has_text="Work phone").wait_for()
+
+    # Recovery codes: shown once, with copy and download.
+    tab.button("Generate recovery codes").click()
+    codes = tab.page.get_by_role("list", name="Recovery codes").locator("li")
+    codes.first.wait_for()
+    shown = codes.all_inner_texts()
+    assert len(shown) == 10 and all(re.fullmatch(r"[a-z2-9]{4}(-[a-z2-9]{4}){3}", c) for c in shown)
+    with tab.page.expect_download() as download:
+        tab.page.get_by_role("link", name="Download").click()
+    assert download.value.suggested_filename == "recovery-codes.txt"
+    with open(download.value.path()) as saved:
+        assert saved.read().split() == shown
+    tab.button("I have saved them").click()
+    tab.page.get_by_text("10 of 10 codes left.").wait_for()
+    assert not tab.page.locator("#backup-nudge").is_visible()
+
+    # Remove, with a confirmation.
+    tab.button("Remove Work phone").click()
+    tab.button("Keep it").wait_for()
+    tab.button("Yes, remove Work phone").click()
+    tab.page.locator("tr", has_text="Work phone").wait_for(state="detached")
+
+    # A second browser logs in; this one ends it.
+    other = Tab(chromium, origin)
+    other.add_authenticator(BUILT_IN)
+    try:
+        other.password_step(email)
+        other.heading("Verify it's you").wait_for()
+        other.page.get_by_role("button", name="Use a recovery code").click()
+        other.page.get_by_label("One of your recovery codes").fill(shown[0])
+        other.button("Verify").click()
+        other.account_page_ready()
+        tab.go("/account")
+        tab.account_page_ready()
+        tab.button("Log out all other sessions").click()
+        tab.page.get_by_text("1 other session(s) ended.").wait_for()
+        other.go("/account")
+        other.heading("Log in").wait_for()
+    finally:
+        other.close()
+
+
+def test_a_cancelled_ceremony_shows_a_clear_message(tab):
+    email = "browser-cancel@example.com"
+    built_in = tab.add_authenticator(BUILT_IN)
+    tab.sign_up_and_verify(email)
+    tab.password_step(email)
+    tab.button("Built-in authenticator").click()
+    tab.button("Register built-in authenticator").click()
+    tab.account_page_ready()
+    tab.log_out()
+
+    # The person fails or dismisses the fingerprint prompt.
+    tab.devtools.send("WebAuthn.setUserVerified", {"authenticatorId": built_in, "isUserVerified": False})
+    tab.password_step(email)
+    tab.button("Use this device's built-in authenticator").click()
+    assert "cancelled or timed out" in tab.alert_text()
+    assert tab.heading("Verify it's you").is_visible()
+
+
+def test_the_wrong_authenticator_shows_a_clear_message(tab):
+    email = "browser-wrong@example.com"
+    built_in = tab.add_authenticator(BUILT_IN)
+    tab.sign_up_and_verify(email)
+    tab.password_step(email)
+    tab.button("Built-in authenticator").click()
+    tab.button("Register built-in authenticator").click()
+    tab.account_page_ready()
+
+    # Registering this device's built-in authenticator a second time.
+    tab.button("Built-in authenticator", exact=True).click()
+    tab.button("Register built-in authenticator").click()
+    assert "already registered" in tab.alert_text()
+    tab.log_out()
+
+    # Another browser with only a security key that was never registered: the browser waits
+    # for an authenticator that can answer, and the person cancels.
+    tab.remove_authenticator(built_in)
+    tab.add_authenticator(SECURITY_KEY)
+    tab.password_step(email)
+    tab.button("Use this device's built-in authenticator").click()
+    tab.page.get_by_text("Follow your browser's prompt").wait_for()
+    tab.button("Cancel").click()
+    assert "cancelled" in tab.alert_text()
+    assert tab.heading("Verify it's you").is_visible()
