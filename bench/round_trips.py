@@ -55,7 +55,7 @@ def main() -> None:
 
         def step(name, method, path, body=None, cookie=None):
             calls.clear()
-            sent = dict(headers, **({"cookie": f"mfa_session={cookie}"} if cookie else {}))
+            sent = dict(headers, **({"cookie": f"__Host-mfa_session={cookie}"} if cookie else {}))
             response = http.request(method, path, headers=sent, body=json.dumps(body or {}).encode())
             dynamo = sum(v for k, v in calls.items() if k.startswith("dynamodb:"))
             rows.append((name, response.status_code, dynamo, ", ".join(f"{k}×{v}" for k, v in sorted(calls.items()))))

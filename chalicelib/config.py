@@ -37,7 +37,7 @@ class Settings(BaseModel):
     enrollment_session_seconds: int = 3600
     # The sliding expiry is written at most once per this interval.
     session_touch_seconds: int = 300
-    session_cookie_name: str = "mfa_session"
+    session_cookie_name: str = "__Host-mfa_session"
 
     login_attempt_seconds: int = 300
     login_attempt_max_failures: int = 5

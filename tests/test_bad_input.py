@@ -102,7 +102,7 @@ def test_unexpected_failure_is_a_json_500_without_details(api, monkeypatch):
 
 
 @pytest.mark.parametrize("path", ["/v1/account", "/v1/account/sessions"])
-@pytest.mark.parametrize("cookie", ["mfa_session=", "mfa_session=" + "x" * 5000, "garbage;;;=", "mfa_session=\"a\\b\""])
+@pytest.mark.parametrize("cookie", ["__Host-mfa_session=", "__Host-mfa_session=" + "x" * 5000, "garbage;;;=", "__Host-mfa_session=\"a\\b\""])
 def test_bad_session_cookies_are_401(api, path, cookie):
     response = api.get(path, headers={"cookie": cookie}, browser=False)
     assert response.status_code == 401 and response.json["error"] == "unauthenticated"
@@ -148,9 +148,9 @@ def test_dev_mailbox_is_404_outside_the_local_stage(api, monkeypatch):
 
 def test_other_odd_cookies_on_the_domain_do_not_log_the_user_out(person, api):
     person.onboard()
-    token = api.cookies["mfa_session"]
-    for header in (f'prefs={{"a":1}}; mfa_session={token}', f"x=a b; mfa_session={token}",
-                   f"mfa_session={token}; x=é", f"x=a b;mfa_session={token};y"):
+    token = api.cookies["__Host-mfa_session"]
+    for header in (f'prefs={{"a":1}}; __Host-mfa_session={token}', f"x=a b; __Host-mfa_session={token}",
+                   f"__Host-mfa_session={token}; x=é", f"x=a b;__Host-mfa_session={token};y"):
         assert api.get("/v1/account", headers={"cookie": header}, browser=False).status_code == 200
 
 

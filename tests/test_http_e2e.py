@@ -39,11 +39,11 @@ class Browser:
     def call(self, method, path, body=None):
         headers = {"Origin": "http://localhost:8000", "X-Requested-With": "fetch"}
         if self.token:
-            headers["Cookie"] = f"mfa_session={self.token}"
+            headers["Cookie"] = f"__Host-mfa_session={self.token}"
         response = self.http.request(method, self.base + path, json=body, headers=headers, timeout=10)
         cookie = response.headers.get("Set-Cookie")
         if cookie:
-            match = re.match(r"mfa_session=([^;]*);", cookie)
+            match = re.match(r"__Host-mfa_session=([^;]*);", cookie)
             self.token = match.group(1) or None
             assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
         return response

@@ -58,10 +58,10 @@ def test_new_account_gets_restricted_session_until_a_method_is_enrolled(person, 
 def test_restricted_session_token_is_replaced_on_upgrade(person, api):
     person.sign_up()
     person.password_step()
-    restricted_token = api.cookies["mfa_session"]
+    restricted_token = api.cookies["__Host-mfa_session"]
     person.enroll_totp()
-    assert api.cookies["mfa_session"] != restricted_token
-    old = api.get("/v1/account", headers={"cookie": f"mfa_session={restricted_token}"})
+    assert api.cookies["__Host-mfa_session"] != restricted_token
+    old = api.get("/v1/account", headers={"cookie": f"__Host-mfa_session={restricted_token}"})
     assert old.status_code == 401
 
 

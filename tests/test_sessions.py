@@ -69,10 +69,10 @@ def test_expired_session_is_refused_before_ttl_deletes_it(logged_in, api, clock)
 
 
 def test_each_login_issues_a_new_token_stored_only_as_hash(logged_in, api, clock):
-    first = api.cookies["mfa_session"]
+    first = api.cookies["__Host-mfa_session"]
     clock.advance(30)
     assert logged_in.login().status_code == 200
-    second = api.cookies["mfa_session"]
+    second = api.cookies["__Host-mfa_session"]
     assert first != second
     dump = str(boto3.client("dynamodb").scan(TableName="mfa-local")["Items"])
     assert first not in dump and second not in dump
@@ -106,11 +106,11 @@ def test_cannot_revoke_another_accounts_session(logged_in, api, make_client, clo
 
 
 def test_logout_ends_the_session_and_clears_the_cookie(logged_in, api):
-    token = api.cookies["mfa_session"]
+    token = api.cookies["__Host-mfa_session"]
     response = api.post("/v1/logout")
     assert response.status_code == 200
-    assert "mfa_session" not in api.cookies
-    assert api.get("/v1/account", headers={"cookie": f"mfa_session={token}"}).status_code == 401
+    assert "__Host-mfa_session" not in api.cookies
+    assert api.get("/v1/account", headers={"cookie": f"__Host-mfa_session={token}"}).status_code == 401
 
 
 @pytest.mark.parametrize("headers, expected", [
@@ -120,7 +120,7 @@ def test_logout_ends_the_session_and_clears_the_cookie(logged_in, api):
     ({}, 200),
 ])
 def test_csrf_check_on_cookie_authenticated_unsafe_requests(logged_in, api, headers, expected):
-    sent = {"origin": ORIGIN, "x-requested-with": "fetch", "cookie": f"mfa_session={api.cookies['mfa_session']}",
+    sent = {"origin": ORIGIN, "x-requested-with": "fetch", "cookie": f"__Host-mfa_session={api.cookies['__Host-mfa_session']}",
             "content-type": "application/json"}
     sent.update(headers)
     sent = {k: v for k, v in sent.items() if v is not None}
@@ -171,12 +171,12 @@ def test_cli_session_uses_bearer_lasts_30_days_and_does_not_slide(logged_in, api
 
 
 def test_token_kinds_do_not_mix(logged_in, api):
-    web_token = api.cookies["mfa_session"]
+    web_token = api.cookies["__Host-mfa_session"]
     as_bearer = api.get("/v1/account", headers={"authorization": f"Bearer {web_token}"}, browser=False)
     assert as_bearer.status_code == 401
     account = api.get("/v1/account").json
     cli_token = make_cli_session(account["id"], account["email"])
-    as_cookie = api.get("/v1/account", headers={"cookie": f"mfa_session={cli_token}"}, browser=False)
+    as_cookie = api.get("/v1/account", headers={"cookie": f"__Host-mfa_session={cli_token}"}, browser=False)
     assert as_cookie.status_code == 401
 
 

@@ -17,9 +17,9 @@ def test_table_dump_reveals_no_secret(person, api, clock):
     email_token = verification_token(api, person.email)
     api.post("/v1/accounts/verify-email", {"token": email_token})
     person.password_step()
-    restricted_token = api.cookies["mfa_session"]
+    restricted_token = api.cookies["__Host-mfa_session"]
     person.enroll_totp()
-    session_token = api.cookies["mfa_session"]
+    session_token = api.cookies["__Host-mfa_session"]
     text = json.dumps(dump(), default=str)
     for secret in (PASSWORD, person.secret, email_token, restricted_token, session_token):
         assert secret not in text

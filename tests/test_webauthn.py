@@ -246,7 +246,7 @@ def test_wrong_origin_or_rp_id_assertions_are_refused_and_change_nothing(key_hol
         refused = webauthn_login(key_holder, key_holder.key, **kwargs)
         assert refused.status_code == 401 and refused.json["error"] == "webauthn_failed", kwargs
         assert refused.json["attempts_remaining"] == 4
-        assert "set_cookie" not in refused.headers or "mfa_session=" not in str(refused.headers)
+        assert "set_cookie" not in refused.headers or "__Host-mfa_session=" not in str(refused.headers)
     assert key_holder.api.get("/v1/account").status_code == 401
     assert stored_method(key_holder, key_holder.key_method["id"], clock)["sign_count"] == 0
 

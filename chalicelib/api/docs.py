@@ -5,6 +5,7 @@ from chalice import Blueprint
 
 from chalicelib.api.http import FULL, PUBLIC, ROUTES, endpoint
 from chalicelib.api.models import Error
+from chalicelib.config import get_settings
 
 bp = Blueprint(__name__)
 
@@ -52,7 +53,7 @@ def build_document() -> dict:
         "components": {
             "schemas": components,
             "securitySchemes": {
-                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "mfa_session"},
+                "sessionCookie": {"type": "apiKey", "in": "cookie", "name": get_settings().session_cookie_name},
                 "bearer": {"type": "http", "scheme": "bearer"},
             },
         },
