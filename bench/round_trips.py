@@ -83,6 +83,20 @@ def main() -> None:
         cookie = cookie_of(verified)
         step("GET sessions: auth (1 read) + its own query", "GET", "/v1/account/sessions", cookie=cookie)
 
+        # A security key (answered by the tests' fido2-built authenticator), then a login with it.
+        from tests.soft_authenticator import SoftAuthenticator
+
+        key = SoftAuthenticator()
+        options = json.loads(step("WebAuthn creation options", "POST", "/v1/account/methods/webauthn/options",
+                                  {"type": "security_key"}, cookie).body)
+        step("register security key", "POST", "/v1/account/methods/webauthn",
+             {"credential": key.create(options["public_key"])}, cookie)
+        started = json.loads(step("password step", "POST", "/v1/login", {"email": email, "password": password}).body)
+        options = json.loads(step("WebAuthn request options", "POST",
+                                  f"/v1/login/{started['login_id']}/webauthn/options").body)
+        step("security key + new session", "POST", f"/v1/login/{started['login_id']}/verify",
+             {"credential": key.get(options["public_key"])})
+
         class Later:
             def now(self):
                 return time.time() + 600

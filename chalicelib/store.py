@@ -173,9 +173,12 @@ def _key(key: dict) -> dict:
 
 # ---------------------------------------------------------------- primitives
 
-def _get(key: dict, now: int) -> dict | None:
+def _get(key: dict, now: int | None) -> dict | None:
+    """The item, unless it has expired; `now` None returns it either way (the caller
+    tells an expired item from an unknown one)."""
     response = _db().get_item(TableName=_table(), Key=_key(key), ConsistentRead=True)
-    return _alive(_from_item(response.get("Item")), now)
+    item = _from_item(response.get("Item"))
+    return item if now is None else _alive(item, now)
 
 
 def _is_condition_failure(error) -> bool:
@@ -475,11 +478,6 @@ def op_delete_credential(credential_id: bytes, account_id: str) -> dict:
     return _op_delete(_credential_key(credential_id), condition="account_id = :a", values={":a": account_id})
 
 
-def get_credential(credential_id: bytes) -> dict | None:
-    response = _db().get_item(TableName=_table(), Key=_key(_credential_key(credential_id)), ConsistentRead=True)
-    return _from_item(response.get("Item"))
-
-
 # ---------------------------------------------------------------- second-factor lockout
 
 def get_method_and_lockout(account_id: str, method_id: str, now: int) -> tuple[dict | None, dict | None]:
@@ -533,7 +531,7 @@ def reserve_login_try(login_id: str, now: int, max_tries: int, take_challenge: b
     expired or out of tries. `take_challenge` removes the attempt's WebAuthn challenge in the
     same write, so each challenge is offered to exactly one verification."""
     attempt = _update(
-        _login_key(login_id), "ADD tries :one" + (" REMOVE challenge, challenge_expires_at" if take_challenge else ""),
+        _login_key(login_id), "ADD tries :one" + (" REMOVE challenge, challenge_expires_at, offered" if take_challenge else ""),
         {":one": 1, ":now": now, ":max": max_tries, ":false": False},
         condition="attribute_exists(PK) AND used = :false AND expires_at > :now AND tries < :max",
         returns="ALL_OLD",
@@ -542,12 +540,17 @@ def reserve_login_try(login_id: str, now: int, max_tries: int, take_challenge: b
     return attempt
 
 
-def set_login_challenge(login_id: str, now: int, challenge: str, expires_at: int) -> dict:
-    """Attach a fresh WebAuthn challenge to a live, unused attempt (replacing an earlier
-    one). Returns the attempt; ConditionFailed (`old` None when unknown) otherwise."""
-    return _update(_login_key(login_id), "SET challenge = :c, challenge_expires_at = :exp",
-                   {":c": challenge, ":exp": expires_at, ":now": now, ":false": False},
-                   condition="attribute_exists(PK) AND used = :false AND expires_at > :now", returns="ALL_NEW")
+def get_login_attempt(login_id: str) -> dict | None:
+    """Expired ones included: the caller answers 410 for those, 404 for unknown ones."""
+    return _get(_login_key(login_id), None)
+
+
+def set_login_challenge(login_id: str, now: int, challenge: str, expires_at: int, offered: dict) -> None:
+    """Attach a fresh WebAuthn challenge, and the credentials offered with it, to a live,
+    unused attempt (replacing earlier ones); ConditionFailed otherwise."""
+    _update(_login_key(login_id), "SET challenge = :c, challenge_expires_at = :exp, offered = :o",
+            {":c": challenge, ":exp": expires_at, ":o": offered, ":now": now, ":false": False},
+            condition="attribute_exists(PK) AND used = :false AND expires_at > :now")
 
 
 def op_consume_login_attempt(login_id: str, now: int) -> dict:
@@ -589,7 +592,7 @@ def reserve_step_up_try(token_hash: str, now: int, max_tries: int, take_challeng
     """As reserve_login_try, for step-up on a live session."""
     session = _update(
         _session_key(token_hash),
-        "ADD step_up_tries :one" + (" REMOVE challenge, challenge_expires_at" if take_challenge else ""),
+        "ADD step_up_tries :one" + (" REMOVE challenge, challenge_expires_at, offered" if take_challenge else ""),
         {":one": 1, ":now": now, ":max": max_tries},
         condition="attribute_exists(PK) AND expires_at > :now AND "
                   "(attribute_not_exists(step_up_tries) OR step_up_tries < :max)",
@@ -599,10 +602,12 @@ def reserve_step_up_try(token_hash: str, now: int, max_tries: int, take_challeng
     return session
 
 
-def set_session_challenge(token_hash: str, now: int, challenge: str, expires_at: int) -> None:
-    """A WebAuthn challenge for step-up on this session (replacing an earlier one)."""
-    _update(_session_key(token_hash), "SET challenge = :c, challenge_expires_at = :exp",
-            {":c": challenge, ":exp": expires_at, ":now": now}, condition="attribute_exists(PK) AND expires_at > :now")
+def set_session_challenge(token_hash: str, now: int, challenge: str, expires_at: int, offered: dict) -> None:
+    """A WebAuthn challenge for step-up on this session, with the credentials offered
+    (replacing earlier ones)."""
+    _update(_session_key(token_hash), "SET challenge = :c, challenge_expires_at = :exp, offered = :o",
+            {":c": challenge, ":exp": expires_at, ":o": offered, ":now": now},
+            condition="attribute_exists(PK) AND expires_at > :now")
 
 
 def op_mark_step_up(token_hash: str, now: int) -> dict:

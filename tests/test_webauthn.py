@@ -1,6 +1,7 @@
 """Security keys and built-in authenticators over HTTP, with responses built by `fido2`
 (tests/soft_authenticator.py): the happy paths, and every way a response can be wrong,
 each refused with a 4xx and nothing changed."""
+import boto3
 import pytest
 from tests.conftest import Person, mailbox
 from fido2.utils import websafe_decode
@@ -360,12 +361,18 @@ def test_proofs_must_be_a_code_or_a_credential(key_holder):
 
 # ---------------------------------------------------------------- removal
 
+def credential_lookups() -> list[dict]:
+    items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
+    return [i for i in items if i["PK"]["S"].startswith("CREDENTIAL#")]
+
+
 def test_removing_a_webauthn_method_removes_its_lookup(key_holder, make_client, clock):
-    credential_id = next(iter(key_holder.key.credentials))
-    assert store.get_credential(credential_id) is not None
+    account_id = store.get_account(key_holder.email, int(clock.now()))["account_id"]
+    assert [i["method_id"]["S"] for i in credential_lookups() if i["account_id"]["S"] == account_id] == \
+        [key_holder.key_method["id"]]
     removed = key_holder.api.delete(f"/v1/account/methods/{key_holder.key_method['id']}", {"confirm": True})
     assert removed.status_code == 200, removed.json
-    assert store.get_credential(credential_id) is None
+    assert credential_lookups() == []
     key_holder.api.post("/v1/logout")
     login_id = key_holder.password_step().json["login_id"]
     assert key_holder.api.post(f"/v1/login/{login_id}/webauthn/options").status_code == 409

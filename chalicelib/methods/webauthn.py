@@ -92,8 +92,10 @@ def _descriptor(method: dict):
                                          transports=[AuthenticatorTransport(t) for t in method.get("transports", [])])
 
 
-def authentication_options(account_id: str, challenge: str) -> dict:
-    """Request options for navigator.credentials.get() listing the account's credentials."""
+def request_options(account_id: str, challenge: str) -> tuple[dict, dict[str, str]]:
+    """Request options for navigator.credentials.get() listing the account's credentials,
+    and the offer to keep with the challenge: credential id -> method id. An assertion is
+    only accepted from a credential that was offered, so the verify step needs no lookup."""
     from webauthn import generate_authentication_options, options_to_json
     from webauthn.helpers.structs import UserVerificationRequirement
 
@@ -109,18 +111,22 @@ def authentication_options(account_id: str, challenge: str) -> dict:
         user_verification=(UserVerificationRequirement.REQUIRED if only_built_in
                            else UserVerificationRequirement.PREFERRED),
     )
-    return json.loads(options_to_json(options))
+    return json.loads(options_to_json(options)), {m["credential_id"]: m["method_id"] for m in credentials}
 
 
-def resolve_method_id(account_id: str, credential) -> str:
-    """The account's method that holds the responding credential; 401 for a credential that
-    is unknown or registered on another account (the same answer, so it reveals nothing)."""
+def offered_method_id(offered: dict | None, credential) -> str:
+    """The method whose credential answered, if it was offered with the challenge; 401 for
+    a credential that is unknown or registered on another account (the same answer, so it
+    reveals nothing)."""
+    if not offered:   # no challenge outstanding: it was used, or never asked for
+        raise ApiError(401, "challenge_expired",
+                       "This security check is no longer valid: ask for new options and try again.")
     raw = credential_id(credential)
-    found = store.get_credential(raw) if raw else None
-    if found is None or found["account_id"] != account_id:
+    method_id = offered.get(b64(raw)) if raw else None
+    if method_id is None:
         raise ApiError(401, "unknown_credential",
                        "This security key or built-in authenticator is not registered on this account.")
-    return found["method_id"]
+    return method_id
 
 
 class WebAuthnMethod(VerificationMethod):

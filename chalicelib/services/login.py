@@ -89,12 +89,19 @@ def webauthn_options(login_id: str) -> dict:
     attempt (it replaces any earlier one)."""
     if not is_id(login_id):
         raise _login_not_found()
+    n = now_s()
+    attempt = store.get_login_attempt(login_id)
+    if attempt is None:
+        raise _login_not_found()
+    if attempt["used"] or attempt["expires_at"] <= n:
+        raise _attempt_gone()
     challenge, expires_at = webauthn.new_challenge()
+    options, offered = webauthn.request_options(attempt["account_id"], challenge)
     try:
-        attempt = store.set_login_challenge(login_id, now_s(), challenge, expires_at)
-    except store.ConditionFailed as failed:
-        raise (_login_not_found() if failed.old is None else _attempt_gone()) from None
-    return {"public_key": webauthn.authentication_options(attempt["account_id"], challenge), "expires_at": expires_at}
+        store.set_login_challenge(login_id, n, challenge, expires_at, offered)
+    except store.ConditionFailed:
+        raise _attempt_gone() from None
+    return {"public_key": options, "expires_at": expires_at}
 
 
 def verify(login_id: str, method_id: str | None, proof: dict, client: dict) -> tuple[sessions.NewSession, dict]:
@@ -115,7 +122,7 @@ def verify(login_id: str, method_id: str | None, proof: dict, client: dict) -> t
 
     account = {"account_id": attempt["account_id"], "email": attempt["email"]}
     if assertion:
-        method_id = webauthn.resolve_method_id(account["account_id"], proof["credential"])
+        method_id = webauthn.offered_method_id(attempt.get("offered"), proof["credential"])
         proof = {**proof, "challenge": attempt.get("challenge"),
                  "challenge_expires_at": attempt.get("challenge_expires_at")}
     session = sessions.new_session(account["account_id"], account["email"], sessions.WEB, client, mfa_at=n)

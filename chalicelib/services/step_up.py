@@ -27,11 +27,12 @@ def require_recent(session: dict) -> None:
 def webauthn_options(session: dict) -> dict:
     """WebAuthn request options for step-up, with a new challenge bound to this session."""
     challenge, expires_at = webauthn.new_challenge()
+    options, offered = webauthn.request_options(session["account_id"], challenge)
     try:
-        store.set_session_challenge(session["token_hash"], now_s(), challenge, expires_at)
+        store.set_session_challenge(session["token_hash"], now_s(), challenge, expires_at, offered)
     except store.ConditionFailed:
         raise ApiError(401, "unauthenticated", "Log in to continue.") from None
-    return {"public_key": webauthn.authentication_options(session["account_id"], challenge), "expires_at": expires_at}
+    return {"public_key": options, "expires_at": expires_at}
 
 
 def step_up(session: dict, method_id: str | None, proof: dict, client: dict) -> tuple[int, dict]:
@@ -46,7 +47,7 @@ def step_up(session: dict, method_id: str | None, proof: dict, client: dict) -> 
         raise ApiError(401, "unauthenticated", "Too many failed verifications: log in again.") from None
     account = {"account_id": session["account_id"], "email": session["email"]}
     if assertion:
-        method_id = webauthn.resolve_method_id(account["account_id"], proof["credential"])
+        method_id = webauthn.offered_method_id(reserved.get("offered"), proof["credential"])
         proof = {**proof, "challenge": reserved.get("challenge"),
                  "challenge_expires_at": reserved.get("challenge_expires_at")}
     used = verification.check(
