@@ -283,3 +283,75 @@ def test_the_wrong_authenticator_shows_a_clear_message(tab):
     tab.button("Cancel").click()
     assert "cancelled" in tab.alert_text()
     assert tab.heading("Verify it's you").is_visible()
+
+
+def enrolled(tab, email: str) -> str:
+    """Sign up and enrol this browser's built-in authenticator: the account page is shown."""
+    authenticator = tab.add_authenticator(BUILT_IN)
+    tab.sign_up_and_verify(email)
+    tab.password_step(email)
+    tab.button("Built-in authenticator").click()
+    tab.button("Register built-in authenticator").click()
+    tab.account_page_ready()
+    return authenticator
+
+
+def test_a_command_line_login_is_approved_in_the_browser(tab, origin):
+    import requests
+
+    enrolled(tab, "browser-cli@example.com")
+    tab.log_out()
+    api = origin.replace("localhost", "127.0.0.1")
+    started = requests.post(api + "/v1/cli/logins", json={"client_name": "laptop terminal"}, timeout=10).json()
+    assert started["verification_uri_complete"].startswith(origin + "/cli-login?user_code=")
+
+    tab.page.goto(started["verification_uri_complete"])
+    tab.page.get_by_text("Log in to approve the command-line login").wait_for()
+    tab.password_step("browser-cli@example.com")
+    tab.button("Use this device's built-in authenticator").click()
+    tab.heading("Approve a command-line login").wait_for()
+    assert tab.page.get_by_label("The code your terminal shows").input_value() == started["user_code"]
+    tab.button("Continue").click()
+    tab.page.get_by_text('"laptop terminal" asks to log in to your account.').wait_for()
+    tab.button("Approve").click()
+    tab.page.get_by_text("Approved. You can go back to your terminal.").wait_for()
+
+    token = requests.post(api + "/v1/cli/logins/token", json={"device_code": started["device_code"]}, timeout=10)
+    assert token.status_code == 200, token.text
+    whoami = requests.get(api + "/v1/account", headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+                          timeout=10)
+    assert whoami.json()["email"] == "browser-cli@example.com"
+
+
+@pytest.fixture(scope="module")
+def short_step_up_origin():
+    """A server whose step-up lasts 2 seconds, so that the step-up dialog appears."""
+    from localdev.embedded_aws import free_port
+
+    port = free_port()
+    origin = f"http://localhost:{port}"
+    with serve_locally("embedded", {"ALLOWED_ORIGINS": origin, "PUBLIC_BASE_URL": origin, "STEP_UP_SECONDS": "2"},
+                       port=port):
+        yield origin
+
+
+def test_sensitive_changes_ask_for_a_fresh_second_factor_in_a_dialog(chromium, short_step_up_origin):
+    import time
+
+    tab = Tab(chromium, short_step_up_origin)
+    try:
+        enrolled(tab, "browser-step-up@example.com")
+        time.sleep(2.5)
+        tab.button("Generate recovery codes").click()
+        dialog = tab.page.get_by_role("dialog", name="Confirm it's you")
+        dialog.wait_for()
+        dialog.get_by_role("button", name="Cancel").click()
+        assert "needs you to confirm it's you" in tab.alert_text()
+
+        time.sleep(2.5)
+        tab.button("Generate recovery codes").click()
+        dialog.get_by_role("button", name="Use this device's built-in authenticator").click()
+        tab.page.get_by_role("list", name="Recovery codes").wait_for()
+        assert not dialog.is_visible()
+    finally:
+        tab.close()
