@@ -19,6 +19,13 @@ from chalicelib import passwords
 from chalicelib.methods import totp
 assert passwords.hash_password("x" * 20).startswith("$argon2id$")
 import segno, pyotp, pydantic_core, email_validator, zxcvbn
+# WebAuthn's compiled dependencies (cryptography, cbor2) load and work on Lambda's runtime.
+from webauthn import generate_registration_options, options_to_json
+assert '"challenge"' in options_to_json(generate_registration_options(rp_id="example.com", rp_name="x", user_name="u"))
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+key = ec.generate_private_key(ec.SECP256R1())
+key.public_key().verify(key.sign(b"m", ec.ECDSA(hashes.SHA256())), b"m", ec.ECDSA(hashes.SHA256()))
 event = {"resource": "/openapi.json", "path": "/openapi.json", "httpMethod": "GET", "headers": {},
          "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
          "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
