@@ -4,6 +4,7 @@ Read lazily (never at import) and cached; tests change the environment and call
 `get_settings.cache_clear()`.
 """
 import os
+from datetime import date
 from functools import lru_cache
 from typing import Literal
 
@@ -75,6 +76,21 @@ class Settings(BaseModel):
     user_code_window_seconds: int = 600
     user_code_limit_per_ip: int = 20
     user_code_limit_global: int = 1000
+
+    # Push approval: SNS platform applications per stage (APNs for iOS, FCM for Android).
+    apns_platform_application_arn: str = ""
+    fcm_platform_application_arn: str = ""
+    push_challenge_seconds: int = 120
+    push_pending_limit: int = 3          # unanswered push challenges per account
+    push_hourly_limit: int = 10          # push challenges per account per hour
+    device_pairing_limit_per_ip: int = 20   # pairing attempts per IP per 10 minutes
+    # Signed device requests: allowed clock difference.
+    device_signature_skew_seconds: int = 300
+
+    # SMS is deprecated: legacy SMS methods log in only before this date (00:00 UTC).
+    sms_sunset: date = date(2021, 11, 30)
+    sms_code_seconds: int = 300
+    sms_limit_per_hour: int = 5
 
     max_body_bytes: int = 64 * 1024
 

@@ -62,6 +62,13 @@ TEMPLATES = {
         "A recovery code was used to verify your identity on your {service} account. {remaining} "
         "recovery code(s) remain.{warning}\n\n{WHERE}\n\n{NOT_YOU}",
     ),
+    "push_fraud_reported": (
+        "Someone tried to log in to your account: you reported it",
+        "Your mobile app \"{device_name}\" answered \"this wasn't me\" to a request to {purpose} on your "
+        "{service} account. The request was refused and ended.\n\nThe request came from IP address "
+        "{request_ip}, {request_browser}.\n{WHERE}\n\nWhoever sent it knows your password: change it now, "
+        "and review your sessions and verification methods.",
+    ),
     "webauthn_suspicious": (
         "A security key on your account may have been copied",
         "Your {method_type} \"{label}\" answered a login with a signature counter of {received}, not above "

@@ -16,6 +16,11 @@ Single-table layout (PK/SK strings, one generic index GSI1):
   CLI user code    USERCODE#<code>         USERCODE       10 min, points at its device code
   rate limit       LIMIT#<scope>#<key>     WINDOW#<start> end of the window
   WebAuthn lookup  CREDENTIAL#<sha256(id)> CREDENTIAL     credential id -> account and method
+  push pairing     PAIRING#<sha256(code)>  PAIRING        10 min, single use: code -> pending push method
+  push device      DEVICE#<device_id>      DEVICE         public key, SNS endpoint; expires until confirmed
+  device nonce     DEVICE#<device_id>      NONCE#<nonce>  10 min: each signed request's nonce, used once
+  push challenge   DEVICE#<device_id>      CHALLENGE#<id> 2 min (kept 1 h for the record)
+  pending pushes   ACCOUNT#<id>            PUSHPENDING    the account's unanswered push challenges
 
 Everything that expires carries `expires_at` (epoch seconds, the table's TTL attribute) and
 is also checked on read here, because DynamoDB deletes expired items hours late.
@@ -165,6 +170,26 @@ def _credential_key(credential_id: bytes) -> dict:
 
     # Hashed: a credential id may be up to 1023 bytes, and the key stays short and uniform.
     return {"PK": f"CREDENTIAL#{hashlib.sha256(credential_id).hexdigest()}", "SK": "CREDENTIAL"}
+
+
+def _pairing_key(code_hash: str) -> dict:
+    return {"PK": f"PAIRING#{code_hash}", "SK": "PAIRING"}
+
+
+def _device_key(device_id: str) -> dict:
+    return {"PK": f"DEVICE#{device_id}", "SK": "DEVICE"}
+
+
+def _nonce_key(device_id: str, nonce: str) -> dict:
+    return {"PK": f"DEVICE#{device_id}", "SK": f"NONCE#{nonce}"}
+
+
+def _challenge_key(device_id: str, challenge_id: str) -> dict:
+    return {"PK": f"DEVICE#{device_id}", "SK": f"CHALLENGE#{challenge_id}"}
+
+
+def _push_pending_key(account_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": "PUSHPENDING"}
 
 
 def _key(key: dict) -> dict:
@@ -362,9 +387,18 @@ def op_consume_email_token(token_hash: str, now: int) -> dict:
 
 # ---------------------------------------------------------------- methods
 
-def put_pending_method(account_id: str, method: dict) -> None:
-    _db().put_item(TableName=_table(), Item=_to_item({**_method_key(account_id, method["method_id"]), **method}),
-                   ConditionExpression="attribute_not_exists(PK)")
+def op_put_pending_method(account_id: str, method: dict) -> dict:
+    return _op_put(_method_key(account_id, method["method_id"]), method, condition="attribute_not_exists(PK)")
+
+
+def reserve_enrollment_try(account_id: str, method_id: str, now: int, max_tries: int) -> None:
+    """Count a try at confirming a pending method (a push pairing's phrase) before it is
+    checked; ConditionFailed once `max_tries` were used, or when it is not pending."""
+    _update(_method_key(account_id, method_id), "ADD confirm_tries :one",
+            {":one": 1, ":now": now, ":max": max_tries, ":pending": "pending"},
+            condition="#status = :pending AND expires_at > :now AND "
+                      "(attribute_not_exists(confirm_tries) OR confirm_tries < :max)",
+            names={"#status": "status"})
 
 
 def get_method(account_id: str, method_id: str, now: int) -> dict | None:
@@ -476,6 +510,152 @@ def op_put_credential(credential_id: bytes, account_id: str, method_id: str) -> 
 
 def op_delete_credential(credential_id: bytes, account_id: str) -> dict:
     return _op_delete(_credential_key(credential_id), condition="account_id = :a", values={":a": account_id})
+
+
+# ---------------------------------------------------------------- push: pairing, devices, nonces
+
+def op_put_pairing(code_hash: str, data: dict) -> dict:
+    return _op_put(_pairing_key(code_hash), data, condition="attribute_not_exists(PK)")
+
+
+def get_pairing(code_hash: str, now: int) -> dict | None:
+    return _get(_pairing_key(code_hash), now)
+
+
+def op_consume_pairing(code_hash: str, now: int) -> dict:
+    """Single use and unexpired, decided by the write itself."""
+    return _op_delete(_pairing_key(code_hash), condition="attribute_exists(PK) AND expires_at > :now",
+                      values={":now": now})
+
+
+def op_attach_device(account_id: str, method_id: str, now: int, updates: dict) -> dict:
+    """Record the paired device on a pending push method, once."""
+    names = {f"#u{i}": name for i, name in enumerate(updates)}
+    values = {f":u{i}": value for i, value in enumerate(updates.values())}
+    sets = ", ".join(f"#u{i} = :u{i}" for i in range(len(updates)))
+    return _op_update(_method_key(account_id, method_id), f"SET {sets}",
+                      {**values, ":pending": "pending", ":now": now},
+                      condition="#status = :pending AND expires_at > :now AND attribute_not_exists(device_id)",
+                      names={**names, "#status": "status"})
+
+
+def op_put_device(device_id: str, device: dict) -> dict:
+    return _op_put(_device_key(device_id), device, condition="attribute_not_exists(PK)")
+
+
+def get_device(device_id: str, now: int) -> dict | None:
+    return _get(_device_key(device_id), now)
+
+
+def op_activate_device(device_id: str, now: int) -> dict:
+    return _op_update(_device_key(device_id), "SET #status = :active, activated_at = :now REMOVE expires_at",
+                      {":active": "active", ":pending": "pending", ":now": now},
+                      condition="#status = :pending AND expires_at > :now", names={"#status": "status"})
+
+
+def op_delete_device(device_id: str, account_id: str) -> dict:
+    return _op_delete(_device_key(device_id), condition="account_id = :a", values={":a": account_id})
+
+
+def set_device_push_token(device_id: str, push_token_hash: str, now: int) -> None:
+    _update(_device_key(device_id), "SET push_token_hash = :t, push_token_updated_at = :now",
+            {":t": push_token_hash, ":now": now, ":active": "active"},
+            condition="#status = :active", names={"#status": "status"})
+
+
+def use_device_nonce(device_id: str, nonce: str, expires_at: int, now: int) -> None:
+    """A signed request's nonce, accepted once; ConditionFailed for a replay."""
+    from botocore.exceptions import ClientError
+
+    try:
+        _db().put_item(TableName=_table(), Item=_to_item({**_nonce_key(device_id, nonce), "expires_at": expires_at}),
+                       ConditionExpression="attribute_not_exists(PK) OR expires_at <= :now",
+                       ExpressionAttributeValues=_to_attr_values({":now": now}))
+    except ClientError as error:
+        if _is_condition_failure(error):
+            raise ConditionFailed(["ConditionalCheckFailed"]) from None
+        raise
+
+
+# ---------------------------------------------------------------- push: challenges
+
+def op_put_challenge(device_id: str, challenge_id: str, challenge: dict) -> dict:
+    return _op_put(_challenge_key(device_id, challenge_id), challenge, condition="attribute_not_exists(PK)")
+
+
+def get_challenge(device_id: str, challenge_id: str) -> dict | None:
+    """Expired ones included: the caller tells "expired" from "unknown"."""
+    return _get(_challenge_key(device_id, challenge_id), None)
+
+
+def list_challenges(device_id: str, now: int) -> list[dict]:
+    items = _query("PK = :pk AND begins_with(SK, :prefix)", {":pk": f"DEVICE#{device_id}", ":prefix": "CHALLENGE#"})
+    return [c for c in items if c["answer_by"] > now]
+
+
+def op_decide_challenge(device_id: str, challenge_id: str, status: str, now: int, reason: str | None) -> dict:
+    """Pending -> approved/denied, once and in time: of two answers the first wins."""
+    return _op_update(_challenge_key(device_id, challenge_id),
+                      "SET #status = :s, decided_at = :now, reason = :r",
+                      {":s": status, ":now": now, ":r": reason or "", ":pending": "pending"},
+                      condition="#status = :pending AND answer_by > :now", names={"#status": "status"})
+
+
+def op_use_challenge(device_id: str, challenge_id: str, now: int) -> dict:
+    """Approved -> used: an approval issues one session or one step-up."""
+    return _op_update(_challenge_key(device_id, challenge_id), "SET #status = :used, used_at = :now",
+                      {":used": "used", ":approved": "approved", ":now": now},
+                      condition="#status = :approved", names={"#status": "status"})
+
+
+def get_push_pending(account_id: str) -> dict | None:
+    return _get(_push_pending_key(account_id), None)
+
+
+def op_put_push_pending(account_id: str, pending: dict, read_version: str | None, version: str) -> dict:
+    """Replace the account's map of unanswered challenges (id -> answer-by time), only if it
+    is still the version read: two concurrent push requests cannot both pass the limit."""
+    if read_version is None:
+        condition, values = "attribute_not_exists(PK)", None
+    else:
+        condition, values = "version = :read", {":read": read_version}
+    return _op_put(_push_pending_key(account_id), {"pending": pending, "version": version}, condition, values)
+
+
+def op_forget_push_pending(account_id: str, challenge_id: str) -> dict:
+    return _op_update(_push_pending_key(account_id), "REMOVE pending.#c", names={"#c": challenge_id})
+
+
+def _owner_key(kind: str, owner_id: str) -> dict:
+    return _login_key(owner_id) if kind == "login" else _session_key(owner_id)
+
+
+def op_offer_push(kind: str, owner_id: str, now: int, slot: dict) -> dict:
+    """Attach a push challenge to a live login attempt (unused) or session, replacing an
+    earlier one: push_challenge_id, push_device_id, push_method_id, push_status,
+    push_answer_by."""
+    names = {f"#p{i}": name for i, name in enumerate(slot)}
+    values = {f":p{i}": value for i, value in enumerate(slot.values())}
+    sets = ", ".join(f"#p{i} = :p{i}" for i in range(len(slot)))
+    condition = "attribute_exists(PK) AND expires_at > :now"
+    values[":now"] = now
+    if kind == "login":
+        condition += " AND used = :false"
+        values[":false"] = False
+    return _op_update(_owner_key(kind, owner_id), f"SET {sets}", values, condition=condition, names=names)
+
+
+def op_decide_push(kind: str, owner_id: str, challenge_id: str, status: str, end: bool) -> dict:
+    """Record the device's answer where the browser reads it, if that challenge is still
+    the owner's current one. `end` (a fraud report) ends the login attempt or session."""
+    values = {":c": challenge_id, ":s": status}
+    if end and kind == "session":
+        return _op_delete(_owner_key(kind, owner_id), condition="push_challenge_id = :c", values={":c": challenge_id})
+    expression = "SET push_status = :s"
+    if end:
+        expression += ", used = :true, ended_by = :fraud"
+        values.update({":true": True, ":fraud": "fraud_report"})
+    return _op_update(_owner_key(kind, owner_id), expression, values, condition="push_challenge_id = :c")
 
 
 # ---------------------------------------------------------------- second-factor lockout

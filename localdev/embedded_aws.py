@@ -40,8 +40,9 @@ def ttl_attribute() -> str:
     return props["TimeToLiveSpecification"]["AttributeName"]
 
 
-def provision(table_name: str, key_alias: str, sender: str) -> None:
-    """Create the table (with TTL), the KMS key and alias, and a verified SES sender."""
+def provision(table_name: str, key_alias: str, sender: str) -> dict[str, str]:
+    """Create the table (with TTL), the KMS key and alias, a verified SES sender, and SNS
+    platform applications for push; returns the environment that names the latter."""
     import boto3
 
     dynamodb = boto3.client("dynamodb")
@@ -59,6 +60,15 @@ def provision(table_name: str, key_alias: str, sender: str) -> None:
         key_id = kms.create_key(Description="MFA service secrets (local)")["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName=key_alias, TargetKeyId=key_id)
     boto3.client("ses").verify_email_identity(EmailAddress=sender)
+    sns = boto3.client("sns")
+    # The local AWS does not talk to Apple or Google: placeholder credentials are enough.
+    applications = {}
+    for platform, variable, attributes in (
+            ("APNS", "APNS_PLATFORM_APPLICATION_ARN", {"PlatformCredential": "local", "PlatformPrincipal": "local"}),
+            ("GCM", "FCM_PLATFORM_APPLICATION_ARN", {"PlatformCredential": "local", "PlatformPrincipal": "local"})):
+        applications[variable] = sns.create_platform_application(
+            Name=f"{table_name}-{platform.lower()}", Platform=platform, Attributes=attributes)["PlatformApplicationArn"]
+    return applications
 
 
 def start_moto(port: int | None = None):

@@ -95,7 +95,10 @@ def main() -> None:
             for name, value in embedded_aws.LOCAL_CREDENTIALS.items():
                 os.environ.setdefault(name, value)
         if mode != "real":
-            embedded_aws.provision(os.environ["TABLE_NAME"], os.environ["KMS_KEY_ID"], os.environ["MAIL_FROM"])
+            push_settings = embedded_aws.provision(os.environ["TABLE_NAME"], os.environ["KMS_KEY_ID"],
+                                                   os.environ["MAIL_FROM"])
+            for name, value in push_settings.items():
+                os.environ.setdefault(name, value)
 
         from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
 

@@ -69,11 +69,17 @@ def clock():
 
 
 @pytest.fixture
-def local_aws():
+def local_aws(monkeypatch):
     from moto import mock_aws
 
+    from chalicelib.config import get_settings
+
     with mock_aws():
-        embedded_aws.provision(LOCAL_STAGE["TABLE_NAME"], LOCAL_STAGE["KMS_KEY_ID"], LOCAL_STAGE["MAIL_FROM"])
+        push_settings = embedded_aws.provision(LOCAL_STAGE["TABLE_NAME"], LOCAL_STAGE["KMS_KEY_ID"],
+                                               LOCAL_STAGE["MAIL_FROM"])
+        for name, value in push_settings.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
         yield
 
 

@@ -325,12 +325,12 @@ def test_a_command_line_login_is_approved_in_the_browser(tab, origin):
 
 @pytest.fixture(scope="module")
 def short_step_up_origin():
-    """A server whose step-up lasts 2 seconds, so that the step-up dialog appears."""
+    """A server whose step-up lasts 4 seconds, so that the step-up dialog appears."""
     from localdev.embedded_aws import free_port
 
     port = free_port()
     origin = f"http://localhost:{port}"
-    with serve_locally("embedded", {"ALLOWED_ORIGINS": origin, "PUBLIC_BASE_URL": origin, "STEP_UP_SECONDS": "2"},
+    with serve_locally("embedded", {"ALLOWED_ORIGINS": origin, "PUBLIC_BASE_URL": origin, "STEP_UP_SECONDS": "4"},
                        port=port):
         yield origin
 
@@ -341,14 +341,14 @@ def test_sensitive_changes_ask_for_a_fresh_second_factor_in_a_dialog(chromium, s
     tab = Tab(chromium, short_step_up_origin)
     try:
         enrolled(tab, "browser-step-up@example.com")
-        time.sleep(2.5)
+        time.sleep(4.5)
         tab.button("Generate recovery codes").click()
         dialog = tab.page.get_by_role("dialog", name="Confirm it's you")
         dialog.wait_for()
         dialog.get_by_role("button", name="Cancel").click()
         assert "needs you to confirm it's you" in tab.alert_text()
 
-        time.sleep(2.5)
+        time.sleep(4.5)
         tab.button("Generate recovery codes").click()
         dialog.get_by_role("button", name="Use this device's built-in authenticator").click()
         tab.page.get_by_role("list", name="Recovery codes").wait_for()

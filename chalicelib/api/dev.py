@@ -17,3 +17,13 @@ def mailbox(call):
     from chalicelib import mailbox as local_mailbox
 
     return models.Mailbox(messages=local_mailbox.messages()).model_dump()
+
+
+@endpoint(bp, "/_dev/pushes", "GET", summary="Local stage only: pushes and SMS messages SNS sent, newest first",
+          response=models.SentBySns, errors=(404,))
+def pushes(call):
+    if not get_settings().dev_mailbox_enabled:
+        raise not_found("page")
+    from chalicelib import local_sns
+
+    return models.SentBySns(pushes=local_sns.pushes(), sms=local_sns.sms()).model_dump()

@@ -18,6 +18,7 @@ from chalicelib.services import sessions
 PUBLIC = "public"
 ENROLLMENT = "enrollment"   # any session, including a restricted one
 FULL = "full"               # a session that has passed a second factor
+DEVICE = "device"           # a paired device's signed request (services/device_auth.py)
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -54,8 +55,12 @@ class Call:
     def client(self) -> dict:
         headers = self.request.headers
         source_ip = ((self.request.context or {}).get("identity") or {}).get("sourceIp") or ""
+        # CloudFront's viewer location headers, when the API is behind it.
+        place = ", ".join(p for p in (headers.get("cloudfront-viewer-city"),
+                                       headers.get("cloudfront-viewer-country-region"),
+                                       headers.get("cloudfront-viewer-country")) if p)
         return {"ip": source_ip, "user_agent": headers.get("user-agent", ""),
-                "client": headers.get("x-client", "").strip().lower()}
+                "client": headers.get("x-client", "").strip().lower(), "location": place or None}
 
 
 def json_response(status: int, body, headers: dict | None = None, cookies: list[str] | None = None) -> Response:
@@ -125,8 +130,19 @@ def _check_origin(request, required: bool) -> None:
         raise ApiError(403, "origin_not_allowed", "Requests from this origin are not allowed.")
 
 
+def _signed_path(request) -> str:
+    """The request's path from /v1/ on: what the device signed (device routes take no query)."""
+    path = (request.context or {}).get("path") or ""
+    return path[path.find("/v1/"):] if "/v1/" in path else path
+
+
 def _authenticate(request, auth: str) -> dict | None:
     unsafe = request.method in UNSAFE_METHODS
+    if auth == DEVICE:
+        from chalicelib.services import device_auth
+
+        return device_auth.authenticate((request.uri_params or {}).get("device_id", ""), request.method,
+                                        _signed_path(request), request.headers, request.raw_body or b"")
     token, kind = _token_from(request)
     if auth == PUBLIC:
         if unsafe:

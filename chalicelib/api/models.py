@@ -58,15 +58,17 @@ Credential = Annotated[dict[str, Any], Field(
 
 class SecondFactorProof(Body):
     """What the login verify step and step-up accept: a code for a method
-    (`method_id` + `code`), or a WebAuthn assertion (`credential`, which names its method)."""
+    (`method_id` + `code`), a WebAuthn assertion (`credential`, which names its method), or
+    an approved push challenge (`challenge_id`)."""
     method_id: Id | None = None
     code: Code | None = None
     credential: Credential | None = None
+    challenge_id: Id | None = None
 
     @model_validator(mode="after")
     def _one_proof(self):
-        if (self.code is None) == (self.credential is None):
-            raise ValueError("send either method_id and code, or a WebAuthn credential")
+        if [self.code, self.credential, self.challenge_id].count(None) != 2:
+            raise ValueError("send one of: method_id and code, a WebAuthn credential, or an approved challenge_id")
         if self.code is not None and self.method_id is None:
             raise ValueError("method_id is required with a code")
         return self
@@ -87,6 +89,37 @@ class WebAuthnOptionsRequest(Body):
 class WebAuthnRegistration(Body):
     credential: Credential
     label: Label | None = None
+
+
+class StartPairingRequest(Body):
+    label: Label | None = None
+
+
+class ConfirmPairingRequest(Body):
+    phrase: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class DeviceRegistration(Body):
+    pairing_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    public_key: dict[str, Any] | Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        description="the device's P-256 public key: a JWK {kty: EC, crv: P-256, x, y}, or SPKI as DER base64 or PEM")
+    push_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    platform: Literal["apns", "fcm"]
+    device_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class PushRequest(Body):
+    method_id: Id
+
+
+class ChallengeDecision(Body):
+    decision: Literal["approve", "deny"]
+    number: int | None = Field(None, ge=0, le=99, description="the number the browser shows, picked in the app")
+    report_fraud: bool = Field(False, description="\"this wasn't me\": ends the login and alerts the owner")
+
+
+class PushTokenUpdate(Body):
+    push_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
 class ConfirmMethodRequest(Body):
@@ -196,6 +229,61 @@ class WebAuthnRequestOptions(Reply):
                                          "fields): pass to navigator.credentials.get()")
 
 
+class PairingStarted(Reply):
+    pairing_id: str
+    label: str
+    pairing_code: str = Field(description="single use; typed into the app, or read from the QR code")
+    pairing_uri: str = Field(description="what the QR code holds: mfa-push://pair?api=...&code=...")
+    qr_svg: str
+    expires_at: int
+
+
+class DeviceRegistered(Reply):
+    device_id: str
+    confirmation_phrase: str = Field(description="shown in the app; the person types it into the browser")
+
+
+class PushStarted(Reply):
+    challenge_id: str
+    number: int = Field(description="two digits: the browser shows it, the person picks it in the app")
+    expires_at: int
+    notified: bool = Field(description="false when the push could not be sent: the app still lists the request")
+
+
+class PushStatus(Reply):
+    status: Literal["pending", "approved", "denied", "expired"]
+    challenge_id: str | None
+    expires_at: int | None
+
+
+class ChallengeContext(Reply):
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    time: int
+    ip: str
+    location: str | None
+    browser: str
+    os: str
+    user_agent: str
+
+
+class DeviceChallenge(Reply):
+    challenge_id: str
+    purpose: Literal["login", "step_up"]
+    created_at: int
+    expires_at: int
+    context: ChallengeContext
+    candidates: list[int] = Field(description="three numbers; the one the browser shows is the right one")
+
+
+class DeviceChallenges(Reply):
+    challenges: list[DeviceChallenge]
+
+
+class ChallengeDecided(Reply):
+    status: Literal["approved", "denied"]
+    reason: str | None = Field(description="why it counts as a denial: denied, wrong_number, fraud_report")
+
+
 class Method(Reply):
     model_config = ConfigDict(extra="allow", defer_build=True)
     id: str
@@ -303,3 +391,24 @@ class MailMessage(Reply):
 
 class Mailbox(Reply):
     messages: list[MailMessage]
+
+
+class PushSent(Reply):
+    id: str
+    endpoint_arn: str
+    device_id: str
+    text: str
+    challenge_id: str | None
+    sent_at: str | None
+
+
+class SmsSent(Reply):
+    id: str
+    to: str
+    text: str
+    sent_at: str | None
+
+
+class SentBySns(Reply):
+    pushes: list[PushSent]
+    sms: list[SmsSent]

@@ -2,11 +2,13 @@
 module plus one line here."""
 from chalicelib.errors import ApiError
 from chalicelib.methods.base import VerificationMethod
+from chalicelib.methods.push import PushMethod
 from chalicelib.methods.recovery_codes import RecoveryCodesMethod
 from chalicelib.methods.totp import TotpMethod
 from chalicelib.methods.webauthn import BuiltInMethod, SecurityKeyMethod
 
 REGISTRY: dict[str, VerificationMethod] = {
+    PushMethod.type: PushMethod(),
     TotpMethod.type: TotpMethod(),
     RecoveryCodesMethod.type: RecoveryCodesMethod(),
     SecurityKeyMethod.type: SecurityKeyMethod(),

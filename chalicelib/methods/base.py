@@ -11,6 +11,7 @@ class Enrollment:
     record: dict          # attributes stored on the method item (secrets encrypted or hashed)
     response: dict        # what the user is shown once
     notice_context: dict = field(default_factory=dict)   # extra fields for the "added" email
+    ops: list[dict] = field(default_factory=list)        # more writes with the pending method (store.op_*)
 
 
 @dataclass
@@ -71,6 +72,9 @@ class VerificationMethod:
     def removal_ops(self, account_id: str, method: dict) -> list[dict]:
         """More parts of the transaction that removes the method (lookup items)."""
         return []
+
+    def removed(self, method: dict) -> None:
+        """After the removal committed: release what lives outside the table (best effort)."""
 
     def public_view(self, method: dict) -> dict:
         """Type-specific fields that are safe to show (never secrets)."""

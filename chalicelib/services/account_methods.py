@@ -62,7 +62,7 @@ def begin(session: dict, method_type: str, label: str | None, client: dict) -> d
     label = label or impl.default_label
     enrollment = impl.begin_enrollment(_account(session), method_id, label)
     expires_at = n + min(get_settings().pending_method_seconds, impl.enrollment_seconds or 10 ** 9)
-    store.put_pending_method(session["account_id"], {
+    store.transact([store.op_put_pending_method(session["account_id"], {
         "method_id": method_id,
         "type": method_type,
         "label": label,
@@ -70,7 +70,7 @@ def begin(session: dict, method_type: str, label: str | None, client: dict) -> d
         "created_at": n,
         "expires_at": expires_at,
         **enrollment.record,
-    })
+    }), *enrollment.ops])
     return {"method_id": method_id, "type": method_type, "label": label, "expires_at": expires_at,
             **enrollment.response}
 
@@ -199,6 +199,12 @@ def remove(session: dict, method_id: str, confirmed: bool, client: dict) -> dict
     if not confirmed:
         raise ApiError(400, "confirmation_required", 'Removing a method is permanent: send {"confirm": true}.')
     step_up.require_recent(session)
+    return remove_method(session, method_id, client)
+
+
+def remove_method(session: dict, method_id: str, client: dict) -> dict:
+    """Remove an active method (the caller has checked the person's right to), never the
+    last one that can log in."""
     method = _active_method(session, method_id)
     impl = methods.get(method["type"])
     last_method = ApiError(409, "last_method", "This is your last verification method: add another one "
@@ -216,4 +222,5 @@ def remove(session: dict, method_id: str, confirmed: bool, client: dict) -> dict
         if failed.failed(1) and impl.primary:
             raise last_method from None
         raise ApiError(404, "method_not_found", "No such verification method on this account.") from None
+    impl.removed(method)
     return list_methods(session)

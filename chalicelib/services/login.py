@@ -11,7 +11,7 @@ from chalicelib.clock import is_id, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.methods import webauthn
-from chalicelib.services import audit, cli_login, rate_limits, sessions, verification
+from chalicelib.services import audit, cli_login, push, rate_limits, sessions, verification
 
 
 def _bad_credentials() -> ApiError:
@@ -112,6 +112,12 @@ def verify(login_id: str, method_id: str | None, proof: dict, client: dict) -> t
     n = now_s()
     if not is_id(login_id):
         raise _login_not_found()
+    if "challenge_id" in proof:
+        # Checked before a try is counted: asking before the phone answered costs nothing.
+        attempt = store.get_login_attempt(login_id)
+        if attempt is None:
+            raise _login_not_found()
+        method_id, proof = push.proof_from(attempt, proof["challenge_id"])
     assertion = "credential" in proof
     try:
         attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures, take_challenge=assertion)

@@ -39,6 +39,10 @@ def step_up(session: dict, method_id: str | None, proof: dict, client: dict) -> 
     """The new step-up time and the method used (see verification.check)."""
     s = get_settings()
     n = now_s()
+    if "challenge_id" in proof:
+        from chalicelib.services import push
+
+        method_id, proof = push.proof_from(session, proof["challenge_id"])
     assertion = "credential" in proof
     try:
         reserved = store.reserve_step_up_try(session["token_hash"], n, s.step_up_max_failures, take_challenge=assertion)

@@ -1,0 +1,97 @@
+"""Push approval: pairing (browser and app), the app's signed requests, and the browser's
+push requests and status at login and step-up."""
+from chalice import Blueprint
+
+from chalicelib.api import models
+from chalicelib.api.http import DEVICE, ENROLLMENT, FULL, PUBLIC, Reply, endpoint
+from chalicelib.api.login import cookie_for, issued
+from chalicelib.services import account_methods, push
+
+bp = Blueprint(__name__)
+
+
+@endpoint(bp, "/v1/account/methods/push/pairings", "POST", summary="Start pairing a mobile authenticator app: "
+          "a single-use pairing code and its QR code, 10 minutes (step-up required, except for an account's "
+          "first method)", auth=ENROLLMENT, body=models.StartPairingRequest, response=models.PairingStarted,
+          status=201, errors=(400, 401, 403))
+def start_pairing(call):
+    started = account_methods.begin(call.session, "push", call.body.label, call.client)
+    return Reply(models.PairingStarted(pairing_id=started["method_id"], **started).model_dump(), 201)
+
+
+@endpoint(bp, "/v1/account/methods/push/pairings/{pairing_id}/confirm", "POST", summary="Finish pairing with "
+          "the phrase the app shows: the push method becomes active", auth=ENROLLMENT,
+          body=models.ConfirmPairingRequest, response=models.MethodConfirmed, errors=(400, 401, 403, 404, 409, 410))
+def confirm_pairing(call, pairing_id):
+    method, upgraded = push.confirm_pairing(call.session, pairing_id, call.body.phrase, call.client)
+    body = models.MethodConfirmed(method=models.Method(**method), session=issued(upgraded, False) if upgraded else None)
+    return Reply(body.model_dump(), 200, cookies=[cookie_for(upgraded)] if upgraded else [])
+
+
+@endpoint(bp, "/v1/devices", "POST", summary="App: pair with a pairing code and the device's P-256 public key; "
+          "answers the confirmation phrase to type into the browser", auth=PUBLIC, body=models.DeviceRegistration,
+          response=models.DeviceRegistered, status=201, errors=(400, 404, 429, 503))
+def register_device(call):
+    body = call.body
+    registered = push.register_device(body.pairing_code, body.public_key, body.push_token, body.platform,
+                                      body.device_name, call.client)
+    return Reply(models.DeviceRegistered(**registered).model_dump(), 201)
+
+
+@endpoint(bp, "/v1/devices/{device_id}/challenges", "GET", summary="App (signed): the push requests waiting "
+          "for an answer, with their context and three candidate numbers", auth=DEVICE,
+          response=models.DeviceChallenges, errors=(401, 403))
+def list_challenges(call, device_id):
+    return models.DeviceChallenges(challenges=push.pending_for_device(call.session)).model_dump()
+
+
+@endpoint(bp, "/v1/devices/{device_id}/challenges/{challenge_id}", "POST", summary="App (signed): approve with "
+          "the number the browser shows, or deny (report_fraud: \"this wasn't me\"); the first answer wins",
+          auth=DEVICE, body=models.ChallengeDecision, response=models.ChallengeDecided,
+          errors=(400, 401, 403, 404, 409, 410))
+def decide_challenge(call, device_id, challenge_id):
+    body = call.body
+    decided = push.decide(call.session, challenge_id, body.decision, body.number, body.report_fraud, call.client)
+    return models.ChallengeDecided(**decided).model_dump()
+
+
+@endpoint(bp, "/v1/devices/{device_id}/push-token", "PUT", summary="App (signed): a new push token",
+          auth=DEVICE, body=models.PushTokenUpdate, response=models.Ok, errors=(400, 401, 403))
+def update_push_token(call, device_id):
+    push.update_push_token(call.session, call.body.push_token)
+    return models.Ok().model_dump()
+
+
+@endpoint(bp, "/v1/devices/{device_id}", "DELETE", summary="App (signed): unpair this device; its push method "
+          "is removed (409 last_method when it is the account's last way to log in)", auth=DEVICE,
+          response=models.Ok, errors=(401, 403, 409))
+def unpair(call, device_id):
+    push.unpair(call.session, call.client)
+    return models.Ok().model_dump()
+
+
+@endpoint(bp, "/v1/login/{login_id}/push", "POST", summary="Send a push request to the account's mobile app: "
+          "the browser shows `number`, valid 2 minutes", auth=PUBLIC, body=models.PushRequest,
+          response=models.PushStarted, status=201, errors=(400, 404, 410, 429))
+def login_push(call, login_id):
+    return Reply(models.PushStarted(**push.offer_for_login(login_id, call.body.method_id, call.client)).model_dump(), 201)
+
+
+@endpoint(bp, "/v1/login/{login_id}", "GET", summary="The login attempt's push status: pending, approved, "
+          "denied or expired (poll this, then verify with the challenge_id)", auth=PUBLIC,
+          response=models.PushStatus, errors=(404,))
+def login_status(call, login_id):
+    return models.PushStatus(**push.login_status(login_id)).model_dump()
+
+
+@endpoint(bp, "/v1/account/step-up/push", "POST", summary="Send a push request for step-up", auth=FULL,
+          body=models.PushRequest, response=models.PushStarted, status=201, errors=(400, 401, 403, 404, 429))
+def step_up_push(call):
+    return Reply(models.PushStarted(**push.offer_for_step_up(call.session, call.body.method_id,
+                                                             call.client)).model_dump(), 201)
+
+
+@endpoint(bp, "/v1/account/step-up/push/{challenge_id}", "GET", summary="A step-up push request's status",
+          auth=FULL, response=models.PushStatus, errors=(401, 403, 404))
+def step_up_push_status(call, challenge_id):
+    return models.PushStatus(**push.status_of(call.session, challenge_id)).model_dump()

@@ -1,0 +1,61 @@
+"""Requests signed by a paired device (the mobile authenticator app), instead of a session.
+
+The app signs, with its P-256 key (ECDSA, SHA-256, DER signature), the string
+
+    METHOD \\n PATH \\n TIMESTAMP \\n NONCE \\n hex(SHA-256(body))
+
+where PATH starts at /v1/ (the API base URL's own path is left out; device routes take no
+query string), and sends `X-Device-Timestamp` (Unix seconds, within ±5 minutes of the server),
+`X-Device-Nonce` (16–64 base64url characters, never reused) and `X-Device-Signature`
+(base64url). A bad, stale or replayed signature is 401 and changes nothing; the nonce is
+recorded only once the signature checked out.
+"""
+import base64
+import binascii
+import hashlib
+import re
+
+from chalicelib import store
+from chalicelib.clock import is_id, now_s
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+
+NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def canonical(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    return "\n".join([method.upper(), path, timestamp, nonce, hashlib.sha256(body).hexdigest()]).encode()
+
+
+def _refused(message: str = "The device signature is missing, invalid, stale or reused.") -> ApiError:
+    return ApiError(401, "invalid_signature", message)
+
+
+def authenticate(device_id: str, method: str, path: str, headers: dict, body: bytes) -> dict:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    n = now_s()
+    timestamp, nonce = headers.get("x-device-timestamp", ""), headers.get("x-device-nonce", "")
+    signature_text = headers.get("x-device-signature", "")
+    if not (timestamp.isascii() and timestamp.isdigit() and NONCE.match(nonce) and signature_text):
+        raise _refused("Sign the request: X-Device-Timestamp, X-Device-Nonce and X-Device-Signature are required.")
+    if abs(int(timestamp) - n) > get_settings().device_signature_skew_seconds:
+        raise _refused("The request's timestamp is too far from the server's time: check the phone's clock.")
+    device = store.get_device(device_id, n) if is_id(device_id) else None
+    if device is None:
+        raise _refused("This device is not paired (any more). Pair it again from the browser.")
+    try:
+        signature = base64.urlsafe_b64decode(signature_text + "=" * (-len(signature_text) % 4))
+        key = serialization.load_der_public_key(base64.b64decode(device["public_key"]))
+        key.verify(signature, canonical(method, path, timestamp, nonce, body), ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError, binascii.Error):
+        raise _refused() from None
+    if device["status"] != "active":
+        raise ApiError(403, "device_not_confirmed", "Type the confirmation phrase in the browser to finish pairing.")
+    try:
+        store.use_device_nonce(device_id, nonce, n + 2 * get_settings().device_signature_skew_seconds, n)
+    except store.ConditionFailed:
+        raise _refused("This request was already received (its nonce is used).") from None
+    return device

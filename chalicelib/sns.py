@@ -1,0 +1,74 @@
+"""SNS: mobile push to paired authenticator apps (platform endpoints under the stage's APNs
+and FCM platform applications) and the deprecated SMS.
+
+A push carries only the challenge id and a generic sentence: no number, no code, nothing
+that helps whoever reads notifications on a locked screen.
+"""
+import json
+import logging
+
+from chalicelib import aws
+from chalicelib.config import get_settings
+from chalicelib.errors import ApiError
+
+log = logging.getLogger(__name__)
+PUSH_TEXT = "A login to {service} is waiting for your answer. Open the app to review it."
+
+
+def _platform_application(platform: str) -> str:
+    settings = get_settings()
+    arn = settings.apns_platform_application_arn if platform == "apns" else settings.fcm_platform_application_arn
+    if not arn:
+        raise ApiError(503, "push_unavailable", f"Push notifications through {platform.upper()} are not set up "
+                                                "for this service. Ask its operators.")
+    return arn
+
+
+def create_endpoint(platform: str, push_token: str, device_id: str) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        return aws.client("sns").create_platform_endpoint(
+            PlatformApplicationArn=_platform_application(platform), Token=push_token,
+            CustomUserData=device_id)["EndpointArn"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("InvalidParameter", "InvalidParameterException"):
+            raise ApiError(400, "invalid_push_token", "The push service refused this push token.") from None
+        raise
+
+
+def set_token(endpoint_arn: str, push_token: str) -> None:
+    aws.client("sns").set_endpoint_attributes(EndpointArn=endpoint_arn,
+                                              Attributes={"Token": push_token, "Enabled": "true"})
+
+
+def forget_endpoint(endpoint_arn: str | None) -> None:
+    """Best effort: a leftover endpoint is only a stale address, never used again."""
+    if not endpoint_arn:
+        return
+    try:
+        aws.client("sns").delete_endpoint(EndpointArn=endpoint_arn)
+    except Exception:   # noqa: BLE001 — the removal already committed; nothing to undo
+        log.warning("could not delete SNS endpoint %s", endpoint_arn, exc_info=True)
+
+
+def push_challenge(endpoint_arn: str, challenge_id: str) -> bool:
+    """Notify the app; False when the push could not be sent (the app still sees the
+    challenge when it next lists them)."""
+    text = PUSH_TEXT.format(service=get_settings().service_name)
+    data = {"type": "mfa_challenge", "challenge_id": challenge_id}
+    apns = json.dumps({"aps": {"alert": text, "sound": "default", "category": "MFA_CHALLENGE"}, **data})
+    message = {"default": text, "APNS": apns, "APNS_SANDBOX": apns,
+               "GCM": json.dumps({"notification": {"body": text}, "data": data})}
+    try:
+        aws.client("sns").publish(TargetArn=endpoint_arn, Message=json.dumps(message), MessageStructure="json")
+    except Exception:   # noqa: BLE001 — a disabled endpoint or an SNS outage must not fail the login
+        log.warning("push to %s failed", endpoint_arn, exc_info=True)
+        return False
+    return True
+
+
+def send_sms(phone_number: str, text: str) -> None:
+    aws.client("sns").publish(PhoneNumber=phone_number, Message=text,
+                              MessageAttributes={"AWS.SNS.SMS.SMSType": {"DataType": "String",
+                                                                         "StringValue": "Transactional"}})

@@ -1,0 +1,393 @@
+"""Push approval over HTTP: pairing with a confirmation phrase, signed device requests,
+number matching, the first answer winning, expiry, anti-fatigue limits, "this wasn't me",
+step-up, and what SNS was asked to send. The phone is the reference authenticator's own
+signing code (clients/authenticator), with its key in memory."""
+import json
+import sys
+import threading
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.conftest import PROJECT, Person, mailbox
+
+sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
+from mfa_authenticator import public_jwk, signature_headers  # noqa: E402
+
+
+class Phone:
+    """A paired mobile app: its key, its device id, and signed calls through the test client."""
+
+    def __init__(self, api, clock, name: str = "Pixel 9"):
+        self.api, self.clock, self.name = api, clock, name
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.device_id = None
+        self.phrase = None
+
+    def pair(self, pairing_code: str, **overrides):
+        body = {"pairing_code": pairing_code, "public_key": public_jwk(self.key), "push_token": "token-" + self.name,
+                "platform": "fcm", "device_name": self.name, **overrides}
+        response = self.api.post("/v1/devices", body, browser=False)
+        if response.status_code == 201:
+            self.device_id, self.phrase = response.json["device_id"], response.json["confirmation_phrase"]
+        return response
+
+    def signed(self, method: str, path: str, body=None, headers: dict | None = None, **sign):
+        data = json.dumps(body).encode() if body is not None else b""
+        sent = signature_headers(self.key, method, path, data, now=sign.pop("now", self.clock.now()), **sign)
+        sent.update(headers or {})
+        return self.api.request(method, path, raw=data, headers=sent, browser=False)
+
+    def challenges(self):
+        return self.signed("GET", f"/v1/devices/{self.device_id}/challenges")
+
+    def answer(self, challenge_id: str, decision: str, number: int | None = None, report_fraud: bool = False):
+        body = {"decision": decision, "report_fraud": report_fraud}
+        if number is not None:
+            body["number"] = number
+        return self.signed("POST", f"/v1/devices/{self.device_id}/challenges/{challenge_id}", body)
+
+
+def pair_phone(person: Person, phone: Phone) -> dict:
+    started = person.api.post("/v1/account/methods/push/pairings", {"label": "My phone"})
+    assert started.status_code == 201, started.json
+    assert phone.pair(started.json["pairing_code"]).status_code == 201
+    confirmed = person.api.post(f"/v1/account/methods/push/pairings/{started.json['pairing_id']}/confirm",
+                                {"phrase": phone.phrase})
+    assert confirmed.status_code == 200, confirmed.json
+    return confirmed.json["method"]
+
+
+@pytest.fixture
+def paired(person, make_client, clock):
+    """Alice with TOTP and a paired phone; logged out."""
+    person.onboard()
+    person.step_up()
+    phone = Phone(make_client(origin=None), clock)
+    person.push_method = pair_phone(person, phone)
+    person.phone = phone
+    person.api.post("/v1/logout")
+    clock.advance(30)   # a TOTP step not used yet
+    return person
+
+
+def start_push_login(person: Person) -> tuple[str, dict]:
+    login_id = person.password_step().json["login_id"]
+    pushed = person.api.post(f"/v1/login/{login_id}/push", {"method_id": person.push_method["id"]})
+    assert pushed.status_code == 201, pushed.json
+    return login_id, pushed.json
+
+
+# ---------------------------------------------------------------- pairing
+
+def test_pairing_with_the_phrase_activates_push(person, make_client, clock):
+    person.onboard()
+    person.step_up()
+    started = person.api.post("/v1/account/methods/push/pairings", {}).json
+    assert started["pairing_uri"].startswith("mfa-push://pair?api=http%3A%2F%2Flocalhost%3A8000&code=")
+    assert started["qr_svg"].startswith("<svg") and started["expires_at"] == int(clock.now()) + 600
+    phone = Phone(make_client(origin=None), clock)
+    assert phone.pair(started["pairing_code"].lower().replace("-", " ")).status_code == 201
+    assert len(phone.phrase.split()) == 3
+    # Paired but unconfirmed: the device cannot act yet, and the method is not usable.
+    assert phone.challenges().status_code == 403
+    assert [m["type"] for m in person.api.get("/v1/account/methods").json["methods"]] == ["totp"]
+
+    confirmed = person.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm",
+                                {"phrase": "  " + phone.phrase.upper() + " "})
+    assert confirmed.status_code == 200, confirmed.json
+    method = confirmed.json["method"]
+    assert method["type"] == "push" and method["device_name"] == "Pixel 9" and method["platform"] == "fcm"
+    assert mailbox(person.api, person.email, "verification method was added")
+    assert phone.challenges().json == {"challenges": []}
+
+
+def test_push_can_be_the_first_method_of_a_new_account(person, make_client, clock):
+    person.sign_up()
+    assert person.password_step().json["enrollment_required"] is True
+    phone = Phone(make_client(origin=None), clock)
+    method = pair_phone(person, phone)
+    assert person.api.get("/v1/account/methods").status_code == 200
+    assert method["type"] == "push"
+
+
+def test_a_wrong_phrase_is_refused_and_five_end_the_pairing(person, make_client, clock):
+    person.onboard()
+    person.step_up()
+    started = person.api.post("/v1/account/methods/push/pairings", {}).json
+    phone = Phone(make_client(origin=None), clock)
+    phone.pair(started["pairing_code"])
+    confirm = f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm"
+    for _ in range(5):
+        wrong = person.api.post(confirm, {"phrase": "acid acorn acre"})
+        assert wrong.status_code == 401 and wrong.json["error"] == "invalid_phrase"
+    ended = person.api.post(confirm, {"phrase": phone.phrase})
+    assert ended.status_code == 410 and ended.json["error"] == "pairing_expired"
+    assert phone.challenges().status_code == 403
+
+
+def test_confirming_before_any_app_paired_says_so(person):
+    person.onboard()
+    person.step_up()
+    started = person.api.post("/v1/account/methods/push/pairings", {}).json
+    early = person.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm", {"phrase": "a b c"})
+    assert early.status_code == 409 and early.json["error"] == "pairing_incomplete"
+
+
+def test_a_pairing_code_works_once_and_expires(person, make_client, clock):
+    person.onboard()
+    person.step_up()
+    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    assert Phone(make_client(origin=None), clock).pair(code).status_code == 201
+    second = Phone(make_client(origin=None), clock, "attacker").pair(code)
+    assert second.status_code == 404 and second.json["error"] == "pairing_not_found"
+
+    late = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    clock.advance(601)
+    assert Phone(make_client(origin=None), clock).pair(late).status_code == 404
+
+
+@pytest.mark.parametrize("public_key", [
+    {"kty": "EC", "crv": "P-384", "x": "AA", "y": "AA"},
+    {"kty": "RSA", "n": "AA", "e": "AQAB"},
+    {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
+    "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+])
+def test_only_p256_public_keys_are_accepted(person, make_client, clock, public_key):
+    person.onboard()
+    person.step_up()
+    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    refused = Phone(make_client(origin=None), clock).pair(code, public_key=public_key)
+    assert refused.status_code == 400 and refused.json["error"] == "invalid_public_key"
+    # The code was not spent by the bad request.
+    assert Phone(make_client(origin=None), clock).pair(code).status_code == 201
+
+
+def test_an_spki_public_key_is_accepted(person, make_client, clock):
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+
+    person.onboard()
+    person.step_up()
+    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    phone = Phone(make_client(origin=None), clock)
+    spki = phone.key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert phone.pair(code, public_key=base64.b64encode(spki).decode()).status_code == 201
+
+
+# ---------------------------------------------------------------- login with push
+
+def test_log_in_by_approving_with_the_right_number(paired):
+    login_id, pushed = start_push_login(paired)
+    assert 10 <= pushed["number"] <= 99 and pushed["notified"] is True
+    assert paired.api.get(f"/v1/login/{login_id}").json["status"] == "pending"
+
+    waiting = paired.phone.challenges().json["challenges"]
+    assert len(waiting) == 1
+    challenge = waiting[0]
+    assert challenge["challenge_id"] == pushed["challenge_id"] and challenge["purpose"] == "login"
+    assert pushed["number"] in challenge["candidates"] and len(set(challenge["candidates"])) == 3
+    assert challenge["context"]["ip"] is not None and challenge["context"]["user_agent"] == "pytest-browser/1.0"
+    assert "number" not in challenge
+
+    early = paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
+    assert early.status_code == 409 and early.json["error"] == "push_pending"
+
+    answered = paired.phone.answer(pushed["challenge_id"], "approve", pushed["number"])
+    assert answered.status_code == 200 and answered.json == {"status": "approved", "reason": None}
+    assert paired.api.get(f"/v1/login/{login_id}").json["status"] == "approved"
+    session = paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
+    assert session.status_code == 200, session.json
+    assert session.json["method_used"]["type"] == "push"
+    assert paired.api.get("/v1/account").status_code == 200
+    again = paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
+    assert again.status_code == 404 or again.json["error"] in ("login_expired", "challenge_not_found")
+    assert paired.phone.challenges().json["challenges"] == []
+
+
+def test_deny_and_wrong_number_both_refuse_the_login(paired):
+    for decision, number, reason in (("deny", None, "denied"), ("approve", "wrong", "wrong_number")):
+        login_id, pushed = start_push_login(paired)
+        pick = (pushed["number"] % 89) + 10 if number == "wrong" else number
+        answered = paired.phone.answer(pushed["challenge_id"], decision, pick)
+        assert answered.json == {"status": "denied", "reason": reason}
+        assert paired.api.get(f"/v1/login/{login_id}").json["status"] == "denied"
+        refused = paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
+        assert refused.status_code == 401 and refused.json["error"] == "push_denied"
+        assert paired.api.get("/v1/account").status_code == 401
+
+
+def test_an_unanswered_push_expires_after_two_minutes(paired, clock):
+    login_id, pushed = start_push_login(paired)
+    clock.advance(121)
+    assert paired.api.get(f"/v1/login/{login_id}").json["status"] == "expired"
+    late = paired.phone.answer(pushed["challenge_id"], "approve", pushed["number"])
+    assert late.status_code == 410
+    assert paired.phone.challenges().json["challenges"] == []
+    refused = paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
+    assert refused.status_code == 410
+
+
+def test_the_first_answer_wins(paired, atomic_dynamodb):
+    _, pushed = start_push_login(paired)
+    results = []
+
+    def answer(decision):
+        results.append(paired.phone.answer(pushed["challenge_id"], decision, pushed["number"]))
+
+    threads = [threading.Thread(target=answer, args=(d,)) for d in ("approve", "deny", "approve", "deny")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(r.status_code for r in results)
+    assert statuses == [200, 409, 409, 409], [r.json for r in results]
+
+
+def test_a_new_push_replaces_the_earlier_one_of_the_same_login(paired):
+    login_id, first = start_push_login(paired)
+    second = paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]}).json
+    stale = paired.phone.answer(first["challenge_id"], "approve", first["number"])
+    assert stale.status_code == 410
+    assert paired.phone.answer(second["challenge_id"], "approve", second["number"]).status_code == 200
+    assert paired.api.post(f"/v1/login/{login_id}/verify",
+                           {"challenge_id": second["challenge_id"]}).status_code == 200
+
+
+def test_a_push_for_one_login_cannot_complete_another(paired):
+    login_a, pushed = start_push_login(paired)
+    login_b = paired.password_step().json["login_id"]
+    paired.phone.answer(pushed["challenge_id"], "approve", pushed["number"])
+    other = paired.api.post(f"/v1/login/{login_b}/verify", {"challenge_id": pushed["challenge_id"]})
+    assert other.status_code == 404 and other.json["error"] == "challenge_not_found"
+
+
+# ---------------------------------------------------------------- signed requests
+
+def test_replayed_stale_and_forged_signatures_are_refused(paired, clock):
+    _, pushed = start_push_login(paired)
+    phone = paired.phone
+    path = f"/v1/devices/{phone.device_id}/challenges/{pushed['challenge_id']}"
+    body = {"decision": "approve", "number": pushed["number"], "report_fraud": False}
+    data = json.dumps(body).encode()
+
+    stale = phone.signed("POST", path, body, now=clock.now() - 301)
+    assert stale.status_code == 401 and stale.json["error"] == "invalid_signature"
+    stranger = Phone(phone.api, clock)
+    forged = phone.api.request("POST", path, raw=data, browser=False,
+                               headers=signature_headers(stranger.key, "POST", path, data, now=clock.now()))
+    assert forged.status_code == 401
+    tampered_headers = signature_headers(phone.key, "POST", path, data, now=clock.now())
+    tampered = phone.api.request("POST", path, raw=json.dumps({**body, "report_fraud": True}).encode(),
+                                 headers=tampered_headers, browser=False)
+    assert tampered.status_code == 401
+    unsigned = phone.api.request("POST", path, raw=data, browser=False)
+    assert unsigned.status_code == 401
+    assert phone.challenges().json["challenges"][0]["challenge_id"] == pushed["challenge_id"]   # nothing changed
+
+    headers = signature_headers(phone.key, "POST", path, data, now=clock.now())
+    assert phone.api.request("POST", path, raw=data, headers=headers, browser=False).status_code == 200
+    replayed = phone.api.request("POST", path, raw=data, headers=headers, browser=False)
+    assert replayed.status_code == 401 and "already received" in replayed.json["message"]
+
+
+def test_another_devices_challenge_is_not_found(paired, make_client, clock):
+    other_person = Person(make_client(), clock, "bob@example.com").onboard()
+    other_person.step_up()
+    bobs_phone = Phone(make_client(origin=None), clock, "Bob's phone")
+    pair_phone(other_person, bobs_phone)
+    _, pushed = start_push_login(paired)
+    assert bobs_phone.answer(pushed["challenge_id"], "approve", pushed["number"]).status_code == 404
+
+
+# ---------------------------------------------------------------- anti-fatigue
+
+def test_at_most_three_pending_pushes_and_ten_an_hour(paired, clock):
+    pushes = [start_push_login(paired)[1] for _ in range(3)]
+    login_id = paired.password_step().json["login_id"]
+    fourth = paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]})
+    assert fourth.status_code == 429 and fourth.json["error"] == "push_rate_limited"
+    assert "already waiting" in fourth.json["message"]
+    paired.phone.answer(pushes[0]["challenge_id"], "deny")
+    assert paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]}).status_code == 201
+
+    clock.advance(121)   # the pending ones expired; 4 were sent this hour
+    for _ in range(6):
+        clock.advance(1)
+        _, pushed = start_push_login(paired)
+        paired.phone.answer(pushed["challenge_id"], "deny")
+    eleventh = paired.api.post(f"/v1/login/{paired.password_step().json['login_id']}/push",
+                               {"method_id": paired.push_method["id"]})
+    assert eleventh.status_code == 429 and "this hour" in eleventh.json["message"]
+
+
+def test_this_wasnt_me_ends_the_login_emails_the_owner_and_is_audited(paired):
+    login_id, pushed = start_push_login(paired)
+    reported = paired.phone.answer(pushed["challenge_id"], "deny", report_fraud=True)
+    assert reported.json == {"status": "denied", "reason": "fraud_report"}
+    assert paired.api.get(f"/v1/login/{login_id}").json["status"] == "expired"
+    assert paired.api.post(f"/v1/login/{login_id}/verify", {"method_id": paired.method_id,
+                                                             "code": "000000"}).status_code == 410
+    mail = mailbox(paired.api, paired.email, "you reported it")
+    assert mail and "Pixel 9" in mail[0]["text"] and "change it now" in mail[0]["text"]
+    paired.login()
+    events = [e["kind"] for e in paired.api.get("/v1/account/events?limit=50").json["events"]]
+    assert "push_fraud_reported" in events and "push_denied" in events
+
+
+# ---------------------------------------------------------------- step-up, pushes sent, token, unpair
+
+def test_step_up_with_push(paired, clock):
+    paired.login()
+    clock.advance(601)
+    pushed = paired.api.post("/v1/account/step-up/push", {"method_id": paired.push_method["id"]})
+    assert pushed.status_code == 201, pushed.json
+    challenge_id = pushed.json["challenge_id"]
+    assert paired.phone.challenges().json["challenges"][0]["purpose"] == "step_up"
+    assert paired.api.get(f"/v1/account/step-up/push/{challenge_id}").json["status"] == "pending"
+    paired.phone.answer(challenge_id, "approve", pushed.json["number"])
+    stepped = paired.api.post("/v1/account/step-up", {"challenge_id": challenge_id})
+    assert stepped.status_code == 200 and stepped.json["method_used"]["type"] == "push"
+
+
+def test_fraud_report_at_step_up_ends_the_session(paired, clock):
+    paired.login()
+    pushed = paired.api.post("/v1/account/step-up/push", {"method_id": paired.push_method["id"]}).json
+    paired.phone.answer(pushed["challenge_id"], "deny", report_fraud=True)
+    assert paired.api.get("/v1/account").status_code == 401
+
+
+def test_pushes_carry_only_the_challenge_id(paired):
+    _, pushed = start_push_login(paired)
+    sent = paired.api.get("/_dev/pushes").json["pushes"]
+    assert sent[0]["challenge_id"] == pushed["challenge_id"] and sent[0]["device_id"] == paired.phone.device_id
+    assert str(pushed["number"]) not in json.dumps(sent[0]).replace(pushed["challenge_id"], "")
+
+
+def test_update_push_token_and_unpair(paired, make_client, clock):
+    phone = paired.phone
+    updated = phone.signed("PUT", f"/v1/devices/{phone.device_id}/push-token", {"push_token": "new-token"})
+    assert updated.status_code == 200
+    # The phone is not the last method (TOTP remains): unpairing removes the push method.
+    assert phone.signed("DELETE", f"/v1/devices/{phone.device_id}").status_code == 200
+    assert phone.challenges().status_code == 401
+    paired.login()
+    assert [m["type"] for m in paired.api.get("/v1/account/methods").json["methods"]] == ["totp"]
+    assert mailbox(paired.api, paired.email, "verification method was removed")
+
+
+def test_the_last_method_cannot_be_unpaired_from_the_phone(person, make_client, clock):
+    person.sign_up()
+    person.password_step()
+    phone = Phone(make_client(origin=None), clock)
+    pair_phone(person, phone)
+    refused = phone.signed("DELETE", f"/v1/devices/{phone.device_id}")
+    assert refused.status_code == 409 and refused.json["error"] == "last_method"
+
+
+def test_removing_the_push_method_in_the_browser_unpairs_the_device(paired):
+    paired.login()
+    paired.step_up()
+    assert paired.api.delete(f"/v1/account/methods/{paired.push_method['id']}", {"confirm": True}).status_code == 200
+    assert paired.phone.challenges().status_code == 401
