@@ -7,7 +7,7 @@ import logging
 
 from chalice import Chalice, Response
 
-from chalicelib.api import accounts, cli_login, dev, docs, login, methods, push, sessions
+from chalicelib.api import accounts, cli_login, dev, docs, login, methods, push, sessions, sms
 from chalicelib.api.http import error_response, json_response
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
@@ -15,7 +15,8 @@ from chalicelib.errors import ApiError
 app = Chalice(app_name="mfa-service")
 app.log.setLevel(logging.INFO)
 
-for blueprint in (accounts.bp, login.bp, methods.bp, push.bp, sessions.bp, cli_login.bp, dev.bp, docs.bp):
+for blueprint in (accounts.bp, login.bp, methods.bp, push.bp, sms.bp, sessions.bp, cli_login.bp, dev.bp,
+                  docs.bp):
     app.register_blueprint(blueprint)
 
 # Chalice's own errors (unknown method, unsupported media type...) in our shape.

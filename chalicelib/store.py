@@ -491,8 +491,8 @@ def op_use_method(account_id: str, method_id: str, now: int, counter: str | None
     return _op_update(_method_key(account_id, method_id), expression, values, condition=condition, names=names)
 
 
-def op_flag_method(account_id: str, method_id: str, updates: dict) -> dict:
-    """Set attributes on an active method (a WebAuthn credential marked suspicious)."""
+def op_update_active_method(account_id: str, method_id: str, updates: dict) -> dict:
+    """Set attributes on an active method (a WebAuthn credential marked suspicious, an SMS code sent)."""
     names = {f"#u{i}": name for i, name in enumerate(updates)}
     values = {f":u{i}": value for i, value in enumerate(updates.values())}
     sets = ", ".join(f"#u{i} = :u{i}" for i in range(len(updates)))

@@ -109,6 +109,7 @@ class DeviceRegistration(Body):
 
 
 class PushRequest(Body):
+    """Which of the account's methods to send to (a mobile app, or a legacy SMS phone)."""
     method_id: Id
 
 
@@ -248,6 +249,11 @@ class PushStarted(Reply):
     number: int = Field(description="two digits: the browser shows it, the person picks it in the app")
     expires_at: int
     notified: bool = Field(description="false when the push could not be sent: the app still lists the request")
+
+
+class SmsCodeSent(Reply):
+    sent_to: str = Field(description="the phone's last digits")
+    expires_at: int
 
 
 class PushStatus(Reply):

@@ -4,6 +4,7 @@ from chalicelib.errors import ApiError
 from chalicelib.methods.base import VerificationMethod
 from chalicelib.methods.push import PushMethod
 from chalicelib.methods.recovery_codes import RecoveryCodesMethod
+from chalicelib.methods.sms import SmsMethod
 from chalicelib.methods.totp import TotpMethod
 from chalicelib.methods.webauthn import BuiltInMethod, SecurityKeyMethod
 
@@ -13,6 +14,7 @@ REGISTRY: dict[str, VerificationMethod] = {
     RecoveryCodesMethod.type: RecoveryCodesMethod(),
     SecurityKeyMethod.type: SecurityKeyMethod(),
     BuiltInMethod.type: BuiltInMethod(),
+    SmsMethod.type: SmsMethod(),
 }
 
 

@@ -127,6 +127,7 @@ def verify(login_id: str, method_id: str | None, proof: dict, client: dict) -> t
         raise _attempt_gone() from None
 
     account = {"account_id": attempt["account_id"], "email": attempt["email"]}
+    proof = {**proof, "context": f"login:{login_id}"}   # what an SMS code was sent for
     if assertion:
         method_id = webauthn.offered_method_id(attempt.get("offered"), proof["credential"])
         proof = {**proof, "challenge": attempt.get("challenge"),

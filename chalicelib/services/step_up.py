@@ -50,6 +50,7 @@ def step_up(session: dict, method_id: str | None, proof: dict, client: dict) -> 
         store.delete_session(session["token_hash"], session["account_id"])
         raise ApiError(401, "unauthenticated", "Too many failed verifications: log in again.") from None
     account = {"account_id": session["account_id"], "email": session["email"]}
+    proof = {**proof, "context": f"session:{session['session_id']}"}   # what an SMS code was sent for
     if assertion:
         method_id = webauthn.offered_method_id(reserved.get("offered"), proof["credential"])
         proof = {**proof, "challenge": reserved.get("challenge"),

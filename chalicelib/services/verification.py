@@ -47,7 +47,7 @@ def _accept(account: dict, method: dict, proof: dict, client: dict, event: str, 
     except Suspicious as suspicious:
         kind, context = suspicious.notice
         Change(account["account_id"], account["email"], client).add(
-            store.op_flag_method(account["account_id"], method_id, suspicious.updates),
+            store.op_update_active_method(account["account_id"], method_id, suspicious.updates),
         ).audit(kind, method_id=method_id, **{**context, "method_type": method["type"]}).notify(kind, **context).commit()
         raise ApiError(401, suspicious.reason, suspicious.message) from None
     if verified is not None:
