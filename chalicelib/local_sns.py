@@ -8,19 +8,30 @@ import os
 import urllib.request
 
 
+def _decoded(value):
+    """JSON, decoded as many times as it was encoded (LocalStack keeps the platform's
+    message as a JSON string inside JSON)."""
+    while isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
 def _push(endpoint_arn: str, device_id: str, message_id: str, raw: str, sent_at: str | None) -> dict:
-    try:
-        structured = json.loads(raw)
-    except ValueError:
-        structured = {"default": raw}
-    payload = structured.get("GCM") or structured.get("APNS") or "{}"
-    try:
-        data = json.loads(payload)
-    except ValueError:
-        data = {}
-    data = data.get("data", data)
-    return {"id": message_id, "endpoint_arn": endpoint_arn, "device_id": device_id,
-            "text": structured.get("default", ""), "challenge_id": data.get("challenge_id"), "sent_at": sent_at}
+    """Moto keeps the whole MessageStructure=json document; LocalStack the platform's part."""
+    message = _decoded(raw)
+    if isinstance(message, dict) and ("GCM" in message or "APNS" in message):
+        text = message.get("default", "")
+        message = _decoded(message.get("GCM") or message.get("APNS"))
+    else:
+        text = None
+    message = message if isinstance(message, dict) else {}
+    data = message.get("data") or message
+    text = text or (message.get("notification") or {}).get("body") or (message.get("aps") or {}).get("alert") or ""
+    return {"id": message_id, "endpoint_arn": endpoint_arn, "device_id": device_id, "text": text,
+            "challenge_id": data.get("challenge_id"), "sent_at": sent_at}
 
 
 def _localstack(path: str) -> dict:
