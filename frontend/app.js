@@ -228,19 +228,47 @@ function ceremonyPrompt(area) {
   return controller;
 }
 
-// The proof choices for a login attempt (or a step-up): a button per code method and one
-// per kind of WebAuthn authenticator. `submit(body)` sends the proof.
-function proofChoices(methods, box, submit, webauthnOptions) {
+// Waits for the phone's answer to a push request: shows the number to pick, polls the
+// status, and sends the approved challenge. A Cancel button stops waiting.
+async function awaitPush(area, started, ways) {
+  let stopped = false;
+  const stop = h("button", {type: "button", class: "secondary", onclick: () => { stopped = true; }}, "Cancel");
+  const status = h("p", {role: "status"}, "Waiting for your answer…");
+  area.replaceChildren(h("div", {class: "card", id: "push-wait"},
+    h("p", {}, "On your phone, open the notification and pick this number:"),
+    h("p", {class: "big-number", "aria-label": `Number ${started.number}`, id: "push-number"}, String(started.number)),
+    started.notified ? null : h("p", {class: "notice"}, "The notification could not be sent: open the app to see the request."),
+    status, stop));
+  try {
+    while (!stopped) {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      if (stopped) break;
+      const state = await ways.pushStatus(started.challenge_id);
+      if (state.status === "approved") return ways.submit({challenge_id: started.challenge_id});
+      if (state.status === "denied") throw new Error("The request was denied on your phone, or the wrong number was picked.");
+      if (state.status === "expired") throw new Error("The request expired without an answer. Send a new one, or use another method.");
+    }
+    throw new Error("Stopped waiting for your phone. Choose a method to try again.");
+  } finally {
+    area.replaceChildren();
+  }
+}
+
+// The proof choices for a login attempt (or a step-up): a button per code, push or SMS
+// method and one per kind of WebAuthn authenticator. `ways` sends things: submit(body),
+// webauthnOptions(), sendPush(method), pushStatus(challengeId), sendSms(method).
+function proofChoices(methods, box, ways) {
+  const {submit} = ways;
   const area = h("div", {});
   const choices = h("div", {role: "group", "aria-label": "Verification methods"});
-  const codeForm = (method) => {
-    const isTotp = method.type === "totp";
+  const codeForm = (method, sentTo = null) => {
+    const numeric = method.type === "totp" || method.type === "sms";
     const button = h("button", {type: "submit"}, "Verify");
     const input = h("input", {id: "code", name: "code", type: "text", required: true, autocomplete: "one-time-code",
-                              inputmode: isTotp ? "numeric" : "text", spellcheck: "false"});
-    const form = h("form", {class: "card"},
-      h("label", {for: "code"}, isTotp ? `6-digit code from ${method.label}` : "One of your recovery codes"),
-      input, h("br"), button);
+                              inputmode: numeric ? "numeric" : "text", spellcheck: "false"});
+    const text = method.type === "totp" ? `6-digit code from ${method.label}`
+      : method.type === "sms" ? `6-digit code texted to ${sentTo}` : "One of your recovery codes";
+    const form = h("form", {class: "card"}, h("label", {for: "code"}, text), input, h("br"), button);
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       busy(button, box, () => submit({method_id: method.id, code: input.value.trim()}));
@@ -249,6 +277,11 @@ function proofChoices(methods, box, submit, webauthnOptions) {
     input.focus();
   };
   const byType = (type) => methods.filter((m) => m.type === type);
+  for (const method of byType("push")) {
+    const button = h("button", {type: "button", class: "secondary"}, `Approve on your phone: ${method.label}`);
+    button.addEventListener("click", () => busy(button, box, async () => awaitPush(area, await ways.sendPush(method), ways)));
+    choices.append(button);
+  }
   for (const method of byType("totp")) {
     choices.append(h("button", {type: "button", class: "secondary", onclick: () => codeForm(method)},
                      `Authenticator app: ${method.label}`));
@@ -261,7 +294,7 @@ function proofChoices(methods, box, submit, webauthnOptions) {
     button.addEventListener("click", () => busy(button, box, async () => {
       const prompt = ceremonyPrompt(area);
       try {
-        const options = await webauthnOptions();
+        const options = await ways.webauthnOptions();
         await submit({credential: await webauthn.get(options.public_key, prompt.signal)});
       } finally {
         area.replaceChildren();
@@ -272,6 +305,14 @@ function proofChoices(methods, box, submit, webauthnOptions) {
   for (const method of byType("recovery_codes")) {
     choices.append(h("button", {type: "button", class: "secondary", onclick: () => codeForm(method)},
                      "Use a recovery code"));
+  }
+  for (const method of byType("sms")) {
+    const button = h("button", {type: "button", class: "secondary"}, `Text a code to ${method.label} (deprecated)`);
+    button.addEventListener("click", () => busy(button, box, async () => {
+      const sent = await ways.sendSms(method);
+      codeForm(method, sent.sent_to);
+    }));
+    choices.append(button);
   }
   return [choices, area];
 }
@@ -292,10 +333,17 @@ function secondFactor(started) {
     await loadAccount();
     afterLogin();
   };
-  const options = () => api.post(`/v1/login/${started.login_id}/webauthn/options`);
+  const base = `/v1/login/${started.login_id}`;
+  const ways = {
+    submit,
+    webauthnOptions: () => api.post(`${base}/webauthn/options`),
+    sendPush: (method) => api.post(`${base}/push`, {method_id: method.id}),
+    pushStatus: () => api.get(base),
+    sendSms: (method) => api.post(`${base}/sms`, {method_id: method.id}),
+  };
   view("Verify it's you",
     h("p", {}, "Choose how to confirm this login."),
-    h("section", {}, ...proofChoices(started.methods, box, submit, options), box),
+    h("section", {}, ...proofChoices(started.methods, box, ways), box),
     h("p", {class: "muted"}, `This login attempt expires at ${when(started.expires_at)}.`));
 }
 
@@ -331,13 +379,19 @@ async function stepUp() {
       }
       done(true);
     };
-    const options = () => api.post("/v1/account/step-up/webauthn/options");
+    const ways = {
+      submit,
+      webauthnOptions: () => api.post("/v1/account/step-up/webauthn/options"),
+      sendPush: (method) => api.post("/v1/account/step-up/push", {method_id: method.id}),
+      pushStatus: (challengeId) => api.get(`/v1/account/step-up/push/${challengeId}`),
+      sendSms: (method) => api.post("/v1/account/step-up/sms", {method_id: method.id}),
+    };
     const cancel = h("button", {type: "button", class: "secondary"}, "Cancel");
     cancel.addEventListener("click", () => done(false, new Error("Cancelled: that change needs you to confirm it's you.")));
     stepUpDialog.replaceChildren(
       h("h2", {id: "step-up-title"}, "Confirm it's you"),
       h("p", {}, "This change needs a fresh second factor."),
-      ...proofChoices(methods, box, submit, options), box, cancel);
+      ...proofChoices(methods, box, ways), box, cancel);
     stepUpDialog.onclose = () => done(false, new Error("Cancelled: that change needs you to confirm it's you."));
     stepUpDialog.showModal();
   });
@@ -409,11 +463,43 @@ function webauthnEnrolment(type, onDone) {
   return panel;
 }
 
+function pushEnrolment(onDone) {
+  const box = alertBox();
+  const labelInput = h("input", {id: "push-label", name: "label", type: "text", value: "My phone"});
+  const start = h("button", {type: "button"}, "Show pairing code");
+  const panel = h("div", {class: "card"},
+    h("p", {}, "Pair the MFA authenticator app on your phone: it will ask you to approve each login with a tap."),
+    h("label", {for: "push-label"}, "Name"), labelInput, h("br"), start, box);
+  start.addEventListener("click", () => busy(start, box, async () => {
+    const started = await withStepUp(() => api.post("/v1/account/methods/push/pairings", {label: labelInput.value.trim() || null}));
+    const qr = h("div", {class: "qr", role: "img", "aria-label": "QR code for pairing the app"});
+    qr.innerHTML = started.qr_svg;   // SVG made by the service (segno), not user input
+    const phrase = h("input", {id: "pairing-phrase", name: "phrase", type: "text", autocomplete: "off",
+                               spellcheck: "false", required: true});
+    const confirm = h("button", {type: "submit"}, "Finish pairing");
+    const form = h("form", {}, h("label", {for: "pairing-phrase"}, "The three words the app shows"), phrase, h("br"),
+                   confirm);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busy(confirm, box, async () => onDone(await api.post(
+        `/v1/account/methods/push/pairings/${started.pairing_id}/confirm`, {phrase: phrase.value})));
+    });
+    panel.replaceChildren(
+      h("p", {}, "In the app, scan this QR code, or type the pairing code. It works once, for 10 minutes."),
+      qr, h("p", {}, "Pairing code: ", h("span", {class: "secret", id: "pairing-code"}, started.pairing_code)),
+      form, box);
+    phrase.focus();
+  }));
+  return panel;
+}
+
 function methodPicker(onDone) {
   const area = h("div", {});
   const choose = (builder) => { area.replaceChildren(builder()); area.querySelector("input, button")?.focus(); };
   return [
     h("div", {role: "group", "aria-label": "Kinds of verification method"},
+      h("button", {type: "button", class: "secondary", onclick: () => choose(() => pushEnrolment(onDone))},
+        "Mobile app (push)"),
       h("button", {type: "button", class: "secondary", onclick: () => choose(() => totpEnrolment(onDone))},
         "Authenticator app"),
       h("button", {type: "button", class: "secondary", onclick: () => choose(() => webauthnEnrolment("security_key", onDone))},
@@ -493,9 +579,11 @@ function renderMethods(section, listed, refresh) {
       no.focus();
     });
     actions.append(rename, remove);
-    const flags = method.suspicious ? h("span", {class: "badge bad"}, "blocked: may be copied") : null;
+    const flags = method.suspicious ? h("span", {class: "badge bad"}, "blocked: may be copied")
+      : method.deprecated ? h("span", {class: "badge bad"}, `deprecated: until ${method.usable_until}`) : null;
+    const detail = method.device_name || method.phone || null;
     return h("tr", {"data-method-id": method.id},
-      h("td", {}, h("strong", {}, method.label), " ", flags),
+      h("td", {}, h("strong", {}, method.label), " ", flags, detail ? h("div", {class: "muted"}, detail) : null),
       h("td", {}, TYPE_NAMES[method.type] || method.type),
       h("td", {}, when(method.created_at)), h("td", {}, when(method.last_used_at)), actions);
   });

@@ -6,6 +6,7 @@ RP ID `localhost`. Screenshots land in build/screenshots/ (not in git) for revie
 import os
 import re
 import shutil
+import sys
 
 import pyotp
 import pytest
@@ -355,3 +356,54 @@ def test_sensitive_changes_ask_for_a_fresh_second_factor_in_a_dialog(chromium, s
         assert not dialog.is_visible()
     finally:
         tab.close()
+
+
+def test_pair_a_phone_and_log_in_by_approving_the_push(tab, origin, tmp_path):
+    sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
+    from mfa_authenticator import Authenticator
+
+    email = "browser-push@example.com"
+    built_in = enrolled(tab, email)
+    phone = Authenticator(tmp_path / "phone.json")
+    api = origin.replace("localhost", "127.0.0.1")
+
+    tab.button("Mobile app (push)").click()
+    tab.button("Show pairing code").click()
+    code = tab.page.locator("#pairing-code").inner_text()
+    phrase = phone.pair(code, api, "Test phone")
+    tab.page.get_by_label("The three words the app shows").fill(phrase)
+    tab.button("Finish pairing").click()
+    tab.page.get_by_text("My phone was added.").wait_for()
+    assert tab.page.locator("tr", has_text="My phone").get_by_text("Test phone").is_visible()
+
+    tab.log_out()
+    tab.remove_authenticator(built_in)
+    tab.password_step(email)
+    tab.button("Approve on your phone: My phone").click()
+    number = int(tab.page.locator("#push-number").inner_text())
+    waiting, = phone.challenges()
+    assert number in waiting["candidates"] and waiting["context"]["browser"] == "Chrome"
+    phone.answer(waiting["challenge_id"], "approve", number)
+    tab.account_page_ready()
+    assert tab.page.locator("#events li").first.inner_text().startswith("Login succeeded (Mobile app (push))")
+
+
+def test_a_push_denied_on_the_phone_shows_a_clear_message(tab, origin, tmp_path):
+    sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
+    from mfa_authenticator import Authenticator
+
+    email = "browser-push-deny@example.com"
+    enrolled(tab, email)
+    phone = Authenticator(tmp_path / "phone.json")
+    tab.button("Mobile app (push)").click()
+    tab.button("Show pairing code").click()
+    phrase = phone.pair(tab.page.locator("#pairing-code").inner_text(), origin.replace("localhost", "127.0.0.1"), "P")
+    tab.page.get_by_label("The three words the app shows").fill(phrase)
+    tab.button("Finish pairing").click()
+    tab.page.get_by_text("My phone was added.").wait_for()
+    tab.log_out()
+    tab.password_step(email)
+    tab.button("Approve on your phone: My phone").click()
+    tab.page.locator("#push-number").wait_for()
+    phone.answer(phone.challenges()[0]["challenge_id"], "deny")
+    assert "denied on your phone" in tab.alert_text()
