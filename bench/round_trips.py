@@ -46,9 +46,12 @@ def main() -> None:
         return hook
 
     rows = []
+    rows_response = []
     with mock_aws():
-        embedded_aws.provision(STAGE["TABLE_NAME"], STAGE["KMS_KEY_ID"], STAGE["MAIL_FROM"])
-        for service in ("dynamodb", "kms", "ses"):
+        push_settings = embedded_aws.provision(STAGE["TABLE_NAME"], STAGE["KMS_KEY_ID"], STAGE["MAIL_FROM"])
+        for name, value in push_settings.items():
+            os.environ[name] = value
+        for service in ("dynamodb", "kms", "ses", "sns"):
             aws.client(service).meta.events.register("before-call", count(service))
         http = Client(app, stage_name="local", project_dir=str(PROJECT)).http
         headers = {"content-type": "application/json", "origin": "http://localhost:8000", "x-requested-with": "x"}
@@ -59,6 +62,7 @@ def main() -> None:
             response = http.request(method, path, headers=sent, body=json.dumps(body or {}).encode())
             dynamo = sum(v for k, v in calls.items() if k.startswith("dynamodb:"))
             rows.append((name, response.status_code, dynamo, ", ".join(f"{k}×{v}" for k, v in sorted(calls.items()))))
+            rows_response.append(response)
             return response
 
         def cookie_of(response):
@@ -96,6 +100,35 @@ def main() -> None:
                                   f"/v1/login/{started['login_id']}/webauthn/options").body)
         step("security key + new session", "POST", f"/v1/login/{started['login_id']}/verify",
              {"credential": key.get(options["public_key"])})
+
+        # A phone paired for push (the reference authenticator's signing), then a push login.
+        cookie = cookie_of(rows_response[-1])
+        sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from mfa_authenticator import public_jwk, signature_headers
+
+        phone = ec.generate_private_key(ec.SECP256R1())
+        pairing = json.loads(step("start push pairing", "POST", "/v1/account/methods/push/pairings", {}, cookie).body)
+        device = json.loads(step("app registers (pairing code)", "POST", "/v1/devices", {
+            "pairing_code": pairing["pairing_code"], "public_key": public_jwk(phone), "push_token": "t",
+            "platform": "fcm", "device_name": "bench"}).body)
+        step("confirm pairing phrase", "POST", f"/v1/account/methods/push/pairings/{pairing['pairing_id']}/confirm",
+             {"phrase": device["confirmation_phrase"]}, cookie)
+        started = json.loads(step("password step", "POST", "/v1/login", {"email": email, "password": password}).body)
+        push_method = next(m for m in started["methods"] if m["type"] == "push")
+        pushed = json.loads(step("push request (+ SNS publish)", "POST", f"/v1/login/{started['login_id']}/push",
+                                 {"method_id": push_method["id"]}).body)
+        path = f"/v1/devices/{device['device_id']}/challenges/{pushed['challenge_id']}"
+        answer = json.dumps({"decision": "approve", "number": pushed["number"]}).encode()
+        calls.clear()
+        signed = http.request("POST", path, body=answer, headers={"content-type": "application/json",
+                                                                 **signature_headers(phone, "POST", path, answer)})
+        rows.append(("app approves (signed)", signed.status_code,
+                     sum(v for k, v in calls.items() if k.startswith("dynamodb:")),
+                     ", ".join(f"{k}×{v}" for k, v in sorted(calls.items()))))
+        step("browser polls the status", "GET", f"/v1/login/{started['login_id']}")
+        step("approved push + new session", "POST", f"/v1/login/{started['login_id']}/verify",
+             {"challenge_id": pushed["challenge_id"]})
 
         class Later:
             def now(self):

@@ -704,17 +704,23 @@ def op_put_login_attempt(login_id: str, attempt: dict) -> dict:
     return _op_put(_login_key(login_id), attempt, condition="attribute_not_exists(PK)")
 
 
-def reserve_login_try(login_id: str, now: int, max_tries: int, take_challenge: bool = False) -> dict:
+def reserve_login_try(login_id: str, now: int, max_tries: int, take_challenge: bool = False,
+                      approved_push: str | None = None) -> dict:
     """Count a try before the code is checked, so a burst of parallel guesses cannot get
     more than `max_tries` codes evaluated. Returns the attempt (with `tries` counting this
     one); raises ConditionFailed (with `old` None for an unknown attempt) when it is used,
     expired or out of tries. `take_challenge` removes the attempt's WebAuthn challenge in the
-    same write, so each challenge is offered to exactly one verification."""
+    same write, so each challenge is offered to exactly one verification. `approved_push`
+    also requires that push challenge to be the attempt's own and approved (else nothing is
+    counted, and `old` tells why)."""
+    condition = "attribute_exists(PK) AND used = :false AND expires_at > :now AND tries < :max"
+    values = {":one": 1, ":now": now, ":max": max_tries, ":false": False}
+    if approved_push:
+        condition += " AND push_challenge_id = :push AND push_status = :approved"
+        values.update({":push": approved_push, ":approved": "approved"})
     attempt = _update(
         _login_key(login_id), "ADD tries :one" + (" REMOVE challenge, challenge_expires_at, offered" if take_challenge else ""),
-        {":one": 1, ":now": now, ":max": max_tries, ":false": False},
-        condition="attribute_exists(PK) AND used = :false AND expires_at > :now AND tries < :max",
-        returns="ALL_OLD",
+        values, condition=condition, returns="ALL_OLD",
     )
     attempt["tries"] += 1
     return attempt

@@ -2,7 +2,7 @@
 step checks a second factor (services.verification) and issues the session.
 
 Round trips: password step = 1 read + 1 write; verify = 1 conditional update (counts the
-try and reads the attempt) + 1 batch read (method, lockout) + 1 conditional update (the
+try and reads the attempt; for a push, only once approved) + 1 batch read (method, lockout) + 1 conditional update (the
 account's try, counted before the proof is checked) + 1 transaction (consume the attempt,
 record the method's use, create the session, reset the lockout, audit event).
 """
@@ -112,19 +112,21 @@ def verify(login_id: str, method_id: str | None, proof: dict, client: dict) -> t
     n = now_s()
     if not is_id(login_id):
         raise _login_not_found()
-    if "challenge_id" in proof:
-        # Checked before a try is counted: asking before the phone answered costs nothing.
-        attempt = store.get_login_attempt(login_id)
-        if attempt is None:
-            raise _login_not_found()
-        method_id, proof = push.proof_from(attempt, proof["challenge_id"])
     assertion = "credential" in proof
+    pushed = proof.get("challenge_id")
     try:
-        attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures, take_challenge=assertion)
+        # A push proof counts a try only once approved: asking before the phone answered costs nothing.
+        attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures, take_challenge=assertion,
+                                          approved_push=pushed)
     except store.ConditionFailed as failed:
         if failed.old is None:
             raise _login_not_found() from None
+        old = failed.old
+        if pushed and not old["used"] and old["expires_at"] > n and old["tries"] < s.login_attempt_max_failures:
+            push.proof_from(old, pushed)   # raises why: not this login's push, pending, denied, expired
         raise _attempt_gone() from None
+    if pushed:
+        method_id, proof = push.proof_from(attempt, pushed)
 
     account = {"account_id": attempt["account_id"], "email": attempt["email"]}
     proof = {**proof, "context": f"login:{login_id}"}   # what an SMS code was sent for
