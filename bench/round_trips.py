@@ -56,19 +56,28 @@ def main() -> None:
         http = Client(app, stage_name="local", project_dir=str(PROJECT)).http
         headers = {"content-type": "application/json", "origin": "http://localhost:8000", "x-requested-with": "x"}
 
+        login_browser = {}   # the login cookie of the latest password step, sent along as a browser does
+
         def step(name, method, path, body=None, cookie=None):
             calls.clear()
-            sent = dict(headers, **({"cookie": f"__Host-mfa_session={cookie}"} if cookie else {}))
+            jar = {**login_browser, **({"__Host-mfa_session": cookie} if cookie else {})}
+            sent = dict(headers, **({"cookie": "; ".join(f"{k}={v}" for k, v in jar.items())} if jar else {}))
             response = http.request(method, path, headers=sent, body=json.dumps(body or {}).encode())
+            set_cookies = response.headers.get("Set-Cookie") or []
+            for header in set_cookies if isinstance(set_cookies, list) else [set_cookies]:
+                if header.startswith("__Host-mfa_login="):
+                    login_browser["__Host-mfa_login"] = header.split(";")[0].split("=", 1)[1]
             dynamo = sum(v for k, v in calls.items() if k.startswith("dynamodb:"))
             rows.append((name, response.status_code, dynamo, ", ".join(f"{k}×{v}" for k, v in sorted(calls.items()))))
             rows_response.append(response)
             return response
 
         def cookie_of(response):
-            header = response.headers["Set-Cookie"]
-            header = header[0] if isinstance(header, list) else header
-            return header.split(";")[0].split("=", 1)[1]
+            headers = response.headers["Set-Cookie"]
+            for header in headers if isinstance(headers, list) else [headers]:
+                if header.startswith("__Host-mfa_session="):
+                    return header.split(";")[0].split("=", 1)[1]
+            raise AssertionError("no session cookie")
 
         email, password = "bench@example.com", "correct horse battery staple"
         step("sign up", "POST", "/v1/accounts", {"email": email, "password": password})

@@ -39,6 +39,8 @@ class Settings(BaseModel):
     # The sliding expiry is written at most once per this interval.
     session_touch_seconds: int = 300
     session_cookie_name: str = "__Host-mfa_session"
+    # Binds a login attempt to the browser that made the password step (SameSite=Strict).
+    login_cookie_name: str = "__Host-mfa_login"
 
     login_attempt_seconds: int = 300
     login_attempt_max_failures: int = 5

@@ -6,6 +6,7 @@ that helps whoever reads notifications on a locked screen.
 """
 import json
 import logging
+import re
 
 from chalicelib import aws
 from chalicelib.config import get_settings
@@ -24,7 +25,13 @@ def _platform_application(platform: str) -> str:
     return arn
 
 
+EXISTING_ENDPOINT = re.compile(r"Endpoint (arn:aws[\w-]*:sns:\S+) already exists")
+
+
 def create_endpoint(platform: str, push_token: str, device_id: str) -> str:
+    """A platform endpoint for the token. A token paired before (an abandoned pairing, a
+    re-install) already has one: SNS names it in its refusal, and it is taken over, as AWS
+    recommends."""
     from botocore.exceptions import ClientError
 
     try:
@@ -32,14 +39,26 @@ def create_endpoint(platform: str, push_token: str, device_id: str) -> str:
             PlatformApplicationArn=_platform_application(platform), Token=push_token,
             CustomUserData=device_id)["EndpointArn"]
     except ClientError as error:
+        existing = EXISTING_ENDPOINT.search(error.response.get("Error", {}).get("Message", ""))
+        if existing:
+            set_token(existing.group(1), push_token, platform, device_id)
+            return existing.group(1)
         if error.response.get("Error", {}).get("Code") in ("InvalidParameter", "InvalidParameterException"):
             raise ApiError(400, "invalid_push_token", "The push service refused this push token.") from None
         raise
 
 
-def set_token(endpoint_arn: str, push_token: str) -> None:
-    aws.client("sns").set_endpoint_attributes(EndpointArn=endpoint_arn,
-                                              Attributes={"Token": push_token, "Enabled": "true"})
+def set_token(endpoint_arn: str, push_token: str, platform: str, device_id: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        aws.client("sns").set_endpoint_attributes(EndpointArn=endpoint_arn, Attributes={
+            "Token": push_token, "Enabled": "true", "CustomUserData": device_id})
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("InvalidParameter", "InvalidParameterException", "NotFound"):
+            raise ApiError(400, "invalid_push_token", f"The push service refused this {platform.upper()} push token; "
+                                                      "pair the device again if it persists.") from None
+        raise
 
 
 def forget_endpoint(endpoint_arn: str | None) -> None:

@@ -622,15 +622,18 @@ def op_put_push_pending(account_id: str, pending: dict, read_version: str | None
     return _op_put(_push_pending_key(account_id), {"pending": pending, "version": version}, condition, values)
 
 
-def op_forget_push_pending(account_id: str, challenge_id: str) -> dict:
-    return _op_update(_push_pending_key(account_id), "REMOVE pending.#c", names={"#c": challenge_id})
+def op_forget_push_pending(account_id: str, challenge_id: str, version: str) -> dict:
+    """Drop an answered challenge; the new version makes a push request that read the
+    map before this answer write again instead of putting the answered one back."""
+    return _op_update(_push_pending_key(account_id), "REMOVE pending.#c SET version = :v", {":v": version},
+                      names={"#c": challenge_id})
 
 
 def _owner_key(kind: str, owner_id: str) -> dict:
     return _login_key(owner_id) if kind == "login" else _session_key(owner_id)
 
 
-def op_offer_push(kind: str, owner_id: str, now: int, slot: dict) -> dict:
+def op_offer_push(kind: str, owner_id: str, now: int, slot: dict, max_tries: int) -> dict:
     """Attach a push challenge to a live login attempt (unused) or session, replacing an
     earlier one: push_challenge_id, push_device_id, push_method_id, push_status,
     push_answer_by."""
@@ -640,22 +643,22 @@ def op_offer_push(kind: str, owner_id: str, now: int, slot: dict) -> dict:
     condition = "attribute_exists(PK) AND expires_at > :now"
     values[":now"] = now
     if kind == "login":
-        condition += " AND used = :false"
-        values[":false"] = False
+        condition += " AND used = :false AND tries < :max"
+        values.update({":false": False, ":max": max_tries})
     return _op_update(_owner_key(kind, owner_id), f"SET {sets}", values, condition=condition, names=names)
 
 
 def op_decide_push(kind: str, owner_id: str, challenge_id: str, status: str, end: bool) -> dict:
     """Record the device's answer where the browser reads it, if that challenge is still
-    the owner's current one. `end` (a fraud report) ends the login attempt or session."""
-    values = {":c": challenge_id, ":s": status}
+    the owner's current one. `end` (a fraud report) ends the login attempt or session,
+    whichever challenge is current."""
     if end and kind == "session":
-        return _op_delete(_owner_key(kind, owner_id), condition="push_challenge_id = :c", values={":c": challenge_id})
-    expression = "SET push_status = :s"
+        return _op_delete(_owner_key(kind, owner_id), condition="attribute_exists(PK)")
     if end:
-        expression += ", used = :true, ended_by = :fraud"
-        values.update({":true": True, ":fraud": "fraud_report"})
-    return _op_update(_owner_key(kind, owner_id), expression, values, condition="push_challenge_id = :c")
+        return _op_update(_owner_key(kind, owner_id), "SET push_status = :s, used = :true, ended_by = :fraud",
+                          {":s": status, ":true": True, ":fraud": "fraud_report"}, condition="attribute_exists(PK)")
+    return _op_update(_owner_key(kind, owner_id), "SET push_status = :s", {":c": challenge_id, ":s": status},
+                      condition="push_challenge_id = :c")
 
 
 # ---------------------------------------------------------------- second-factor lockout
@@ -705,16 +708,19 @@ def op_put_login_attempt(login_id: str, attempt: dict) -> dict:
 
 
 def reserve_login_try(login_id: str, now: int, max_tries: int, take_challenge: bool = False,
-                      approved_push: str | None = None) -> dict:
+                      approved_push: str | None = None, browser_hash: str | None = None) -> dict:
     """Count a try before the code is checked, so a burst of parallel guesses cannot get
     more than `max_tries` codes evaluated. Returns the attempt (with `tries` counting this
     one); raises ConditionFailed (with `old` None for an unknown attempt) when it is used,
     expired or out of tries. `take_challenge` removes the attempt's WebAuthn challenge in the
     same write, so each challenge is offered to exactly one verification. `approved_push`
     also requires that push challenge to be the attempt's own and approved (else nothing is
-    counted, and `old` tells why)."""
+    counted, and `old` tells why). `browser_hash` must be the attempt's own."""
     condition = "attribute_exists(PK) AND used = :false AND expires_at > :now AND tries < :max"
     values = {":one": 1, ":now": now, ":max": max_tries, ":false": False}
+    if browser_hash is not None:
+        condition += " AND browser_hash = :browser"
+        values[":browser"] = browser_hash
     if approved_push:
         condition += " AND push_challenge_id = :push AND push_status = :approved"
         values.update({":push": approved_push, ":approved": "approved"})

@@ -29,23 +29,30 @@ def base_url(request):
 
 class Browser:
     """A requests session that sends what the web frontend sends. requests will not send
-    a Secure cookie over plain http (browsers do, for localhost), so the cookie is kept here."""
+    a Secure cookie over plain http (browsers do, for localhost), so cookies are kept here."""
 
     def __init__(self, base_url):
         self.base = base_url
         self.http = requests.Session()
-        self.token = None
+        self.cookies: dict[str, str] = {}
+
+    @property
+    def token(self) -> str | None:
+        return self.cookies.get("__Host-mfa_session")
 
     def call(self, method, path, body=None):
         headers = {"Origin": "http://localhost:8000", "X-Requested-With": "fetch"}
-        if self.token:
-            headers["Cookie"] = f"__Host-mfa_session={self.token}"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         response = self.http.request(method, self.base + path, json=body, headers=headers, timeout=10)
-        cookie = response.headers.get("Set-Cookie")
-        if cookie:
-            match = re.match(r"__Host-mfa_session=([^;]*);", cookie)
-            self.token = match.group(1) or None
-            assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Lax" in cookie
+        for cookie in response.raw.headers.getlist("Set-Cookie"):
+            name, _, rest = cookie.partition("=")
+            value = rest.split(";", 1)[0]
+            assert "HttpOnly" in cookie and "Secure" in cookie and "Path=/" in cookie and name.startswith("__Host-")
+            if value and "Max-Age=0" not in cookie:
+                self.cookies[name] = value
+            else:
+                self.cookies.pop(name, None)
         return response
 
 

@@ -392,3 +392,78 @@ def test_removing_the_push_method_in_the_browser_unpairs_the_device(paired):
     paired.step_up()
     assert paired.api.delete(f"/v1/account/methods/{paired.push_method['id']}", {"confirm": True}).status_code == 200
     assert paired.phone.challenges().status_code == 401
+
+
+# ---------------------------------------------------------------- edges found in review
+
+def test_a_fraud_report_on_a_replaced_push_still_ends_the_login_and_alerts(paired):
+    login_id, first = start_push_login(paired)
+    paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]})
+    reported = paired.phone.answer(first["challenge_id"], "deny", report_fraud=True)
+    assert reported.status_code == 200 and reported.json["reason"] == "fraud_report"
+    assert paired.api.get(f"/v1/login/{login_id}").json["status"] == "expired"
+    assert mailbox(paired.api, paired.email, "you reported it")
+
+
+def test_a_phone_pairs_again_with_the_same_push_token(person, make_client, clock):
+    person.onboard()
+    person.step_up()
+    abandoned = person.api.post("/v1/account/methods/push/pairings", {}).json
+    assert Phone(make_client(origin=None), clock).pair(abandoned["pairing_code"]).status_code == 201
+    clock.advance(601)   # never confirmed
+    person.step_up()
+    again = person.api.post("/v1/account/methods/push/pairings", {}).json
+    phone = Phone(make_client(origin=None), clock)
+    assert phone.pair(again["pairing_code"]).status_code == 201   # same "token-Pixel 9"
+    confirmed = person.api.post(f"/v1/account/methods/push/pairings/{again['pairing_id']}/confirm",
+                                {"phrase": phone.phrase})
+    assert confirmed.status_code == 200, confirmed.json
+
+
+@pytest.mark.parametrize("headers", [
+    {"X-Device-Timestamp": "9" * 5000}, {"X-Device-Nonce": "short"}, {"X-Device-Signature": "A" * 5000},
+])
+def test_malformed_signature_headers_are_401(paired, headers):
+    refused = paired.phone.signed("GET", f"/v1/devices/{paired.phone.device_id}/challenges", headers=headers)
+    assert refused.status_code == 401 and refused.json["error"] == "invalid_signature"
+
+
+def test_an_spki_key_of_another_algorithm_is_a_400(person, make_client, clock):
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    person.onboard()
+    person.step_up()
+    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    spki = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    refused = Phone(make_client(origin=None), clock).pair(code, public_key=base64.b64encode(spki).decode())
+    assert refused.status_code == 400 and refused.json["error"] == "invalid_public_key"
+    mangled = base64.b64encode(spki[:9] + b"\x2a" + spki[10:]).decode()   # an unknown algorithm id
+    assert Phone(make_client(origin=None), clock).pair(code, public_key=mangled).status_code == 400
+
+
+def test_a_used_push_approval_cannot_step_up_again(paired, clock):
+    paired.login()
+    clock.advance(601)
+    pushed = paired.api.post("/v1/account/step-up/push", {"method_id": paired.push_method["id"]}).json
+    paired.phone.answer(pushed["challenge_id"], "approve", pushed["number"])
+    assert paired.api.post("/v1/account/step-up", {"challenge_id": pushed["challenge_id"]}).status_code == 200
+    again = paired.api.post("/v1/account/step-up", {"challenge_id": pushed["challenge_id"]})
+    assert again.status_code == 401 and again.json["error"] == "push_not_approved"
+
+
+def test_only_the_browser_that_started_the_login_can_follow_and_complete_it(paired, make_client):
+    login_id, pushed = start_push_login(paired)
+    paired.phone.answer(pushed["challenge_id"], "approve", pushed["number"])
+    elsewhere = make_client()   # knows the login id (a log, a shoulder) but not the browser's cookie
+    status = elsewhere.get(f"/v1/login/{login_id}")
+    assert status.status_code == 403 and status.json["error"] == "login_other_browser"
+    stolen = elsewhere.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
+    assert stolen.status_code == 403 and "__Host-mfa_session" not in elsewhere.cookies
+    assert elsewhere.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]}).status_code == 403
+    assert elsewhere.post(f"/v1/login/{login_id}/webauthn/options").status_code == 403
+    assert paired.api.post(f"/v1/login/{login_id}/verify",
+                           {"challenge_id": pushed["challenge_id"]}).status_code == 200   # the starting browser

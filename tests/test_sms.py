@@ -71,16 +71,20 @@ def test_before_the_sunset_a_texted_code_logs_in_once(legacy):
     assert reused.status_code == 401   # bound to the first login, and used
 
 
-def test_a_code_expires_after_five_minutes(legacy, clock):
+def test_a_code_expires_after_five_minutes(legacy, clock, monkeypatch):
+    monkeypatch.setenv("LOGIN_ATTEMPT_SECONDS", "900")   # the attempt outlives the code
+    from chalicelib.config import get_settings
+
+    get_settings.cache_clear()
     login_id, _ = send(legacy)
     (_, code), = sent_codes(legacy.api)
-    clock.advance(299)
-    login_id_2, _ = send(legacy)   # a new login attempt, with a new code
-    (_, code_2), _ = sent_codes(legacy.api)
-    clock.advance(2)
+    clock.advance(301)
     late = legacy.api.post(f"/v1/login/{login_id}/verify", {"method_id": legacy.sms_method["id"], "code": code})
-    assert late.status_code in (401, 410)
-    ok = legacy.api.post(f"/v1/login/{login_id_2}/verify", {"method_id": legacy.sms_method["id"], "code": code_2})
+    assert late.status_code == 401 and late.json["error"] == "invalid_code"
+    send_again = legacy.api.post(f"/v1/login/{login_id}/sms", {"method_id": legacy.sms_method["id"]})
+    assert send_again.status_code == 201
+    (_, fresh), _ = sent_codes(legacy.api)
+    ok = legacy.api.post(f"/v1/login/{login_id}/verify", {"method_id": legacy.sms_method["id"], "code": fresh})
     assert ok.status_code == 200
 
 
@@ -120,8 +124,33 @@ def test_sms_step_up_before_the_sunset(legacy, clock):
 
 
 def test_the_import_tool_checks_its_input(person, clock, capsys):
+    clock.t = BEFORE_SUNSET
     assert import_legacy_sms.main(["nobody@example.com", PHONE]) == 1
     assert "No verified account" in capsys.readouterr().err
     person.onboard()
     assert import_legacy_sms.main([person.email, "0155 555"]) == 1
     assert "E.164" in capsys.readouterr().err
+    clock.t = SUNSET   # a method that could never work is not imported
+    assert import_legacy_sms.main([person.email, PHONE]) == 1
+    assert "ended on 2021-11-30" in capsys.readouterr().err
+
+
+def test_a_text_that_cannot_be_sent_is_a_503(legacy, monkeypatch):
+    from chalicelib import sns
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("SNS is down")
+
+    monkeypatch.setattr(sns, "send_sms", broken)
+    refused = send(legacy)[1]
+    assert refused.status_code == 503 and refused.json["error"] == "sms_unavailable"
+
+
+def test_after_the_sunset_tries_do_not_count_towards_the_lockout(legacy, clock):
+    clock.t = SUNSET + 3600
+    for _ in range(12):
+        login_id = legacy.password_step().json["login_id"]
+        refused = legacy.api.post(f"/v1/login/{login_id}/verify", {"method_id": legacy.sms_method["id"], "code": "123456"})
+        assert refused.status_code == 410 and refused.json["error"] == "sms_sunset"
+    clock.advance(30)
+    assert legacy.login().status_code == 200   # no lockout after 12 refusals

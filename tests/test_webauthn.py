@@ -376,3 +376,21 @@ def test_removing_a_webauthn_method_removes_its_lookup(key_holder, make_client, 
     key_holder.api.post("/v1/logout")
     login_id = key_holder.password_step().json["login_id"]
     assert key_holder.api.post(f"/v1/login/{login_id}/webauthn/options").status_code == 409
+
+
+def test_odd_transports_and_deeply_nested_client_data_are_handled(person):
+    import base64
+
+    person.onboard()
+    person.step_up()
+    key = SoftAuthenticator()
+    options = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
+    credential = key.create(options["public_key"])
+    credential["response"]["transports"] = [["usb"], {"x": 1}, "nfc", 7]
+    registered = person.api.post("/v1/account/methods/webauthn", {"credential": credential})
+    assert registered.status_code == 201 and registered.json["method"]["transports"] == ["nfc"]
+
+    nested = base64.urlsafe_b64encode(b"[" * 3000).decode().rstrip("=")
+    refused = person.api.post("/v1/account/methods/webauthn", {"credential": {
+        "id": "AA", "rawId": "AA", "type": "public-key", "response": {"clientDataJSON": nested}}})
+    assert refused.status_code == 404

@@ -52,6 +52,11 @@ class Call:
     session: dict | None
 
     @property
+    def login_browser(self) -> str | None:
+        """The token of the login attempt this browser started (see services/login_attempts)."""
+        return cookie_value(self.request, get_settings().login_cookie_name)
+
+    @property
     def client(self) -> dict:
         headers = self.request.headers
         source_ip = ((self.request.context or {}).get("identity") or {}).get("sourceIp") or ""
@@ -102,18 +107,27 @@ def _parse_body(request, model: type[BaseModel]) -> BaseModel:
                        extra={"details": details}) from None
 
 
+def cookie_value(request, name: str) -> str | None:
+    # Split by hand: SimpleCookie drops the whole header when any other cookie on the domain
+    # is malformed, which would log the user out.
+    for part in request.headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value
+    return None
+
+
+def login_cookie(token: str, max_age: int) -> str:
+    name = get_settings().login_cookie_name
+    return f"{name}={token}; Max-Age={max_age}; Path=/; HttpOnly; Secure; SameSite=Strict"
+
+
 def _token_from(request) -> tuple[str | None, str | None]:
     authorization = request.headers.get("authorization", "")
     if authorization[:7].lower() == "bearer ":
         return authorization[7:].strip(), sessions.CLI
-    # Split by hand: SimpleCookie drops the whole header when any other cookie on the domain
-    # is malformed, which would log the user out.
-    name = get_settings().session_cookie_name
-    for part in request.headers.get("cookie", "").split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name and value:
-            return value, sessions.WEB
-    return None, None
+    token = cookie_value(request, get_settings().session_cookie_name)
+    return (token, sessions.WEB) if token else (None, None)
 
 
 def _check_origin(request, required: bool) -> None:
@@ -131,9 +145,12 @@ def _check_origin(request, required: bool) -> None:
 
 
 def _signed_path(request) -> str:
-    """The request's path from /v1/ on: what the device signed (device routes take no query)."""
-    path = (request.context or {}).get("path") or ""
-    return path[path.find("/v1/"):] if "/v1/" in path else path
+    """What the device signed: the route's path with its parameters, as the API defines it
+    (/v1/...), whatever stage or custom-domain base path is in front. No query string."""
+    path = (request.context or {}).get("resourcePath") or ""
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    return path
 
 
 def _authenticate(request, auth: str) -> dict | None:

@@ -1,7 +1,8 @@
 from chalice import Blueprint
 
 from chalicelib.api import models
-from chalicelib.api.http import Reply, endpoint, session_cookie
+from chalicelib.api.http import Reply, endpoint, login_cookie, session_cookie
+from chalicelib.config import get_settings
 from chalicelib.services import login
 
 
@@ -22,8 +23,9 @@ def cookie_for(session) -> str:
           "without a verification method, a restricted enrolment session)",
           body=models.LoginRequest, response=models.LoginStarted, errors=(400, 401, 403))
 def start_login(call):
-    body, restricted = login.start(call.body.email, call.body.password, call.client)
-    cookies = [cookie_for(restricted)] if restricted else []
+    body, restricted, browser = login.start(call.body.email, call.body.password, call.client)
+    cookies = [cookie_for(restricted)] if restricted else [
+        login_cookie(browser, get_settings().login_attempt_seconds)]
     return Reply(models.LoginStarted(**body).model_dump(), 200, cookies=cookies)
 
 
@@ -31,12 +33,12 @@ def start_login(call):
           "challenge) for the attempt's security keys and built-in authenticators",
           response=models.WebAuthnRequestOptions, errors=(404, 409, 410))
 def login_webauthn_options(call, login_id):
-    return models.WebAuthnRequestOptions(**login.webauthn_options(login_id)).model_dump()
+    return models.WebAuthnRequestOptions(**login.webauthn_options(login_id, call.login_browser)).model_dump()
 
 
 @endpoint(bp, "/v1/login/{login_id}/verify", "POST", summary="Second-factor step (a code, or a WebAuthn "
           "assertion): issues a web session",
           body=models.SecondFactorProof, response=models.SessionIssued, errors=(400, 401, 403, 404, 410, 429))
 def verify_login(call, login_id):
-    session, used = login.verify(login_id, call.body.method_id, call.body.proof(), call.client)
+    session, used = login.verify(login_id, call.body.method_id, call.body.proof(), call.client, call.login_browser)
     return Reply(issued(session, False, used), 200, cookies=[cookie_for(session)])

@@ -74,14 +74,15 @@ def unpair(call, device_id):
           "the browser shows `number`, valid 2 minutes", auth=PUBLIC, body=models.PushRequest,
           response=models.PushStarted, status=201, errors=(400, 404, 410, 429))
 def login_push(call, login_id):
-    return Reply(models.PushStarted(**push.offer_for_login(login_id, call.body.method_id, call.client)).model_dump(), 201)
+    started = push.offer_for_login(login_id, call.body.method_id, call.client, call.login_browser)
+    return Reply(models.PushStarted(**started).model_dump(), 201)
 
 
 @endpoint(bp, "/v1/login/{login_id}", "GET", summary="The login attempt's push status: pending, approved, "
           "denied or expired (poll this, then verify with the challenge_id)", auth=PUBLIC,
           response=models.PushStatus, errors=(404,))
 def login_status(call, login_id):
-    return models.PushStatus(**push.login_status(login_id)).model_dump()
+    return models.PushStatus(**push.login_status(login_id, call.login_browser)).model_dump()
 
 
 @endpoint(bp, "/v1/account/step-up/push", "POST", summary="Send a push request for step-up", auth=FULL,

@@ -19,7 +19,8 @@ def add_sms(call):
           "the SMS sunset only; 410 sms_sunset after), then verify it as a code", auth=PUBLIC,
           body=models.PushRequest, response=models.SmsCodeSent, status=201, errors=(400, 404, 410, 429))
 def login_sms(call, login_id):
-    return Reply(models.SmsCodeSent(**sms.send_for_login(login_id, call.body.method_id, call.client)).model_dump(), 201)
+    sent = sms.send_for_login(login_id, call.body.method_id, call.client, call.login_browser)
+    return Reply(models.SmsCodeSent(**sent).model_dump(), 201)
 
 
 @endpoint(bp, "/v1/account/step-up/sms", "POST", summary="Text a step-up code to a legacy SMS method (before the "

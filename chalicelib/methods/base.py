@@ -55,8 +55,12 @@ class VerificationMethod:
     enrollment_seconds: int | None = None
     # Attributes only the enrolment needs, dropped when the method becomes active.
     enrollment_only: tuple[str, ...] = ()
-    # The 401 for a wrong proof: (error code, message).
+    # The 401 for a wrong proof at login or step-up, and at enrolment: (error code, message).
     refusal: tuple[str, str] = ("invalid_code", "The code is incorrect or was already used.")
+    enrollment_refusal: tuple[str, str] = ("invalid_code", "The code is incorrect. Check the time on your device "
+                                                           "and try again.")
+    # The 409 when a write the enrolment adds (Verified.ops) does not hold.
+    enrollment_conflict: tuple[str, str] = ("method_not_pending", "This enrolment expired or was already confirmed.")
 
     def begin_enrollment(self, account: dict, method_id: str, label: str) -> Enrollment:
         raise NotImplementedError
@@ -68,6 +72,10 @@ class VerificationMethod:
     def verify(self, account: dict, method: dict, proof: dict, now: float) -> Verified | None:
         """Check a login/step-up proof; None when it is wrong."""
         raise NotImplementedError
+
+    def check_available(self, now: float) -> None:
+        """Raise an ApiError when the method cannot be used at all any more (SMS after its
+        sunset); checked before a try is counted."""
 
     def removal_ops(self, account_id: str, method: dict) -> list[dict]:
         """More parts of the transaction that removes the method (lookup items)."""

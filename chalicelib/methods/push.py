@@ -75,7 +75,10 @@ class PushMethod(VerificationMethod):
     default_label = "Mobile app"
     display_name = "mobile authenticator app (push)"
     enrollment_seconds = PAIRING_SECONDS
-    refusal = ("invalid_phrase", "That is not the phrase the app shows. Check it and type it again.")
+    refusal = ("push_not_approved", "This push approval was already used or is no longer valid. Send a new push "
+                                    "request.")
+    enrollment_refusal = ("invalid_phrase", "That is not the phrase the app shows. Check it and type it again.")
+    enrollment_conflict = ("pairing_expired", "This pairing expired. Start again.")
 
     def begin_enrollment(self, account, method_id, label):
         import segno

@@ -64,6 +64,9 @@ class SmsMethod(VerificationMethod):
     def complete_enrollment(self, account, method, proof, now):
         raise deprecated()
 
+    def check_available(self, now):
+        require_before_sunset(now)
+
     def verify(self, account, method, proof, now):
         require_before_sunset(now)
         code = proof.get("code")

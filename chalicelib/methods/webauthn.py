@@ -69,7 +69,7 @@ def enrollment_method_id(credential) -> str | None:
     client_data = unb64(credential["response"].get("clientDataJSON"))
     try:
         challenge = unb64(json.loads(client_data).get("challenge")) if client_data else None
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     if challenge is None or len(challenge) != METHOD_ID_BYTES + CHALLENGE_BYTES:
         return None
@@ -137,8 +137,11 @@ class WebAuthnMethod(VerificationMethod):
     resident_key: str = ""
     enrollment_seconds = CHALLENGE_SECONDS
     enrollment_only = ("challenge",)
-    refusal = ("webauthn_failed", "The authenticator's response was not accepted. Try again, with the "
-                                  "security key or built-in authenticator registered on this account.")
+    refusal = enrollment_refusal = (
+        "webauthn_failed", "The authenticator's response was not accepted. Try again, with the security key or "
+                           "built-in authenticator registered on this account.")
+    enrollment_conflict = ("credential_already_registered",
+                           "This authenticator is already registered, on this or another account.")
     wrong_attachment_message = ""
 
     def begin_enrollment(self, account, method_id, label):
@@ -196,7 +199,7 @@ class WebAuthnMethod(VerificationMethod):
                 "credential_id": b64(registered.credential_id),
                 "public_key": b64(registered.credential_public_key),
                 "sign_count": registered.sign_count,
-                "transports": sorted({t for t in transports if t in TRANSPORTS}),
+                "transports": sorted({t for t in transports if isinstance(t, str) and t in TRANSPORTS}),
                 "aaguid": registered.aaguid,
                 "backup_eligible": registered.credential_device_type == "multi_device",
                 "backed_up": registered.credential_backed_up,

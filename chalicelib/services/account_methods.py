@@ -127,7 +127,7 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: dict, *, 
     impl = methods.get(method["type"])
     verified = impl.complete_enrollment(_account(session), method, proof, now())
     if verified is None:
-        code, message = impl.refusal
+        code, message = impl.enrollment_refusal
         raise ApiError(401, code, message)
 
     label = label or method["label"]
@@ -150,9 +150,8 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: dict, *, 
     try:
         change.commit()
     except store.ConditionFailed as failed:
-        if any(failed.failed(first_extra + i) for i in range(len(verified.ops))):
-            raise ApiError(409, "credential_already_registered",
-                           "This authenticator is already registered, on this or another account.") from None
+        if any(failed.failed(first_extra + i) for i in range(len(verified.ops))) and not failed.failed(0):
+            raise ApiError(409, *impl.enrollment_conflict) from None
         raise ApiError(409, "method_not_pending", "This enrolment expired or was already confirmed.") from None
     for name in impl.enrollment_only:
         method.pop(name, None)

@@ -32,14 +32,15 @@ def _refused(message: str = "The device signature is missing, invalid, stale or 
 
 
 def authenticate(device_id: str, method: str, path: str, headers: dict, body: bytes) -> dict:
-    from cryptography.exceptions import InvalidSignature
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
     n = now_s()
     timestamp, nonce = headers.get("x-device-timestamp", ""), headers.get("x-device-nonce", "")
     signature_text = headers.get("x-device-signature", "")
-    if not (timestamp.isascii() and timestamp.isdigit() and NONCE.match(nonce) and signature_text):
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and NONCE.match(nonce)
+            and 0 < len(signature_text) <= 200):
         raise _refused("Sign the request: X-Device-Timestamp, X-Device-Nonce and X-Device-Signature are required.")
     if abs(int(timestamp) - n) > get_settings().device_signature_skew_seconds:
         raise _refused("The request's timestamp is too far from the server's time: check the phone's clock.")
@@ -50,7 +51,7 @@ def authenticate(device_id: str, method: str, path: str, headers: dict, body: by
         signature = base64.urlsafe_b64decode(signature_text + "=" * (-len(signature_text) % 4))
         key = serialization.load_der_public_key(base64.b64decode(device["public_key"]))
         key.verify(signature, canonical(method, path, timestamp, nonce, body), ec.ECDSA(hashes.SHA256()))
-    except (InvalidSignature, ValueError, binascii.Error):
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, binascii.Error):
         raise _refused() from None
     if device["status"] != "active":
         raise ApiError(403, "device_not_confirmed", "Type the confirmation phrase in the browser to finish pairing.")

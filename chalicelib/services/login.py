@@ -7,11 +7,11 @@ account's try, counted before the proof is checked) + 1 transaction (consume the
 record the method's use, create the session, reset the lockout, audit event).
 """
 from chalicelib import passwords, store
-from chalicelib.clock import is_id, now_s, random_id
+from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.methods import webauthn
-from chalicelib.services import audit, cli_login, push, rate_limits, sessions, verification
+from chalicelib.services import audit, cli_login, login_attempts, push, rate_limits, sessions, verification
 
 
 def _bad_credentials() -> ApiError:
@@ -19,12 +19,12 @@ def _bad_credentials() -> ApiError:
 
 
 def _attempt_gone() -> ApiError:
-    return ApiError(410, "login_expired", "This login attempt has expired or was already used. Start again.")
+    return login_attempts.gone()
 
 
-def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSession | None]:
-    """Returns the response body and, for an account that must enrol a method first, a
-    restricted session to set."""
+def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSession | None, str | None]:
+    """Returns the response body; for an account that must enrol a method first, a
+    restricted session to set; else the token that binds the attempt to this browser."""
     if client.get("client") == "cli":
         raise ApiError(400, "browser_login_required",
                        "The CLI logs in through the browser: start with POST /v1/cli/logins and approve it there.",
@@ -62,11 +62,13 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
         commit(store.op_put_session(session.token_hash, session.record),
                audit.op(account["account_id"], "enrollment_session_started", client))
         body = {"login_id": None, "expires_at": session.expires_at, "methods": [], "enrollment_required": True}
-        return body, session
+        return body, session, None
 
     login_id = random_id()
     expires_at = n + s.login_attempt_seconds
+    browser = random_token(32)
     commit(store.op_put_login_attempt(login_id, {
+        "browser_hash": login_attempts.browser_hash(browser),
         "account_id": account["account_id"],
         "email": email,
         "tries": 0,
@@ -77,24 +79,19 @@ def start(email: str, password: str, client: dict) -> tuple[dict, sessions.NewSe
         "user_agent": (client.get("user_agent") or "")[:512],
     }))
     listed = [{"id": mid, "type": m["type"], "label": m["label"]} for mid, m in sorted(summary.items())]
-    return {"login_id": login_id, "expires_at": expires_at, "methods": listed, "enrollment_required": False}, None
+    return ({"login_id": login_id, "expires_at": expires_at, "methods": listed, "enrollment_required": False},
+            None, browser)
 
 
 def _login_not_found() -> ApiError:
-    return ApiError(404, "login_not_found", "No such login attempt.")
+    return login_attempts.not_found()
 
 
-def webauthn_options(login_id: str) -> dict:
+def webauthn_options(login_id: str, browser: str | None) -> dict:
     """WebAuthn request options for the attempt's account, with a new challenge bound to the
     attempt (it replaces any earlier one)."""
-    if not is_id(login_id):
-        raise _login_not_found()
     n = now_s()
-    attempt = store.get_login_attempt(login_id)
-    if attempt is None:
-        raise _login_not_found()
-    if attempt["used"] or attempt["expires_at"] <= n:
-        raise _attempt_gone()
+    attempt = login_attempts.live(login_id, browser)
     challenge, expires_at = webauthn.new_challenge()
     options, offered = webauthn.request_options(attempt["account_id"], challenge)
     try:
@@ -104,7 +101,8 @@ def webauthn_options(login_id: str) -> dict:
     return {"public_key": options, "expires_at": expires_at}
 
 
-def verify(login_id: str, method_id: str | None, proof: dict, client: dict) -> tuple[sessions.NewSession, dict]:
+def verify(login_id: str, method_id: str | None, proof: dict, client: dict,
+           browser: str | None) -> tuple[sessions.NewSession, dict]:
     """The new session and the method used (see verification.check). A WebAuthn assertion
     (`proof["credential"]`) names its method through its credential and answers the
     challenge that the same write takes from the attempt."""
@@ -117,11 +115,13 @@ def verify(login_id: str, method_id: str | None, proof: dict, client: dict) -> t
     try:
         # A push proof counts a try only once approved: asking before the phone answered costs nothing.
         attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures, take_challenge=assertion,
-                                          approved_push=pushed)
+                                          approved_push=pushed, browser_hash=login_attempts.browser_hash(browser))
     except store.ConditionFailed as failed:
         if failed.old is None:
             raise _login_not_found() from None
         old = failed.old
+        if not login_attempts.belongs(old, browser):
+            raise login_attempts.other_browser() from None
         if pushed and not old["used"] and old["expires_at"] > n and old["tries"] < s.login_attempt_max_failures:
             push.proof_from(old, pushed)   # raises why: not this login's push, pending, denied, expired
         raise _attempt_gone() from None

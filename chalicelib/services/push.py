@@ -14,7 +14,7 @@ from chalicelib.clock import is_id, now_s, random_bytes, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.methods import push as push_method
-from chalicelib.services import account_methods, audit, rate_limits
+from chalicelib.services import account_methods, audit, login_attempts, rate_limits
 from chalicelib.services.change import Change
 
 LOGIN = "login"
@@ -28,6 +28,7 @@ def _public_key_spki(public_key) -> bytes:
     """P-256 public key from a JWK (kty EC, crv P-256) or SPKI (base64 DER or PEM): DER SPKI."""
     import base64
 
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -50,7 +51,7 @@ def _public_key_spki(public_key) -> bytes:
             raise invalid
     except ApiError:
         raise
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, UnsupportedAlgorithm):
         raise invalid from None
     if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise invalid
@@ -175,7 +176,7 @@ def _offer(kind: str, owner_id: str, account_id: str, email: str, method_id: str
             store.op_offer_push(kind, owner_id, n, {"push_challenge_id": challenge_id,
                                                     "push_device_id": method["device_id"],
                                                     "push_method_id": method_id, "push_status": "pending",
-                                                    "push_answer_by": answer_by}),
+                                                    "push_answer_by": answer_by}, s.login_attempt_max_failures),
             audit.op(account_id, "push_requested", client, method_id=method_id, challenge_id=challenge_id,
                      purpose=kind),
         ])
@@ -193,12 +194,8 @@ def _offer(kind: str, owner_id: str, account_id: str, email: str, method_id: str
     return {"challenge_id": challenge_id, "number": number, "expires_at": answer_by, "notified": notified}
 
 
-def offer_for_login(login_id: str, method_id: str, client: dict) -> dict:
-    attempt = store.get_login_attempt(login_id) if is_id(login_id) else None
-    if attempt is None:
-        raise ApiError(404, "login_not_found", "No such login attempt.")
-    if attempt["used"] or attempt["expires_at"] <= now_s():
-        raise ApiError(410, "login_expired", "This login attempt has expired or was already used. Start again.")
+def offer_for_login(login_id: str, method_id: str, client: dict, browser: str | None) -> dict:
+    attempt = login_attempts.live(login_id, browser)
     return _offer(LOGIN, login_id, attempt["account_id"], attempt["email"], method_id, client)
 
 
@@ -218,10 +215,12 @@ def status_of(slot: dict, challenge_id: str | None = None) -> dict:
     return {"status": status, "challenge_id": current, "expires_at": slot.get("push_answer_by")}
 
 
-def login_status(login_id: str) -> dict:
+def login_status(login_id: str, browser: str | None) -> dict:
     attempt = store.get_login_attempt(login_id) if is_id(login_id) else None
     if attempt is None:
-        raise ApiError(404, "login_not_found", "No such login attempt.")
+        raise login_attempts.not_found()
+    if not login_attempts.belongs(attempt, browser):
+        raise login_attempts.other_browser()
     if attempt["used"] or attempt["expires_at"] <= now_s():
         return {"status": "expired", "challenge_id": attempt.get("push_challenge_id"),
                 "expires_at": attempt.get("push_answer_by")}
@@ -271,30 +270,45 @@ def decide(device: dict, challenge_id: str, decision: str, number: int | None, r
     status = "approved" if approved else "denied"
     reason = None if approved else ("fraud_report" if report_fraud else "wrong_number" if decision == "approve"
                                     else "denied")
-    change = Change(challenge["account_id"], challenge["email"], client).add(
-        store.op_decide_challenge(device["device_id"], challenge_id, status, n, reason),
-        store.op_decide_push(challenge["owner_kind"], challenge["owner_id"], challenge_id, status, report_fraud),
-        store.op_forget_push_pending(challenge["account_id"], challenge_id),
-    ).audit(f"push_{status}", method_id=challenge["method_id"], challenge_id=challenge_id, reason=reason,
-            device_name=device["device_name"])
-    if report_fraud:
-        context = challenge["context"]
-        change.audit("push_fraud_reported", method_id=challenge["method_id"], challenge_id=challenge_id,
-                     requested_from_ip=context["ip"], requested_with=context["user_agent"]).notify(
-            "push_fraud_reported", device_name=device["device_name"], request_ip=context["ip"] or "unknown",
-            request_browser=f"{context['browser']} on {context['os']}",
-            purpose="log in" if challenge["owner_kind"] == LOGIN else "confirm a change on your account")
+
+    def change(tell_owner: bool) -> Change:
+        made = Change(challenge["account_id"], challenge["email"], client).add(
+            store.op_decide_challenge(device["device_id"], challenge_id, status, n, reason),
+            store.op_forget_push_pending(challenge["account_id"], challenge_id, random_id()),
+        ).audit(f"push_{status}", method_id=challenge["method_id"], challenge_id=challenge_id, reason=reason,
+                device_name=device["device_name"])
+        if tell_owner:
+            made.add(store.op_decide_push(challenge["owner_kind"], challenge["owner_id"], challenge_id, status,
+                                          report_fraud))
+        if report_fraud:
+            context = challenge["context"]
+            made.audit("push_fraud_reported", method_id=challenge["method_id"], challenge_id=challenge_id,
+                       requested_from_ip=context["ip"], requested_with=context["user_agent"]).notify(
+                "push_fraud_reported", device_name=device["device_name"], request_ip=context["ip"] or "unknown",
+                request_browser=f"{context['browser']} on {context['os']}",
+                purpose="log in" if challenge["owner_kind"] == LOGIN else "confirm a change on your account")
+        return made
+
     try:
-        change.commit()
+        change(tell_owner=True).commit()
     except store.ConditionFailed as failed:
         if failed.failed(0):
+            if challenge["answer_by"] <= now_s():
+                raise ApiError(410, "challenge_expired", "This push request expired.") from None
             raise ApiError(409, "already_decided", "This push request was already answered.") from None
-        raise ApiError(410, "challenge_expired", "This push request was replaced or its login ended.") from None
+        # The login attempt or session moved on (a newer push, a logout, its expiry): the
+        # answer is still recorded, and a fraud report still reaches the owner.
+        try:
+            change(tell_owner=False).commit()
+        except store.ConditionFailed:
+            raise ApiError(409, "already_decided", "This push request was already answered.") from None
+        if not report_fraud:
+            raise ApiError(410, "challenge_expired", "This push request was replaced or its login ended.") from None
     return {"status": status, "reason": reason}
 
 
 def update_push_token(device: dict, push_token: str) -> None:
-    sns.set_token(device["endpoint_arn"], push_token)
+    sns.set_token(device["endpoint_arn"], push_token, device["platform"], device["device_id"])
     store.set_device_push_token(device["device_id"], hashlib.sha256(push_token.encode()).hexdigest(), now_s())
 
 

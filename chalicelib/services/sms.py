@@ -7,7 +7,7 @@ from chalicelib.clock import is_id, now, now_s, random_bytes, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.methods import sms as sms_method
-from chalicelib.services import rate_limits
+from chalicelib.services import login_attempts, rate_limits
 from chalicelib.services.change import Change
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -33,17 +33,17 @@ def _send(account_id: str, email: str, method_id: str, bound_to: str, client: di
         if any(failed.failed(i) for i in range(len(limits))):
             raise rate_limits.limited(3600) from None
         raise ApiError(404, "method_not_found", "This account has no such SMS method.") from None
-    sns.send_sms(sms_method.phone_number(account_id, method),
-                 f"{s.service_name} code: {code}. It expires in {s.sms_code_seconds // 60} minutes. Never share it.")
+    try:
+        sns.send_sms(sms_method.phone_number(account_id, method),
+                     f"{s.service_name} code: {code}. It expires in {s.sms_code_seconds // 60} minutes. Never share it.")
+    except Exception:   # noqa: BLE001 — the stored code is useless unsent: nobody knows it
+        raise ApiError(503, "sms_unavailable", "The text message could not be sent. Try again in a minute, or use "
+                                               "another method.") from None
     return {"sent_to": sms_method.masked(method["phone_last_digits"]), "expires_at": expires_at}
 
 
-def send_for_login(login_id: str, method_id: str, client: dict) -> dict:
-    attempt = store.get_login_attempt(login_id) if is_id(login_id) else None
-    if attempt is None:
-        raise ApiError(404, "login_not_found", "No such login attempt.")
-    if attempt["used"] or attempt["expires_at"] <= now_s():
-        raise ApiError(410, "login_expired", "This login attempt has expired or was already used. Start again.")
+def send_for_login(login_id: str, method_id: str, client: dict, browser: str | None) -> dict:
+    attempt = login_attempts.live(login_id, browser)
     return _send(attempt["account_id"], attempt["email"], method_id, f"login:{login_id}", client)
 
 
@@ -56,6 +56,7 @@ def import_legacy(email: str, phone: str, label: str | None = None) -> str:
     system where it was enabled before the deprecation); returns the method id."""
     if not E164.match(phone or ""):
         raise ApiError(400, "invalid_phone", "The phone number must be in E.164 form, such as +14155550123.")
+    sms_method.require_before_sunset(now())   # an SMS method imported after the sunset could never work
     n = now_s()
     account = store.get_account(email, n)
     if account is None or not account["email_verified"]:

@@ -24,6 +24,7 @@ def check(account: dict, method_id: str, proof: dict, client: dict, *, event: st
         raise
     if method is None or method.get("status") != "active":
         raise ApiError(404, "method_not_found", "This verification method does not exist on the account.")
+    methods.get(method["type"]).check_available(now())
     count = lockout.reserve(account["account_id"], lock, n)
     try:
         return _accept(account, method, proof, client, event, guards, guard_error, extra_ops)

@@ -1,0 +1,44 @@
+"""Reading a login attempt on behalf of the browser that started it.
+
+The password step gives that browser a random token in an HttpOnly, SameSite=Strict cookie
+and keeps only its hash on the attempt; every later step of the attempt (WebAuthn options,
+push, its status, SMS, verify) must present it. A `login_id` seen elsewhere (a log, a
+shoulder) is therefore of no use to anyone else.
+"""
+import hmac
+
+from chalicelib import crypto, store
+from chalicelib.clock import is_id, now_s
+from chalicelib.errors import ApiError
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "login_not_found", "No such login attempt.")
+
+
+def gone() -> ApiError:
+    return ApiError(410, "login_expired", "This login attempt has expired or was already used. Start again.")
+
+
+def other_browser() -> ApiError:
+    return ApiError(403, "login_other_browser", "This login was started in another browser or tab. Start again here.")
+
+
+def browser_hash(token: str | None) -> str:
+    return crypto.hash_token(token or "")
+
+
+def belongs(attempt: dict, browser: str | None) -> bool:
+    return bool(browser) and hmac.compare_digest(attempt.get("browser_hash", ""), browser_hash(browser))
+
+
+def live(login_id: str, browser: str | None) -> dict:
+    """The attempt, unused and unexpired, of this browser; 404, 403 or 410 otherwise."""
+    attempt = store.get_login_attempt(login_id) if is_id(login_id) else None
+    if attempt is None:
+        raise not_found()
+    if not belongs(attempt, browser):
+        raise other_browser()
+    if attempt["used"] or attempt["expires_at"] <= now_s():
+        raise gone()
+    return attempt
