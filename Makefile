@@ -57,7 +57,8 @@ deploy: package
 		--output-template-file $(PACKAGE_DIR)/packaged.json --use-json
 	aws cloudformation deploy --stack-name mfa-$(STAGE)-app --template-file $(PACKAGE_DIR)/packaged.json \
 		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-		--parameter-overrides Stage=$(STAGE)
+		--parameter-overrides Stage=$(STAGE) \
+		ApnsPlatformApplicationArn=$(APNS_PLATFORM_APPLICATION_ARN) FcmPlatformApplicationArn=$(FCM_PLATFORM_APPLICATION_ARN)
 
 bench: venv
 	$(VENV)/bin/python bench/round_trips.py

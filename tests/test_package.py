@@ -59,6 +59,9 @@ def test_generated_template_wires_runtime_throttling_and_the_outbox_stream(packa
     template = json.loads((package / "sam.json").read_text())
     resources = template["Resources"]
     assert resources["APIHandler"]["Properties"]["Runtime"] == "python3.12"
+    variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert variables["APNS_PLATFORM_APPLICATION_ARN"] == {"Ref": "ApnsPlatformApplicationArn"}
+    assert variables["TABLE_NAME"] == "mfa-dev"   # merged into Chalice's own, not replacing them
     assert resources["OutboxDelivery"]["Properties"]["Handler"] == "app.outbox_delivery"
     stream = resources["OutboxDelivery"]["Properties"]["Events"]["OutboxStream"]
     assert stream["Type"] == "DynamoDB"
