@@ -612,14 +612,18 @@ def get_push_pending(account_id: str) -> dict | None:
     return _get(_push_pending_key(account_id), None)
 
 
-def op_put_push_pending(account_id: str, pending: dict, read_version: str | None, version: str) -> dict:
-    """Replace the account's map of unanswered challenges (id -> answer-by time), only if it
-    is still the version read: two concurrent push requests cannot both pass the limit."""
+def op_put_push_pending(account_id: str, pending: dict, recent: list[int], read_version: str | None,
+                        version: str) -> dict:
+    """Replace the account's map of unanswered challenges (id -> answer-by time) and the
+    times of the last hour's requests, only if it is still the version read: two
+    concurrent push requests cannot both pass the limits."""
     if read_version is None:
         condition, values = "attribute_not_exists(PK)", None
     else:
         condition, values = "version = :read", {":read": read_version}
-    return _op_put(_push_pending_key(account_id), {"pending": pending, "version": version}, condition, values)
+    return _op_put(_push_pending_key(account_id), {"pending": pending, "recent": recent, "version": version,
+                                                   "expires_at": (max(recent) + 3600) if recent else None},
+                   condition, values)
 
 
 def op_forget_push_pending(account_id: str, challenge_id: str, version: str) -> dict:

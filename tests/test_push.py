@@ -320,6 +320,13 @@ def test_at_most_three_pending_pushes_and_ten_an_hour(paired, clock):
     eleventh = paired.api.post(f"/v1/login/{paired.password_step().json['login_id']}/push",
                                {"method_id": paired.push_method["id"]})
     assert eleventh.status_code == 429 and "this hour" in eleventh.json["message"]
+    # A sliding hour: a new clock hour does not reset it, only the oldest request leaving it does.
+    clock.advance(3600 - clock.now() % 3600 + 1)
+    login_id = paired.password_step().json["login_id"]
+    still = paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]})
+    assert still.status_code == 429 and still.json["retry_after"] > 0, still.json
+    clock.advance(still.json["retry_after"])
+    assert paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]}).status_code == 201
 
 
 def test_this_wasnt_me_ends_the_login_emails_the_owner_and_is_audited(paired):
