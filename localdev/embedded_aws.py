@@ -71,6 +71,27 @@ def provision(table_name: str, key_alias: str, sender: str) -> dict[str, str]:
     return applications
 
 
+def _serialise_dynamodb() -> None:
+    """DynamoDB applies each request atomically; moto's server handles requests in threads
+    and can interleave two transactions on one item. One request at a time, as DynamoDB
+    would appear, so races (two answers to a push, two uses of a code) behave as deployed."""
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    if getattr(DynamoHandler.call_action, "serialised", False):
+        return
+    lock = threading.Lock()
+    original = DynamoHandler.call_action
+
+    def call_action(self):
+        with lock:
+            return original(self)
+
+    call_action.serialised = True
+    DynamoHandler.call_action = call_action
+
+
 def start_moto(port: int | None = None):
     """Start moto's server on 127.0.0.1 in a thread of this process and point boto3 at it."""
     import logging
@@ -78,6 +99,7 @@ def start_moto(port: int | None = None):
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    _serialise_dynamodb()
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
