@@ -91,6 +91,8 @@ class Settings(BaseModel):
 
     # SMS is deprecated: legacy SMS methods log in only before this date (00:00 UTC).
     sms_sunset: date = date(2021, 11, 30)
+    # ... and only for users who had SMS two-factor before this date.
+    sms_legacy_cutoff: date = date(2021, 1, 1)
     sms_code_seconds: int = 300
     sms_limit_per_hour: int = 5
 

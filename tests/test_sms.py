@@ -21,7 +21,7 @@ def legacy(person, clock):
     """Alice, onboarded in June 2021 with TOTP, and a legacy SMS method imported."""
     clock.t = BEFORE_SUNSET - BEFORE_SUNSET % 30
     person.onboard()
-    assert import_legacy_sms.main([person.email, PHONE, "--label", "Old phone"]) == 0
+    assert import_legacy_sms.main([person.email, PHONE, "--label", "Old phone", "--enabled-on", "2020-03-01"]) == 0
     methods = person.api.get("/v1/account/methods").json["methods"]
     person.sms_method = next(m for m in methods if m["type"] == "sms")
     person.api.post("/v1/logout")
@@ -125,13 +125,17 @@ def test_sms_step_up_before_the_sunset(legacy, clock):
 
 def test_the_import_tool_checks_its_input(person, clock, capsys):
     clock.t = BEFORE_SUNSET
-    assert import_legacy_sms.main(["nobody@example.com", PHONE]) == 1
+    enabled = ["--enabled-on", "2020-03-01"]
+    assert import_legacy_sms.main(["nobody@example.com", PHONE, *enabled]) == 1
     assert "No verified account" in capsys.readouterr().err
     person.onboard()
-    assert import_legacy_sms.main([person.email, "0155 555"]) == 1
+    assert import_legacy_sms.main([person.email, "0155 555", *enabled]) == 1
     assert "E.164" in capsys.readouterr().err
+    # Only for users who had SMS before January 2021.
+    assert import_legacy_sms.main([person.email, PHONE, "--enabled-on", "2021-02-01"]) == 1
+    assert "before 2021-01-01" in capsys.readouterr().err
     clock.t = SUNSET   # a method that could never work is not imported
-    assert import_legacy_sms.main([person.email, PHONE]) == 1
+    assert import_legacy_sms.main([person.email, PHONE, *enabled]) == 1
     assert "ended on 2021-11-30" in capsys.readouterr().err
 
 

@@ -1,6 +1,7 @@
 """Deprecated SMS: sending a code to a legacy SMS method (before the sunset), and importing
 legacy SMS methods (the only way one exists; see methods/sms.py)."""
 import re
+from datetime import date
 
 from chalicelib import crypto, sns, store
 from chalicelib.clock import is_id, now, now_s, random_bytes, random_id
@@ -51,9 +52,13 @@ def send_for_step_up(session: dict, method_id: str, client: dict) -> dict:
     return _send(session["account_id"], session["email"], method_id, f"session:{session['session_id']}", client)
 
 
-def import_legacy(email: str, phone: str, label: str | None = None) -> str:
+def import_legacy(email: str, phone: str, enabled_on: date, label: str | None = None) -> str:
     """Attach a legacy SMS method to an existing, verified account (a migration from a
-    system where it was enabled before the deprecation); returns the method id."""
+    system where it was enabled on `enabled_on`, before the deprecation); returns the method id."""
+    cutoff = get_settings().sms_legacy_cutoff
+    if enabled_on >= cutoff:
+        raise ApiError(400, "sms_deprecated", f"SMS is kept only for users who had it before {cutoff.isoformat()}: "
+                                              "this one should pick another method.")
     if not E164.match(phone or ""):
         raise ApiError(400, "invalid_phone", "The phone number must be in E.164 form, such as +14155550123.")
     sms_method.require_before_sunset(now())   # an SMS method imported after the sunset could never work
@@ -67,6 +72,7 @@ def import_legacy(email: str, phone: str, label: str | None = None) -> str:
         store.op_put_active_method(account["account_id"], {
             "method_id": method_id, "type": sms_method.SmsMethod.type, "label": label, "status": "active",
             "created_at": n, "activated_at": n, "phone_last_digits": phone[-4:],
+            "legacy_enabled_on": enabled_on.isoformat(),
             "phone_ciphertext": crypto.encrypt_secret(phone.encode(), sms_method.context(account["account_id"], method_id)),
         }),
         store.op_add_method_summary(email, method_id, {"type": sms_method.SmsMethod.type, "label": label}, True),
