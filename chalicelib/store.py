@@ -608,10 +608,6 @@ def op_use_challenge(device_id: str, challenge_id: str, now: int) -> dict:
                       condition="#status = :approved", names={"#status": "status"})
 
 
-def get_push_pending(account_id: str) -> dict | None:
-    return _get(_push_pending_key(account_id), None)
-
-
 def op_put_push_pending(account_id: str, pending: dict, recent: list[int], read_version: str | None,
                         version: str) -> dict:
     """Replace the account's map of unanswered challenges (id -> answer-by time) and the
@@ -669,10 +665,19 @@ def op_decide_push(kind: str, owner_id: str, challenge_id: str, status: str, end
 
 def get_method_and_lockout(account_id: str, method_id: str, now: int) -> tuple[dict | None, dict | None]:
     """One round trip for the two items the verify step needs."""
-    keys = [_method_key(account_id, method_id), _lockout_key(account_id)]
-    request = {_table(): {"Keys": [_key(k) for k in keys], "ConsistentRead": True}}
+    return _get_two(_method_key(account_id, method_id), _lockout_key(account_id), now)
+
+
+def get_method_and_push_pending(account_id: str, method_id: str, now: int) -> tuple[dict | None, dict | None]:
+    """One round trip for a push request: the method, and the account's pending pushes."""
+    return _get_two(_method_key(account_id, method_id), _push_pending_key(account_id), now)
+
+
+def _get_two(first: dict, second: dict, now: int) -> tuple[dict | None, dict | None]:
+    """Two items in one consistent batch read: the first checked for expiry, the second as is."""
+    request = {_table(): {"Keys": [_key(k) for k in (first, second)], "ConsistentRead": True}}
     found = {}
-    # A throttled key comes back unprocessed: ask again, never read it as "no lockout".
+    # A throttled key comes back unprocessed: ask again, never read it as missing.
     for attempt in range(_CONFLICT_RETRIES + 1):
         response = _db().batch_get_item(RequestItems=request)
         found.update({(i["PK"]["S"], i["SK"]["S"]): _from_item(i) for i in response["Responses"].get(_table(), [])})
@@ -682,9 +687,7 @@ def get_method_and_lockout(account_id: str, method_id: str, now: int) -> tuple[d
         _pause(attempt)
     else:
         raise Busy()
-    method = _alive(found.get((keys[0]["PK"], keys[0]["SK"])), now)
-    lockout = found.get((keys[1]["PK"], keys[1]["SK"]))
-    return method, lockout
+    return _alive(found.get((first["PK"], first["SK"])), now), found.get((second["PK"], second["SK"]))
 
 
 def reserve_second_factor_try(account_id: str, expected: int, now: int, locked_until: int | None) -> None:

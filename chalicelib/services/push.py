@@ -149,10 +149,11 @@ def _candidates(number: int) -> list[int]:
 def _offer(kind: str, owner_id: str, account_id: str, email: str, method_id: str, client: dict) -> dict:
     n = now_s()
     s = get_settings()
-    method = store.get_method(account_id, method_id, n) if is_id(method_id or "") else None
+    method, pending_item = (store.get_method_and_push_pending(account_id, method_id, n) if is_id(method_id or "")
+                            else (None, None))
     if method is None or method["type"] != push_method.PushMethod.type or method["status"] != "active":
         raise ApiError(404, "method_not_found", "This account has no such mobile app.")
-    pending_item = store.get_push_pending(account_id) or {}
+    pending_item = pending_item or {}
     pending = {cid: until for cid, until in (pending_item.get("pending") or {}).items() if until > n}
     if len(pending) >= s.push_pending_limit:
         raise ApiError(429, "push_rate_limited", f"{len(pending)} push requests are already waiting for an answer on "
