@@ -112,6 +112,17 @@ def test_from_the_sunset_sms_is_refused_and_another_method_is_named(legacy, cloc
     assert legacy.login().status_code == 200   # TOTP still works
 
 
+def test_after_the_sunset_sms_does_not_count_as_a_way_to_log_in(legacy, clock):
+    clock.t = SUNSET + 86400
+    legacy.login()
+    legacy.step_up()
+    totp = next(m for m in legacy.api.get("/v1/account/methods").json["methods"] if m["type"] == "totp")
+    refused = legacy.api.delete(f"/v1/account/methods/{totp['id']}", {"confirm": True})
+    assert refused.status_code == 409 and refused.json["error"] == "last_method"
+    removed = legacy.api.delete(f"/v1/account/methods/{legacy.sms_method['id']}", {"confirm": True})
+    assert removed.status_code == 200 and [m["type"] for m in removed.json["methods"]] == ["totp"]
+
+
 def test_sms_step_up_before_the_sunset(legacy, clock):
     clock.advance(30)
     legacy.login()

@@ -73,6 +73,10 @@ class VerificationMethod:
         """Check a login/step-up proof; None when it is wrong."""
         raise NotImplementedError
 
+    def can_log_in(self, now: float) -> bool:
+        """Whether the method counts as a way to log in (for the last-method rule)."""
+        return self.primary
+
     def check_available(self, now: float) -> None:
         """Raise an ApiError when the method cannot be used at all any more (SMS after its
         sunset); checked before a try is counted."""

@@ -64,6 +64,9 @@ class SmsMethod(VerificationMethod):
     def complete_enrollment(self, account, method, proof, now):
         raise deprecated()
 
+    def can_log_in(self, now):
+        return now < sunset_at()
+
     def check_available(self, now):
         require_before_sunset(now)
 

@@ -208,7 +208,11 @@ def remove_method(session: dict, method_id: str, client: dict) -> dict:
     impl = methods.get(method["type"])
     last_method = ApiError(409, "last_method", "This is your last verification method: add another one "
                                                "before removing it.")
-    if impl.primary and _load_account(session).get("primary_methods", 0) <= 1:
+    # Counted by what can still log in: a legacy SMS method past its sunset cannot.
+    n = now()
+    usable = sum(1 for m in _load_account(session).get("methods", {}).values()
+                 if methods.get(m["type"]).can_log_in(n))
+    if impl.can_log_in(n) and usable <= 1:
         raise last_method
     try:
         Change(session["account_id"], session["email"], client).add(
