@@ -283,6 +283,13 @@ def _update(key: dict, expression: str, values: dict, condition: str | None = No
     raise Busy()
 
 
+def _assignments(attributes: dict, prefix: str = "u") -> tuple[list[str], dict, dict]:
+    """`#u0 = :u0`-style assignments for arbitrary attribute names: (clauses, names, values)."""
+    names = {f"#{prefix}{i}": name for i, name in enumerate(attributes)}
+    values = {f":{prefix}{i}": value for i, value in enumerate(attributes.values())}
+    return [f"#{prefix}{i} = :{prefix}{i}" for i in range(len(attributes))], names, values
+
+
 def _op_put(key: dict, data: dict, condition: str | None = None, values: dict | None = None) -> dict:
     put = {"Item": _to_item({**key, **data})}
     if condition:
@@ -420,9 +427,8 @@ def op_replace_method_record(account_id: str, method_id: str, record: dict, now:
     """Overwrite a method's secret material in one write (e.g. a new set of recovery codes),
     only if it is still the generation `replaces` that was read: of two concurrent
     replacements one wins and the other fails, rather than both answering with codes."""
-    names = {f"#r{i}": name for i, name in enumerate(record)}
-    values = {f":r{i}": value for i, value in enumerate(record.values())}
-    sets = ", ".join(f"#r{i} = :r{i}" for i in range(len(record)))
+    clauses, names, values = _assignments(record, "r")
+    sets = ", ".join(clauses)
     condition = "#status = :active AND "
     condition += "generation = :old" if replaces else "attribute_not_exists(generation)"
     values.update({":now": now, ":active": "active", ":new": generation})
@@ -445,9 +451,8 @@ def op_activate_method(account_id: str, method_id: str, now: int, updates: dict,
                        removes: tuple[str, ...] = ()) -> dict:
     """Pending -> active, only while the pending enrolment is unexpired. `updates` are set on
     the method and `removes` (enrolment-only attributes, such as a challenge) dropped."""
-    names = {f"#u{i}": name for i, name in enumerate(updates)}
-    values = {f":u{i}": value for i, value in enumerate(updates.values())}
-    sets = "".join(f", #u{i} = :u{i}" for i in range(len(updates)))
+    clauses, names, values = _assignments(updates)
+    sets = "".join(f", {clause}" for clause in clauses)
     names.update({f"#x{i}": name for i, name in enumerate(removes)})
     dropped = "".join(f", #x{i}" for i in range(len(removes)))
     return _op_update(
@@ -472,11 +477,10 @@ def op_use_method(account_id: str, method_id: str, now: int, counter: str | None
     expression = "SET last_used_at = :now"
     values = {":now": now, ":active": "active"}
     condition = "#status = :active"
-    names = {"#status": "status"}
-    for i, (name, value) in enumerate((updates or {}).items()):
-        expression += f", #u{i} = :u{i}"
-        names[f"#u{i}"] = name
-        values[f":u{i}"] = value
+    clauses, extra_names, extra_values = _assignments(updates or {})
+    expression += "".join(f", {clause}" for clause in clauses)
+    names = {"#status": "status", **extra_names}
+    values.update(extra_values)
     if counter:
         expression += ", #c = :c"
         values[":c"] = counter_value
@@ -493,10 +497,8 @@ def op_use_method(account_id: str, method_id: str, now: int, counter: str | None
 
 def op_update_active_method(account_id: str, method_id: str, updates: dict) -> dict:
     """Set attributes on an active method (a WebAuthn credential marked suspicious, an SMS code sent)."""
-    names = {f"#u{i}": name for i, name in enumerate(updates)}
-    values = {f":u{i}": value for i, value in enumerate(updates.values())}
-    sets = ", ".join(f"#u{i} = :u{i}" for i in range(len(updates)))
-    return _op_update(_method_key(account_id, method_id), f"SET {sets}", {**values, ":active": "active"},
+    clauses, names, values = _assignments(updates)
+    return _op_update(_method_key(account_id, method_id), f"SET {', '.join(clauses)}", {**values, ":active": "active"},
                       condition="#status = :active", names={**names, "#status": "status"})
 
 
@@ -530,10 +532,8 @@ def op_consume_pairing(code_hash: str, now: int) -> dict:
 
 def op_attach_device(account_id: str, method_id: str, now: int, updates: dict) -> dict:
     """Record the paired device on a pending push method, once."""
-    names = {f"#u{i}": name for i, name in enumerate(updates)}
-    values = {f":u{i}": value for i, value in enumerate(updates.values())}
-    sets = ", ".join(f"#u{i} = :u{i}" for i in range(len(updates)))
-    return _op_update(_method_key(account_id, method_id), f"SET {sets}",
+    clauses, names, values = _assignments(updates)
+    return _op_update(_method_key(account_id, method_id), f"SET {', '.join(clauses)}",
                       {**values, ":pending": "pending", ":now": now},
                       condition="#status = :pending AND expires_at > :now AND attribute_not_exists(device_id)",
                       names={**names, "#status": "status"})
@@ -637,9 +637,8 @@ def op_offer_push(kind: str, owner_id: str, now: int, slot: dict, max_tries: int
     """Attach a push challenge to a live login attempt (unused) or session, replacing an
     earlier one: push_challenge_id, push_device_id, push_method_id, push_status,
     push_answer_by."""
-    names = {f"#p{i}": name for i, name in enumerate(slot)}
-    values = {f":p{i}": value for i, value in enumerate(slot.values())}
-    sets = ", ".join(f"#p{i} = :p{i}" for i in range(len(slot)))
+    clauses, names, values = _assignments(slot, "p")
+    sets = ", ".join(clauses)
     condition = "attribute_exists(PK) AND expires_at > :now"
     values[":now"] = now
     if kind == "login":

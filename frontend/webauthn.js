@@ -25,22 +25,26 @@ export async function platformAuthenticatorAvailable() {
     ? PublicKeyCredential.isUserVerifyingPlatformAuthenticatorAvailable() : false;
 }
 
+// PublicKeyCredential.toJSON()'s shape, with the response's own fields.
+function toJSON(credential, response) {
+  return {
+    id: credential.id, rawId: toBase64url(credential.rawId), type: credential.type,
+    authenticatorAttachment: credential.authenticatorAttachment || undefined,
+    clientExtensionResults: credential.getClientExtensionResults(),
+    response: {clientDataJSON: toBase64url(credential.response.clientDataJSON), ...response},
+  };
+}
+
 export async function create(options, signal) {
   const publicKey = {...options, challenge: toBytes(options.challenge),
                      user: {...options.user, id: toBytes(options.user.id)},
                      excludeCredentials: descriptors(options.excludeCredentials)};
   const credential = await navigator.credentials.create({publicKey, signal});
   const response = credential.response;
-  return {
-    id: credential.id, rawId: toBase64url(credential.rawId), type: credential.type,
-    authenticatorAttachment: credential.authenticatorAttachment || undefined,
-    clientExtensionResults: credential.getClientExtensionResults(),
-    response: {
-      clientDataJSON: toBase64url(response.clientDataJSON),
-      attestationObject: toBase64url(response.attestationObject),
-      transports: response.getTransports ? response.getTransports() : [],
-    },
-  };
+  return toJSON(credential, {
+    attestationObject: toBase64url(response.attestationObject),
+    transports: response.getTransports ? response.getTransports() : [],
+  });
 }
 
 export async function get(options, signal) {
@@ -48,17 +52,11 @@ export async function get(options, signal) {
                      allowCredentials: descriptors(options.allowCredentials)};
   const credential = await navigator.credentials.get({publicKey, signal});
   const response = credential.response;
-  return {
-    id: credential.id, rawId: toBase64url(credential.rawId), type: credential.type,
-    authenticatorAttachment: credential.authenticatorAttachment || undefined,
-    clientExtensionResults: credential.getClientExtensionResults(),
-    response: {
-      clientDataJSON: toBase64url(response.clientDataJSON),
-      authenticatorData: toBase64url(response.authenticatorData),
-      signature: toBase64url(response.signature),
-      userHandle: response.userHandle ? toBase64url(response.userHandle) : undefined,
-    },
-  };
+  return toJSON(credential, {
+    authenticatorData: toBase64url(response.authenticatorData),
+    signature: toBase64url(response.signature),
+    userHandle: response.userHandle ? toBase64url(response.userHandle) : undefined,
+  });
 }
 
 // What the browser's own WebAuthn errors mean for a person.

@@ -126,6 +126,17 @@ def tab(chromium, origin):
     opened.close()
 
 
+def enrolled(tab, email: str) -> str:
+    """Sign up and enrol this browser's built-in authenticator: the account page is shown."""
+    authenticator = tab.add_authenticator(BUILT_IN)
+    tab.sign_up_and_verify(email)
+    tab.password_step(email)
+    tab.button("Built-in authenticator").click()
+    tab.button("Register built-in authenticator").click()
+    tab.account_page_ready()
+    return authenticator
+
+
 def test_sign_up_enrol_built_in_log_out_and_log_in_with_it(tab):
     built_in = tab.add_authenticator(BUILT_IN)
     tab.sign_up_and_verify("browser-built-in@example.com")
@@ -151,12 +162,7 @@ def test_sign_up_enrol_built_in_log_out_and_log_in_with_it(tab):
 
 def test_add_a_security_key_and_log_in_with_it(tab):
     email = "browser-key@example.com"
-    built_in = tab.add_authenticator(BUILT_IN)
-    tab.sign_up_and_verify(email)
-    tab.password_step(email)
-    tab.button("Built-in authenticator").click()
-    tab.button("Register built-in authenticator").click()
-    tab.account_page_ready()
+    built_in = enrolled(tab, email)
 
     key = tab.add_authenticator(SECURITY_KEY)
     tab.button("Security key", exact=True).click()
@@ -176,12 +182,7 @@ def test_add_a_security_key_and_log_in_with_it(tab):
 
 def test_manage_methods_recovery_codes_and_sessions_in_the_ui(tab, chromium, origin):
     email = "browser-manage@example.com"
-    tab.add_authenticator(BUILT_IN)
-    tab.sign_up_and_verify(email)
-    tab.password_step(email)
-    tab.button("Built-in authenticator").click()
-    tab.button("Register built-in authenticator").click()
-    tab.account_page_ready()
+    enrolled(tab, email)
 
     # An authenticator app, scanned from the QR code (its key is shown beside it).
     tab.button("Authenticator app", exact=True).click()
@@ -243,12 +244,7 @@ def test_manage_methods_recovery_codes_and_sessions_in_the_ui(tab, chromium, ori
 
 def test_a_cancelled_ceremony_shows_a_clear_message(tab):
     email = "browser-cancel@example.com"
-    built_in = tab.add_authenticator(BUILT_IN)
-    tab.sign_up_and_verify(email)
-    tab.password_step(email)
-    tab.button("Built-in authenticator").click()
-    tab.button("Register built-in authenticator").click()
-    tab.account_page_ready()
+    built_in = enrolled(tab, email)
     tab.log_out()
 
     # The person fails or dismisses the fingerprint prompt.
@@ -261,12 +257,7 @@ def test_a_cancelled_ceremony_shows_a_clear_message(tab):
 
 def test_the_wrong_authenticator_shows_a_clear_message(tab):
     email = "browser-wrong@example.com"
-    built_in = tab.add_authenticator(BUILT_IN)
-    tab.sign_up_and_verify(email)
-    tab.password_step(email)
-    tab.button("Built-in authenticator").click()
-    tab.button("Register built-in authenticator").click()
-    tab.account_page_ready()
+    built_in = enrolled(tab, email)
 
     # Registering this device's built-in authenticator a second time.
     tab.button("Built-in authenticator", exact=True).click()
@@ -284,17 +275,6 @@ def test_the_wrong_authenticator_shows_a_clear_message(tab):
     tab.button("Cancel").click()
     assert "cancelled" in tab.alert_text()
     assert tab.heading("Verify it's you").is_visible()
-
-
-def enrolled(tab, email: str) -> str:
-    """Sign up and enrol this browser's built-in authenticator: the account page is shown."""
-    authenticator = tab.add_authenticator(BUILT_IN)
-    tab.sign_up_and_verify(email)
-    tab.password_step(email)
-    tab.button("Built-in authenticator").click()
-    tab.button("Register built-in authenticator").click()
-    tab.account_page_ready()
-    return authenticator
 
 
 def test_a_command_line_login_is_approved_in_the_browser(tab, origin):
@@ -358,22 +338,26 @@ def test_sensitive_changes_ask_for_a_fresh_second_factor_in_a_dialog(chromium, s
         tab.close()
 
 
-def test_pair_a_phone_and_log_in_by_approving_the_push(tab, origin, tmp_path):
+def pair_phone_in_the_ui(tab, origin, tmp_path):
+    """On the account page: pair the reference authenticator as "My phone" (device "Test phone")."""
     sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
     from mfa_authenticator import Authenticator
 
-    email = "browser-push@example.com"
-    built_in = enrolled(tab, email)
     phone = Authenticator(tmp_path / "phone.json")
-    api = origin.replace("localhost", "127.0.0.1")
-
     tab.button("Mobile app (push)").click()
     tab.button("Show pairing code").click()
-    code = tab.page.locator("#pairing-code").inner_text()
-    phrase = phone.pair(code, api, "Test phone")
+    phrase = phone.pair(tab.page.locator("#pairing-code").inner_text(), origin.replace("localhost", "127.0.0.1"),
+                        "Test phone")
     tab.page.get_by_label("The three words the app shows").fill(phrase)
     tab.button("Finish pairing").click()
     tab.page.get_by_text("My phone was added.").wait_for()
+    return phone
+
+
+def test_pair_a_phone_and_log_in_by_approving_the_push(tab, origin, tmp_path):
+    email = "browser-push@example.com"
+    built_in = enrolled(tab, email)
+    phone = pair_phone_in_the_ui(tab, origin, tmp_path)
     assert tab.page.locator("tr", has_text="My phone").get_by_text("Test phone").is_visible()
 
     tab.log_out()
@@ -389,18 +373,9 @@ def test_pair_a_phone_and_log_in_by_approving_the_push(tab, origin, tmp_path):
 
 
 def test_a_push_denied_on_the_phone_shows_a_clear_message(tab, origin, tmp_path):
-    sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
-    from mfa_authenticator import Authenticator
-
     email = "browser-push-deny@example.com"
     enrolled(tab, email)
-    phone = Authenticator(tmp_path / "phone.json")
-    tab.button("Mobile app (push)").click()
-    tab.button("Show pairing code").click()
-    phrase = phone.pair(tab.page.locator("#pairing-code").inner_text(), origin.replace("localhost", "127.0.0.1"), "P")
-    tab.page.get_by_label("The three words the app shows").fill(phrase)
-    tab.button("Finish pairing").click()
-    tab.page.get_by_text("My phone was added.").wait_for()
+    phone = pair_phone_in_the_ui(tab, origin, tmp_path)
     tab.log_out()
     tab.password_step(email)
     tab.button("Approve on your phone: My phone").click()

@@ -114,6 +114,14 @@ def request_options(account_id: str, challenge: str) -> tuple[dict, dict[str, st
     return json.loads(options_to_json(options)), {m["credential_id"]: m["method_id"] for m in credentials}
 
 
+def assertion_proof(taken: dict, proof: dict) -> tuple[str, dict]:
+    """The method and proof for an assertion, from the challenge (and the credentials
+    offered with it) that the try's own write took from the login attempt or session."""
+    method_id = offered_method_id(taken.get("offered"), proof["credential"])
+    return method_id, {**proof, "challenge": taken.get("challenge"),
+                       "challenge_expires_at": taken.get("challenge_expires_at")}
+
+
 def offered_method_id(offered: dict | None, credential) -> str:
     """The method whose credential answered, if it was offered with the challenge; 401 for
     a credential that is unknown or registered on another account (the same answer, so it

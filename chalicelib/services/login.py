@@ -131,9 +131,7 @@ def verify(login_id: str, method_id: str | None, proof: dict, client: dict,
     account = {"account_id": attempt["account_id"], "email": attempt["email"]}
     proof = {**proof, "context": f"login:{login_id}"}   # what an SMS code was sent for
     if assertion:
-        method_id = webauthn.offered_method_id(attempt.get("offered"), proof["credential"])
-        proof = {**proof, "challenge": attempt.get("challenge"),
-                 "challenge_expires_at": attempt.get("challenge_expires_at")}
+        method_id, proof = webauthn.assertion_proof(attempt, proof)
     session = sessions.new_session(account["account_id"], account["email"], sessions.WEB, client, mfa_at=n)
     used = verification.check(
         account, method_id, proof, client, event="login",

@@ -32,13 +32,23 @@ def belongs(attempt: dict, browser: str | None) -> bool:
     return bool(browser) and hmac.compare_digest(attempt.get("browser_hash", ""), browser_hash(browser))
 
 
-def live(login_id: str, browser: str | None) -> dict:
-    """The attempt, unused and unexpired, of this browser; 404, 403 or 410 otherwise."""
+def is_over(attempt: dict) -> bool:
+    return attempt["used"] or attempt["expires_at"] <= now_s()
+
+
+def owned(login_id: str, browser: str | None) -> dict:
+    """The attempt of this browser, used or expired ones included; 404 or 403 otherwise."""
     attempt = store.get_login_attempt(login_id) if is_id(login_id) else None
     if attempt is None:
         raise not_found()
     if not belongs(attempt, browser):
         raise other_browser()
-    if attempt["used"] or attempt["expires_at"] <= now_s():
+    return attempt
+
+
+def live(login_id: str, browser: str | None) -> dict:
+    """The attempt, unused and unexpired, of this browser; 404, 403 or 410 otherwise."""
+    attempt = owned(login_id, browser)
+    if is_over(attempt):
         raise gone()
     return attempt

@@ -189,7 +189,7 @@ def _offer(kind: str, owner_id: str, account_id: str, email: str, method_id: str
         if failed.failed(0):   # another push request of the account got there first
             raise store.Busy() from None
         if kind == LOGIN:
-            raise ApiError(410, "login_expired", "This login attempt has expired or was already used. Start again.") from None
+            raise login_attempts.gone() from None
         raise ApiError(401, "unauthenticated", "Log in to continue.") from None
     notified = sns.push_challenge(method["endpoint_arn"], challenge_id)
     return {"challenge_id": challenge_id, "number": number, "expires_at": answer_by, "notified": notified}
@@ -217,12 +217,8 @@ def status_of(slot: dict, challenge_id: str | None = None) -> dict:
 
 
 def login_status(login_id: str, browser: str | None) -> dict:
-    attempt = store.get_login_attempt(login_id) if is_id(login_id) else None
-    if attempt is None:
-        raise login_attempts.not_found()
-    if not login_attempts.belongs(attempt, browser):
-        raise login_attempts.other_browser()
-    if attempt["used"] or attempt["expires_at"] <= now_s():
+    attempt = login_attempts.owned(login_id, browser)
+    if login_attempts.is_over(attempt):
         return {"status": "expired", "challenge_id": attempt.get("push_challenge_id"),
                 "expires_at": attempt.get("push_answer_by")}
     if "push_challenge_id" not in attempt:

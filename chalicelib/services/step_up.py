@@ -52,9 +52,7 @@ def step_up(session: dict, method_id: str | None, proof: dict, client: dict) -> 
     account = {"account_id": session["account_id"], "email": session["email"]}
     proof = {**proof, "context": f"session:{session['session_id']}"}   # what an SMS code was sent for
     if assertion:
-        method_id = webauthn.offered_method_id(reserved.get("offered"), proof["credential"])
-        proof = {**proof, "challenge": reserved.get("challenge"),
-                 "challenge_expires_at": reserved.get("challenge_expires_at")}
+        method_id, proof = webauthn.assertion_proof(reserved, proof)
     used = verification.check(
         account, method_id, proof, client, event="step_up",
         guards=[store.op_mark_step_up(session["token_hash"], n)],
