@@ -7,7 +7,7 @@ import logging
 
 from chalice import Chalice, Response
 
-from chalicelib.api import accounts, cli_login, dev, docs, login, methods, push, sessions, sms
+from chalicelib.api import accounts, cli_login, dev, docs, login, methods, push, sessions, sms, step_up
 from chalicelib.api.http import error_response, json_response
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
@@ -15,8 +15,8 @@ from chalicelib.errors import ApiError
 app = Chalice(app_name="mfa-service")
 app.log.setLevel(logging.INFO)
 
-for blueprint in (accounts.bp, login.bp, methods.bp, push.bp, sms.bp, sessions.bp, cli_login.bp, dev.bp,
-                  docs.bp):
+for blueprint in (accounts.bp, login.bp, step_up.bp, methods.bp, push.bp, sms.bp, sessions.bp, cli_login.bp,
+                  dev.bp, docs.bp):
     app.register_blueprint(blueprint)
 
 # Chalice's own errors (unknown method, unsupported media type...) in our shape.
@@ -74,7 +74,7 @@ def _add_cors(request, response: Response) -> Response:
 def outbox_delivery(event, context):
     """DynamoDB Streams handler (its event source mapping is in infra/): sends the queued
     email notices. Raising makes Lambda retry the batch, so no notice is lost."""
-    from chalicelib.services import outbox
+    from chalicelib.ledger import outbox
 
     return {"delivered": outbox.deliver_stream_records(event.get("Records", []))}
 

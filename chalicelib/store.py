@@ -713,29 +713,40 @@ def op_put_login_attempt(login_id: str, attempt: dict) -> dict:
     return _op_put(_login_key(login_id), attempt, condition="attribute_not_exists(PK)")
 
 
-def reserve_login_try(login_id: str, now: int, max_tries: int, take_challenge: bool = False,
-                      approved_push: str | None = None, browser_hash: str | None = None) -> dict:
+def reserve_login_try(login_id: str, now: int, max_tries: int, takes: tuple[str, ...] = (),
+                      requires: tuple[tuple[str, str], ...] = (), browser_hash: str | None = None) -> dict:
     """Count a try before the code is checked, so a burst of parallel guesses cannot get
-    more than `max_tries` codes evaluated. Returns the attempt (with `tries` counting this
-    one); raises ConditionFailed (with `old` None for an unknown attempt) when it is used,
-    expired or out of tries. `take_challenge` removes the attempt's WebAuthn challenge in the
-    same write, so each challenge is offered to exactly one verification. `approved_push`
-    also requires that push challenge to be the attempt's own and approved (else nothing is
-    counted, and `old` tells why). `browser_hash` must be the attempt's own."""
+    more than `max_tries` codes evaluated. Returns the attempt as it was (with `tries`
+    counting this one); raises ConditionFailed (with `old` None for an unknown attempt) when
+    it is used, expired or out of tries. The same write removes the attributes `takes`
+    names, and holds only if the attributes `requires` names have those values (else nothing
+    is counted, and `old` tells why). `browser_hash` must be the attempt's own."""
     condition = "attribute_exists(PK) AND used = :false AND expires_at > :now AND tries < :max"
     values = {":one": 1, ":now": now, ":max": max_tries, ":false": False}
     if browser_hash is not None:
         condition += " AND browser_hash = :browser"
         values[":browser"] = browser_hash
-    if approved_push:
-        condition += " AND push_challenge_id = :push AND push_status = :approved"
-        values.update({":push": approved_push, ":approved": "approved"})
-    attempt = _update(
-        _login_key(login_id), "ADD tries :one" + (" REMOVE challenge, challenge_expires_at, offered" if take_challenge else ""),
-        values, condition=condition, returns="ALL_OLD",
-    )
+    required, names, required_values = _equalities(requires)
+    condition += required
+    values.update(required_values)
+    attempt = _update(_login_key(login_id), "ADD tries :one" + _removal(takes), values, condition=condition,
+                      names=names or None, returns="ALL_OLD")
     attempt["tries"] += 1
     return attempt
+
+
+def _equalities(requires: tuple[tuple[str, str], ...]) -> tuple[str, dict, dict]:
+    """Condition clauses `AND #rN = :rN` for each (attribute, value), with their names and values."""
+    clause, names, values = "", {}, {}
+    for i, (attribute, value) in enumerate(requires):
+        clause += f" AND #r{i} = :r{i}"
+        names[f"#r{i}"] = attribute
+        values[f":r{i}"] = value
+    return clause, names, values
+
+
+def _removal(takes: tuple[str, ...]) -> str:
+    return (" REMOVE " + ", ".join(takes)) if takes else ""
 
 
 def get_login_attempt(login_id: str) -> dict | None:
@@ -786,11 +797,10 @@ def touch_session(token_hash: str, now: int, expires_at: int) -> None:
         pass
 
 
-def reserve_step_up_try(token_hash: str, now: int, max_tries: int, take_challenge: bool = False) -> dict:
+def reserve_step_up_try(token_hash: str, now: int, max_tries: int, takes: tuple[str, ...] = ()) -> dict:
     """As reserve_login_try, for step-up on a live session."""
     session = _update(
-        _session_key(token_hash),
-        "ADD step_up_tries :one" + (" REMOVE challenge, challenge_expires_at, offered" if take_challenge else ""),
+        _session_key(token_hash), "ADD step_up_tries :one" + _removal(takes),
         {":one": 1, ":now": now, ":max": max_tries},
         condition="attribute_exists(PK) AND expires_at > :now AND "
                   "(attribute_not_exists(step_up_tries) OR step_up_tries < :max)",

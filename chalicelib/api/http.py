@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.api import models
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
+from chalicelib.records import Client
 from chalicelib.services import sessions
 
 PUBLIC = "public"
@@ -56,16 +58,16 @@ class Call:
         """The token of the login attempt this browser started (see services/login_attempts)."""
         return cookie_value(self.request, get_settings().login_cookie_name)
 
-    @property
-    def client(self) -> dict:
+    @functools.cached_property
+    def client(self) -> Client:
         headers = self.request.headers
         source_ip = ((self.request.context or {}).get("identity") or {}).get("sourceIp") or ""
         # CloudFront's viewer location headers, when the API is behind it.
         place = ", ".join(p for p in (headers.get("cloudfront-viewer-city"),
                                        headers.get("cloudfront-viewer-country-region"),
                                        headers.get("cloudfront-viewer-country")) if p)
-        return {"ip": source_ip, "user_agent": headers.get("user-agent", ""),
-                "client": headers.get("x-client", "").strip().lower(), "location": place or None}
+        return Client(ip=source_ip, user_agent=headers.get("user-agent", ""),
+                      kind=headers.get("x-client", "").strip().lower(), location=place or None)
 
 
 def json_response(status: int, body, headers: dict | None = None, cookies: list[str] | None = None) -> Response:
@@ -86,6 +88,17 @@ def session_cookie(token: str, max_age: int) -> str:
 
 def clear_session_cookie() -> str:
     return session_cookie("", 0)
+
+
+def cookie_for(session: sessions.NewSession) -> str:
+    return session_cookie(session.token, session.record["absolute_expires_at"] - session.record["created_at"])
+
+
+def issued(session: sessions.NewSession, enrollment_required: bool, method_used: dict | None = None) -> dict:
+    """The body that reports a new session (SessionIssued)."""
+    return models.SessionIssued(session_id=session.record["session_id"], kind=session.record["kind"],
+                                expires_at=session.expires_at, enrollment_required=enrollment_required,
+                                method_used=method_used).model_dump(exclude_none=True)
 
 
 def _parse_body(request, model: type[BaseModel]) -> BaseModel:

@@ -10,8 +10,9 @@ from chalicelib import methods, store
 from chalicelib.clock import is_id, now, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
+from chalicelib.ledger.change import Change
+from chalicelib.records import Client
 from chalicelib.services import sessions, step_up
-from chalicelib.services.change import Change
 
 ACTIVE = "active"
 
@@ -48,7 +49,7 @@ def public_view(method: dict) -> dict:
     }
 
 
-def begin(session: dict, method_type: str, label: str | None, client: dict) -> dict:
+def begin(session: dict, method_type: str, label: str | None, client: Client) -> dict:
     impl = methods.get(method_type)
     account = _load_account(session)
     if session["restricted"] and not impl.primary:
@@ -79,7 +80,7 @@ def _single_method_id(account_id: str, method_type: str) -> str:
     return hashlib.sha256(f"{account_id}:{method_type}".encode()).hexdigest()[:32]
 
 
-def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client: dict) -> dict:
+def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client: Client) -> dict:
     """Methods without a proof step (recovery codes): active at once; for a single-per-account
     type, enrolling again replaces the old record in one write, so no old secret survives."""
     n = now_s()
@@ -112,7 +113,7 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
     return {"method_id": method_id, "type": impl.type, "label": label, **enrollment.response}
 
 
-def confirm(session: dict, method_id: str | None, proof: dict, client: dict, *, label: str | None = None,
+def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *, label: str | None = None,
             types: set[str] | None = None) -> tuple[dict, sessions.NewSession | None]:
     """Activate a pending method with its proof. `types` limits which kinds of enrolment the
     caller completes; `label` renames the method as it becomes active."""
@@ -177,7 +178,7 @@ def _active_method(session: dict, method_id: str) -> dict:
     return method
 
 
-def rename(session: dict, method_id: str, label: str, client: dict) -> dict:
+def rename(session: dict, method_id: str, label: str, client: Client) -> dict:
     step_up.require_recent(session)
     method = _active_method(session, method_id)
     impl = methods.get(method["type"])
@@ -194,14 +195,14 @@ def rename(session: dict, method_id: str, label: str, client: dict) -> dict:
     return public_view(method)
 
 
-def remove(session: dict, method_id: str, confirmed: bool, client: dict) -> dict:
+def remove(session: dict, method_id: str, confirmed: bool, client: Client) -> dict:
     if not confirmed:
         raise ApiError(400, "confirmation_required", 'Removing a method is permanent: send {"confirm": true}.')
     step_up.require_recent(session)
     return remove_method(session, method_id, client)
 
 
-def remove_method(session: dict, method_id: str, client: dict) -> dict:
+def remove_method(session: dict, method_id: str, client: Client) -> dict:
     """Remove an active method (the caller has checked the person's right to), never the
     last one that can log in."""
     method = _active_method(session, method_id)

@@ -3,17 +3,18 @@ from chalicelib import crypto, notify, passwords, store
 from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.services import audit, rate_limits
+from chalicelib.ledger import audit, limits
+from chalicelib.records import Client
 
 VERIFY_EMAIL = "verify_email"
 
 
-def signup(email: str, password: str, client: dict) -> None:
+def signup(email: str, password: str, client: Client) -> None:
     """Same answer and the same work (one hash, one conditional write, one email) whether or
     not the email already has an account, so neither reveals which."""
     s = get_settings()
-    rate_limits.enforce(s.signup_window_seconds, ("signup-email", email, s.signup_limit_per_email),
-                        ("signup-ip", client.get("ip") or "unknown", s.signup_limit_per_ip))
+    limits.enforce(s.signup_window_seconds, ("signup-email", email, s.signup_limit_per_email),
+                        ("signup-ip", client.ip_or_unknown, s.signup_limit_per_ip))
     passwords.check_policy(password)
     password_hash = passwords.hash_password(password)
     now = now_s()
@@ -53,7 +54,7 @@ def _invalid_token() -> ApiError:
     return ApiError(400, "invalid_token", "This verification link is invalid, used or expired.")
 
 
-def verify_email(token: str, client: dict) -> None:
+def verify_email(token: str, client: Client) -> None:
     now = now_s()
     token_hash = crypto.hash_token(token)
     record = store.get_email_token(token_hash, now)

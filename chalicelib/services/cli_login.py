@@ -8,8 +8,10 @@ from chalicelib import crypto, store
 from chalicelib.clock import now_s, random_string, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.services import audit, rate_limits, sessions, step_up
-from chalicelib.services.change import Change
+from chalicelib.ledger import audit, limits
+from chalicelib.ledger.change import Change
+from chalicelib.records import Client
+from chalicelib.services import sessions, step_up
 
 # RFC 8628 6.1: 20 consonants, no vowels (no words) and no look-alike characters.
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -29,14 +31,14 @@ def normalise_user_code(value: str) -> str | None:
     return f"{raw[:4]}-{raw[4:]}"
 
 
-def start(client_name: str, client: dict) -> dict:
+def start(client_name: str, client: Client) -> dict:
     s = get_settings()
     n = now_s()
     device_code = random_token(32)
     record = {
         "client_name": client_name,
-        "ip": client.get("ip") or "",
-        "user_agent": (client.get("user_agent") or "")[:512],
+        "ip": client.ip,
+        "user_agent": client.short_user_agent,
         "created_at": n,
         "expires_at": n + s.cli_login_seconds,
         "status": PENDING,
@@ -60,15 +62,15 @@ def start(client_name: str, client: dict) -> dict:
     }
 
 
-def _limit_guessing(client: dict) -> None:
+def _limit_guessing(client: Client) -> None:
     """Every lookup or decision counts, per IP and for the whole service, per fixed window."""
     s = get_settings()
-    rate_limits.enforce(s.user_code_window_seconds,
-                        ("user-code-ip", client.get("ip") or "unknown", s.user_code_limit_per_ip),
+    limits.enforce(s.user_code_window_seconds,
+                        ("user-code-ip", client.ip_or_unknown, s.user_code_limit_per_ip),
                         ("user-code", "all", s.user_code_limit_global))
 
 
-def _find(user_code: str, client: dict) -> dict:
+def _find(user_code: str, client: Client) -> dict:
     _limit_guessing(client)
     normalised = normalise_user_code(user_code)
     login = store.get_cli_login_by_user_code(normalised, now_s()) if normalised else None
@@ -78,7 +80,7 @@ def _find(user_code: str, client: dict) -> dict:
     return login
 
 
-def describe(user_code: str, client: dict) -> dict:
+def describe(user_code: str, client: Client) -> dict:
     login = _find(user_code, client)
     return {
         "user_code": login["user_code"],
@@ -91,7 +93,7 @@ def describe(user_code: str, client: dict) -> dict:
     }
 
 
-def decide(session: dict, user_code: str, approve: bool, client: dict) -> str:
+def decide(session: dict, user_code: str, approve: bool, client: Client) -> str:
     if session["kind"] != sessions.WEB:
         raise ApiError(403, "browser_session_required", "Approve CLI logins in the browser.")
     step_up.require_recent(session)
@@ -111,7 +113,7 @@ def _token_error(code: str, message: str) -> ApiError:
     return ApiError(400, code, message)
 
 
-def token(device_code: str, client: dict) -> sessions.NewSession:
+def token(device_code: str, client: Client) -> sessions.NewSession:
     n = now_s()
     device_hash = crypto.hash_token(device_code)
     try:

@@ -9,7 +9,8 @@ time per account (a conditional write on the count), so parallel guesses cannot 
 from chalicelib import store
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.services.change import Change
+from chalicelib.ledger.change import Change
+from chalicelib.records import Client
 
 
 def delay_for(failures: int) -> int:
@@ -46,7 +47,7 @@ def reserve(account_id: str, lockout: dict | None, now: int) -> int:
     return count
 
 
-def after_failure(account: dict, client: dict, count: int) -> None:
+def after_failure(account: dict, client: Client, count: int) -> None:
     """The try counted by reserve() failed: when it locked the account, record it and email
     the owner."""
     s = get_settings()

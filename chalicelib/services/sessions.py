@@ -12,7 +12,9 @@ from chalicelib import crypto, store
 from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.services import audit, step_up
+from chalicelib.ledger import audit
+from chalicelib.records import Client
+from chalicelib.services import step_up
 
 WEB = "web"
 CLI = "cli"
@@ -29,7 +31,7 @@ class NewSession:
         return self.record["expires_at"]
 
 
-def new_session(account_id: str, email: str, kind: str, client: dict, *, restricted: bool = False,
+def new_session(account_id: str, email: str, kind: str, client: Client, *, restricted: bool = False,
                 mfa_at: int | None = None) -> NewSession:
     s = get_settings()
     now = now_s()
@@ -54,8 +56,8 @@ def new_session(account_id: str, email: str, kind: str, client: dict, *, restric
         "mfa_at": mfa_at,
         "absolute_expires_at": absolute,
         "expires_at": expires_at,
-        "user_agent": (client.get("user_agent") or "")[:512],
-        "ip": client.get("ip") or "",
+        "user_agent": client.short_user_agent,
+        "ip": client.ip,
     }
     return NewSession(token, crypto.hash_token(token), record)
 
@@ -100,7 +102,7 @@ def list_sessions(current: dict) -> list[dict]:
     return [public_view(x, current["token_hash"]) for x in sessions]
 
 
-def revoke(current: dict, session_id: str, client: dict) -> None:
+def revoke(current: dict, session_id: str, client: Client) -> None:
     """Ending another session needs a recent second factor; ending one's own does not."""
     if not is_id(session_id):
         raise ApiError(404, "session_not_found", "No such session on this account.")
@@ -115,7 +117,7 @@ def revoke(current: dict, session_id: str, client: dict) -> None:
     raise ApiError(404, "session_not_found", "No such session on this account.")
 
 
-def revoke_others(current: dict, client: dict) -> int:
+def revoke_others(current: dict, client: Client) -> int:
     step_up.require_recent(current)
     others = [x for x in store.list_sessions(current["account_id"], now_s())
               if x["token_hash"] != current["token_hash"]]
