@@ -1,9 +1,91 @@
-// What the web frontend calls each type of verification method.
-export const TYPE_NAMES = {
-  totp: "Authenticator app",
-  security_key: "Security key",
-  built_in: "Built-in authenticator",
-  recovery_codes: "Recovery codes",
-  push: "Mobile app (push)",
-  sms: "SMS (deprecated)",
+// What the web frontend knows about each type of verification method, in one table.
+import * as api from "./api.js";
+
+// Challenges begun with today's per-type routes, answered in the shape of the generic route to
+// come (see beginChallenge). A scope (proofs.js) is the login attempt or the session's step-up:
+// scope.base is /v1/login/{login_id} or /v1/account/step-up.
+const noChallenge = async () => ({type: "none"});
+const webauthnChallenge = async (scope) => ({type: "webauthn", ...(await api.post(`${scope.base}/webauthn/options`))});
+// Verify request bodies.
+const codeProof = (method, code) => ({method_id: method.id, code});
+const credentialProof = (method, credential) => ({credential});
+
+// METHOD_UI[type]: everything the login method picker and the step-up dialog (proofs.js) and
+// the account page need for one type of method, in the order they are offered. A type missing
+// here is not offered. An entry holds:
+//   name       what the account page and the security log call the type.
+//   choice     (method) => the picker's button text; with oneChoice: true one button stands for
+//              all the methods of the type (WebAuthn: the browser finds the credential).
+//   challenge  (scope, method) => a Promise of the challenge begun for this method, shaped as the
+//              generic POST {scope.base}/challenges answers: {type: "none"} | {type: "webauthn",
+//              public_key, expires_at} | {type: "push", challenge_id, number, expires_at} |
+//              {type: "sms", sent_to_hint, expires_at} | … (a "send me a code" method answers
+//              like sms).
+//   proofForm  how the proof is collected (proofs.js PROOF_FORMS): {kind: "code", label(method,
+//              challenge), numeric} | {kind: "authenticator"} (WebAuthn) | {kind: "push"} (shows
+//              the number, polls until approved).
+//   toProof    (method, answer, challenge) => the verify request's body; `answer` is the code typed,
+//              the WebAuthn credential, or the approved push's challenge_id.
+// A "send me a code" method, e.g. an emailed code, is one more entry:
+//   email_code: {name: "Email code", choice: (method) => `Email a code to ${method.label}`,
+//     challenge: (scope, method) => api.post(`${scope.base}/email-code`, {method_id: method.id}),
+//     proofForm: {kind: "code", label: (method, challenge) => `6-digit code sent to ${challenge.sent_to_hint}`,
+//                 numeric: true},
+//     toProof: codeProof},
+export const METHOD_UI = {
+  push: {
+    name: "Mobile app (push)",
+    choice: (method) => `Approve on your phone: ${method.label}`,
+    challenge: async (scope, method) => ({type: "push", ...(await api.post(`${scope.base}/push`, {method_id: method.id}))}),
+    proofForm: {kind: "push"},
+    toProof: (method, challengeId) => ({challenge_id: challengeId}),
+  },
+  totp: {
+    name: "Authenticator app",
+    choice: (method) => `Authenticator app: ${method.label}`,
+    challenge: noChallenge,
+    proofForm: {kind: "code", label: (method) => `6-digit code from ${method.label}`, numeric: true},
+    toProof: codeProof,
+  },
+  security_key: {
+    name: "Security key",
+    choice: () => "Use a security key",
+    oneChoice: true,
+    challenge: webauthnChallenge,
+    proofForm: {kind: "authenticator"},
+    toProof: credentialProof,
+  },
+  built_in: {
+    name: "Built-in authenticator",
+    choice: () => "Use this device's built-in authenticator (Touch ID, Windows Hello)",
+    oneChoice: true,
+    challenge: webauthnChallenge,
+    proofForm: {kind: "authenticator"},
+    toProof: credentialProof,
+  },
+  recovery_codes: {
+    name: "Recovery codes",
+    choice: () => "Use a recovery code",
+    challenge: noChallenge,
+    proofForm: {kind: "code", label: () => "One of your recovery codes", numeric: false},
+    toProof: codeProof,
+  },
+  sms: {
+    name: "SMS (deprecated)",
+    choice: (method) => `Text a code to ${method.label} (deprecated)`,
+    challenge: async (scope, method) => {
+      const sent = await api.post(`${scope.base}/sms`, {method_id: method.id});
+      return {type: "sms", sent_to_hint: sent.sent_to, expires_at: sent.expires_at};
+    },
+    proofForm: {kind: "code", label: (method, challenge) => `6-digit code texted to ${challenge.sent_to_hint}`,
+                numeric: true},
+    toProof: codeProof,
+  },
 };
+
+// Begins a challenge for `method` in `scope`: the one place that does. Once the API has the
+// generic route, its body becomes api.post(`${scope.base}/challenges`, {method_id: method.id})
+// and the entries' `challenge` can go.
+export const beginChallenge = (scope, method) => METHOD_UI[method.type].challenge(scope, method);
+
+export const typeName = (type) => METHOD_UI[type]?.name || type;

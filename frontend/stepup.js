@@ -6,6 +6,7 @@ import {alertBox, h} from "./dom.js";
 import {proofChoices} from "./proofs.js";
 
 const stepUpDialog = document.getElementById("step-up");
+const BASE = "/v1/account/step-up";
 
 // Runs `action`; when the API asks for a fresh second factor, asks for one in a dialog and
 // runs `action` once more.
@@ -30,26 +31,20 @@ async function stepUp() {
     };
     const submit = async (body) => {
       try {
-        await api.post("/v1/account/step-up", body);
+        await api.post(BASE, body);
       } catch (error) {
         if (error.status === 401 && error.code === "unauthenticated") done(false, error);
         throw error;
       }
       done(true);
     };
-    const ways = {
-      submit,
-      webauthnOptions: () => api.post("/v1/account/step-up/webauthn/options"),
-      sendPush: (method) => api.post("/v1/account/step-up/push", {method_id: method.id}),
-      pushStatus: (challengeId) => api.get(`/v1/account/step-up/push/${challengeId}`),
-      sendSms: (method) => api.post("/v1/account/step-up/sms", {method_id: method.id}),
-    };
+    const scope = {base: BASE, submit, pushStatus: (challengeId) => api.get(`${BASE}/push/${challengeId}`)};
     const cancel = h("button", {type: "button", class: "secondary"}, "Cancel");
     cancel.addEventListener("click", () => done(false, new Error("Cancelled: that change needs you to confirm it's you.")));
     stepUpDialog.replaceChildren(
       h("h2", {id: "step-up-title"}, "Confirm it's you"),
       h("p", {}, "This change needs a fresh second factor."),
-      ...proofChoices(methods, box, ways), box, cancel);
+      ...proofChoices(methods, box, scope), box, cancel);
     stepUpDialog.onclose = () => done(false, new Error("Cancelled: that change needs you to confirm it's you."));
     stepUpDialog.showModal();
   });

@@ -1,7 +1,7 @@
 // The account page: verification methods, recovery codes, sessions and the security log.
 import * as api from "../api.js";
 import {alertBox, busy, h, statusBox, view, when} from "../dom.js";
-import {TYPE_NAMES} from "../methods.js";
+import {typeName} from "../methods.js";
 import {navigate} from "../router.js";
 import {loadAccount, session} from "../session.js";
 import {withStepUp} from "../stepup.js";
@@ -64,7 +64,7 @@ function renderMethods(section, listed, refresh) {
     const detail = method.device_name || method.phone || null;
     return h("tr", {"data-method-id": method.id},
       h("td", {}, h("strong", {}, method.label), " ", flags, detail ? h("div", {class: "muted"}, detail) : null),
-      h("td", {}, TYPE_NAMES[method.type] || method.type),
+      h("td", {}, typeName(method.type)),
       h("td", {}, when(method.created_at)), h("td", {}, when(method.last_used_at)), actions);
   });
   const added = async (result) => {
@@ -155,7 +155,7 @@ async function renderEvents(section, cursor = null, list = null) {
   }
   for (const event of page.events) {
     const kind = event.kind.replace(/_/g, " ");
-    const detail = event.details.method_type ? ` (${TYPE_NAMES[event.details.method_type] || event.details.method_type})` : "";
+    const detail = event.details.method_type ? ` (${typeName(event.details.method_type)})` : "";
     list.append(h("li", {}, h("strong", {}, kind[0].toUpperCase() + kind.slice(1)), detail, " — ", when(event.at),
                   h("span", {class: "muted"}, ` from ${event.ip || "unknown"}`)));
   }

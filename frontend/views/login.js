@@ -29,9 +29,10 @@ export function login() {
 
 function secondFactor(started) {
   const box = alertBox();
+  const base = `/v1/login/${started.login_id}`;
   const submit = async (body) => {
     try {
-      await api.post(`/v1/login/${started.login_id}/verify`, body);
+      await api.post(`${base}/verify`, body);
     } catch (error) {
       if (error.status === 410) {
         setFlash("error", explain(error));
@@ -43,17 +44,11 @@ function secondFactor(started) {
     await loadAccount();
     afterLogin();
   };
-  const base = `/v1/login/${started.login_id}`;
-  const ways = {
-    submit,
-    webauthnOptions: () => api.post(`${base}/webauthn/options`),
-    sendPush: (method) => api.post(`${base}/push`, {method_id: method.id}),
-    pushStatus: () => api.get(base),
-    sendSms: (method) => api.post(`${base}/sms`, {method_id: method.id}),
-  };
+  // The login attempt's status tells the push's answer (one push at a time per attempt).
+  const scope = {base, submit, pushStatus: () => api.get(base)};
   view("Verify it's you",
     h("p", {}, "Choose how to confirm this login."),
-    h("section", {}, ...proofChoices(started.methods, box, ways), box),
+    h("section", {}, ...proofChoices(started.methods, box, scope), box),
     h("p", {class: "muted"}, `This login attempt expires at ${when(started.expires_at)}.`));
 }
 
