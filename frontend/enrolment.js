@@ -1,10 +1,12 @@
-// The enrolment panels, on the setup page and under the account page's "Add a method".
+// The enrolment panels that METHOD_UI's entries open (on the setup page and under the account
+// page's "Add a method"). A panel gets {onDone, withStepUp}: onDone(result) with the API's
+// answer once the method is added, and withStepUp (stepup.js), passed in rather than imported
+// because the step-up dialog itself iterates over METHOD_UI.
 import * as api from "./api.js";
 import {alertBox, busy, ceremonyPrompt, h} from "./dom.js";
-import {withStepUp} from "./stepup.js";
 import * as webauthn from "./webauthn.js";
 
-export function totpEnrolment(onDone) {
+export function totpPanel({onDone, withStepUp}) {
   const box = alertBox();
   const panel = h("div", {class: "card"});
   const labelInput = h("input", {id: "totp-label", name: "label", type: "text", value: "Authenticator app"});
@@ -34,19 +36,18 @@ export function totpEnrolment(onDone) {
   return panel;
 }
 
-export function webauthnEnrolment(type, onDone) {
+// A security key or a built-in authenticator, registered with navigator.credentials.create().
+// `kind`: {type, label (the default name), intro, register (the button), platform (warn
+// when the browser reports no built-in authenticator)}.
+export function webauthnPanel({onDone, withStepUp}, kind) {
+  const {type} = kind;
   const box = alertBox();
-  const defaults = {security_key: "Security key", built_in: "This device"};
-  const labelInput = h("input", {id: `${type}-label`, name: "label", type: "text", value: defaults[type]});
-  const start = h("button", {type: "button"}, type === "security_key" ? "Register security key"
-                                                                         : "Register built-in authenticator");
-  const intro = type === "security_key"
-    ? "Insert your security key (YubiKey, Titan Key…) and touch it when the browser asks."
-    : "Use this device's fingerprint, face or PIN unlock (Touch ID, Windows Hello) when the browser asks.";
+  const labelInput = h("input", {id: `${type}-label`, name: "label", type: "text", value: kind.label});
+  const start = h("button", {type: "button"}, kind.register);
   const waiting = h("div", {});
-  const panel = h("div", {class: "card"}, h("p", {}, intro), h("label", {for: `${type}-label`}, "Name"),
+  const panel = h("div", {class: "card"}, h("p", {}, kind.intro), h("label", {for: `${type}-label`}, "Name"),
                   labelInput, h("br"), start, waiting, box);
-  if (type === "built_in") {
+  if (kind.platform) {
     webauthn.platformAuthenticatorAvailable().then((available) => {
       if (!available) panel.prepend(h("p", {class: "notice"}, "This browser reports no built-in authenticator; " +
                                                               "you can still try, or use a security key."));
@@ -68,7 +69,7 @@ export function webauthnEnrolment(type, onDone) {
   return panel;
 }
 
-export function pushEnrolment(onDone) {
+export function pushPanel({onDone, withStepUp}) {
   const box = alertBox();
   const labelInput = h("input", {id: "push-label", name: "label", type: "text", value: "My phone"});
   const start = h("button", {type: "button"}, "Show pairing code");

@@ -1,5 +1,6 @@
 // What the web frontend knows about each type of verification method, in one table.
 import * as api from "./api.js";
+import {pushPanel, totpPanel, webauthnPanel} from "./enrolment.js";
 
 // Challenges begun with today's per-type routes, answered in the shape of the generic route to
 // come (see beginChallenge). A scope (proofs.js) is the login attempt or the session's step-up:
@@ -10,9 +11,9 @@ const webauthnChallenge = async (scope) => ({type: "webauthn", ...(await api.pos
 const codeProof = (method, code) => ({method_id: method.id, code});
 const credentialProof = (method, credential) => ({credential});
 
-// METHOD_UI[type]: everything the login method picker and the step-up dialog (proofs.js) and
-// the account page need for one type of method, in the order they are offered. A type missing
-// here is not offered. An entry holds:
+// METHOD_UI[type]: everything the login method picker and the step-up dialog (proofs.js), the
+// enrolment picker (views/setup.js) and the account page need for one type of method, in the
+// order they are offered. A type missing here is neither offered nor addable. An entry holds:
 //   name       what the account page and the security log call the type.
 //   choice     (method) => the picker's button text; with oneChoice: true one button stands for
 //              all the methods of the type (WebAuthn: the browser finds the credential).
@@ -26,12 +27,16 @@ const credentialProof = (method, credential) => ({credential});
 //              the number, polls until approved).
 //   toProof    (method, answer, challenge) => the verify request's body; `answer` is the code typed,
 //              the WebAuthn credential, or the approved push's challenge_id.
+//   enroll     {button, panel({onDone, withStepUp})}: the enrolment picker's button and the panel it
+//              opens (enrolment.js), or null when the type cannot be added there.
+//   detail     optional (method) => a second line in the methods table (the device, the phone).
+//   listed     false when the type is not a row of the methods table (it has its own section).
 // A "send me a code" method, e.g. an emailed code, is one more entry:
 //   email_code: {name: "Email code", choice: (method) => `Email a code to ${method.label}`,
 //     challenge: (scope, method) => api.post(`${scope.base}/email-code`, {method_id: method.id}),
 //     proofForm: {kind: "code", label: (method, challenge) => `6-digit code sent to ${challenge.sent_to_hint}`,
 //                 numeric: true},
-//     toProof: codeProof},
+//     toProof: codeProof, enroll: null},
 export const METHOD_UI = {
   push: {
     name: "Mobile app (push)",
@@ -39,6 +44,8 @@ export const METHOD_UI = {
     challenge: async (scope, method) => ({type: "push", ...(await api.post(`${scope.base}/push`, {method_id: method.id}))}),
     proofForm: {kind: "push"},
     toProof: (method, challengeId) => ({challenge_id: challengeId}),
+    enroll: {button: "Mobile app (push)", panel: pushPanel},
+    detail: (method) => method.device_name,
   },
   totp: {
     name: "Authenticator app",
@@ -46,6 +53,7 @@ export const METHOD_UI = {
     challenge: noChallenge,
     proofForm: {kind: "code", label: (method) => `6-digit code from ${method.label}`, numeric: true},
     toProof: codeProof,
+    enroll: {button: "Authenticator app", panel: totpPanel},
   },
   security_key: {
     name: "Security key",
@@ -54,6 +62,9 @@ export const METHOD_UI = {
     challenge: webauthnChallenge,
     proofForm: {kind: "authenticator"},
     toProof: credentialProof,
+    enroll: {button: "Security key", panel: (enrolment) => webauthnPanel(enrolment, {
+      type: "security_key", label: "Security key", register: "Register security key",
+      intro: "Insert your security key (YubiKey, Titan Key…) and touch it when the browser asks."})},
   },
   built_in: {
     name: "Built-in authenticator",
@@ -62,6 +73,9 @@ export const METHOD_UI = {
     challenge: webauthnChallenge,
     proofForm: {kind: "authenticator"},
     toProof: credentialProof,
+    enroll: {button: "Built-in authenticator", panel: (enrolment) => webauthnPanel(enrolment, {
+      type: "built_in", label: "This device", register: "Register built-in authenticator", platform: true,
+      intro: "Use this device's fingerprint, face or PIN unlock (Touch ID, Windows Hello) when the browser asks."})},
   },
   recovery_codes: {
     name: "Recovery codes",
@@ -69,6 +83,8 @@ export const METHOD_UI = {
     challenge: noChallenge,
     proofForm: {kind: "code", label: () => "One of your recovery codes", numeric: false},
     toProof: codeProof,
+    enroll: null,   // generated in the account page's own "Recovery codes" section
+    listed: false,
   },
   sms: {
     name: "SMS (deprecated)",
@@ -80,6 +96,8 @@ export const METHOD_UI = {
     proofForm: {kind: "code", label: (method, challenge) => `6-digit code texted to ${challenge.sent_to_hint}`,
                 numeric: true},
     toProof: codeProof,
+    enroll: null,   // deprecated: legacy SMS methods can be used, not added
+    detail: (method) => method.phone,
   },
 };
 

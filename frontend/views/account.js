@@ -1,7 +1,7 @@
 // The account page: verification methods, recovery codes, sessions and the security log.
 import * as api from "../api.js";
 import {alertBox, busy, h, statusBox, view, when} from "../dom.js";
-import {typeName} from "../methods.js";
+import {METHOD_UI, typeName} from "../methods.js";
 import {navigate} from "../router.js";
 import {loadAccount, session} from "../session.js";
 import {withStepUp} from "../stepup.js";
@@ -29,7 +29,7 @@ export async function accountPage() {
 function renderMethods(section, listed, refresh) {
   const box = alertBox();
   const ok = statusBox();
-  const rows = listed.methods.filter((m) => m.type !== "recovery_codes").map((method) => {
+  const rows = listed.methods.filter((m) => METHOD_UI[m.type]?.listed !== false).map((method) => {
     const actions = h("td", {});
     const rename = h("button", {type: "button", class: "secondary", "aria-label": `Rename ${method.label}`}, "Rename");
     const remove = h("button", {type: "button", class: "secondary", "aria-label": `Remove ${method.label}`}, "Remove");
@@ -61,7 +61,7 @@ function renderMethods(section, listed, refresh) {
     actions.append(rename, remove);
     const flags = method.suspicious ? h("span", {class: "badge bad"}, "blocked: may be copied")
       : method.deprecated ? h("span", {class: "badge bad"}, `deprecated: until ${method.usable_until}`) : null;
-    const detail = method.device_name || method.phone || null;
+    const detail = METHOD_UI[method.type]?.detail?.(method) || null;
     return h("tr", {"data-method-id": method.id},
       h("td", {}, h("strong", {}, method.label), " ", flags, detail ? h("div", {class: "muted"}, detail) : null),
       h("td", {}, typeName(method.type)),

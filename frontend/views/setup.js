@@ -1,23 +1,23 @@
 // The enrolment wizard: an account without a second factor adds its first one here. The
 // method picker is also the account page's "Add a method".
 import {h, setFlash, view} from "../dom.js";
-import {pushEnrolment, totpEnrolment, webauthnEnrolment} from "../enrolment.js";
+import {METHOD_UI} from "../methods.js";
 import {navigate} from "../router.js";
 import {loadAccount, session} from "../session.js";
+import {withStepUp} from "../stepup.js";
 
+// A button per type of method that can be added (METHOD_UI's enroll), and the area where the
+// chosen one's panel opens; onDone(result) once a method is added.
 export function methodPicker(onDone) {
   const area = h("div", {});
-  const choose = (builder) => { area.replaceChildren(builder()); area.querySelector("input, button")?.focus(); };
+  const choose = (ui) => {
+    area.replaceChildren(ui.enroll.panel({onDone, withStepUp}));
+    area.querySelector("input, button")?.focus();
+  };
+  const kinds = Object.values(METHOD_UI).filter((ui) => ui.enroll);
   return [
     h("div", {role: "group", "aria-label": "Kinds of verification method"},
-      h("button", {type: "button", class: "secondary", onclick: () => choose(() => pushEnrolment(onDone))},
-        "Mobile app (push)"),
-      h("button", {type: "button", class: "secondary", onclick: () => choose(() => totpEnrolment(onDone))},
-        "Authenticator app"),
-      h("button", {type: "button", class: "secondary", onclick: () => choose(() => webauthnEnrolment("security_key", onDone))},
-        "Security key"),
-      h("button", {type: "button", class: "secondary", onclick: () => choose(() => webauthnEnrolment("built_in", onDone))},
-        "Built-in authenticator")),
+      kinds.map((ui) => h("button", {type: "button", class: "secondary", onclick: () => choose(ui)}, ui.enroll.button))),
     area,
   ];
 }
