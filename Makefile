@@ -8,7 +8,7 @@ PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench servers package deploy venv clean
+.PHONY: run test bench routes servers package deploy venv clean
 STAGE ?= dev
 PACKAGE_DIR := build/package/$(STAGE)
 
@@ -62,6 +62,10 @@ deploy: package
 
 bench: venv
 	$(VENV)/bin/python bench/round_trips.py
+
+# docs/routes.md from the route table /openapi.json is built from (tests/test_docs.py checks it).
+routes: venv
+	$(VENV)/bin/python -m localdev.routes --output docs/routes.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache
