@@ -45,7 +45,7 @@ package: venv
 
 # Ops: the stateful stack (table, key, sender, policy), then the packaged app as its own
 # stack. Needs the aws CLI, credentials for the account and DEPLOY_BUCKET (an S3 bucket for
-# the zip); see "Operating it" in the README.
+# the zip); see docs/runbook.md.
 SENDER_DOMAIN = $(shell $(VENV)/bin/python -c "import json; print(json.load(open('.chalice/config.json'))['stages']['$(STAGE)']['environment_variables']['MAIL_FROM'].split('@')[1])" 2>/dev/null)
 deploy: package
 	@test -n "$(DEPLOY_BUCKET)" || { echo "set DEPLOY_BUCKET to an S3 bucket for the Lambda zip"; exit 1; }

@@ -20,3 +20,11 @@ def test_route_table_lists_every_served_route():
     listed = set(re.findall(r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \|", routes.render(), re.MULTILINE))
     assert listed == served
 
+
+def test_relative_links_in_the_docs_resolve():
+    broken = []
+    for page in [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if not re.match(r"[a-z]+:", target) and not (page.parent / target).exists():
+                broken.append(f"{page.relative_to(PROJECT)} -> {target}")
+    assert not broken, broken
