@@ -2,11 +2,6 @@
 import * as api from "./api.js";
 import {pushPanel, totpPanel, webauthnPanel} from "./enrolment.js";
 
-// Challenges begun with today's per-type routes, answered in the shape of the generic route to
-// come (see beginChallenge). A scope (proofs.js) is the login attempt or the session's step-up:
-// scope.base is /v1/login/{login_id} or /v1/account/step-up.
-const noChallenge = async () => ({type: "none"});
-const webauthnChallenge = async (scope) => ({type: "webauthn", ...(await api.post(`${scope.base}/webauthn/options`))});
 // Verify request bodies.
 const codeProof = (method, code) => ({method_id: method.id, code});
 const credentialProof = (method, credential) => ({credential});
@@ -17,11 +12,11 @@ const credentialProof = (method, credential) => ({credential});
 //   name       what the account page and the security log call the type.
 //   choice     (method) => the picker's button text; with oneChoice: true one button stands for
 //              all the methods of the type (WebAuthn: the browser finds the credential).
-//   challenge  (scope, method) => a Promise of the challenge begun for this method, shaped as the
-//              generic POST {scope.base}/challenges answers: {type: "none"} | {type: "webauthn",
+//   begins     true when the proof answers a challenge the API begins first (POST
+//              {scope.base}/challenges {method_id}, see beginChallenge), answered as {type: "webauthn",
 //              public_key, expires_at} | {type: "push", challenge_id, number, expires_at} |
-//              {type: "sms", sent_to_hint, expires_at} | … (a "send me a code" method answers
-//              like sms).
+//              {type: "sms" | "email_code", sent_to_hint, expires_at}; a typed code from an app or a
+//              list needs none.
 //   proofForm  how the proof is collected (proofs.js PROOF_FORMS): {kind: "code", label(method,
 //              challenge), numeric} | {kind: "authenticator"} (WebAuthn) | {kind: "push"} (shows
 //              the number, polls until approved).
@@ -31,17 +26,11 @@ const credentialProof = (method, credential) => ({credential});
 //              opens (enrolment.js), or null when the type cannot be added there.
 //   detail     optional (method) => a second line in the methods table (the device, the phone).
 //   listed     false when the type is not a row of the methods table (it has its own section).
-// A "send me a code" method, e.g. an emailed code, is one more entry:
-//   email_code: {name: "Email code", choice: (method) => `Email a code to ${method.label}`,
-//     challenge: (scope, method) => api.post(`${scope.base}/email-code`, {method_id: method.id}),
-//     proofForm: {kind: "code", label: (method, challenge) => `6-digit code sent to ${challenge.sent_to_hint}`,
-//                 numeric: true},
-//     toProof: codeProof, enroll: null},
 export const METHOD_UI = {
   push: {
     name: "Mobile app (push)",
     choice: (method) => `Approve on your phone: ${method.label}`,
-    challenge: async (scope, method) => ({type: "push", ...(await api.post(`${scope.base}/push`, {method_id: method.id}))}),
+    begins: true,
     proofForm: {kind: "push"},
     toProof: (method, challengeId) => ({challenge_id: challengeId}),
     enroll: {button: "Mobile app (push)", panel: pushPanel},
@@ -50,7 +39,7 @@ export const METHOD_UI = {
   totp: {
     name: "Authenticator app",
     choice: (method) => `Authenticator app: ${method.label}`,
-    challenge: noChallenge,
+    begins: false,
     proofForm: {kind: "code", label: (method) => `6-digit code from ${method.label}`, numeric: true},
     toProof: codeProof,
     enroll: {button: "Authenticator app", panel: totpPanel},
@@ -59,7 +48,7 @@ export const METHOD_UI = {
     name: "Security key",
     choice: () => "Use a security key",
     oneChoice: true,
-    challenge: webauthnChallenge,
+    begins: true,
     proofForm: {kind: "authenticator"},
     toProof: credentialProof,
     enroll: {button: "Security key", panel: (enrolment) => webauthnPanel(enrolment, {
@@ -70,7 +59,7 @@ export const METHOD_UI = {
     name: "Built-in authenticator",
     choice: () => "Use this device's built-in authenticator (Touch ID, Windows Hello)",
     oneChoice: true,
-    challenge: webauthnChallenge,
+    begins: true,
     proofForm: {kind: "authenticator"},
     toProof: credentialProof,
     enroll: {button: "Built-in authenticator", panel: (enrolment) => webauthnPanel(enrolment, {
@@ -80,7 +69,7 @@ export const METHOD_UI = {
   recovery_codes: {
     name: "Recovery codes",
     choice: () => "Use a recovery code",
-    challenge: noChallenge,
+    begins: false,
     proofForm: {kind: "code", label: () => "One of your recovery codes", numeric: false},
     toProof: codeProof,
     enroll: null,   // generated in the account page's own "Recovery codes" section
@@ -89,10 +78,7 @@ export const METHOD_UI = {
   sms: {
     name: "SMS (deprecated)",
     choice: (method) => `Text a code to ${method.label} (deprecated)`,
-    challenge: async (scope, method) => {
-      const sent = await api.post(`${scope.base}/sms`, {method_id: method.id});
-      return {type: "sms", sent_to_hint: sent.sent_to, expires_at: sent.expires_at};
-    },
+    begins: true,
     proofForm: {kind: "code", label: (method, challenge) => `6-digit code texted to ${challenge.sent_to_hint}`,
                 numeric: true},
     toProof: codeProof,
@@ -101,9 +87,10 @@ export const METHOD_UI = {
   },
 };
 
-// Begins a challenge for `method` in `scope`: the one place that does. Once the API has the
-// generic route, its body becomes api.post(`${scope.base}/challenges`, {method_id: method.id})
-// and the entries' `challenge` can go.
-export const beginChallenge = (scope, method) => METHOD_UI[method.type].challenge(scope, method);
+// Begins a challenge for `method` in `scope` (the login attempt, or the session's step-up:
+// scope.base is /v1/login/{login_id} or /v1/account/step-up): the one place that does.
+export const beginChallenge = async (scope, method) => (METHOD_UI[method.type].begins
+  ? api.post(`${scope.base}/challenges`, {method_id: method.id})
+  : {type: "none"});
 
 export const typeName = (type) => METHOD_UI[type]?.name || type;
