@@ -173,6 +173,10 @@ def unsupported_method(method_type: str) -> ApiError:
     return ApiError(400, "unsupported_method", f"Verification method '{method_type}' is not supported.")
 
 
+def method_disabled(name: str) -> ApiError:
+    return ApiError(403, "method_disabled", f"This service does not offer {name}. Use another method.")
+
+
 def method_not_found(message: str = "This verification method does not exist on the account.") -> ApiError:
     return ApiError(404, "method_not_found", message)
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 # The shape of chalicelib.clock.random_id().
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 USER_AGENT_LIMIT = 512   # characters of a user agent kept on items and events
 
@@ -56,6 +57,13 @@ class Proof(BaseModel):
     """A verify request's body; each verification method declares its own (`proof_model`)."""
     # defer_build: schemas are built on first use, not at import (Lambda cold start).
     model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class EnrollmentRequest(Proof):
+    """Begin enrolling a method of `type` (POST /v1/account/methods); a method whose
+    enrolment takes more declares a subclass with a Literal `type` (`enrollment_model`)."""
+    type: str
+    label: Label | None = None
 
 
 class MethodStatus:

@@ -15,6 +15,16 @@ def list_methods(call):
     return models.MethodList(**account_methods.list_methods(call.session)).model_dump()
 
 
+@endpoint(bp, "/v1/account/methods", "POST", summary="Start enrolling a method of any type that enrols here "
+          "(then confirm it at /v1/account/methods/{method_id}/confirm, or as its type says); step-up required, "
+          "except for an account's first method", auth=ENROLLMENT, body=models.EnrollmentRequest,
+          response=models.EnrollmentStarted, status=201, errors=(400, 401, 403, 429))
+def enroll(call):
+    request = call.body.root
+    started = account_methods.begin(call.session, request.type, request.label, call.client)
+    return Reply(models.EnrollmentStarted(**started).model_dump(), 201)
+
+
 @endpoint(bp, "/v1/account/methods/totp", "POST", summary="Start enrolling a TOTP authenticator app "
           "(step-up required, except for an account's first method)",
           auth=ENROLLMENT, body=models.EnrollTotpRequest, response=models.TotpEnrollment, status=201,

@@ -15,7 +15,7 @@ from pydantic import (
 
 from chalicelib import methods
 from chalicelib.methods.webauthn import Credential
-from chalicelib.records import Code, Id
+from chalicelib.records import Code, Id, Label
 
 
 def _normalise_email(value: str) -> str:
@@ -34,7 +34,6 @@ def _normalise_email(value: str) -> str:
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254), AfterValidator(_normalise_email)]
 # Length is checked by the password policy, with its own error codes; this only bounds input.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
@@ -81,6 +80,23 @@ class SecondFactorProof(RootModel):
             shapes = ", ".join("{" + ", ".join(name for name, field in model.model_fields.items() if field.is_required())
                                + "}" for model in methods.proof_models())
             raise ValueError(f"send one of: {shapes}") from None
+
+
+class EnrollmentRequest(RootModel):
+    """Begin enrolling a method: `type` and, for some types, more (each method declares its
+    own body)."""
+    model_config = ConfigDict(defer_build=True)
+    root: Annotated[Union[tuple(methods.enrollment_models())], Field(discriminator="type")]
+
+
+class EnrollmentStarted(Reply):
+    """A pending method and what its type needs shown (a QR code, creation options, a
+    pairing code, or where a code was sent): confirm it with its proof."""
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    method_id: str
+    type: str
+    label: str
+    expires_at: int | None = None
 
 
 class ChallengeRequest(Body):

@@ -31,6 +31,11 @@ def proof_models() -> list[type[Proof]]:
     return list(dict.fromkeys(impl.proof_model for impl in REGISTRY.values()))
 
 
+def enrollment_models() -> list:
+    """The bodies that begin an enrolment at POST /v1/account/methods, one per model."""
+    return list(dict.fromkeys(impl.enrollment_model for impl in REGISTRY.values() if impl.enrollment_model))
+
+
 def for_proof(proof: Proof) -> VerificationMethod:
     """A method that reads this kind of proof (the methods that share a proof model read
     it alike)."""

@@ -10,9 +10,11 @@ method, for an owner (a login attempt or a session, `records.Owner`):
    be checked yet (`explain`), and which method and what `verify` checks (`locate`);
 3. verifies (`verify`) and shows itself (`public_view`); enrolment has its own pair.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from chalicelib.records import Client, Code, Id, Owner, Proof
+from chalicelib.config import get_settings
+from chalicelib.records import Client, Code, EnrollmentRequest, Id, Owner, Proof
 
 
 class CodeProof(Proof):
@@ -36,6 +38,7 @@ class Enrollment:
     response: dict        # what the user is shown once
     notice_context: dict = field(default_factory=dict)   # extra fields for the "added" email
     ops: list[dict] = field(default_factory=list)        # more writes with the pending method (store.op_*)
+    deliver: Callable[[], None] | None = None             # after those writes: send what the proof needs
 
 
 @dataclass
@@ -67,6 +70,10 @@ class VerificationMethod:
     type: str = ""
     # The body that proves this method at login and step-up.
     proof_model: "type[Proof]" = CodeProof
+    # The body that begins its enrolment at POST /v1/account/methods (None: not there).
+    enrollment_model: "type[EnrollmentRequest] | None" = None
+    # True for a method a stage must name in OPTIONAL_METHODS to offer it.
+    optional: bool = False
     default_label: str = ""
     display_name: str = ""
     # False for a backup that must not be the account's last method (recovery codes).
@@ -117,6 +124,10 @@ class VerificationMethod:
     def verify(self, account: dict, method: dict, proof: dict, now: float) -> Verified | None:
         """Check a login/step-up proof; None when it is wrong."""
         raise NotImplementedError
+
+    def enabled(self) -> bool:
+        """Whether this stage offers the method (to add, to challenge, to verify)."""
+        return not self.optional or self.type in get_settings().optional_methods
 
     def can_log_in(self, now: float) -> bool:
         """Whether the method counts as a way to log in (for the last-method rule)."""

@@ -16,6 +16,7 @@ challenges and `push_hourly_limit` in any sliding hour.
 """
 import hashlib
 import hmac
+from typing import Literal
 
 from chalicelib import errors, sns, store, user_agents
 from chalicelib.clock import is_id, now_s, random_below, random_choice, random_id, random_string, shuffled
@@ -24,7 +25,7 @@ from chalicelib.errors import ApiError
 from chalicelib.ledger import audit
 from chalicelib.methods.base import Enrollment, Reservation, VerificationMethod, Verified
 from chalicelib.methods.push_words import WORDS
-from chalicelib.records import Client, Id, MethodStatus, Owner, Proof, PushStatus
+from chalicelib.records import Client, EnrollmentRequest, Id, MethodStatus, Owner, Proof, PushStatus
 
 PAIRING_SECONDS = 600
 CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ23456789"   # no vowels (no words), no look-alikes
@@ -82,7 +83,13 @@ def phrase_digest(phrase, salt: str) -> str | None:
     return hashlib.sha256(f"{salt}:{normalised}".encode()).hexdigest()
 
 
+class PairingRequest(EnrollmentRequest):
+    """Start pairing an app: a pairing code and its QR code (the app then calls POST /v1/devices)."""
+    type: Literal["push"]
+
+
 class PushMethod(VerificationMethod):
+    enrollment_model = PairingRequest
     type = "push"
     default_label = "Mobile app"
     display_name = "mobile authenticator app (push)"

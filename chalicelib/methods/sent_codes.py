@@ -38,6 +38,16 @@ def code_digest(salt: str, bound_to: str, code: str) -> str:
     return hashlib.sha256(f"{salt}:{bound_to}:{code}".encode()).hexdigest()
 
 
+def issue(channel: Channel, bound_to: str, serial: int = 0) -> tuple[str, dict, int]:
+    """A new code bound to `bound_to`: the code, the method attributes that keep it (the
+    code's serial follows `serial`, the last one issued), and its expiry."""
+    p = channel.prefix
+    code, salt = new_code(), random_bytes(16).hex()
+    expires_at = now_s() + channel.seconds
+    return code, {f"{p}_code_hash": code_digest(salt, bound_to, code), f"{p}_code_salt": salt,
+                  f"{p}_code_expires_at": expires_at, f"{p}_bound_to": bound_to, f"{p}_code_serial": serial + 1}, expires_at
+
+
 def send(channel: Channel, owner: Owner, method_id: str, client: Client, deliver: Callable[[dict, str], None]) -> tuple[dict, int]:
     """Store a new code for the owner's method and hand it to `deliver(method, code)` once
     stored (a code nobody received is useless, so a failed delivery needs no undo); the
@@ -47,15 +57,10 @@ def send(channel: Channel, owner: Owner, method_id: str, client: Client, deliver
     method = store.get_method(owner.account_id, method_id, n) if is_id(method_id or "") else None
     if method is None or method["type"] != channel.method_type or method["status"] != MethodStatus.ACTIVE:
         raise errors.method_not_found(channel.missing_message)
-    code, salt = new_code(), random_bytes(16).hex()
-    expires_at = n + channel.seconds
-    Change(owner.account_id, owner.email, client).limit(
-        3600, (f"{p}-send", method_id, channel.limit_per_hour)).add(
-        store.op_update_active_method(owner.account_id, method_id, {
-            f"{p}_code_hash": code_digest(salt, owner.bound_to, code), f"{p}_code_salt": salt,
-            f"{p}_code_expires_at": expires_at, f"{p}_bound_to": owner.bound_to,
-            f"{p}_code_serial": method.get(f"{p}_code_serial", 0) + 1,
-        }), on_fail=errors.method_not_found(channel.missing_message),
+    code, attributes, expires_at = issue(channel, owner.bound_to, method.get(f"{p}_code_serial", 0))
+    Change(owner.account_id, owner.email, client).limit(3600, (f"{p}-send", method_id, channel.limit_per_hour)).add(
+        store.op_update_active_method(owner.account_id, method_id, attributes),
+        on_fail=errors.method_not_found(channel.missing_message),
     ).audit(f"{p}_code_sent", method_id=method_id).commit()
     deliver(method, code)
     return method, expires_at

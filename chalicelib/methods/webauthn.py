@@ -13,7 +13,7 @@ kept on the login attempt or the session and taken by the write that counts the 
 Nothing here is secret at rest: a credential's public key cannot log anyone in.
 """
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -22,7 +22,7 @@ from chalicelib.clock import now_s, random_bytes
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.methods.base import Enrollment, Reservation, Suspicious, VerificationMethod, Verified
-from chalicelib.records import Id, MethodStatus, OwnerKind, Proof
+from chalicelib.records import EnrollmentRequest, Id, MethodStatus, OwnerKind, Proof
 
 CHALLENGE_BYTES = 32
 CHALLENGE_SECONDS = 300
@@ -156,7 +156,13 @@ def offered_method_id(offered: dict | None, credential) -> str:
     return method_id
 
 
+class WebAuthnEnrollmentRequest(EnrollmentRequest):
+    """Creation options for navigator.credentials.create(); then POST /v1/account/methods/webauthn."""
+    type: Literal["security_key", "built_in"]
+
+
 class WebAuthnMethod(VerificationMethod):
+    enrollment_model = WebAuthnEnrollmentRequest
     attachment: str = ""
     user_verification: str = ""
     require_user_verification: bool = False

@@ -6,7 +6,7 @@ transaction with its audit event and email notice.
 """
 import hashlib
 
-from chalicelib import methods, store
+from chalicelib import errors, methods, store
 from chalicelib.clock import is_id, now, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
@@ -51,6 +51,8 @@ def public_view(method: dict) -> dict:
 
 def begin(session: dict, method_type: str, label: str | None, client: Client) -> dict:
     impl = methods.get(method_type)
+    if not impl.enabled():
+        raise errors.method_disabled(impl.display_name)
     account = _load_account(session)
     if session["restricted"] and not impl.primary:
         raise ApiError(403, "mfa_enrollment_required", "Set up a verification method first.")
@@ -72,6 +74,8 @@ def begin(session: dict, method_type: str, label: str | None, client: Client) ->
         "expires_at": expires_at,
         **enrollment.record,
     }), *enrollment.ops])
+    if enrollment.deliver:
+        enrollment.deliver()
     return {"method_id": method_id, "type": method_type, "label": label, "expires_at": expires_at,
             **enrollment.response}
 

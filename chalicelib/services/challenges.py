@@ -41,6 +41,8 @@ def begin(owner: Owner, method_id: str | None, client: Client, method_type: str 
     """Begin the challenge of the owner's method `method_id` (or, for the per-type routes,
     of `method_type`): the method's public answer, `{"type": ..., ...}`."""
     impl = methods.get(method_type or _method_type(owner, method_id or ""))
+    if not impl.enabled():
+        raise errors.method_disabled(impl.display_name)
     return impl.begin_challenge(owner, method_id, client)
 
 

@@ -27,7 +27,10 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
         raise
     if method is None or method.get("status") != MethodStatus.ACTIVE:
         raise errors.method_not_found()
-    methods.get(method["type"]).check_available(now())
+    impl = methods.get(method["type"])
+    if not impl.enabled():
+        raise errors.method_disabled(impl.display_name)
+    impl.check_available(now())
     count = lockout.reserve(account["account_id"], lock, n)
     try:
         return _accept(account, method, proof, client, event, guards, guard_error, extra_ops)
