@@ -98,3 +98,31 @@ export function pushPanel({onDone, withStepUp}) {
   }));
   return panel;
 }
+
+// A method whose enrolment sends a code (by email, say): POST /v1/account/methods {type}, then
+// the code sent to `sent_to_hint` confirms it. `kind`: {type, label (the default name), intro,
+// start (the button)}.
+export function sentCodePanel({onDone, withStepUp}, kind) {
+  const {type} = kind;
+  const box = alertBox();
+  const labelInput = h("input", {id: `${type}-label`, name: "label", type: "text", value: kind.label});
+  const start = h("button", {type: "button"}, kind.start);
+  const panel = h("div", {class: "card"}, h("p", {}, kind.intro), h("label", {for: `${type}-label`}, "Name"),
+                  labelInput, h("br"), start, box);
+  start.addEventListener("click", () => busy(start, box, async () => {
+    const started = await withStepUp(() => api.post("/v1/account/methods", {type, label: labelInput.value.trim() || null}));
+    const code = h("input", {id: `${type}-code`, name: "code", type: "text", inputmode: "numeric",
+                             autocomplete: "one-time-code", required: true});
+    const confirm = h("button", {type: "submit"}, "Confirm");
+    const form = h("form", {}, h("label", {for: `${type}-code`}, `The 6-digit code sent to ${started.sent_to_hint}`),
+                   code, h("br"), confirm);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busy(confirm, box, async () => onDone(await api.post(`/v1/account/methods/${started.method_id}/confirm`,
+                                                            {code: code.value.trim()})));
+    });
+    panel.replaceChildren(form, box);
+    code.focus();
+  }));
+  return panel;
+}

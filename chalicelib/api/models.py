@@ -211,6 +211,8 @@ class Account(Reply):
     created_at: int
     methods_count: int
     enrollment_required: bool
+    addable_methods: list[str] = Field(description="the types POST /v1/account/methods accepts for this account "
+                                                   "on this stage")
 
 
 class LoginMethod(Reply):

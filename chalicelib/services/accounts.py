@@ -1,5 +1,5 @@
 """Sign-up, email verification and the account view."""
-from chalicelib import crypto, notify, passwords, store
+from chalicelib import crypto, methods, notify, passwords, store
 from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
@@ -79,4 +79,12 @@ def view(session: dict) -> dict:
         "created_at": account["created_at"],
         "methods_count": len(account.get("methods", {})),
         "enrollment_required": account.get("primary_methods", 0) == 0,
+        "addable_methods": addable_types(account.get("primary_methods", 0) > 0),
     }
+
+
+def addable_types(has_primary: bool) -> list[str]:
+    """The types this stage lets the account add at POST /v1/account/methods: a backup
+    only beside a method that logs in."""
+    return [impl.type for impl in methods.REGISTRY.values()
+            if impl.enrollment_model and impl.enabled() and (impl.primary or has_primary)]

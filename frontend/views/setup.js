@@ -6,15 +6,18 @@ import {navigate} from "../router.js";
 import {loadAccount, session} from "../session.js";
 import {withStepUp} from "../stepup.js";
 
-// A button per type of method that can be added (METHOD_UI's enroll), and the area where the
-// chosen one's panel opens; onDone(result) once a method is added.
+// A button per type of method that can be added (METHOD_UI's enroll, of the types the API says
+// this account may add on this stage), and the area where the chosen one's panel opens;
+// onDone(result) once a method is added.
 export function methodPicker(onDone) {
   const area = h("div", {});
   const choose = (ui) => {
     area.replaceChildren(ui.enroll.panel({onDone, withStepUp}));
     area.querySelector("input, button")?.focus();
   };
-  const kinds = Object.values(METHOD_UI).filter((ui) => ui.enroll);
+  const addable = session.account?.addable_methods || [];
+  const kinds = Object.entries(METHOD_UI).filter(([type, ui]) => ui.enroll && addable.includes(type))
+    .map(([, ui]) => ui);
   return [
     h("div", {role: "group", "aria-label": "Kinds of verification method"},
       kinds.map((ui) => h("button", {type: "button", class: "secondary", onclick: () => choose(ui)}, ui.enroll.button))),
