@@ -1,6 +1,6 @@
 // What the web frontend knows about each type of verification method, in one table.
 import * as api from "./api.js";
-import {pushPanel, totpPanel, webauthnPanel} from "./enrolment.js";
+import {pushPanel, sentCodePanel, totpPanel, webauthnPanel} from "./enrolment.js";
 
 // Verify request bodies.
 const codeProof = (method, code) => ({method_id: method.id, code});
@@ -74,6 +74,18 @@ export const METHOD_UI = {
     toProof: codeProof,
     enroll: null,   // generated in the account page's own "Recovery codes" section
     listed: false,
+  },
+  email_code: {
+    name: "Email code",
+    choice: (method) => `Email a code: ${method.label}`,
+    begins: true,
+    proofForm: {kind: "code", label: (method, challenge) => `6-digit code emailed to ${challenge.sent_to_hint}`,
+                numeric: true},
+    toProof: codeProof,
+    enroll: {button: "Email code (backup)", panel: (enrolment) => sentCodePanel(enrolment, {
+      type: "email_code", label: "Email", start: "Email me a code",
+      intro: "A backup: a code mailed to your account's address when you ask for one. Email is weaker than the " +
+             "other methods, so keep another one too."})},
   },
   sms: {
     name: "SMS (deprecated)",

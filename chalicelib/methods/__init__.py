@@ -2,6 +2,7 @@
 module plus one line here."""
 from chalicelib import errors
 from chalicelib.methods.base import VerificationMethod
+from chalicelib.methods.email_code import EmailCodeMethod
 from chalicelib.methods.push import PushMethod
 from chalicelib.methods.recovery_codes import RecoveryCodesMethod
 from chalicelib.methods.sms import SmsMethod
@@ -16,6 +17,7 @@ REGISTRY: dict[str, VerificationMethod] = {
     SecurityKeyMethod.type: SecurityKeyMethod(),
     BuiltInMethod.type: BuiltInMethod(),
     SmsMethod.type: SmsMethod(),
+    EmailCodeMethod.type: EmailCodeMethod(),
 }
 
 
