@@ -82,7 +82,7 @@ def test_numbers_come_back_as_int_not_decimal(person, api, clock):
     assert type(account["created_at"]) is int
     sessions = api.get("/v1/account/sessions").json["sessions"]
     assert all(type(s["expires_at"]) is int for s in sessions)
-    assert store._plain(__import__("decimal").Decimal("1.5")) == 1.5
+    assert store.engine._plain(__import__("decimal").Decimal("1.5")) == 1.5
 
 
 def _conflict(operation: str, code: str, reasons=None):
@@ -116,16 +116,16 @@ class FlakyDynamoDB:
 def test_transaction_conflicts_are_retried_then_answered_as_try_again(monkeypatch):
     import pytest
 
-    monkeypatch.setattr(store, "_pause", lambda attempt: None)
+    monkeypatch.setattr(store.engine, "_pause", lambda attempt: None)
     flaky = FlakyDynamoDB(failures=2)
-    monkeypatch.setattr(store, "_db", lambda: flaky)
+    monkeypatch.setattr(store.engine, "_db", lambda: flaky)
     store.transact([{"Put": {"Item": {}}}])
     assert flaky.calls == 3
     always = FlakyDynamoDB(failures=99)
-    monkeypatch.setattr(store, "_db", lambda: always)
+    monkeypatch.setattr(store.engine, "_db", lambda: always)
     with pytest.raises(store.Busy) as busy:
         store.transact([{"Put": {"Item": {}}}])
     assert busy.value.status == 429 and busy.value.code == "try_again"
     updating = FlakyDynamoDB(failures=1)
-    monkeypatch.setattr(store, "_db", lambda: updating)
-    assert store._update({"PK": "a", "SK": "b"}, "ADD hits :one", {":one": 1}, returns="ALL_NEW") == {"hits": 1}
+    monkeypatch.setattr(store.engine, "_db", lambda: updating)
+    assert store.engine._update({"PK": "a", "SK": "b"}, "ADD hits :one", {":one": 1}, returns="ALL_NEW") == {"hits": 1}
