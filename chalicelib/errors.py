@@ -16,3 +16,10 @@ class ApiError(Exception):
 
 def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "not_found", f"The {what} does not exist.")
+
+
+def try_again() -> ApiError:
+    """What the API answers when the store stays busy (store.Busy): concurrent writes to the
+    same data, still after a few retries."""
+    return ApiError(429, "try_again", "Another request is changing the same data. Try again.",
+                    headers={"Retry-After": "1"}, extra={"retry_after": 1})

@@ -6,13 +6,14 @@ Everything that expires carries `expires_at` (epoch seconds, the table's TTL att
 is also checked on read here, because DynamoDB deletes expired items hours late.
 
 Services compose several writes into one transaction with the `op_*` builders and
-`transact`; a failed condition raises ConditionFailed naming which part failed.
+`transact`; a failed condition raises ConditionFailed naming which part failed. Only domain
+exceptions leave the store: ConditionFailed and Busy (the API answers Busy as
+errors.try_again()).
 """
 from decimal import Decimal
 
 from chalicelib import aws
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
 from chalicelib.store.keys import _key
 
 
@@ -29,12 +30,15 @@ class ConditionFailed(Exception):
         return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
 
 
-class Busy(ApiError):
-    """An item was being written by a concurrent transaction, still after a few retries."""
+class Busy(Exception):
+    """An item was being written by a concurrent transaction, still after a few retries.
+    The API answers it as errors.try_again() (429, Retry-After); `code` is the reason an
+    audit event records for it."""
+
+    code = "try_again"
 
     def __init__(self):
-        super().__init__(429, "try_again", "Another request is changing the same data. Try again.",
-                         headers={"Retry-After": "1"}, extra={"retry_after": 1})
+        super().__init__("Another request is changing the same data. Try again.")
 
 
 # ---------------------------------------------------------------- conversion
