@@ -13,9 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.api import models
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
+from chalicelib.errors import ApiError, try_again
 from chalicelib.records import Client
 from chalicelib.services import sessions
+from chalicelib.store import Busy
 
 PUBLIC = "public"
 ENROLLMENT = "enrollment"   # any session, including a restricted one
@@ -204,6 +205,8 @@ def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUB
                 result = view(Call(request, parsed, session), **params)
             except ApiError as error:
                 return error_response(error)
+            except Busy:
+                return error_response(try_again())
             if isinstance(result, Response):
                 return result
             if isinstance(result, Reply):

@@ -37,7 +37,7 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
     except Exception as refused:
         # Counted as a failure by reserve(): whatever ended the try, a lock it set is reported.
         lockout.after_failure(account, client, count)
-        reason = refused.code if isinstance(refused, ApiError) else "error"
+        reason = refused.code if isinstance(refused, (ApiError, store.Busy)) else "error"
         store.put_event(account["account_id"], _failure_event(client, event, reason, method["method_id"]))
         if reason == methods.get(method["type"]).refusal[0]:
             refused.extra["attempts_remaining"] = max(tries_left, 0)
