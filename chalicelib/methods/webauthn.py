@@ -22,7 +22,7 @@ from chalicelib.clock import now_s, random_bytes
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.methods.base import Enrollment, Reservation, Suspicious, VerificationMethod, Verified
-from chalicelib.records import EnrollmentRequest, Id, MethodStatus, OwnerKind, Proof
+from chalicelib.records import EnrollmentRequest, Id, MethodStatus, Proof
 
 CHALLENGE_BYTES = 32
 CHALLENGE_SECONDS = 300
@@ -184,9 +184,9 @@ class WebAuthnMethod(VerificationMethod):
         with a new challenge kept on the owner (it replaces an earlier one)."""
         challenge, expires_at = new_challenge()
         options, offered = request_options(owner.account_id, challenge)
-        set_challenge = store.set_login_challenge if owner.kind == OwnerKind.LOGIN else store.set_session_challenge
         try:
-            set_challenge(owner.id, now_s(), challenge, expires_at, offered)
+            store.set_on_owner(owner.kind, owner.id, now_s(), {"challenge": challenge, "challenge_expires_at": expires_at,
+                                                               "offered": offered})
         except store.ConditionFailed:
             raise errors.owner_gone(owner.kind) from None
         return {"type": "webauthn", "public_key": options, "expires_at": expires_at}

@@ -9,6 +9,7 @@ type conversion. Callers use the package (`store.get_method(...)`), never its mo
   login_attempts.py  login attempts
   sessions.py        sessions
   push.py            push pairings, devices, nonces, challenges, pending pushes
+  owners.py          challenge state on a login attempt or session; ending one
   cli_logins.py      CLI logins (device authorization)
   audit.py           audit events
   outbox.py          notices
@@ -33,7 +34,7 @@ from chalicelib.store.limits import (
     get_method_and_lockout, op_count_hit, op_reset_lockout, reserve_second_factor_try,
 )
 from chalicelib.store.login_attempts import (
-    get_login_attempt, op_consume_login_attempt, op_put_login_attempt, reserve_login_try, set_login_challenge,
+    get_login_attempt, op_consume_login_attempt, op_put_login_attempt, reserve_login_try,
 )
 from chalicelib.store.methods import (
     get_method, list_methods, op_activate_method, op_delete_credential, op_delete_method, op_put_active_method,
@@ -41,13 +42,16 @@ from chalicelib.store.methods import (
     op_update_active_method, op_use_method, reserve_enrollment_try,
 )
 from chalicelib.store.outbox import delete_notice, get_notice, notice_id_from_stream_keys, op_put_notice
+from chalicelib.store.owners import (
+    op_end_login_attempt, op_end_session, op_set_on_owner, op_set_on_owner_if, set_on_owner,
+)
 from chalicelib.store.push import (
     get_challenge, get_device, get_method_and_push_pending, get_pairing, list_challenges, op_activate_device,
-    op_attach_device, op_consume_pairing, op_decide_challenge, op_decide_push, op_delete_device,
-    op_forget_push_pending, op_offer_push, op_put_challenge, op_put_device, op_put_pairing, op_put_push_pending,
+    op_attach_device, op_consume_pairing, op_decide_challenge, op_delete_device,
+    op_forget_push_pending, op_put_challenge, op_put_device, op_put_pairing, op_put_push_pending,
     op_use_challenge, set_device_push_token, use_device_nonce,
 )
 from chalicelib.store.sessions import (
     delete_session, delete_sessions, get_session, list_sessions, op_delete_session, op_mark_step_up,
-    op_put_session, reserve_step_up_try, set_session_challenge, touch_session,
+    op_put_session, reserve_step_up_try, touch_session,
 )

@@ -36,14 +36,6 @@ def get_login_attempt(login_id: str) -> dict | None:
     return _get(_login_key(login_id), None)
 
 
-def set_login_challenge(login_id: str, now: int, challenge: str, expires_at: int, offered: dict) -> None:
-    """Attach a fresh WebAuthn challenge, and the credentials offered with it, to a live,
-    unused attempt (replacing earlier ones); ConditionFailed otherwise."""
-    _update(_login_key(login_id), "SET challenge = :c, challenge_expires_at = :exp, offered = :o",
-            {":c": challenge, ":exp": expires_at, ":o": offered, ":now": now, ":false": False},
-            condition="attribute_exists(PK) AND used = :false AND expires_at > :now")
-
-
 def op_consume_login_attempt(login_id: str, now: int) -> dict:
     return _op_update(_login_key(login_id), "SET used = :true, used_at = :now",
                       {":true": True, ":false": False, ":now": now},

@@ -1,13 +1,13 @@
-"""Push approval: pairing codes, paired devices and their request nonces, challenges, the
-account's pending pushes (and the last hour's requests), and the push slot a challenge
-takes on its owner (a login attempt or a session).
+"""Push approval: pairing codes, paired devices and their request nonces, challenges, and
+the account's pending pushes (and the last hour's requests). The push slot a challenge
+takes on its owner is written through store/owners.py.
 """
 from chalicelib.store.engine import (
     ConditionFailed, _assignments, _db, _get, _get_two, _is_condition_failure, _op_delete, _op_put, _op_update,
     _query, _table, _to_attr_values, _to_item, _update,
 )
 from chalicelib.store.keys import (
-    _challenge_key, _challenges_of, _device_key, _method_key, _nonce_key, _owner_key, _pairing_key,
+    _challenge_key, _challenges_of, _device_key, _method_key, _nonce_key, _pairing_key,
     _push_pending_key,
 )
 
@@ -138,29 +138,3 @@ def op_forget_push_pending(account_id: str, challenge_id: str, version: str) -> 
 
 
 # ---------------------------------------------------------------- the owner's push slot
-
-def op_offer_push(kind: str, owner_id: str, now: int, slot: dict, max_tries: int) -> dict:
-    """Attach a push challenge to a live login attempt (unused) or session, replacing an
-    earlier one: push_challenge_id, push_device_id, push_method_id, push_status,
-    push_answer_by."""
-    clauses, names, values = _assignments(slot, "p")
-    sets = ", ".join(clauses)
-    condition = "attribute_exists(PK) AND expires_at > :now"
-    values[":now"] = now
-    if kind == "login":
-        condition += " AND used = :false AND tries < :max"
-        values.update({":false": False, ":max": max_tries})
-    return _op_update(_owner_key(kind, owner_id), f"SET {sets}", values, condition=condition, names=names)
-
-
-def op_decide_push(kind: str, owner_id: str, challenge_id: str, status: str, end: bool) -> dict:
-    """Record the device's answer where the browser reads it, if that challenge is still
-    the owner's current one. `end` (a fraud report) ends the login attempt or session,
-    whichever challenge is current."""
-    if end and kind == "session":
-        return _op_delete(_owner_key(kind, owner_id), condition="attribute_exists(PK)")
-    if end:
-        return _op_update(_owner_key(kind, owner_id), "SET push_status = :s, used = :true, ended_by = :fraud",
-                          {":s": status, ":true": True, ":fraud": "fraud_report"}, condition="attribute_exists(PK)")
-    return _op_update(_owner_key(kind, owner_id), "SET push_status = :s", {":c": challenge_id, ":s": status},
-                      condition="push_challenge_id = :c")

@@ -47,14 +47,6 @@ def reserve_step_up_try(token_hash: str, now: int, max_tries: int, takes: tuple[
     return session
 
 
-def set_session_challenge(token_hash: str, now: int, challenge: str, expires_at: int, offered: dict) -> None:
-    """A WebAuthn challenge for step-up on this session, with the credentials offered
-    (replacing earlier ones)."""
-    _update(_session_key(token_hash), "SET challenge = :c, challenge_expires_at = :exp, offered = :o",
-            {":c": challenge, ":exp": expires_at, ":o": offered, ":now": now},
-            condition="attribute_exists(PK) AND expires_at > :now")
-
-
 def op_mark_step_up(token_hash: str, now: int) -> dict:
     return _op_update(_session_key(token_hash), "SET mfa_at = :now, step_up_tries = :zero",
                       {":now": now, ":zero": 0}, condition="attribute_exists(PK) AND expires_at > :now")

@@ -21,6 +21,19 @@ def login_status(login_id: str, browser: str | None) -> dict:
     return push_method.status_of(attempt)
 
 
+def _tell_owner(challenge: dict, status: str, report_fraud: bool) -> dict:
+    """Record the device's answer where the browser reads it, if that challenge is still the
+    owner's current one. A fraud report ends the login attempt or the session, whichever
+    challenge is current."""
+    kind, owner_id = challenge["owner_kind"], challenge["owner_id"]
+    if report_fraud and kind == OwnerKind.SESSION:
+        return store.op_end_session(owner_id)
+    if report_fraud:
+        return store.op_end_login_attempt(owner_id, {"push_status": status, "ended_by": "fraud_report"})
+    return store.op_set_on_owner_if(kind, owner_id, {"push_status": status},
+                                    requires=(("push_challenge_id", challenge["challenge_id"]),))
+
+
 def decide(device: dict, challenge_id: str, decision: str, number: int | None, report_fraud: bool,
            client: Client) -> dict:
     """The app's answer; the first one wins. A wrong number counts as a denial; "this wasn't
@@ -46,8 +59,7 @@ def decide(device: dict, challenge_id: str, decision: str, number: int | None, r
         ).audit(f"push_{status}", method_id=challenge["method_id"], challenge_id=challenge_id, reason=reason,
                 device_name=device["device_name"])
         if tell_owner:
-            made.add(store.op_decide_push(challenge["owner_kind"], challenge["owner_id"], challenge_id, status,
-                                          report_fraud))
+            made.add(_tell_owner(challenge, status, report_fraud))
         if report_fraud:
             context = challenge["context"]
             made.audit("push_fraud_reported", method_id=challenge["method_id"], challenge_id=challenge_id,
