@@ -7,10 +7,10 @@ import logging
 
 from chalice import Chalice, Response
 
+from chalicelib import errors
 from chalicelib.api import accounts, cli_login, dev, docs, login, methods, push, sessions, sms, step_up
 from chalicelib.api.http import error_response, json_response
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
 
 app = Chalice(app_name="mfa-service")
 app.log.setLevel(logging.INFO)
@@ -26,7 +26,7 @@ _CHALICE_ERRORS = {
     "UnsupportedMediaType": "unsupported_media_type",
     "NotFoundError": "not_found",
 }
-_INTERNAL_ERROR = ApiError(500, "internal_error", "Something went wrong on our side.")
+_INTERNAL_ERROR = errors.internal_error()
 _ALLOWED_HEADERS = "Content-Type, X-Requested-With, Authorization, X-Client"
 
 
@@ -82,7 +82,7 @@ def outbox_delivery(event, context):
 @app.middleware("http")
 def api_middleware(event, get_response):
     if len(event.raw_body or b"") > get_settings().max_body_bytes:
-        response = error_response(ApiError(413, "payload_too_large", "The request body is larger than 64 KiB."))
+        response = error_response(errors.payload_too_large())
     else:
         try:
             response = _reshape_chalice_error(get_response(event))

@@ -85,17 +85,24 @@ def account_not_found(email: str) -> ApiError:
     return ApiError(404, "account_not_found", f"No verified account for {email}.")
 
 
-def password_too_short(minimum: int) -> ApiError:
-    return ApiError(400, "password_too_short", f"Use a password of at least {minimum} characters.")
+def password_rejected(reason: str, minimum: int, maximum: int) -> ApiError:
+    """The password policy's refusal (passwords.PasswordRejected)."""
+    message = {"too_short": f"Use a password of at least {minimum} characters.",
+               "too_long": f"Use a password of at most {maximum} characters.",
+               "too_common": "This password is common or easy to guess. Choose a longer, less predictable one."}
+    return ApiError(400, f"password_{reason}", message[reason])
 
 
-def password_too_long(maximum: int) -> ApiError:
-    return ApiError(400, "password_too_long", f"Use a password of at most {maximum} characters.")
+def push_unavailable(platform: str) -> ApiError:
+    return ApiError(503, "push_unavailable", f"Push notifications through {platform.upper()} are not set up for "
+                                             "this service. Ask its operators.")
 
 
-def password_too_common() -> ApiError:
-    return ApiError(400, "password_too_common",
-                    "This password is common or easy to guess. Choose a longer, less predictable one.")
+def invalid_push_token(platform: str, again: bool) -> ApiError:
+    if again:
+        return ApiError(400, "invalid_push_token", f"The push service refused this {platform.upper()} push token; "
+                                                   "pair the device again if it persists.")
+    return ApiError(400, "invalid_push_token", "The push service refused this push token.")
 
 
 def unauthenticated(message: str = "Log in to continue.") -> ApiError:
@@ -126,6 +133,56 @@ def already_enrolled() -> ApiError:
 
 def invalid_cursor() -> ApiError:
     return ApiError(400, "invalid_cursor", "The cursor is not one this API returned.")
+
+
+# ---------------------------------------------------------------- CLI logins (device authorization)
+
+def cli_login_unavailable() -> ApiError:
+    return ApiError(503, "try_again", "Could not start a CLI login right now. Try again.")
+
+
+def user_code_not_found() -> ApiError:
+    return ApiError(404, "user_code_not_found", "No pending CLI login has this code. Check it, or start again "
+                                                "from the CLI.")
+
+
+def browser_session_required() -> ApiError:
+    return ApiError(403, "browser_session_required", "Approve CLI logins in the browser.")
+
+
+def cli_login_not_pending() -> ApiError:
+    return ApiError(409, "cli_login_not_pending", "This CLI login was already approved, denied or has expired.")
+
+
+def token_refused(code: str, message: str) -> ApiError:
+    """The device-code token endpoint's errors (RFC 8628: invalid_grant, expired_token, ...)."""
+    return ApiError(400, code, message)
+
+
+def slow_down(interval: int) -> ApiError:
+    return ApiError(400, "slow_down", f"Polling too fast: wait {interval} seconds between polls.",
+                    extra={"interval": interval})
+
+
+# ---------------------------------------------------------------- paired devices
+
+def invalid_signature(message: str = "The device signature is missing, invalid, stale or reused.") -> ApiError:
+    return ApiError(401, "invalid_signature", message)
+
+
+def device_not_confirmed() -> ApiError:
+    return ApiError(403, "device_not_confirmed", "Type the confirmation phrase in the browser to finish pairing.")
+
+
+# ---------------------------------------------------------------- legacy SMS import (ops)
+
+def sms_not_legacy(cutoff: str) -> ApiError:
+    return ApiError(400, "sms_deprecated", f"SMS is kept only for users who had it before {cutoff}: this one should "
+                                           "pick another method.")
+
+
+def invalid_phone() -> ApiError:
+    return ApiError(400, "invalid_phone", "The phone number must be in E.164 form, such as +14155550123.")
 
 
 # ---------------------------------------------------------------- login attempts

@@ -55,6 +55,20 @@ def push_expired_on_device(message: str = "This push request expired.") -> ApiEr
     return ApiError(410, "challenge_expired", message)
 
 
+# Why a push proof cannot be checked yet: (status, error code, message).
+_NOT_APPROVED = {
+    PushStatus.PENDING: (409, "push_pending", "The push request has not been answered yet."),
+    PushStatus.DENIED: (401, "push_denied", "The push request was denied on the phone. Start again, or use another "
+                                            "method."),
+    PushStatus.EXPIRED: (410, "push_expired", "The push request expired. Send a new one, or use another method."),
+}
+
+
+def pairing_incomplete() -> ApiError:
+    return ApiError(409, "pairing_incomplete", "No app has used this pairing code yet: scan the QR code with the app "
+                                               "first.")
+
+
 def _rate_limited(message: str, wait: int) -> ApiError:
     return ApiError(429, "push_rate_limited", message, headers={"Retry-After": str(wait)}, extra={"retry_after": wait})
 
@@ -123,8 +137,7 @@ class PushMethod(VerificationMethod):
 
     def complete_enrollment(self, account, method, proof, now):
         if not method.get("device_id"):
-            raise ApiError(409, "pairing_incomplete",
-                           "No app has used this pairing code yet: scan the QR code with the app first.")
+            raise pairing_incomplete()
         digest = phrase_digest(proof.get("phrase"), method["phrase_salt"])
         if digest is None or not hmac.compare_digest(digest, method["phrase_hash"]):
             return None
@@ -251,12 +264,8 @@ def proof_from(slot: dict, challenge_id: str) -> tuple[str, dict]:
     """The push method and the proof that the challenge names, from the login attempt or
     session it was offered on. Not approved (yet): a 4xx."""
     state = status_of(slot, challenge_id)
-    if state["status"] == PushStatus.PENDING:
-        raise ApiError(409, "push_pending", "The push request has not been answered yet.")
-    if state["status"] == PushStatus.DENIED:
-        raise ApiError(401, "push_denied", "The push request was denied on the phone. Start again, or use another "
-                                           "method.")
-    if state["status"] == PushStatus.EXPIRED:
-        raise ApiError(410, "push_expired", "The push request expired. Send a new one, or use another method.")
+    refusal = _NOT_APPROVED.get(state["status"])
+    if refusal:
+        raise ApiError(*refusal)
     return slot["push_method_id"], {"challenge_id": challenge_id, "push_status": state["status"],
                                     "push_device_id": slot["push_device_id"]}

@@ -30,10 +30,14 @@ def sunset_at() -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
 
 
+def sunset() -> ApiError:
+    return ApiError(410, "sms_sunset", f"SMS verification ended on {get_settings().sms_sunset.isoformat()}. Use "
+                                       f"another method: {ALTERNATIVES}, or a recovery code.")
+
+
 def require_before_sunset(now: float) -> None:
     if now >= sunset_at():
-        raise ApiError(410, "sms_sunset", f"SMS verification ended on {get_settings().sms_sunset.isoformat()}. "
-                       f"Use another method: {ALTERNATIVES}, or a recovery code.")
+        raise sunset()
 
 
 def context(account_id: str, method_id: str) -> dict[str, str]:

@@ -101,6 +101,15 @@ def unknown_credential() -> ApiError:
                     "This security key or built-in authenticator is not registered on this account.")
 
 
+def flagged() -> ApiError:
+    return ApiError(401, "credential_suspicious", "This authenticator was flagged as possibly copied and can no "
+                                                  "longer be used. Log in with another method and remove it.")
+
+
+def wrong_authenticator(message: str) -> ApiError:
+    return ApiError(400, "wrong_authenticator", message)
+
+
 def no_webauthn_methods() -> ApiError:
     return ApiError(409, "no_webauthn_methods", "This account has no security key or built-in authenticator.")
 
@@ -243,7 +252,7 @@ class WebAuthnMethod(VerificationMethod):
             return None
         attachment = credential.get("authenticatorAttachment")
         if attachment is not None and attachment != self.attachment:
-            raise ApiError(400, "wrong_authenticator", self.wrong_attachment_message)
+            raise wrong_authenticator(self.wrong_attachment_message)
         try:
             registered = verify_registration_response(
                 credential=credential,
@@ -275,9 +284,7 @@ class WebAuthnMethod(VerificationMethod):
 
         credential = proof.get("credential")
         if method.get("suspicious_at"):
-            raise ApiError(401, "credential_suspicious",
-                           "This authenticator was flagged as possibly copied and can no longer be used. "
-                           "Log in with another method and remove it.")
+            raise flagged()
         challenge = unb64(proof.get("challenge"))
         if challenge is None or (proof.get("challenge_expires_at") or 0) <= now:
             raise errors.challenge_expired()

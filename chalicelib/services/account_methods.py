@@ -9,7 +9,6 @@ import hashlib
 from chalicelib import errors, methods, store
 from chalicelib.clock import is_id, now, now_s, random_id
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client
 from chalicelib.services import sessions, step_up
@@ -24,14 +23,14 @@ def _account(session: dict) -> dict:
 def _load_account(session: dict) -> dict:
     account = store.get_account(session["email"], now_s())
     if account is None or account["account_id"] != session["account_id"]:
-        raise ApiError(401, "unauthenticated", "Log in to continue.")
+        raise errors.unauthenticated()
     return account
 
 
 def _require_may_add(session: dict, account: dict) -> None:
     if session["restricted"]:
         if account.get("primary_methods", 0) > 0:
-            raise ApiError(403, "step_up_required", "This account already has a verification method: log in with it.")
+            raise errors.already_enrolled()
         return
     step_up.require_recent(session)
 
@@ -55,7 +54,7 @@ def begin(session: dict, method_type: str, label: str | None, client: Client) ->
         raise errors.method_disabled(impl.display_name)
     account = _load_account(session)
     if session["restricted"] and not impl.primary:
-        raise ApiError(403, "mfa_enrollment_required", "Set up a verification method first.")
+        raise errors.mfa_enrollment_required("Set up a verification method first.")
     _require_may_add(session, account)
     if not impl.needs_confirmation:
         return _enrol_at_once(session, account, impl, label, client)
@@ -113,7 +112,7 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
     try:
         change.commit()
     except store.ConditionFailed:
-        raise ApiError(409, "conflict", "The methods changed meanwhile. Try again.") from None
+        raise errors.methods_changed() from None
     return {"method_id": method_id, "type": impl.type, "label": label, **enrollment.response}
 
 
@@ -125,15 +124,14 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
     account = _load_account(session)
     method = store.get_method(session["account_id"], method_id, n) if method_id and is_id(method_id) else None
     if method is None or (types is not None and method["type"] not in types):
-        raise ApiError(404, "method_not_found", "No such method, or its enrolment expired. Start again.")
+        raise errors.enrollment_not_found()
     if method["status"] != "pending":
-        raise ApiError(409, "already_confirmed", "This method is already active.")
+        raise errors.already_confirmed()
     _require_may_add(session, account)
     impl = methods.get(method["type"])
     verified = impl.complete_enrollment(_account(session), method, proof, now())
     if verified is None:
-        code, message = impl.enrollment_refusal
-        raise ApiError(401, code, message)
+        raise errors.refused(*impl.enrollment_refusal)
 
     label = label or method["label"]
     updates = {**verified.updates, "label": label}
@@ -156,8 +154,8 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
         change.commit()
     except store.ConditionFailed as failed:
         if any(failed.failed(first_extra + i) for i in range(len(verified.ops))) and not failed.failed(0):
-            raise ApiError(409, *impl.enrollment_conflict) from None
-        raise ApiError(409, "method_not_pending", "This enrolment expired or was already confirmed.") from None
+            raise errors.conflict(impl.enrollment_conflict) from None
+        raise errors.method_not_pending() from None
     for name in impl.enrollment_only:
         method.pop(name, None)
     method.update(status=ACTIVE, **updates)
@@ -178,7 +176,7 @@ def list_methods(session: dict) -> dict:
 def _active_method(session: dict, method_id: str) -> dict:
     method = store.get_method(session["account_id"], method_id, now_s()) if is_id(method_id) else None
     if method is None or method["status"] != ACTIVE:
-        raise ApiError(404, "method_not_found", "No such verification method on this account.")
+        raise errors.no_such_method()
     return method
 
 
@@ -194,14 +192,14 @@ def rename(session: dict, method_id: str, label: str, client: Client) -> dict:
                 label=label).notify(
             "method_renamed", method_type=impl.display_name, old_label=method["label"], label=label).commit()
     except store.ConditionFailed:
-        raise ApiError(404, "method_not_found", "No such verification method on this account.") from None
+        raise errors.no_such_method() from None
     method["label"] = label
     return public_view(method)
 
 
 def remove(session: dict, method_id: str, confirmed: bool, client: Client) -> dict:
     if not confirmed:
-        raise ApiError(400, "confirmation_required", 'Removing a method is permanent: send {"confirm": true}.')
+        raise errors.confirmation_required()
     step_up.require_recent(session)
     return remove_method(session, method_id, client)
 
@@ -211,8 +209,7 @@ def remove_method(session: dict, method_id: str, client: Client) -> dict:
     last one that can log in."""
     method = _active_method(session, method_id)
     impl = methods.get(method["type"])
-    last_method = ApiError(409, "last_method", "This is your last verification method: add another one "
-                                               "before removing it.")
+    last_method = errors.last_method()
     # Counted by what can still log in: a legacy SMS method past its sunset cannot.
     n = now()
     usable = sum(1 for m in _load_account(session).get("methods", {}).values()
@@ -229,6 +226,6 @@ def remove_method(session: dict, method_id: str, client: Client) -> dict:
     except store.ConditionFailed as failed:
         if failed.failed(1) and impl.primary:
             raise last_method from None
-        raise ApiError(404, "method_not_found", "No such verification method on this account.") from None
+        raise errors.no_such_method() from None
     impl.removed(method)
     return list_methods(session)

@@ -1,8 +1,7 @@
 """Sign-up, email verification and the account view."""
-from chalicelib import crypto, methods, notify, passwords, store
+from chalicelib import crypto, errors, methods, notify, passwords, store
 from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
 from chalicelib.ledger import audit, limits
 from chalicelib.records import Client
 
@@ -50,28 +49,24 @@ def signup(email: str, password: str, client: Client) -> None:
     notify.send(email, "verify_email", link=link)
 
 
-def _invalid_token() -> ApiError:
-    return ApiError(400, "invalid_token", "This verification link is invalid, used or expired.")
-
-
 def verify_email(token: str, client: Client) -> None:
     now = now_s()
     token_hash = crypto.hash_token(token)
     record = store.get_email_token(token_hash, now)
     if record is None or record.get("purpose") != VERIFY_EMAIL:
-        raise _invalid_token()
+        raise errors.invalid_token()
     try:
         store.transact([store.op_consume_email_token(token_hash, now),
                         store.op_mark_email_verified(record["email"], record["account_id"], now),
                         audit.op(record["account_id"], "email_verified", client)])
     except store.ConditionFailed:
-        raise _invalid_token() from None
+        raise errors.invalid_token() from None
 
 
 def view(session: dict) -> dict:
     account = store.get_account(session["email"], now_s())
     if account is None or account["account_id"] != session["account_id"]:
-        raise ApiError(401, "unauthenticated", "Log in to continue.")
+        raise errors.unauthenticated()
     return {
         "id": account["account_id"],
         "email": account["email"],

@@ -1,9 +1,8 @@
 """Reading the per-account security event log (ledger/audit.py writes it), a page at a time."""
 import base64
 
-from chalicelib import store
+from chalicelib import errors, store
 from chalicelib.clock import now_s
-from chalicelib.errors import ApiError
 
 
 def _encode_cursor(sort_key: str) -> str:
@@ -16,7 +15,7 @@ def _decode_cursor(cursor: str) -> str:
     except (ValueError, UnicodeDecodeError):
         sort_key = ""
     if not store.is_event_sort_key(sort_key):
-        raise ApiError(400, "invalid_cursor", "The cursor is not one this API returned.")
+        raise errors.invalid_cursor()
     return sort_key
 
 

@@ -6,7 +6,6 @@ from datetime import date
 from chalicelib import crypto, errors, store
 from chalicelib.clock import now, now_s, random_id
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
 from chalicelib.ledger.change import Change
 from chalicelib.methods import sms as sms_method
 from chalicelib.records import MethodStatus, operator
@@ -19,10 +18,9 @@ def import_legacy(email: str, phone: str, enabled_on: date, label: str | None = 
     system where it was enabled on `enabled_on`, before the deprecation); returns the method id."""
     cutoff = get_settings().sms_legacy_cutoff
     if enabled_on >= cutoff:
-        raise ApiError(400, "sms_deprecated", f"SMS is kept only for users who had it before {cutoff.isoformat()}: "
-                                              "this one should pick another method.")
+        raise errors.sms_not_legacy(cutoff.isoformat())
     if not E164.match(phone or ""):
-        raise ApiError(400, "invalid_phone", "The phone number must be in E.164 form, such as +14155550123.")
+        raise errors.invalid_phone()
     sms_method.require_before_sunset(now())   # an SMS method imported after the sunset could never work
     n = now_s()
     account = store.get_account(email, n)

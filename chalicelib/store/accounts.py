@@ -4,7 +4,6 @@ and a count of the primary ones) and the single-use email tokens.
 from chalicelib.store.engine import _get, _op_delete, _op_put, _op_update, _update
 from chalicelib.store.keys import _account_key, _email_token_key
 
-
 # ---------------------------------------------------------------- accounts
 
 def op_create_account(account: dict, now: int) -> dict:

@@ -1,7 +1,7 @@
 """CLI logins (RFC 8628 device authorization): the device-code item and the user-code item
 that points at it.
 """
-from chalicelib.store.engine import ConditionFailed, _get, _op_put, _op_update, transact, _update
+from chalicelib.store.engine import ConditionFailed, _get, _op_put, _op_update, _update, transact
 from chalicelib.store.keys import _device_code_key, _user_code_key
 
 

@@ -2,7 +2,6 @@
 from chalicelib.store.engine import _get_two, _op_delete, _op_update, _update
 from chalicelib.store.keys import _limit_key, _lockout_key, _method_key
 
-
 # ---------------------------------------------------------------- rate limits
 
 def op_count_hit(scope: str, key: str, now: int, window: int, limit: int) -> dict:

@@ -4,7 +4,6 @@ tries) and the WebAuthn credential lookup items that keep a credential on one ac
 from chalicelib.store.engine import _alive, _assignments, _get, _op_delete, _op_put, _op_update, _query, _update
 from chalicelib.store.keys import _credential_key, _method_key, _methods_of
 
-
 # ---------------------------------------------------------------- methods
 
 def op_put_pending_method(account_id: str, method: dict) -> dict:

@@ -3,14 +3,30 @@ the account's pending pushes (and the last hour's requests). The push slot a cha
 takes on its owner is written through store/owners.py.
 """
 from chalicelib.store.engine import (
-    ConditionFailed, _assignments, _db, _get, _get_two, _is_condition_failure, _op_delete, _op_put, _op_update,
-    _query, _table, _to_attr_values, _to_item, _update,
+    ConditionFailed,
+    _assignments,
+    _db,
+    _get,
+    _get_two,
+    _is_condition_failure,
+    _op_delete,
+    _op_put,
+    _op_update,
+    _query,
+    _table,
+    _to_attr_values,
+    _to_item,
+    _update,
 )
 from chalicelib.store.keys import (
-    _challenge_key, _challenges_of, _device_key, _method_key, _nonce_key, _pairing_key,
+    _challenge_key,
+    _challenges_of,
+    _device_key,
+    _method_key,
+    _nonce_key,
+    _pairing_key,
     _push_pending_key,
 )
-
 
 # ---------------------------------------------------------------- pairing
 

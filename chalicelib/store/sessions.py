@@ -2,8 +2,19 @@
 step-up tries and the step-up WebAuthn challenge.
 """
 from chalicelib.store.engine import (
-    ConditionFailed, _alive, _db, _get, _is_condition_failure, _op_delete, _op_put, _op_update, _query, _removal, _table,
-    _to_attr_values, _update,
+    ConditionFailed,
+    _alive,
+    _db,
+    _get,
+    _is_condition_failure,
+    _op_delete,
+    _op_put,
+    _op_update,
+    _query,
+    _removal,
+    _table,
+    _to_attr_values,
+    _update,
 )
 from chalicelib.store.keys import GSI1, _key, _session_index_key, _session_key, _session_token_hash, _sessions_of
 

@@ -20,6 +20,10 @@ def invalid_public_key() -> ApiError:
     return ApiError(400, "invalid_public_key", "public_key must be a P-256 key, as a JWK or an SPKI (DER base64 or PEM).")
 
 
+def pairing_expired() -> ApiError:
+    return ApiError(410, "pairing_expired", "This pairing expired or had too many wrong phrases. Start again.")
+
+
 def pairing_not_found() -> ApiError:
     return ApiError(404, "pairing_not_found",
                     "This pairing code is unknown, already used or expired. Start pairing again in the browser.")
@@ -74,6 +78,5 @@ def confirm_pairing(session: dict, pairing_id: str, phrase: str, client: Client)
     try:
         store.reserve_enrollment_try(session["account_id"], pairing_id, now_s(), PHRASE_TRIES)
     except store.ConditionFailed:
-        raise ApiError(410, "pairing_expired", "This pairing expired or had too many wrong phrases. Start "
-                                               "again.") from None
+        raise pairing_expired() from None
     return account_methods.confirm(session, pairing_id, {"phrase": phrase}, client, types={push_method.PushMethod.type})
