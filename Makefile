@@ -40,6 +40,7 @@ package: venv
 	rm -rf $(PACKAGE_DIR)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(VENV)/bin/chalice package --stage $(STAGE) \
 		--merge-template infra/app.json $(PACKAGE_DIR)
+	$(VENV)/bin/python -m localdev.package $(PACKAGE_DIR)/deployment.zip
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json infra/template.json
 	@echo "$(PACKAGE_DIR)/deployment.zip: $$(du -k $(PACKAGE_DIR)/deployment.zip | cut -f1) KiB"
 

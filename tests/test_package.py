@@ -34,6 +34,7 @@ event = {"resource": "/openapi.json", "path": "/openapi.json", "httpMethod": "GE
 response = app.app(event, None)
 assert response["statusCode"] == 200, response
 assert "/v1/login" in json.loads(response["body"])["paths"]
+assert "/_dev/mailbox" not in json.loads(response["body"])["paths"]   # local-only routes left out
 print("ok", app.app.app_name)
 """
 
@@ -45,6 +46,9 @@ def package(tmp_path_factory):
     chalice = os.path.join(os.path.dirname(sys.executable), "chalice")
     subprocess.run([chalice, "package", "--stage", "dev", "--merge-template",
                     "infra/app.json", str(out)], cwd=PROJECT, env=env, check=True, capture_output=True)
+    from localdev import package   # as `make package` does
+
+    assert package.leave_out_local_only(out / "deployment.zip") > 0
     return out
 
 
@@ -81,7 +85,7 @@ def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
         names = archive.namelist()
         archive.extractall(tmp_path / "code")
     assert "app.py" in names and "chalicelib/store/__init__.py" in names
-    assert not any(n.startswith(("tests/", "localdev/", "bench/", "clients/")) for n in names)
+    assert not any(n.startswith(("tests/", "localdev/", "bench/", "clients/", "chalicelib/dev/")) for n in names)
     python312 = subprocess.run(["make", "-s", "-f", "-", "print"], input="include Makefile\nprint:\n\t@echo $(PYTHON312)\n",
                                cwd=PROJECT, capture_output=True, text=True).stdout.strip()
     venv = tmp_path / "venv"

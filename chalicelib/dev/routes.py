@@ -1,4 +1,4 @@
-"""Development helpers, answering only in the local stage."""
+"""Development helpers (/_dev/), answering only in the local stage."""
 from chalice import Blueprint
 
 from chalicelib.api import models
@@ -14,7 +14,7 @@ bp = Blueprint(__name__)
 def mailbox(call):
     if not get_settings().dev_mailbox_enabled:
         raise not_found("page")
-    from chalicelib import mailbox as local_mailbox
+    from chalicelib.dev import mailbox as local_mailbox
 
     return models.Mailbox(messages=local_mailbox.messages()).model_dump()
 
@@ -24,6 +24,6 @@ def mailbox(call):
 def pushes(call):
     if not get_settings().dev_mailbox_enabled:
         raise not_found("page")
-    from chalicelib import local_sns
+    from chalicelib.dev import local_sns
 
     return models.SentBySns(pushes=local_sns.pushes(), sms=local_sns.sms()).model_dump()
