@@ -71,6 +71,13 @@ class MethodStatus:
     ACTIVE = "active"
 
 
+class CliLoginStatus:
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    USED = "used"
+
+
 class PushStatus:
     PENDING = "pending"
     APPROVED = "approved"

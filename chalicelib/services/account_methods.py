@@ -10,10 +10,8 @@ from chalicelib import errors, methods, store
 from chalicelib.clock import is_id, now, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
-from chalicelib.records import Client
+from chalicelib.records import Client, MethodStatus
 from chalicelib.services import sessions, step_up
-
-ACTIVE = "active"
 
 
 def _account(session: dict) -> dict:
@@ -68,7 +66,7 @@ def begin(session: dict, method_type: str, label: str | None, client: Client) ->
         "method_id": method_id,
         "type": method_type,
         "label": label,
-        "status": "pending",
+        "status": MethodStatus.PENDING,
         "created_at": n,
         "expires_at": expires_at,
         **enrollment.record,
@@ -103,7 +101,7 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
     else:
         change.add(
             store.op_put_active_method(session["account_id"], {
-                "method_id": method_id, "type": impl.type, "label": label, "status": ACTIVE,
+                "method_id": method_id, "type": impl.type, "label": label, "status": MethodStatus.ACTIVE,
                 "created_at": n, "activated_at": n, "generation": random_id(), **enrollment.record}),
             store.op_add_method_summary(session["email"], method_id, {"type": impl.type, "label": label}, impl.primary),
         )
@@ -125,7 +123,7 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
     method = store.get_method(session["account_id"], method_id, n) if method_id and is_id(method_id) else None
     if method is None or (types is not None and method["type"] not in types):
         raise errors.enrollment_not_found()
-    if method["status"] != "pending":
+    if method["status"] != MethodStatus.PENDING:
         raise errors.already_confirmed()
     _require_may_add(session, account)
     impl = methods.get(method["type"])
@@ -158,12 +156,12 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
         raise errors.method_not_pending() from None
     for name in impl.enrollment_only:
         method.pop(name, None)
-    method.update(status=ACTIVE, **updates)
+    method.update(status=MethodStatus.ACTIVE, **updates)
     return public_view(method), upgraded
 
 
 def list_methods(session: dict) -> dict:
-    active = [m for m in store.list_methods(session["account_id"], now_s()) if m["status"] == ACTIVE]
+    active = [m for m in store.list_methods(session["account_id"], now_s()) if m["status"] == MethodStatus.ACTIVE]
     active.sort(key=lambda m: (m["created_at"], m["method_id"]))
     primary = [m for m in active if methods.get(m["type"]).primary]
     codes_left = sum(len(m.get("code_hashes") or ()) for m in active if not methods.get(m["type"]).primary)
@@ -175,7 +173,7 @@ def list_methods(session: dict) -> dict:
 
 def _active_method(session: dict, method_id: str) -> dict:
     method = store.get_method(session["account_id"], method_id, now_s()) if is_id(method_id) else None
-    if method is None or method["status"] != ACTIVE:
+    if method is None or method["status"] != MethodStatus.ACTIVE:
         raise errors.no_such_method()
     return method
 

@@ -9,14 +9,13 @@ from chalicelib.clock import now_s, random_string, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import audit, limits
 from chalicelib.ledger.change import Change
-from chalicelib.records import Client
+from chalicelib.records import Client, CliLoginStatus
 from chalicelib.services import sessions, step_up
 
 # RFC 8628 6.1: 20 consonants, no vowels (no words) and no look-alike characters.
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
 USER_CODE_LENGTH = 8
 SLOW_DOWN_STEP = 5
-PENDING, APPROVED, DENIED, USED = "pending", "approved", "denied", "used"
 
 
 def verification_uri() -> str:
@@ -40,7 +39,7 @@ def start(client_name: str, client: Client) -> dict:
         "user_agent": client.short_user_agent,
         "created_at": n,
         "expires_at": n + s.cli_login_seconds,
-        "status": PENDING,
+        "status": CliLoginStatus.PENDING,
         "interval": s.cli_poll_interval_seconds,
     }
     # 20^8 codes: a collision with a live one is rare; try again with a new code if so.
@@ -96,7 +95,7 @@ def decide(session: dict, user_code: str, approve: bool, client: Client) -> str:
         raise errors.browser_session_required()
     step_up.require_recent(session)
     login = _find(user_code, client)
-    status = APPROVED if approve else DENIED
+    status = CliLoginStatus.APPROVED if approve else CliLoginStatus.DENIED
     try:
         store.decide_cli_login(login["device_hash"], now_s(), status, session["account_id"], session["email"])
     except store.ConditionFailed:
@@ -124,11 +123,11 @@ def token(device_code: str, client: Client) -> sessions.NewSession:
     if login["expires_at"] <= n:
         raise errors.token_refused("expired_token", "This login expired. Start again.")
     status = login["status"]
-    if status == PENDING:
+    if status == CliLoginStatus.PENDING:
         raise errors.token_refused("authorization_pending", "Waiting for the login to be approved in the browser.")
-    if status == DENIED:
+    if status == CliLoginStatus.DENIED:
         raise errors.token_refused("access_denied", "The login was denied in the browser.")
-    if status != APPROVED:
+    if status != CliLoginStatus.APPROVED:
         raise errors.token_refused("invalid_grant", "This device code is unknown or was already used.")
 
     # No step-up rights: the second factor was shown in the browser, not on this device.

@@ -18,6 +18,7 @@ import re
 from chalicelib import errors, store
 from chalicelib.clock import is_id, now_s
 from chalicelib.config import get_settings
+from chalicelib.records import MethodStatus
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -48,7 +49,7 @@ def authenticate(device_id: str, method: str, path: str, headers: dict, body: by
         key.verify(signature, canonical(method, path, timestamp, nonce, body), ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, UnsupportedAlgorithm, ValueError, binascii.Error):
         raise errors.invalid_signature() from None
-    if device["status"] != "active":
+    if device["status"] != MethodStatus.ACTIVE:
         raise errors.device_not_confirmed()
     try:
         store.use_device_nonce(device_id, nonce, n + 2 * get_settings().device_signature_skew_seconds, n)

@@ -1,6 +1,7 @@
 """CLI logins (RFC 8628 device authorization): the device-code item and the user-code item
 that points at it.
 """
+from chalicelib.records import CliLoginStatus
 from chalicelib.store.engine import ConditionFailed, _get, _op_put, _op_update, _update, transact
 from chalicelib.store.keys import _device_code_key, _user_code_key
 
@@ -33,7 +34,7 @@ def decide_cli_login(device_hash: str, now: int, status: str, account_id: str, e
     """Pending -> approved/denied, once, while unexpired; ConditionFailed otherwise."""
     _update(_device_code_key(device_hash),
             "SET #status = :status, account_id = :a, email = :e, decided_at = :now",
-            {":status": status, ":a": account_id, ":e": email, ":now": now, ":pending": "pending"},
+            {":status": status, ":a": account_id, ":e": email, ":now": now, ":pending": CliLoginStatus.PENDING},
             condition="attribute_exists(PK) AND #status = :pending AND expires_at > :now",
             names={"#status": "status"})
 
@@ -58,5 +59,5 @@ def slow_down_cli_login(device_hash: str, now: int, interval: int) -> None:
 def op_consume_cli_login(device_hash: str, now: int) -> dict:
     """Approved -> used: the approval yields one token, even to concurrent polls."""
     return _op_update(_device_code_key(device_hash), "SET #status = :used, used_at = :now",
-                      {":used": "used", ":approved": "approved", ":now": now},
+                      {":used": CliLoginStatus.USED, ":approved": CliLoginStatus.APPROVED, ":now": now},
                       condition="#status = :approved AND expires_at > :now", names={"#status": "status"})

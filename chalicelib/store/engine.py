@@ -13,6 +13,7 @@ errors.try_again()).
 from decimal import Decimal
 
 from chalicelib import aws
+from chalicelib.clock import jitter
 from chalicelib.config import get_settings
 from chalicelib.store.keys import _key
 
@@ -131,10 +132,9 @@ _CONFLICT_RETRIES = 4
 
 def _pause(attempt: int) -> None:
     """Jittered, growing pause between retries of a conflicting or throttled request."""
-    import random
     import time
 
-    time.sleep(random.uniform(0.01, 0.04) * 2 ** attempt)
+    time.sleep(jitter(0.01, 0.04) * 2 ** attempt)
 
 
 def transact(ops: list[dict]) -> None:

@@ -1,6 +1,7 @@
 """Verification methods (pending, then active: the secret material, counters, enrolment
 tries) and the WebAuthn credential lookup items that keep a credential on one account.
 """
+from chalicelib.records import MethodStatus
 from chalicelib.store.engine import _alive, _assignments, _get, _op_delete, _op_put, _op_update, _query, _update
 from chalicelib.store.keys import _credential_key, _method_key, _methods_of
 
@@ -14,7 +15,7 @@ def reserve_enrollment_try(account_id: str, method_id: str, now: int, max_tries:
     """Count a try at confirming a pending method (a push pairing's phrase) before it is
     checked; ConditionFailed once `max_tries` were used, or when it is not pending."""
     _update(_method_key(account_id, method_id), "ADD confirm_tries :one",
-            {":one": 1, ":now": now, ":max": max_tries, ":pending": "pending"},
+            {":one": 1, ":now": now, ":max": max_tries, ":pending": MethodStatus.PENDING},
             condition="#status = :pending AND expires_at > :now AND "
                       "(attribute_not_exists(confirm_tries) OR confirm_tries < :max)",
             names={"#status": "status"})
@@ -43,7 +44,7 @@ def op_replace_method_record(account_id: str, method_id: str, record: dict, now:
     sets = ", ".join(clauses)
     condition = "#status = :active AND "
     condition += "generation = :old" if replaces else "attribute_not_exists(generation)"
-    values.update({":now": now, ":active": "active", ":new": generation})
+    values.update({":now": now, ":active": MethodStatus.ACTIVE, ":new": generation})
     if replaces:
         values[":old"] = replaces
     return _op_update(_method_key(account_id, method_id), f"SET {sets}, replaced_at = :now, generation = :new",
@@ -51,7 +52,7 @@ def op_replace_method_record(account_id: str, method_id: str, record: dict, now:
 
 
 def op_rename_method(account_id: str, method_id: str, label: str) -> dict:
-    return _op_update(_method_key(account_id, method_id), "SET label = :l", {":l": label, ":active": "active"},
+    return _op_update(_method_key(account_id, method_id), "SET label = :l", {":l": label, ":active": MethodStatus.ACTIVE},
                       condition="#status = :active", names={"#status": "status"})
 
 
@@ -70,7 +71,7 @@ def op_activate_method(account_id: str, method_id: str, now: int, updates: dict,
     return _op_update(
         _method_key(account_id, method_id),
         f"SET #status = :active, activated_at = :now{sets} REMOVE expires_at{dropped}",
-        {":active": "active", ":pending": "pending", ":now": now, **values},
+        {":active": MethodStatus.ACTIVE, ":pending": MethodStatus.PENDING, ":now": now, **values},
         condition="#status = :pending AND expires_at > :now",
         names={"#status": "status", **names},
     )
@@ -87,7 +88,7 @@ def op_use_method(account_id: str, method_id: str, now: int, counter: str | None
     Either way two concurrent requests cannot both succeed. `updates` are other attributes
     the verification refreshed (a passkey's backup state)."""
     expression = "SET last_used_at = :now"
-    values = {":now": now, ":active": "active"}
+    values = {":now": now, ":active": MethodStatus.ACTIVE}
     condition = "#status = :active"
     clauses, extra_names, extra_values = _assignments(updates or {})
     expression += "".join(f", {clause}" for clause in clauses)
@@ -110,7 +111,7 @@ def op_use_method(account_id: str, method_id: str, now: int, counter: str | None
 def op_update_active_method(account_id: str, method_id: str, updates: dict) -> dict:
     """Set attributes on an active method (a WebAuthn credential marked suspicious, an SMS code sent)."""
     clauses, names, values = _assignments(updates)
-    return _op_update(_method_key(account_id, method_id), f"SET {', '.join(clauses)}", {**values, ":active": "active"},
+    return _op_update(_method_key(account_id, method_id), f"SET {', '.join(clauses)}", {**values, ":active": MethodStatus.ACTIVE},
                       condition="#status = :active", names={**names, "#status": "status"})
 
 

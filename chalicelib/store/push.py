@@ -2,6 +2,7 @@
 the account's pending pushes (and the last hour's requests). The push slot a challenge
 takes on its owner is written through store/owners.py.
 """
+from chalicelib.records import MethodStatus, PushStatus
 from chalicelib.store.engine import (
     ConditionFailed,
     _assignments,
@@ -48,7 +49,7 @@ def op_attach_device(account_id: str, method_id: str, now: int, updates: dict) -
     """Record the paired device on a pending push method, once."""
     clauses, names, values = _assignments(updates)
     return _op_update(_method_key(account_id, method_id), f"SET {', '.join(clauses)}",
-                      {**values, ":pending": "pending", ":now": now},
+                      {**values, ":pending": MethodStatus.PENDING, ":now": now},
                       condition="#status = :pending AND expires_at > :now AND attribute_not_exists(device_id)",
                       names={**names, "#status": "status"})
 
@@ -65,7 +66,7 @@ def get_device(device_id: str, now: int) -> dict | None:
 
 def op_activate_device(device_id: str, now: int) -> dict:
     return _op_update(_device_key(device_id), "SET #status = :active, activated_at = :now REMOVE expires_at",
-                      {":active": "active", ":pending": "pending", ":now": now},
+                      {":active": MethodStatus.ACTIVE, ":pending": MethodStatus.PENDING, ":now": now},
                       condition="#status = :pending AND expires_at > :now", names={"#status": "status"})
 
 
@@ -75,7 +76,7 @@ def op_delete_device(device_id: str, account_id: str) -> dict:
 
 def set_device_push_token(device_id: str, push_token_hash: str, now: int) -> None:
     _update(_device_key(device_id), "SET push_token_hash = :t, push_token_updated_at = :now",
-            {":t": push_token_hash, ":now": now, ":active": "active"},
+            {":t": push_token_hash, ":now": now, ":active": MethodStatus.ACTIVE},
             condition="#status = :active", names={"#status": "status"})
 
 
@@ -114,14 +115,14 @@ def op_decide_challenge(device_id: str, challenge_id: str, status: str, now: int
     """Pending -> approved/denied, once and in time: of two answers the first wins."""
     return _op_update(_challenge_key(device_id, challenge_id),
                       "SET #status = :s, decided_at = :now, reason = :r",
-                      {":s": status, ":now": now, ":r": reason or "", ":pending": "pending"},
+                      {":s": status, ":now": now, ":r": reason or "", ":pending": PushStatus.PENDING},
                       condition="#status = :pending AND answer_by > :now", names={"#status": "status"})
 
 
 def op_use_challenge(device_id: str, challenge_id: str, now: int) -> dict:
     """Approved -> used: an approval issues one session or one step-up."""
     return _op_update(_challenge_key(device_id, challenge_id), "SET #status = :used, used_at = :now",
-                      {":used": "used", ":approved": "approved", ":now": now},
+                      {":used": PushStatus.USED, ":approved": PushStatus.APPROVED, ":now": now},
                       condition="#status = :approved", names={"#status": "status"})
 
 
