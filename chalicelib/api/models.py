@@ -1,6 +1,6 @@
 """Request and response bodies. The routes parse with these and /openapi.json is generated
 from them."""
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -135,28 +135,9 @@ class ConfirmPairingRequest(Body):
     phrase: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
-class DeviceRegistration(Body):
-    pairing_code: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    public_key: dict[str, Any] | Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
-        description="the device's P-256 public key: a JWK {kty: EC, crv: P-256, x, y}, or SPKI as DER base64 or PEM")
-    push_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-    platform: Literal["apns", "fcm"]
-    device_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-
-
 class PushRequest(Body):
     """Which of the account's methods to send to (a mobile app, or a legacy SMS phone)."""
     method_id: Id
-
-
-class ChallengeDecision(Body):
-    decision: Literal["approve", "deny"]
-    number: int | None = Field(None, ge=0, le=99, description="the number the browser shows, picked in the app")
-    report_fraud: bool = Field(False, description="\"this wasn't me\": ends the login and alerts the owner")
-
-
-class PushTokenUpdate(Body):
-    push_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
 
 
 class ConfirmMethodRequest(Body):
@@ -277,11 +258,6 @@ class PairingStarted(Reply):
     expires_at: int
 
 
-class DeviceRegistered(Reply):
-    device_id: str
-    confirmation_phrase: str = Field(description="shown in the app; the person types it into the browser")
-
-
 class PushStarted(Reply):
     challenge_id: str
     number: int = Field(description="two digits: the browser shows it, the person picks it in the app")
@@ -298,34 +274,6 @@ class PushStatus(Reply):
     status: Literal["pending", "approved", "denied", "expired"]
     challenge_id: str | None
     expires_at: int | None
-
-
-class ChallengeContext(Reply):
-    model_config = ConfigDict(extra="allow", defer_build=True)
-    time: int
-    ip: str
-    location: str | None
-    browser: str
-    os: str
-    user_agent: str
-
-
-class DeviceChallenge(Reply):
-    challenge_id: str
-    purpose: Literal["login", "step_up"]
-    created_at: int
-    expires_at: int
-    context: ChallengeContext
-    candidates: list[int] = Field(description="three numbers; the one the browser shows is the right one")
-
-
-class DeviceChallenges(Reply):
-    challenges: list[DeviceChallenge]
-
-
-class ChallengeDecided(Reply):
-    status: Literal["approved", "denied"]
-    reason: str | None = Field(description="why it counts as a denial: denied, wrong_number, fraud_report")
 
 
 class Method(Reply):
@@ -422,37 +370,3 @@ class SessionView(Reply):
 
 class SessionList(Reply):
     sessions: list[SessionView]
-
-
-class MailMessage(Reply):
-    id: str
-    to: list[str]
-    subject: str
-    text: str
-    links: list[str]
-    sent_at: str | None
-
-
-class Mailbox(Reply):
-    messages: list[MailMessage]
-
-
-class PushSent(Reply):
-    id: str
-    endpoint_arn: str
-    device_id: str
-    text: str
-    challenge_id: str | None
-    sent_at: str | None
-
-
-class SmsSent(Reply):
-    id: str
-    to: str
-    text: str
-    sent_at: str | None
-
-
-class SentBySns(Reply):
-    pushes: list[PushSent]
-    sms: list[SmsSent]

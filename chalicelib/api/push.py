@@ -2,7 +2,7 @@
 requests at login and step-up are in api/login.py and api/step_up.py."""
 from chalice import Blueprint
 
-from chalicelib.api import models
+from chalicelib.api import device_models, models
 from chalicelib.api.http import DEVICE, ENROLLMENT, PUBLIC, Reply, cookie_for, endpoint, issued
 from chalicelib.services import account_methods
 from chalicelib.services.push import challenges, devices, pairing
@@ -29,34 +29,34 @@ def confirm_pairing(call, pairing_id):
 
 
 @endpoint(bp, "/v1/devices", "POST", summary="App: pair with a pairing code and the device's P-256 public key; "
-          "answers the confirmation phrase to type into the browser", auth=PUBLIC, body=models.DeviceRegistration,
-          response=models.DeviceRegistered, status=201, errors=(400, 404, 429, 503))
+          "answers the confirmation phrase to type into the browser", auth=PUBLIC, body=device_models.DeviceRegistration,
+          response=device_models.DeviceRegistered, status=201, errors=(400, 404, 429, 503))
 def register_device(call):
     body = call.body
     registered = pairing.register_device(body.pairing_code, body.public_key, body.push_token, body.platform,
                                       body.device_name, call.client)
-    return Reply(models.DeviceRegistered(**registered).model_dump(), 201)
+    return Reply(device_models.DeviceRegistered(**registered).model_dump(), 201)
 
 
 @endpoint(bp, "/v1/devices/{device_id}/challenges", "GET", summary="App (signed): the push requests waiting "
           "for an answer, with their context and three candidate numbers", auth=DEVICE,
-          response=models.DeviceChallenges, errors=(401, 403))
+          response=device_models.DeviceChallenges, errors=(401, 403))
 def list_challenges(call, device_id):
-    return models.DeviceChallenges(challenges=devices.pending_for_device(call.session)).model_dump()
+    return device_models.DeviceChallenges(challenges=devices.pending_for_device(call.session)).model_dump()
 
 
 @endpoint(bp, "/v1/devices/{device_id}/challenges/{challenge_id}", "POST", summary="App (signed): approve with "
           "the number the browser shows, or deny (report_fraud: \"this wasn't me\"); the first answer wins",
-          auth=DEVICE, body=models.ChallengeDecision, response=models.ChallengeDecided,
+          auth=DEVICE, body=device_models.ChallengeDecision, response=device_models.ChallengeDecided,
           errors=(400, 401, 403, 404, 409, 410))
 def decide_challenge(call, device_id, challenge_id):
     body = call.body
     decided = challenges.decide(call.session, challenge_id, body.decision, body.number, body.report_fraud, call.client)
-    return models.ChallengeDecided(**decided).model_dump()
+    return device_models.ChallengeDecided(**decided).model_dump()
 
 
 @endpoint(bp, "/v1/devices/{device_id}/push-token", "PUT", summary="App (signed): a new push token",
-          auth=DEVICE, body=models.PushTokenUpdate, response=models.Ok, errors=(400, 401, 403))
+          auth=DEVICE, body=device_models.PushTokenUpdate, response=models.Ok, errors=(400, 401, 403))
 def update_push_token(call, device_id):
     devices.update_push_token(call.session, call.body.push_token)
     return models.Ok().model_dump()
