@@ -1,7 +1,7 @@
 """Sign-up, email verification, password policy, account view."""
 import pytest
 
-from tests.conftest import PASSWORD, Person, mailbox, verification_token
+from tests.support.journeys import PASSWORD, Person, mailbox, verification_token
 
 
 def test_signup_answers_202_and_sends_verification_email(api):

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.support.journeys import PASSWORD
 
 LOGIN_ID = "0" * 32
 

@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD, mailbox
+from tests.support.journeys import PASSWORD, mailbox
 
 DAY = 24 * 3600
 

@@ -3,7 +3,8 @@ import threading
 
 import pytest
 
-from tests.conftest import PASSWORD, Person, _set_cookies, mailbox, totp_code
+from tests.support.http import set_cookies
+from tests.support.journeys import PASSWORD, Person, mailbox, totp_code
 
 
 def test_wrong_email_and_wrong_password_look_the_same(person, api):
@@ -117,7 +118,7 @@ def test_login_sets_secure_session_cookie(person, api):
     assert response.status_code == 200
     assert response.json["kind"] == "web" and response.json["enrollment_required"] is False
     assert response.json["method_used"] == {"id": person.method_id, "type": "totp"}
-    [cookie] = _set_cookies(response)
+    [cookie] = set_cookies(response)
     for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=864000"):
         assert attribute in cookie
 

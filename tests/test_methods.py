@@ -4,7 +4,7 @@ import threading
 import boto3
 import pytest
 
-from tests.conftest import Person, mailbox, totp_code
+from tests.support.journeys import Person, mailbox, totp_code
 
 MINUTE = 60
 

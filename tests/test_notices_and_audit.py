@@ -2,7 +2,7 @@
 import boto3
 import pytest
 
-from tests.conftest import mailbox
+from tests.support.journeys import mailbox
 
 
 @pytest.fixture

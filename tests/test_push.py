@@ -3,59 +3,12 @@ number matching, the first answer winning, expiry, anti-fatigue limits, "this wa
 step-up, and what SNS was asked to send. The phone is the reference authenticator's own
 signing code (clients/authenticator), with its key in memory."""
 import json
-import sys
 import threading
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.conftest import PROJECT, Person, mailbox
-
-sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
-from mfa_authenticator import public_jwk, signature_headers  # noqa: E402
-
-
-class Phone:
-    """A paired mobile app: its key, its device id, and signed calls through the test client."""
-
-    def __init__(self, api, clock, name: str = "Pixel 9"):
-        self.api, self.clock, self.name = api, clock, name
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.device_id = None
-        self.phrase = None
-
-    def pair(self, pairing_code: str, **overrides):
-        body = {"pairing_code": pairing_code, "public_key": public_jwk(self.key), "push_token": "token-" + self.name,
-                "platform": "fcm", "device_name": self.name, **overrides}
-        response = self.api.post("/v1/devices", body, browser=False)
-        if response.status_code == 201:
-            self.device_id, self.phrase = response.json["device_id"], response.json["confirmation_phrase"]
-        return response
-
-    def signed(self, method: str, path: str, body=None, headers: dict | None = None, **sign):
-        data = json.dumps(body).encode() if body is not None else b""
-        sent = signature_headers(self.key, method, path, data, now=sign.pop("now", self.clock.now()), **sign)
-        sent.update(headers or {})
-        return self.api.request(method, path, raw=data, headers=sent, browser=False)
-
-    def challenges(self):
-        return self.signed("GET", f"/v1/devices/{self.device_id}/challenges")
-
-    def answer(self, challenge_id: str, decision: str, number: int | None = None, report_fraud: bool = False):
-        body = {"decision": decision, "report_fraud": report_fraud}
-        if number is not None:
-            body["number"] = number
-        return self.signed("POST", f"/v1/devices/{self.device_id}/challenges/{challenge_id}", body)
-
-
-def pair_phone(person: Person, phone: Phone) -> dict:
-    started = person.api.post("/v1/account/methods/push/pairings", {"label": "My phone"})
-    assert started.status_code == 201, started.json
-    assert phone.pair(started.json["pairing_code"]).status_code == 201
-    confirmed = person.api.post(f"/v1/account/methods/push/pairings/{started.json['pairing_id']}/confirm",
-                                {"phrase": phone.phrase})
-    assert confirmed.status_code == 200, confirmed.json
-    return confirmed.json["method"]
+from tests.support.journeys import Person, mailbox
+from tests.support.phone import Phone, pair_phone, signature_headers, start_push_login
 
 
 @pytest.fixture
@@ -69,13 +22,6 @@ def paired(person, make_client, clock):
     person.api.post("/v1/logout")
     clock.advance(30)   # a TOTP step not used yet
     return person
-
-
-def start_push_login(person: Person) -> tuple[str, dict]:
-    login_id = person.password_step().json["login_id"]
-    pushed = person.api.post(f"/v1/login/{login_id}/push", {"method_id": person.push_method["id"]})
-    assert pushed.status_code == 201, pushed.json
-    return login_id, pushed.json
 
 
 # ---------------------------------------------------------------- pairing

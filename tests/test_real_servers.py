@@ -8,27 +8,21 @@ import boto3
 import pytest
 
 from localdev import embedded_aws
-from tests.conftest import LOCAL_STAGE, PROJECT, Person, require_real_servers, totp_code
+from tests.support import LOCAL_STAGE, PROJECT
+from tests.support.journeys import Person, totp_code
+from tests.support.servers import real_server
 
 
 @pytest.fixture(scope="session")
 def dynamodb_local():
-    require_real_servers("dynamodb-local")
-    from localdev import servers
-
-    server = servers.start_dynamodb_local()
-    yield server
-    server.stop()
+    with real_server("dynamodb-local") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def localstack():
-    require_real_servers("localstack")
-    from localdev import servers
-
-    server = servers.start_localstack()
-    yield server
-    server.stop()
+    with real_server("localstack") as server:
+        yield server
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import boto3
 import pytest
 
 from chalicelib.methods.recovery_codes import ALPHABET, CODE_LENGTH
-from tests.conftest import Person, mailbox
+from tests.support.journeys import Person, mailbox
 
 CODE = re.compile(r"^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$")
 

@@ -3,7 +3,8 @@ and bearer tokens for CLI sessions."""
 import boto3
 import pytest
 
-from tests.conftest import ORIGIN, Person, totp_code
+from tests.support.http import ORIGIN
+from tests.support.journeys import Person, totp_code
 
 HOUR = 3600
 DAY = 24 * HOUR

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.conftest import PROJECT, Person
+from tests.support import PROJECT
+from tests.support.journeys import Person
 
 sys.path.insert(0, str(PROJECT / "ops"))
 import import_legacy_sms  # noqa: E402

@@ -5,7 +5,7 @@ import json
 import boto3
 
 from chalicelib import store
-from tests.conftest import PASSWORD, verification_token
+from tests.support.journeys import PASSWORD, verification_token
 
 
 def dump() -> list[dict]:

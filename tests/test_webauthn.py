@@ -1,13 +1,13 @@
 """Security keys and built-in authenticators over HTTP, with responses built by `fido2`
-(tests/soft_authenticator.py): the happy paths, and every way a response can be wrong,
+(tests/support/soft_authenticator.py): the happy paths, and every way a response can be wrong,
 each refused with a 4xx and nothing changed."""
 import boto3
 import pytest
-from tests.conftest import Person, mailbox
 from fido2.utils import websafe_decode
-from tests.soft_authenticator import SoftAuthenticator
 
 from chalicelib import store
+from tests.support.journeys import Person, mailbox
+from tests.support.soft_authenticator import SoftAuthenticator
 
 
 def register(person: Person, authenticator: SoftAuthenticator, method_type: str, label: str | None = None,
