@@ -130,5 +130,13 @@ def atomic_dynamodb(monkeypatch, threaded_app):
 
 @pytest.fixture
 def person(api, clock):
+    """Alice, before she signs up."""
     return Person(api, clock)
+
+
+@pytest.fixture
+def alice(person):
+    """Alice signed up and verified, with TOTP enrolled and a full session, verified 30 s
+    ago (the clock moved past the code used at enrolment)."""
+    return person.onboard()
 

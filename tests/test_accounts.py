@@ -89,8 +89,7 @@ def test_password_is_stored_as_argon2id_at_owasp_minimum(api, clock):
     assert PASSWORD not in str(item)
 
 
-def test_account_view(person, api):
-    person.onboard()
+def test_account_view(alice, api):
     account = api.get("/v1/account").json
     assert account["email"] == "alice@example.com"
     assert account["verified"] is True

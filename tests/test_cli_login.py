@@ -9,11 +9,6 @@ DAY = 24 * 3600
 
 
 @pytest.fixture
-def alice(person):
-    return person.onboard()
-
-
-@pytest.fixture
 def cli(make_client):
     """The CLI: no browser headers, no cookies."""
     return make_client(origin=None)

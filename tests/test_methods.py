@@ -9,11 +9,6 @@ from tests.support.journeys import Person, mailbox, totp_code
 MINUTE = 60
 
 
-@pytest.fixture
-def alice(person):
-    return person.onboard()
-
-
 def method_items():
     items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
     return [i for i in items if i["SK"]["S"].startswith("METHOD#")]

@@ -5,11 +5,6 @@ import pytest
 from tests.support.journeys import mailbox
 
 
-@pytest.fixture
-def alice(person):
-    return person.onboard()
-
-
 def outbox_items():
     items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
     return [i for i in items if i["SK"]["S"] == "OUTBOX"]

@@ -12,24 +12,22 @@ from tests.support.phone import Phone, pair_phone, signature_headers, start_push
 
 
 @pytest.fixture
-def paired(person, make_client, clock):
+def paired(alice, make_client, clock):
     """Alice with TOTP and a paired phone; logged out."""
-    person.onboard()
-    person.step_up()
+    alice.step_up()
     phone = Phone(make_client(origin=None), clock)
-    person.push_method = pair_phone(person, phone)
-    person.phone = phone
-    person.api.post("/v1/logout")
+    alice.push_method = pair_phone(alice, phone)
+    alice.phone = phone
+    alice.api.post("/v1/logout")
     clock.advance(30)   # a TOTP step not used yet
-    return person
+    return alice
 
 
 # ---------------------------------------------------------------- pairing
 
-def test_pairing_with_the_phrase_activates_push(person, make_client, clock):
-    person.onboard()
-    person.step_up()
-    started = person.api.post("/v1/account/methods/push/pairings", {}).json
+def test_pairing_with_the_phrase_activates_push(alice, make_client, clock):
+    alice.step_up()
+    started = alice.api.post("/v1/account/methods/push/pairings", {}).json
     assert started["pairing_uri"].startswith("mfa-push://pair?api=http%3A%2F%2Flocalhost%3A8000&code=")
     assert started["qr_svg"].startswith("<svg") and started["expires_at"] == int(clock.now()) + 600
     phone = Phone(make_client(origin=None), clock)
@@ -37,14 +35,14 @@ def test_pairing_with_the_phrase_activates_push(person, make_client, clock):
     assert len(phone.phrase.split()) == 3
     # Paired but unconfirmed: the device cannot act yet, and the method is not usable.
     assert phone.challenges().status_code == 403
-    assert [m["type"] for m in person.api.get("/v1/account/methods").json["methods"]] == ["totp"]
+    assert [m["type"] for m in alice.api.get("/v1/account/methods").json["methods"]] == ["totp"]
 
-    confirmed = person.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm",
-                                {"phrase": "  " + phone.phrase.upper() + " "})
+    confirmed = alice.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm",
+                               {"phrase": "  " + phone.phrase.upper() + " "})
     assert confirmed.status_code == 200, confirmed.json
     method = confirmed.json["method"]
     assert method["type"] == "push" and method["device_name"] == "Pixel 9" and method["platform"] == "fcm"
-    assert mailbox(person.api, person.email, "verification method was added")
+    assert mailbox(alice.api, alice.email, "verification method was added")
     assert phone.challenges().json == {"challenges": []}
 
 
@@ -57,38 +55,35 @@ def test_push_can_be_the_first_method_of_a_new_account(person, make_client, cloc
     assert method["type"] == "push"
 
 
-def test_a_wrong_phrase_is_refused_and_five_end_the_pairing(person, make_client, clock):
-    person.onboard()
-    person.step_up()
-    started = person.api.post("/v1/account/methods/push/pairings", {}).json
+def test_a_wrong_phrase_is_refused_and_five_end_the_pairing(alice, make_client, clock):
+    alice.step_up()
+    started = alice.api.post("/v1/account/methods/push/pairings", {}).json
     phone = Phone(make_client(origin=None), clock)
     phone.pair(started["pairing_code"])
     confirm = f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm"
     for _ in range(5):
-        wrong = person.api.post(confirm, {"phrase": "acid acorn acre"})
+        wrong = alice.api.post(confirm, {"phrase": "acid acorn acre"})
         assert wrong.status_code == 401 and wrong.json["error"] == "invalid_phrase"
-    ended = person.api.post(confirm, {"phrase": phone.phrase})
+    ended = alice.api.post(confirm, {"phrase": phone.phrase})
     assert ended.status_code == 410 and ended.json["error"] == "pairing_expired"
     assert phone.challenges().status_code == 403
 
 
-def test_confirming_before_any_app_paired_says_so(person):
-    person.onboard()
-    person.step_up()
-    started = person.api.post("/v1/account/methods/push/pairings", {}).json
-    early = person.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm", {"phrase": "a b c"})
+def test_confirming_before_any_app_paired_says_so(alice):
+    alice.step_up()
+    started = alice.api.post("/v1/account/methods/push/pairings", {}).json
+    early = alice.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm", {"phrase": "a b c"})
     assert early.status_code == 409 and early.json["error"] == "pairing_incomplete"
 
 
-def test_a_pairing_code_works_once_and_expires(person, make_client, clock):
-    person.onboard()
-    person.step_up()
-    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+def test_a_pairing_code_works_once_and_expires(alice, make_client, clock):
+    alice.step_up()
+    code = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     assert Phone(make_client(origin=None), clock).pair(code).status_code == 201
     second = Phone(make_client(origin=None), clock, "attacker").pair(code)
     assert second.status_code == 404 and second.json["error"] == "pairing_not_found"
 
-    late = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    late = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     clock.advance(601)
     assert Phone(make_client(origin=None), clock).pair(late).status_code == 404
 
@@ -99,24 +94,22 @@ def test_a_pairing_code_works_once_and_expires(person, make_client, clock):
     {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
     "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
 ])
-def test_only_p256_public_keys_are_accepted(person, make_client, clock, public_key):
-    person.onboard()
-    person.step_up()
-    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+def test_only_p256_public_keys_are_accepted(alice, make_client, clock, public_key):
+    alice.step_up()
+    code = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     refused = Phone(make_client(origin=None), clock).pair(code, public_key=public_key)
     assert refused.status_code == 400 and refused.json["error"] == "invalid_public_key"
     # The code was not spent by the bad request.
     assert Phone(make_client(origin=None), clock).pair(code).status_code == 201
 
 
-def test_an_spki_public_key_is_accepted(person, make_client, clock):
+def test_an_spki_public_key_is_accepted(alice, make_client, clock):
     import base64
 
     from cryptography.hazmat.primitives import serialization
 
-    person.onboard()
-    person.step_up()
-    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    alice.step_up()
+    code = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     phone = Phone(make_client(origin=None), clock)
     spki = phone.key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert phone.pair(code, public_key=base64.b64encode(spki).decode()).status_code == 201
@@ -358,18 +351,17 @@ def test_a_fraud_report_on_a_replaced_push_still_ends_the_login_and_alerts(paire
     assert mailbox(paired.api, paired.email, "you reported it")
 
 
-def test_a_phone_pairs_again_with_the_same_push_token(person, make_client, clock):
-    person.onboard()
-    person.step_up()
-    abandoned = person.api.post("/v1/account/methods/push/pairings", {}).json
+def test_a_phone_pairs_again_with_the_same_push_token(alice, make_client, clock):
+    alice.step_up()
+    abandoned = alice.api.post("/v1/account/methods/push/pairings", {}).json
     assert Phone(make_client(origin=None), clock).pair(abandoned["pairing_code"]).status_code == 201
     clock.advance(601)   # never confirmed
-    person.step_up()
-    again = person.api.post("/v1/account/methods/push/pairings", {}).json
+    alice.step_up()
+    again = alice.api.post("/v1/account/methods/push/pairings", {}).json
     phone = Phone(make_client(origin=None), clock)
     assert phone.pair(again["pairing_code"]).status_code == 201   # same "token-Pixel 9"
-    confirmed = person.api.post(f"/v1/account/methods/push/pairings/{again['pairing_id']}/confirm",
-                                {"phrase": phone.phrase})
+    confirmed = alice.api.post(f"/v1/account/methods/push/pairings/{again['pairing_id']}/confirm",
+                               {"phrase": phone.phrase})
     assert confirmed.status_code == 200, confirmed.json
 
 
@@ -381,15 +373,14 @@ def test_malformed_signature_headers_are_401(paired, headers):
     assert refused.status_code == 401 and refused.json["error"] == "invalid_signature"
 
 
-def test_an_spki_key_of_another_algorithm_is_a_400(person, make_client, clock):
+def test_an_spki_key_of_another_algorithm_is_a_400(alice, make_client, clock):
     import base64
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    person.onboard()
-    person.step_up()
-    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    alice.step_up()
+    code = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     spki = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     refused = Phone(make_client(origin=None), clock).pair(code, public_key=base64.b64encode(spki).decode())

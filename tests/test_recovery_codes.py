@@ -12,11 +12,6 @@ from tests.support.journeys import Person, mailbox
 CODE = re.compile(r"^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$")
 
 
-@pytest.fixture
-def alice(person):
-    return person.onboard()
-
-
 def generate(api) -> dict:
     response = api.post("/v1/account/recovery-codes")
     assert response.status_code == 201, response.json

@@ -16,12 +16,11 @@ def session_items():
 
 
 @pytest.fixture
-def logged_in(person, api):
+def logged_in(alice, api):
     """One live web session, created by a login at the clock's current time."""
-    person.onboard()
     api.post("/v1/logout")
-    assert person.login().status_code == 200
-    return person
+    assert alice.login().status_code == 200
+    return alice
 
 
 def test_web_session_expires_24_hours_after_last_activity(logged_in, api, clock):

@@ -44,31 +44,29 @@ def stored_method(person: Person, method_id: str, clock) -> dict:
 
 
 @pytest.fixture
-def key_holder(person):
-    """A person with TOTP and, after step-up, a registered security key."""
-    person.onboard()
-    assert person.step_up().status_code == 200
+def key_holder(alice):
+    """Alice with TOTP and, after step-up, a registered security key."""
+    assert alice.step_up().status_code == 200
     key = SoftAuthenticator("cross-platform")
-    _, registered = register(person, key, "security_key", "YubiKey")
+    _, registered = register(alice, key, "security_key", "YubiKey")
     assert registered.status_code == 201, registered.json
-    person.key, person.key_method = key, registered.json["method"]
-    return person
+    alice.key, alice.key_method = key, registered.json["method"]
+    return alice
 
 
 # ---------------------------------------------------------------- registration
 
-def test_security_key_registration_options_ask_for_a_roaming_authenticator(person):
-    person.onboard()
-    assert person.step_up().status_code == 200
-    options = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
+def test_security_key_registration_options_ask_for_a_roaming_authenticator(alice):
+    assert alice.step_up().status_code == 200
+    options = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
     public_key = options["public_key"]
     assert public_key["rp"] == {"id": "localhost", "name": "MFA Service (local)"}
     assert public_key["authenticatorSelection"]["authenticatorAttachment"] == "cross-platform"
     assert public_key["attestation"] == "none"
     assert len(websafe_decode(public_key["challenge"])) >= 32
-    assert public_key["user"]["name"] == person.email
-    assert person.email.encode() not in websafe_decode(public_key["user"]["id"])
-    assert options["expires_at"] - person.clock.now() <= 300
+    assert public_key["user"]["name"] == alice.email
+    assert alice.email.encode() not in websafe_decode(public_key["user"]["id"])
+    assert options["expires_at"] - alice.clock.now() <= 300
     assert options["label"] == "Security key"
 
 
@@ -110,10 +108,9 @@ def test_built_in_authenticator_as_the_first_method_upgrades_the_enrolment_sessi
     assert logged_in.json["method_used"]["user_verified"] is True
 
 
-def test_adding_a_second_method_needs_step_up(person):
-    person.onboard()
-    person.clock.advance(601)
-    refused = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"})
+def test_adding_a_second_method_needs_step_up(alice):
+    alice.clock.advance(601)
+    refused = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"})
     assert refused.status_code == 403 and refused.json["error"] == "step_up_required"
 
 
@@ -138,15 +135,14 @@ def test_step_up_with_a_security_key(key_holder):
     assert renamed.status_code == 200 and renamed.json["label"] == "Blue key"
 
 
-def test_synced_passkeys_reporting_a_zero_count_keep_working(person):
-    person.onboard()
-    person.step_up()
+def test_synced_passkeys_reporting_a_zero_count_keep_working(alice):
+    alice.step_up()
     passkey = SoftAuthenticator("platform", user_verification=True, counting=False, backup_eligible=True)
-    _, registered = register(person, passkey, "built_in")
+    _, registered = register(alice, passkey, "built_in")
     assert registered.json["method"]["backup_eligible"] is True
     for _ in range(3):
-        person.api.post("/v1/logout")
-        assert webauthn_login(person, passkey).status_code == 200
+        alice.api.post("/v1/logout")
+        assert webauthn_login(alice, passkey).status_code == 200
 
 
 # ---------------------------------------------------------------- refused registrations
@@ -157,48 +153,45 @@ def test_synced_passkeys_reporting_a_zero_count_keep_working(person):
     ("no user verification for built-in", "built_in", {"uv": False}, 401, "webauthn_failed"),
     ("another challenge", "security_key", {"challenge": bytes(48)}, 404, "method_not_found"),
 ])
-def test_bad_registration_responses_are_refused_and_change_nothing(person, clock, case, method_type, kwargs,
+def test_bad_registration_responses_are_refused_and_change_nothing(alice, clock, case, method_type, kwargs,
                                                                     status, error):
-    person.onboard()
-    person.step_up()
-    before = methods_of(person)
+    alice.step_up()
+    before = methods_of(alice)
     authenticator = SoftAuthenticator("platform" if method_type == "built_in" else "cross-platform",
                                       user_verification=True)
-    options, refused = register(person, authenticator, method_type, **kwargs)
+    options, refused = register(alice, authenticator, method_type, **kwargs)
     assert refused.status_code == status, (case, refused.json)
     assert refused.json["error"] == error
-    assert methods_of(person) == before
+    assert methods_of(alice) == before
     if status == 401:   # the enrolment is still pending: the right response completes it
-        pending = stored_method(person, options.json["method_id"], clock)
+        pending = stored_method(alice, options.json["method_id"], clock)
         assert pending["status"] == "pending"
 
 
-def test_a_platform_authenticator_is_not_registered_as_a_security_key(person):
-    person.onboard()
-    person.step_up()
-    _, refused = register(person, SoftAuthenticator("platform", user_verification=True), "security_key")
+def test_a_platform_authenticator_is_not_registered_as_a_security_key(alice):
+    alice.step_up()
+    _, refused = register(alice, SoftAuthenticator("platform", user_verification=True), "security_key")
     assert refused.status_code == 400 and refused.json["error"] == "wrong_authenticator"
     assert "built-in authenticator" in refused.json["message"]
-    assert [m["type"] for m in methods_of(person)] == ["totp"]
+    assert [m["type"] for m in methods_of(alice)] == ["totp"]
 
 
-def test_registration_challenge_is_single_use_and_expires(person, clock):
-    person.onboard()
-    person.step_up()
+def test_registration_challenge_is_single_use_and_expires(alice, clock):
+    alice.step_up()
     key = SoftAuthenticator()
-    options = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
+    options = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
     credential = key.create(options["public_key"])
-    assert person.api.post("/v1/account/methods/webauthn", {"credential": credential}).status_code == 201
-    again = person.api.post("/v1/account/methods/webauthn", {"credential": credential})
+    assert alice.api.post("/v1/account/methods/webauthn", {"credential": credential}).status_code == 201
+    again = alice.api.post("/v1/account/methods/webauthn", {"credential": credential})
     assert again.status_code == 409 and again.json["error"] == "already_confirmed"
 
-    late = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
+    late = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
     clock.advance(301)
-    person.step_up()
-    stale = person.api.post("/v1/account/methods/webauthn",
-                            {"credential": SoftAuthenticator().create(late["public_key"])})
+    alice.step_up()
+    stale = alice.api.post("/v1/account/methods/webauthn",
+                           {"credential": SoftAuthenticator().create(late["public_key"])})
     assert stale.status_code == 404 and stale.json["error"] == "method_not_found"
-    assert len(methods_of(person)) == 2
+    assert len(methods_of(alice)) == 2
 
 
 def test_a_credential_registered_on_one_account_cannot_be_registered_on_another(key_holder, make_client, clock):
@@ -232,10 +225,9 @@ def test_a_credential_registered_on_one_account_cannot_be_registered_on_another(
                                                                     "attestationObject": "AA"}},
     {"id": "AA", "rawId": "AA", "type": "public-key", "response": {"clientDataJSON": "e30", "attestationObject": 5}},
 ])
-def test_malformed_registration_responses_get_a_4xx(person, credential):
-    person.onboard()
-    person.step_up()
-    refused = person.api.post("/v1/account/methods/webauthn", {"credential": credential})
+def test_malformed_registration_responses_get_a_4xx(alice, credential):
+    alice.step_up()
+    refused = alice.api.post("/v1/account/methods/webauthn", {"credential": credential})
     assert 400 <= refused.status_code < 500, refused.json
 
 
@@ -308,15 +300,14 @@ def test_signature_counter_regression_flags_the_credential_and_emails_the_owner(
     assert listed[key_holder.key_method["id"]]["suspicious"] is True
 
 
-def test_built_in_assertion_without_user_verification_is_refused(person, clock):
-    person.onboard()
-    person.step_up()
+def test_built_in_assertion_without_user_verification_is_refused(alice, clock):
+    alice.step_up()
     platform = SoftAuthenticator("platform", user_verification=True)
-    _, registered = register(person, platform, "built_in")
-    person.api.post("/v1/logout")
-    refused = webauthn_login(person, platform, uv=False)
+    _, registered = register(alice, platform, "built_in")
+    alice.api.post("/v1/logout")
+    refused = webauthn_login(alice, platform, uv=False)
     assert refused.status_code == 401 and refused.json["error"] == "webauthn_failed"
-    assert stored_method(person, registered.json["method"]["id"], clock)["sign_count"] == 0
+    assert stored_method(alice, registered.json["method"]["id"], clock)["sign_count"] == 0
 
 
 def test_unknown_credentials_and_those_of_another_account_are_refused(key_holder, make_client, clock):
@@ -340,15 +331,14 @@ def test_unknown_credentials_and_those_of_another_account_are_refused(key_holder
     assert key_holder.api.get("/v1/account").status_code == 401
 
 
-def test_webauthn_options_need_a_live_attempt_and_a_registered_credential(person, clock):
-    person.onboard()
-    person.api.post("/v1/logout")
-    login_id = person.password_step().json["login_id"]
-    none = person.api.post(f"/v1/login/{login_id}/webauthn/options")
+def test_webauthn_options_need_a_live_attempt_and_a_registered_credential(alice, clock):
+    alice.api.post("/v1/logout")
+    login_id = alice.password_step().json["login_id"]
+    none = alice.api.post(f"/v1/login/{login_id}/webauthn/options")
     assert none.status_code == 409 and none.json["error"] == "no_webauthn_methods"
-    assert person.api.post(f"/v1/login/{'0' * 32}/webauthn/options").status_code == 404
+    assert alice.api.post(f"/v1/login/{'0' * 32}/webauthn/options").status_code == 404
     clock.advance(301)
-    assert person.api.post(f"/v1/login/{login_id}/webauthn/options").status_code == 410
+    assert alice.api.post(f"/v1/login/{login_id}/webauthn/options").status_code == 410
 
 
 def test_proofs_must_be_a_code_or_a_credential(key_holder):
@@ -378,19 +368,18 @@ def test_removing_a_webauthn_method_removes_its_lookup(key_holder, make_client, 
     assert key_holder.api.post(f"/v1/login/{login_id}/webauthn/options").status_code == 409
 
 
-def test_odd_transports_and_deeply_nested_client_data_are_handled(person):
+def test_odd_transports_and_deeply_nested_client_data_are_handled(alice):
     import base64
 
-    person.onboard()
-    person.step_up()
+    alice.step_up()
     key = SoftAuthenticator()
-    options = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
+    options = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
     credential = key.create(options["public_key"])
     credential["response"]["transports"] = [["usb"], {"x": 1}, "nfc", 7]
-    registered = person.api.post("/v1/account/methods/webauthn", {"credential": credential})
+    registered = alice.api.post("/v1/account/methods/webauthn", {"credential": credential})
     assert registered.status_code == 201 and registered.json["method"]["transports"] == ["nfc"]
 
     nested = base64.urlsafe_b64encode(b"[" * 3000).decode().rstrip("=")
-    refused = person.api.post("/v1/account/methods/webauthn", {"credential": {
+    refused = alice.api.post("/v1/account/methods/webauthn", {"credential": {
         "id": "AA", "rawId": "AA", "type": "public-key", "response": {"clientDataJSON": nested}}})
     assert refused.status_code == 404
