@@ -109,23 +109,12 @@ def threaded_app(app_module):
 
 
 @pytest.fixture
-def atomic_dynamodb(monkeypatch, threaded_app):
-    """DynamoDB applies each request atomically; in-process moto does not (two threads can
-    interleave inside one TransactWriteItems), so serialise moto's DynamoDB requests the way
-    the real service does. The same races run unserialised on DynamoDB Local
-    (tests/test_real_servers.py)."""
-    import threading
+def race(threaded_app):
+    """tests/support/races.py's race(first, *others, pause_before=...): one request held at a
+    point while the others run, on the app made ready for requests from two threads."""
+    from tests.support.races import race
 
-    from moto.dynamodb.responses import DynamoHandler
-
-    lock = threading.Lock()
-    original = DynamoHandler.call_action
-
-    def call_action(self):
-        with lock:
-            return original(self)
-
-    monkeypatch.setattr(DynamoHandler, "call_action", call_action)
+    return race
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """Password step, mandatory enrolment, second factor with TOTP, attempts and lockout."""
-import threading
-
 import pytest
 
 from tests.support.http import set_cookies
-from tests.support.journeys import PASSWORD, Person, mailbox, totp_code
+from tests.support.journeys import PASSWORD, mailbox, totp_code
 
 
 def test_wrong_email_and_wrong_password_look_the_same(alice, api):
@@ -199,10 +197,8 @@ def test_rehash_on_login_when_parameters_change(alice, monkeypatch):
     assert alice.password_step().status_code == 200
 
 
-def fail_once(person) -> dict:
-    login_id = person.password_step().json["login_id"]
-    response = person.api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": "000000"})
-    return response
+def fail_once(person):
+    return person.verify(person.password_step().json["login_id"], "000000")
 
 
 def test_account_lockout_with_increasing_delays_and_email(alice, api, clock):
@@ -246,26 +242,18 @@ def test_lockout_delays_are_capped():
     assert [delay_for(n) for n in (9, 10, 11, 12, 15, 16, 50)] == [0, 60, 120, 240, 1920, 3600, 3600]
 
 
-@pytest.mark.usefixtures("atomic_dynamodb")
-def test_two_simultaneous_verifications_of_the_same_code(alice, make_client, clock):
-    """Two browsers, two login attempts, the same code at the same moment: exactly one wins."""
-    second = Person(make_client(), clock, alice.email)
-    second.method_id, second.secret = alice.method_id, alice.secret
+def test_two_simultaneous_verifications_of_the_same_code(alice, make_client, clock, race):
+    """Two browsers, two login attempts, the same code at the same moment: exactly one wins.
+    Staged: the first has checked the code and is about to record its use when the second
+    verifies."""
+    from chalicelib import store
+
+    second = alice.in_another_browser(make_client())
     login_ids = [alice.password_step().json["login_id"], second.password_step().json["login_id"]]
     code = totp_code(alice.secret, clock.now())
-    barrier = threading.Barrier(2)
-    results = [None, None]
-
-    def verify(index, client):
-        barrier.wait()
-        results[index] = client.post(f"/v1/login/{login_ids[index]}/verify",
-                                     {"method_id": alice.method_id, "code": code}).status_code
-
-    threads = [threading.Thread(target=verify, args=(i, c)) for i, c in enumerate([alice.api, second.api])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race(lambda: alice.verify(login_ids[0], code).status_code,
+                   lambda: second.verify(login_ids[1], code).status_code,
+                   pause_before=(store, "transact"))
     # Exactly one wins; the other is refused as a reused code, or as a second try racing
     # on the same account (429 try_again).
     assert sorted(results) in ([200, 401], [200, 429])
@@ -277,27 +265,19 @@ def test_malformed_codes_are_wrong_codes(alice, code):
     assert response.status_code == 401 and response.json["error"] == "invalid_code"
 
 
-@pytest.mark.usefixtures("atomic_dynamodb")
-def test_a_burst_of_parallel_guesses_cannot_pass_the_lockout(alice, make_client, clock):
+def test_a_burst_of_parallel_guesses_cannot_pass_the_lockout(alice, make_client, race):
     """9 failures so far; 6 browsers guess at once: one guess is checked (the 10th, which
-    locks), every other one is refused without its code being looked at."""
+    locks), every other one is refused without its code being looked at. Staged: the first
+    has read the count of 9 and is about to take the 10th try when the other five guess."""
+    from chalicelib import store
+
     for _ in range(9):
         assert fail_once(alice).status_code == 401
-    browsers = [Person(make_client(), clock, alice.email) for _ in range(6)]
+    browsers = [alice.in_another_browser(make_client()) for _ in range(6)]
     login_ids = [b.password_step().json["login_id"] for b in browsers]
-    barrier = threading.Barrier(len(browsers))
-    answers = []
-
-    def guess(browser, login_id):
-        barrier.wait()
-        response = browser.api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": "000000"})
-        answers.append(response.json["error"])
-
-    threads = [threading.Thread(target=guess, args=pair) for pair in zip(browsers, login_ids)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    guesses = [lambda b=b, login_id=login_id: b.verify(login_id, "000000").json["error"]
+               for b, login_id in zip(browsers, login_ids)]
+    answers = race(*guesses, pause_before=(store, "reserve_second_factor_try"))
     assert answers.count("invalid_code") == 1
     assert set(answers) - {"invalid_code"} <= {"try_again", "mfa_locked"}
     assert alice.login().json["error"] == "mfa_locked"
@@ -327,20 +307,17 @@ def test_password_guessing_is_rate_limited_per_ip(person, api, monkeypatch):
     assert api.post("/v1/login", {"email": "other@example.com", "password": "x" * 12}).status_code == 429
 
 
-def test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise(alice, api, monkeypatch):
+def test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise(alice, api, race):
     """The 10th try carries the right code, but its login attempt is gone by the time it is
-    accepted (410): the lock its try set still takes effect and is emailed."""
+    accepted (410): the lock its try set still takes effect and is emailed. Staged: the same
+    verification sent twice (a double click); the first has read the count of 9 when the
+    second is accepted and uses the attempt up."""
     from chalicelib import store
 
     for _ in range(9):
         assert fail_once(alice).status_code == 401
-    real = store.op_consume_login_attempt
-
-    def already_used(login_id, now):
-        op = real(login_id, now)
-        op["Update"]["ConditionExpression"] = "attribute_not_exists(PK)"
-        return op
-
-    monkeypatch.setattr(store, "op_consume_login_attempt", already_used)
-    assert alice.login().status_code == 410
+    login_id = alice.password_step().json["login_id"]
+    first, _ = race(lambda: alice.verify(login_id), lambda: alice.verify(login_id),
+                    pause_before=(store, "reserve_second_factor_try"))
+    assert first.status_code == 410
     assert len(mailbox(api, alice.email, "locked after failed attempts")) == 1

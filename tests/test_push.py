@@ -3,7 +3,6 @@ number matching, the first answer winning, expiry, anti-fatigue limits, "this wa
 step-up, and what SNS was asked to send. The phone is the reference authenticator's own
 signing code (clients/authenticator), with its key in memory."""
 import json
-import threading
 
 import pytest
 
@@ -168,18 +167,15 @@ def test_an_unanswered_push_expires_after_two_minutes(paired, clock):
     assert refused.status_code == 410
 
 
-def test_the_first_answer_wins(paired, atomic_dynamodb):
+def test_the_first_answer_wins(paired, race):
+    """Staged: the first answer has read the push as pending and is about to record itself
+    when the three others come."""
+    from chalicelib import store
+
     _, pushed = start_push_login(paired)
-    results = []
-
-    def answer(decision):
-        results.append(paired.phone.answer(pushed["challenge_id"], decision, pushed["number"]))
-
-    threads = [threading.Thread(target=answer, args=(d,)) for d in ("approve", "deny", "approve", "deny")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = [lambda decision=decision: paired.phone.answer(pushed["challenge_id"], decision, pushed["number"])
+               for decision in ("approve", "deny", "approve", "deny")]
+    results = race(*answers, pause_before=(store, "transact"))
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200, 409, 409, 409], [r.json for r in results]
 
