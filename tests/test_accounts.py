@@ -2,6 +2,7 @@
 import pytest
 
 from tests.support.journeys import PASSWORD, Person, mailbox, verification_token
+from tests.support.table import account_item
 
 
 def test_signup_answers_202_and_sends_verification_email(api):
@@ -79,11 +80,8 @@ def test_invalid_email_refused(api, email):
 
 
 def test_password_is_stored_as_argon2id_at_owasp_minimum(api, clock):
-    import boto3
-
     Person(api, clock).sign_up()
-    item = boto3.client("dynamodb").get_item(TableName="mfa-local", Key={"PK": {"S": "EMAIL#alice@example.com"},
-                                                                        "SK": {"S": "ACCOUNT"}})["Item"]
+    item = account_item("alice@example.com")
     stored = item["password_hash"]["S"]
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert PASSWORD not in str(item)

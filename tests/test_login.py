@@ -3,6 +3,7 @@ import pytest
 
 from tests.support.http import set_cookies
 from tests.support.journeys import PASSWORD, mailbox, totp_code
+from tests.support.table import account_item
 
 
 def test_wrong_email_and_wrong_password_look_the_same(alice, api):
@@ -148,7 +149,7 @@ def test_the_confirmation_code_cannot_log_in(person, api, clock):
 
 
 def test_attempt_dies_after_five_failures(alice, api):
-    login_id = alice.password_step().json["login_id"]
+    login_id = alice.start_login()
     for remaining in (4, 3, 2, 1, 0):
         bad = api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": "000000"})
         assert bad.status_code == 401 and bad.json["attempts_remaining"] == remaining
@@ -158,7 +159,7 @@ def test_attempt_dies_after_five_failures(alice, api):
 
 
 def test_attempt_is_single_use(alice, api):
-    login_id = alice.password_step().json["login_id"]
+    login_id = alice.start_login()
     code = totp_code(alice.secret, alice.clock.now())
     assert api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": code}).status_code == 200
     alice.clock.advance(30)
@@ -168,7 +169,7 @@ def test_attempt_is_single_use(alice, api):
 
 
 def test_attempt_expires_after_five_minutes_even_before_ttl_deletion(alice, api, clock):
-    login_id = alice.password_step().json["login_id"]
+    login_id = alice.start_login()
     clock.advance(301)
     late = api.post(f"/v1/login/{login_id}/verify",
                     {"method_id": alice.method_id, "code": totp_code(alice.secret, clock.now())})
@@ -178,27 +179,24 @@ def test_attempt_expires_after_five_minutes_even_before_ttl_deletion(alice, api,
 def test_unknown_attempt_and_unknown_method(alice, api):
     unknown = api.post("/v1/login/" + "0" * 32 + "/verify", {"method_id": alice.method_id, "code": "123456"})
     assert unknown.status_code == 404 and unknown.json["error"] == "login_not_found"
-    login_id = alice.password_step().json["login_id"]
+    login_id = alice.start_login()
     other = api.post(f"/v1/login/{login_id}/verify", {"method_id": "f" * 32, "code": "123456"})
     assert other.status_code == 404 and other.json["error"] == "method_not_found"
 
 
 def test_rehash_on_login_when_parameters_change(alice, monkeypatch):
-    import boto3
-
     from chalicelib.config import get_settings
 
     monkeypatch.setenv("ARGON2_TIME_COST", "3")
     get_settings.cache_clear()
     assert alice.password_step().status_code == 200
-    item = boto3.client("dynamodb").get_item(TableName="mfa-local", Key={"PK": {"S": "EMAIL#alice@example.com"},
-                                                                        "SK": {"S": "ACCOUNT"}})["Item"]
+    item = account_item("alice@example.com")
     assert item["password_hash"]["S"].startswith("$argon2id$v=19$m=19456,t=3,p=1$")
     assert alice.password_step().status_code == 200
 
 
 def fail_once(person):
-    return person.verify(person.password_step().json["login_id"], "000000")
+    return person.verify(person.start_login(), "000000")
 
 
 def test_account_lockout_with_increasing_delays_and_email(alice, api, clock):
@@ -249,7 +247,7 @@ def test_two_simultaneous_verifications_of_the_same_code(alice, make_client, clo
     from chalicelib import store
 
     second = alice.in_another_browser(make_client())
-    login_ids = [alice.password_step().json["login_id"], second.password_step().json["login_id"]]
+    login_ids = [alice.start_login(), second.start_login()]
     code = totp_code(alice.secret, clock.now())
     results = race(lambda: alice.verify(login_ids[0], code).status_code,
                    lambda: second.verify(login_ids[1], code).status_code,
@@ -274,7 +272,7 @@ def test_a_burst_of_parallel_guesses_cannot_pass_the_lockout(alice, make_client,
     for _ in range(9):
         assert fail_once(alice).status_code == 401
     browsers = [alice.in_another_browser(make_client()) for _ in range(6)]
-    login_ids = [b.password_step().json["login_id"] for b in browsers]
+    login_ids = [b.start_login() for b in browsers]
     guesses = [lambda b=b, login_id=login_id: b.verify(login_id, "000000").json["error"]
                for b, login_id in zip(browsers, login_ids)]
     answers = race(*guesses, pause_before=(store, "reserve_second_factor_try"))
@@ -316,7 +314,7 @@ def test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise(alice, 
 
     for _ in range(9):
         assert fail_once(alice).status_code == 401
-    login_id = alice.password_step().json["login_id"]
+    login_id = alice.start_login()
     first, _ = race(lambda: alice.verify(login_id), lambda: alice.verify(login_id),
                     pause_before=(store, "reserve_second_factor_try"))
     assert first.status_code == 410

@@ -192,7 +192,7 @@ def test_a_new_push_replaces_the_earlier_one_of_the_same_login(paired):
 
 def test_a_push_for_one_login_cannot_complete_another(paired):
     login_a, pushed = start_push_login(paired)
-    login_b = paired.password_step().json["login_id"]
+    login_b = paired.start_login()
     paired.phone.answer(pushed["challenge_id"], "approve", pushed["number"])
     other = paired.api.post(f"/v1/login/{login_b}/verify", {"challenge_id": pushed["challenge_id"]})
     assert other.status_code == 404 and other.json["error"] == "challenge_not_found"
@@ -240,7 +240,7 @@ def test_another_devices_challenge_is_not_found(paired, make_client, clock):
 
 def test_at_most_three_pending_pushes_and_ten_an_hour(paired, clock):
     pushes = [start_push_login(paired)[1] for _ in range(3)]
-    login_id = paired.password_step().json["login_id"]
+    login_id = paired.start_login()
     fourth = paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]})
     assert fourth.status_code == 429 and fourth.json["error"] == "push_rate_limited"
     assert "already waiting" in fourth.json["message"]
@@ -257,7 +257,7 @@ def test_at_most_three_pending_pushes_and_ten_an_hour(paired, clock):
     assert eleventh.status_code == 429 and "this hour" in eleventh.json["message"]
     # A sliding hour: a new clock hour does not reset it, only the oldest request leaving it does.
     clock.advance(3600 - clock.now() % 3600 + 1)
-    login_id = paired.password_step().json["login_id"]
+    login_id = paired.start_login()
     still = paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]})
     assert still.status_code == 429 and still.json["retry_after"] > 0, still.json
     clock.advance(still.json["retry_after"])

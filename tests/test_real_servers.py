@@ -10,6 +10,7 @@ from localdev import embedded_aws
 from tests.support import LOCAL_STAGE, PROJECT
 from tests.support.journeys import Person, totp_code
 from tests.support.servers import real_server
+from tests.support.table import items_of
 
 
 @pytest.fixture(scope="session")
@@ -59,18 +60,14 @@ def test_ttl_really_deletes_an_expired_session_that_was_already_refused(ddb_pers
     # The next step's code: the current one was used at enrolment.
     assert ddb_person.login(totp_code(ddb_person.secret, clock.now() + 30)).status_code == 200
 
-    def session_items():
-        return [i for i in on_dynamodb_local.scan(TableName="mfa-local")["Items"] if i["SK"]["S"] == "SESSION"]
-
     clock.advance(6)  # the service's clock is past the expiry; DynamoDB Local's is not yet
     assert ddb_person.api.get("/v1/account").status_code == 401
-    assert len(session_items()) == 1, "refused while the item is still in the table"
+    assert len(items_of(sk="SESSION")) == 1, "refused while the item is still in the table"
     deadline = time.monotonic() + 60
-    while session_items() and time.monotonic() < deadline:
+    while items_of(sk="SESSION") and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert session_items() == [], "DynamoDB Local's TTL removed the expired session"
-    items = on_dynamodb_local.scan(TableName="mfa-local")["Items"]
-    assert any(i["SK"]["S"] == "ACCOUNT" for i in items)  # unexpired items stay
+    assert items_of(sk="SESSION") == [], "DynamoDB Local's TTL removed the expired session"
+    assert items_of(sk="ACCOUNT")  # unexpired items stay
 
 
 def test_same_totp_code_twice_at_once_on_dynamodb_local(ddb_person, make_client, clock, race):
@@ -83,7 +80,7 @@ def test_same_totp_code_twice_at_once_on_dynamodb_local(ddb_person, make_client,
     for round_ in range(3):
         clock.advance(30)
         code = totp_code(ddb_person.secret, clock.now())
-        ids = [ddb_person.password_step().json["login_id"], second.password_step().json["login_id"]]
+        ids = [ddb_person.start_login(), second.start_login()]
         assert sorted(race(*[lambda p=p, i=i: p.verify(i, code).status_code for p, i in zip((ddb_person, second), ids)],
                            pause_before=(store, "transact"))) in ([200, 401], [200, 429])
 
@@ -95,7 +92,7 @@ def test_same_recovery_code_twice_at_once_on_dynamodb_local(ddb_person, make_cli
     codes = ddb_person.api.post("/v1/account/recovery-codes").json
     second = ddb_person.in_another_browser(make_client())
     for code in codes["codes"][:3]:
-        ids = [ddb_person.password_step().json["login_id"], second.password_step().json["login_id"]]
+        ids = [ddb_person.start_login(), second.start_login()]
         assert sorted(race(*[lambda p=p, i=i: p.verify(i, code, codes["method_id"]).status_code
                              for p, i in zip((ddb_person, second), ids)],
                            pause_before=(store, "transact"))) in ([200, 401], [200, 429])

@@ -2,10 +2,8 @@
 import math
 import re
 
-import boto3
-import pytest
-
 from chalicelib.methods.recovery_codes import ALPHABET, CODE_LENGTH
+from tests.support import table
 from tests.support.journeys import mailbox
 
 CODE = re.compile(r"^[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}$")
@@ -33,7 +31,7 @@ def test_codes_are_shown_once_and_stored_only_as_keyed_hashes(alice, api):
     assert not any(c in str(listed) for c in codes)
     recovery = next(m for m in listed["methods"] if m["type"] == "recovery_codes")
     assert recovery["remaining"] == 10
-    dump = str(boto3.client("dynamodb").scan(TableName="mfa-local")["Items"])
+    dump = str(table.items())
     for code in codes:
         assert code not in dump and code.replace("-", "") not in dump
     assert not any(c in str(mailbox(api)) for c in codes)
@@ -98,7 +96,7 @@ def test_a_code_used_twice_concurrently_succeeds_once(alice, api, make_client, r
 
     generated = generate(api)
     browsers = [alice, alice.in_another_browser(make_client())]
-    login_ids = [b.password_step().json["login_id"] for b in browsers]
+    login_ids = [b.start_login() for b in browsers]
     results = race(*[lambda b=b, login_id=login_id: b.verify(login_id, generated["codes"][0],
                                                             generated["method_id"]).status_code
                      for b, login_id in zip(browsers, login_ids)], pause_before=(store, "transact"))

@@ -6,10 +6,7 @@ import boto3
 
 from chalicelib import store
 from tests.support.journeys import PASSWORD, verification_token
-
-
-def dump() -> list[dict]:
-    return boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
+from tests.support.table import items as dump
 
 
 def test_table_dump_reveals_no_secret(person, api, clock):

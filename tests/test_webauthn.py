@@ -1,13 +1,13 @@
 """Security keys and built-in authenticators over HTTP, with responses built by `fido2`
 (tests/support/soft_authenticator.py): the happy paths, and every way a response can be wrong,
 each refused with a 4xx and nothing changed."""
-import boto3
 import pytest
 from fido2.utils import websafe_decode
 
 from chalicelib import store
 from tests.support.journeys import Person, mailbox
 from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.table import items_of, stored_method
 
 
 def register(person: Person, authenticator: SoftAuthenticator, method_type: str, label: str | None = None,
@@ -36,11 +36,6 @@ def methods_of(person: Person) -> list[dict]:
     listed = person.api.get("/v1/account/methods")
     assert listed.status_code == 200, listed.json
     return listed.json["methods"]
-
-
-def stored_method(person: Person, method_id: str, clock) -> dict:
-    account = store.get_account(person.email, int(clock.now()))
-    return store.get_method(account["account_id"], method_id, int(clock.now()))
 
 
 @pytest.fixture
@@ -85,7 +80,7 @@ def test_register_security_key_then_log_in_with_it(key_holder, clock):
     assert logged_in.status_code == 200, logged_in.json
     assert logged_in.json["method_used"] == {"id": method["id"], "type": "security_key", "user_verified": False}
     assert key_holder.api.get("/v1/account").status_code == 200
-    record = stored_method(key_holder, method["id"], clock)
+    record = stored_method(key_holder.email, method["id"], clock.now())
     assert record["sign_count"] == 1 and record["last_used_at"] == int(clock.now())
     assert "challenge" not in record
 
@@ -164,7 +159,7 @@ def test_bad_registration_responses_are_refused_and_change_nothing(alice, clock,
     assert refused.json["error"] == error
     assert methods_of(alice) == before
     if status == 401:   # the enrolment is still pending: the right response completes it
-        pending = stored_method(alice, options.json["method_id"], clock)
+        pending = stored_method(alice.email, options.json["method_id"], clock.now())
         assert pending["status"] == "pending"
 
 
@@ -241,7 +236,7 @@ def test_wrong_origin_or_rp_id_assertions_are_refused_and_change_nothing(key_hol
         assert refused.json["attempts_remaining"] == 4
         assert "set_cookie" not in refused.headers or "__Host-mfa_session=" not in str(refused.headers)
     assert key_holder.api.get("/v1/account").status_code == 401
-    assert stored_method(key_holder, key_holder.key_method["id"], clock)["sign_count"] == 0
+    assert stored_method(key_holder.email, key_holder.key_method["id"], clock.now())["sign_count"] == 0
 
 
 def test_a_login_challenge_answers_one_verification_only(key_holder):
@@ -288,7 +283,7 @@ def test_signature_counter_regression_flags_the_credential_and_emails_the_owner(
     key_holder.api.post("/v1/logout")
     cloned = webauthn_login(key_holder, key_holder.key, counter=5)
     assert cloned.status_code == 401 and cloned.json["error"] == "credential_suspicious"
-    record = stored_method(key_holder, key_holder.key_method["id"], clock)
+    record = stored_method(key_holder.email, key_holder.key_method["id"], clock.now())
     assert record["suspicious_at"] and record["sign_count"] == 7
     assert mailbox(key_holder.api, key_holder.email, "may have been copied")
     # Blocked from now on, even with a higher count.
@@ -307,7 +302,7 @@ def test_built_in_assertion_without_user_verification_is_refused(alice, clock):
     alice.api.post("/v1/logout")
     refused = webauthn_login(alice, platform, uv=False)
     assert refused.status_code == 401 and refused.json["error"] == "webauthn_failed"
-    assert stored_method(alice, registered.json["method"]["id"], clock)["sign_count"] == 0
+    assert stored_method(alice.email, registered.json["method"]["id"], clock.now())["sign_count"] == 0
 
 
 def test_unknown_credentials_and_those_of_another_account_are_refused(key_holder, make_client, clock):
@@ -333,7 +328,7 @@ def test_unknown_credentials_and_those_of_another_account_are_refused(key_holder
 
 def test_webauthn_options_need_a_live_attempt_and_a_registered_credential(alice, clock):
     alice.api.post("/v1/logout")
-    login_id = alice.password_step().json["login_id"]
+    login_id = alice.start_login()
     none = alice.api.post(f"/v1/login/{login_id}/webauthn/options")
     assert none.status_code == 409 and none.json["error"] == "no_webauthn_methods"
     assert alice.api.post(f"/v1/login/{'0' * 32}/webauthn/options").status_code == 404
@@ -343,7 +338,7 @@ def test_webauthn_options_need_a_live_attempt_and_a_registered_credential(alice,
 
 def test_proofs_must_be_a_code_or_a_credential(key_holder):
     key_holder.api.post("/v1/logout")
-    login_id = key_holder.password_step().json["login_id"]
+    login_id = key_holder.start_login()
     for body in ({}, {"code": "123456"}, {"method_id": key_holder.method_id, "code": "123456", "credential": {}}):
         refused = key_holder.api.post(f"/v1/login/{login_id}/verify", body)
         assert refused.status_code == 400 and refused.json["error"] == "invalid_request", body
@@ -351,20 +346,15 @@ def test_proofs_must_be_a_code_or_a_credential(key_holder):
 
 # ---------------------------------------------------------------- removal
 
-def credential_lookups() -> list[dict]:
-    items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
-    return [i for i in items if i["PK"]["S"].startswith("CREDENTIAL#")]
-
-
 def test_removing_a_webauthn_method_removes_its_lookup(key_holder, make_client, clock):
     account_id = store.get_account(key_holder.email, int(clock.now()))["account_id"]
-    assert [i["method_id"]["S"] for i in credential_lookups() if i["account_id"]["S"] == account_id] == \
+    assert [i["method_id"]["S"] for i in items_of(pk_prefix="CREDENTIAL#") if i["account_id"]["S"] == account_id] == \
         [key_holder.key_method["id"]]
     removed = key_holder.api.delete(f"/v1/account/methods/{key_holder.key_method['id']}", {"confirm": True})
     assert removed.status_code == 200, removed.json
-    assert credential_lookups() == []
+    assert items_of(pk_prefix="CREDENTIAL#") == []
     key_holder.api.post("/v1/logout")
-    login_id = key_holder.password_step().json["login_id"]
+    login_id = key_holder.start_login()
     assert key_holder.api.post(f"/v1/login/{login_id}/webauthn/options").status_code == 409
 
 

@@ -18,7 +18,7 @@ from tests.support.http import Browser
 from tests.support.journeys import PASSWORD, Person, onboarded_browser
 
 sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
-import mfa_authenticator  # noqa: E402
+import mfa_authenticator  # noqa: E402,F401 - for the tests that drive it as a program
 from mfa_authenticator import ApiError, Authenticator, public_jwk, signature_headers  # noqa: E402,F401
 
 
