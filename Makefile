@@ -8,7 +8,7 @@ PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test bench servers package deploy venv clean
+.PHONY: run test bench routes servers package deploy venv clean
 STAGE ?= dev
 PACKAGE_DIR := build/package/$(STAGE)
 
@@ -45,7 +45,7 @@ package: venv
 
 # Ops: the stateful stack (table, key, sender, policy), then the packaged app as its own
 # stack. Needs the aws CLI, credentials for the account and DEPLOY_BUCKET (an S3 bucket for
-# the zip); see "Operating it" in the README.
+# the zip); see docs/runbook.md.
 SENDER_DOMAIN = $(shell $(VENV)/bin/python -c "import json; print(json.load(open('.chalice/config.json'))['stages']['$(STAGE)']['environment_variables']['MAIL_FROM'].split('@')[1])" 2>/dev/null)
 deploy: package
 	@test -n "$(DEPLOY_BUCKET)" || { echo "set DEPLOY_BUCKET to an S3 bucket for the Lambda zip"; exit 1; }
@@ -62,6 +62,10 @@ deploy: package
 
 bench: venv
 	$(VENV)/bin/python bench/round_trips.py
+
+# docs/routes.md from the route table /openapi.json is built from (tests/test_docs.py checks it).
+routes: venv
+	$(VENV)/bin/python -m localdev.routes --output docs/routes.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -7,16 +7,16 @@ import logging
 
 from chalice import Chalice, Response
 
-from chalicelib.api import accounts, cli_login, dev, docs, login, methods, push, sessions, sms
+from chalicelib import errors
+from chalicelib.api import accounts, cli_login, dev, docs, login, methods, push, sessions, sms, step_up
 from chalicelib.api.http import error_response, json_response
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
 
 app = Chalice(app_name="mfa-service")
 app.log.setLevel(logging.INFO)
 
-for blueprint in (accounts.bp, login.bp, methods.bp, push.bp, sms.bp, sessions.bp, cli_login.bp, dev.bp,
-                  docs.bp):
+for blueprint in (accounts.bp, login.bp, step_up.bp, methods.bp, push.bp, sms.bp, sessions.bp, cli_login.bp,
+                  dev.bp, docs.bp):
     app.register_blueprint(blueprint)
 
 # Chalice's own errors (unknown method, unsupported media type...) in our shape.
@@ -26,7 +26,7 @@ _CHALICE_ERRORS = {
     "UnsupportedMediaType": "unsupported_media_type",
     "NotFoundError": "not_found",
 }
-_INTERNAL_ERROR = ApiError(500, "internal_error", "Something went wrong on our side.")
+_INTERNAL_ERROR = errors.internal_error()
 _ALLOWED_HEADERS = "Content-Type, X-Requested-With, Authorization, X-Client"
 
 
@@ -74,7 +74,7 @@ def _add_cors(request, response: Response) -> Response:
 def outbox_delivery(event, context):
     """DynamoDB Streams handler (its event source mapping is in infra/): sends the queued
     email notices. Raising makes Lambda retry the batch, so no notice is lost."""
-    from chalicelib.services import outbox
+    from chalicelib.ledger import outbox
 
     return {"delivered": outbox.deliver_stream_records(event.get("Records", []))}
 
@@ -82,7 +82,7 @@ def outbox_delivery(event, context):
 @app.middleware("http")
 def api_middleware(event, get_response):
     if len(event.raw_body or b"") > get_settings().max_body_bytes:
-        response = error_response(ApiError(413, "payload_too_large", "The request body is larger than 64 KiB."))
+        response = error_response(errors.payload_too_large())
     else:
         try:
             response = _reshape_chalice_error(get_response(event))

@@ -46,3 +46,18 @@ def random_bytes(nbytes: int) -> bytes:
 
 def random_string(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def random_below(limit: int) -> int:
+    """A uniform random integer in [0, limit)."""
+    return secrets.randbelow(limit)
+
+
+def random_choice(items):
+    return secrets.choice(items)
+
+
+def shuffled(items) -> list:
+    shuffled_items = list(items)
+    secrets.SystemRandom().shuffle(shuffled_items)
+    return shuffled_items

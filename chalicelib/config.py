@@ -97,12 +97,22 @@ class Settings(BaseModel):
     sms_limit_per_hour: int = 5
 
     max_body_bytes: int = 64 * 1024
+    # Verification methods that are off unless named here (comma-separated), e.g. email_code:
+    # weaker than the others, a stage opts in.
+    optional_methods: tuple[str, ...] = ()
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value):
         if isinstance(value, str):
             return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
+        return value
+
+    @field_validator("optional_methods", mode="before")
+    @classmethod
+    def _split_methods(cls, value):
+        if isinstance(value, str):
+            return tuple(m.strip() for m in value.split(",") if m.strip())
         return value
 
     @property

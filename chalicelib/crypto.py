@@ -27,3 +27,41 @@ def decrypt_secret(ciphertext: bytes, context: dict[str, str]) -> bytes:
         CiphertextBlob=ciphertext, EncryptionContext=context, KeyId=get_settings().kms_key_id
     )
     return response["Plaintext"]
+
+
+class InvalidPublicKey(ValueError):
+    """Not a P-256 public key in a form we read."""
+
+
+def p256_public_key_spki(public_key) -> bytes:
+    """P-256 public key from a JWK (kty EC, crv P-256) or SPKI (base64 DER or PEM): DER SPKI."""
+    import base64
+
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    invalid = InvalidPublicKey()
+    try:
+        if isinstance(public_key, dict):
+            if public_key.get("kty") != "EC" or public_key.get("crv") != "P-256" or "d" in public_key:
+                raise invalid
+            decode = lambda v: base64.urlsafe_b64decode(v + "=" * (-len(v) % 4))  # noqa: E731
+            x, y = decode(public_key["x"]), decode(public_key["y"])
+            if len(x) != 32 or len(y) != 32:
+                raise invalid
+            key = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"),
+                                                ec.SECP256R1()).public_key()
+        elif isinstance(public_key, str) and "BEGIN PUBLIC KEY" in public_key:
+            key = serialization.load_pem_public_key(public_key.encode())
+        elif isinstance(public_key, str):
+            key = serialization.load_der_public_key(base64.b64decode(public_key.strip(), validate=True))
+        else:
+            raise invalid
+    except InvalidPublicKey:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError, UnsupportedAlgorithm):
+        raise invalid from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise invalid
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

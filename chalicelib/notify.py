@@ -86,6 +86,11 @@ _NOT_YOU = ("If this was not you, log in, review your verification methods and s
 
 def render(kind: str, **context) -> tuple[str, str, str]:
     subject, text = TEMPLATES[kind]
+    return render_message(subject, text, **context)
+
+
+def render_message(subject: str, text: str, **context) -> tuple[str, str, str]:
+    """A subject and text with `{...}` fields (and {WHERE}, {NOT_YOU}) as subject, text and HTML."""
     context = {"service": get_settings().service_name, **context}
     text = text.replace("{WHERE}", _WHERE).replace("{NOT_YOU}", _NOT_YOU)
     body = text.format(**context)
@@ -99,9 +104,14 @@ def render(kind: str, **context) -> tuple[str, str, str]:
 
 
 def send(to: str, kind: str, **context) -> None:
+    send_message(to, *TEMPLATES[kind], **context)
+
+
+def send_message(to: str, subject: str, text: str, **context) -> None:
+    """One email, rendered as render_message() does; a module may keep its own texts."""
     from email.message import EmailMessage
 
-    subject, text, html_body = render(kind, **context)
+    subject, text, html_body = render_message(subject, text, **context)
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = get_settings().mail_from

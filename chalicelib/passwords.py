@@ -2,7 +2,6 @@
 from functools import lru_cache
 
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
@@ -12,16 +11,23 @@ _ZXCVBN_MAX = 72
 _MIN_SCORE = 3
 
 
+class PasswordRejected(ValueError):
+    """The password policy refused a new password: `reason` is too_short, too_long or too_common."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
 def check_policy(password: str) -> None:
     if len(password) < MIN_LENGTH:
-        raise ApiError(400, "password_too_short", f"Use a password of at least {MIN_LENGTH} characters.")
+        raise PasswordRejected("too_short")
     if len(password) > MAX_LENGTH:
-        raise ApiError(400, "password_too_long", f"Use a password of at most {MAX_LENGTH} characters.")
+        raise PasswordRejected("too_long")
     from zxcvbn import zxcvbn
 
     if zxcvbn(password[:_ZXCVBN_MAX])["score"] < _MIN_SCORE:
-        raise ApiError(400, "password_too_common",
-                       "This password is common or easy to guess. Choose a longer, less predictable one.")
+        raise PasswordRejected("too_common")
 
 
 @lru_cache(maxsize=4)

@@ -10,9 +10,24 @@ import re
 
 from chalicelib import aws
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
 
 log = logging.getLogger(__name__)
+
+
+class PushUnavailable(Exception):
+    """The stage has no platform application for this platform (APNs or FCM)."""
+
+    def __init__(self, platform: str):
+        super().__init__(platform)
+        self.platform = platform
+
+
+class PushTokenRefused(ValueError):
+    """The push service refused a device's push token; `again` when it was a known device's new one."""
+
+    def __init__(self, platform: str, again: bool = False):
+        super().__init__(platform)
+        self.platform, self.again = platform, again
 PUSH_TEXT = "A login to {service} is waiting for your answer. Open the app to review it."
 
 
@@ -20,8 +35,7 @@ def _platform_application(platform: str) -> str:
     settings = get_settings()
     arn = settings.apns_platform_application_arn if platform == "apns" else settings.fcm_platform_application_arn
     if not arn:
-        raise ApiError(503, "push_unavailable", f"Push notifications through {platform.upper()} are not set up "
-                                                "for this service. Ask its operators.")
+        raise PushUnavailable(platform)
     return arn
 
 
@@ -44,7 +58,7 @@ def create_endpoint(platform: str, push_token: str, device_id: str) -> str:
             set_token(existing.group(1), push_token, platform, device_id)
             return existing.group(1)
         if error.response.get("Error", {}).get("Code") in ("InvalidParameter", "InvalidParameterException"):
-            raise ApiError(400, "invalid_push_token", "The push service refused this push token.") from None
+            raise PushTokenRefused(platform) from None
         raise
 
 
@@ -56,8 +70,7 @@ def set_token(endpoint_arn: str, push_token: str, platform: str, device_id: str)
             "Token": push_token, "Enabled": "true", "CustomUserData": device_id})
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("InvalidParameter", "InvalidParameterException", "NotFound"):
-            raise ApiError(400, "invalid_push_token", f"The push service refused this {platform.upper()} push token; "
-                                                      "pair the device again if it persists.") from None
+            raise PushTokenRefused(platform, again=True) from None
         raise
 
 

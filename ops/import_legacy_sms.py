@@ -32,13 +32,17 @@ def main(argv: list[str] | None = None) -> int:
 
         config = CLIFactory(str(PROJECT)).create_config_obj(chalice_stage_name=args.stage)
         os.environ.update(config.environment_variables)
-    from chalicelib.errors import ApiError
+    from chalicelib.errors import ApiError, try_again
     from chalicelib.services import sms
+    from chalicelib.store import Busy
 
     try:
         method_id = sms.import_legacy(args.email.strip().lower(), args.phone.strip(), args.enabled_on, args.label)
     except ApiError as error:
         print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    except Busy:
+        print(f"error: {try_again().message}", file=sys.stderr)
         return 1
     print(f"imported SMS method {method_id} for {args.email}")
     return 0

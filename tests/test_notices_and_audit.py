@@ -41,7 +41,7 @@ def test_lockout_notice_goes_through_the_outbox(alice, api):
 
 def test_a_failed_send_neither_undoes_the_change_nor_loses_the_notice(alice, api, monkeypatch):
     from chalicelib import notify
-    from chalicelib.services import outbox
+    from chalicelib.ledger import outbox
 
     def ses_down(*args, **kwargs):
         raise RuntimeError("SES is unavailable")
@@ -65,7 +65,7 @@ def test_stream_handler_delivers_notices_from_the_table_stream(alice, api, app_m
     by the table's stream sends it, and a redelivered batch sends nothing twice."""
     from chalicelib.config import get_settings
 
-    monkeypatch.setattr("chalicelib.services.outbox.get_settings",
+    monkeypatch.setattr("chalicelib.ledger.outbox.get_settings",
                         lambda: get_settings().model_copy(update={"outbox_delivery": "stream"}))
     # botocore sends ARN-bearing calls to an account-specific host moto does not route.
     streams = boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")

@@ -80,7 +80,7 @@ def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
     with zipfile.ZipFile(package / "deployment.zip") as archive:
         names = archive.namelist()
         archive.extractall(tmp_path / "code")
-    assert "app.py" in names and "chalicelib/store.py" in names
+    assert "app.py" in names and "chalicelib/store/__init__.py" in names
     assert not any(n.startswith(("tests/", "localdev/", "bench/", "clients/")) for n in names)
     python312 = subprocess.run(["make", "-s", "-f", "-", "print"], input="include Makefile\nprint:\n\t@echo $(PYTHON312)\n",
                                cwd=PROJECT, capture_output=True, text=True).stdout.strip()

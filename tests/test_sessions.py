@@ -144,9 +144,10 @@ def test_cors_headers_only_for_allowed_origins(api):
 
 def make_cli_session(account_id: str, email: str) -> str:
     from chalicelib import store
+    from chalicelib.records import Client
     from chalicelib.services import sessions
 
-    session = sessions.new_session(account_id, email, sessions.CLI, {"ip": "127.0.0.1", "user_agent": "mfa-cli"},
+    session = sessions.new_session(account_id, email, sessions.CLI, Client(ip="127.0.0.1", user_agent="mfa-cli"),
                                    mfa_at=0)
     store.transact([store.op_put_session(session.token_hash, session.record)])
     return session.token

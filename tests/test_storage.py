@@ -5,7 +5,7 @@ import json
 import boto3
 
 from chalicelib import store
-from tests.support.journeys import PASSWORD, verification_token
+from tests.support.journeys import PASSWORD, totp_code, verification_token
 from tests.support.table import items as dump
 
 
@@ -77,7 +77,7 @@ def test_numbers_come_back_as_int_not_decimal(alice, api, clock):
     assert type(account["created_at"]) is int
     sessions = api.get("/v1/account/sessions").json["sessions"]
     assert all(type(s["expires_at"]) is int for s in sessions)
-    assert store._plain(__import__("decimal").Decimal("1.5")) == 1.5
+    assert store.engine._plain(__import__("decimal").Decimal("1.5")) == 1.5
 
 
 def _conflict(operation: str, code: str, reasons=None):
@@ -111,16 +111,39 @@ class FlakyDynamoDB:
 def test_transaction_conflicts_are_retried_then_answered_as_try_again(monkeypatch):
     import pytest
 
-    monkeypatch.setattr(store, "_pause", lambda attempt: None)
+    monkeypatch.setattr(store.engine, "_pause", lambda attempt: None)
     flaky = FlakyDynamoDB(failures=2)
-    monkeypatch.setattr(store, "_db", lambda: flaky)
+    monkeypatch.setattr(store.engine, "_db", lambda: flaky)
     store.transact([{"Put": {"Item": {}}}])
     assert flaky.calls == 3
     always = FlakyDynamoDB(failures=99)
-    monkeypatch.setattr(store, "_db", lambda: always)
+    monkeypatch.setattr(store.engine, "_db", lambda: always)
     with pytest.raises(store.Busy) as busy:
         store.transact([{"Put": {"Item": {}}}])
-    assert busy.value.status == 429 and busy.value.code == "try_again"
+    assert busy.value.code == "try_again"   # answered 429 by the API: see the test below
     updating = FlakyDynamoDB(failures=1)
-    monkeypatch.setattr(store, "_db", lambda: updating)
-    assert store._update({"PK": "a", "SK": "b"}, "ADD hits :one", {":one": 1}, returns="ALL_NEW") == {"hits": 1}
+    monkeypatch.setattr(store.engine, "_db", lambda: updating)
+    assert store.engine._update({"PK": "a", "SK": "b"}, "ADD hits :one", {":one": 1}, returns="ALL_NEW") == {"hits": 1}
+
+
+def test_a_busy_store_is_answered_429_try_again(person, api, clock, monkeypatch):
+    """Busy is the store's own exception, not an HTTP one: the API answers it 429 try_again
+    (retry after 1 s), and a second-factor try it ended is audited with that reason."""
+    real_transact = store.transact
+
+    def busy_once(ops):   # the verify step's transaction; the audit event's own goes through
+        monkeypatch.setattr(store, "transact", real_transact)
+        raise store.Busy()
+
+    person.onboard()
+    login_id = person.start_login()
+    monkeypatch.setattr(store, "transact", busy_once)
+    answer = api.post(f"/v1/login/{login_id}/verify",
+                      {"method_id": person.method_id, "code": totp_code(person.secret, clock.now())})
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
+    assert answer.json == {"error": "try_again", "message": "Another request is changing the same data. Try again.",
+                           "retry_after": 1}
+    clock.advance(30)
+    assert person.login().status_code == 200
+    failed = [e for e in api.get("/v1/account/events?limit=100").json["events"] if e["kind"] == "login_failed"]
+    assert [e["details"]["reason"] for e in failed] == ["try_again"]

@@ -11,9 +11,28 @@ from dataclasses import dataclass, field
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib import errors, passwords, sns
+from chalicelib.api import models
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
+from chalicelib.records import Client
 from chalicelib.services import sessions
+from chalicelib.store import Busy
+
+# What the layers below the services raise, and how the API answers it.
+_DOMAIN_ANSWERS = {
+    Busy: lambda error: errors.try_again(),
+    passwords.PasswordRejected: lambda error: errors.password_rejected(error.reason, passwords.MIN_LENGTH,
+                                                                       passwords.MAX_LENGTH),
+    sns.PushUnavailable: lambda error: errors.push_unavailable(error.platform),
+    sns.PushTokenRefused: lambda error: errors.invalid_push_token(error.platform, error.again),
+}
+DOMAIN_ERRORS = tuple(_DOMAIN_ANSWERS)
+
+
+def from_domain(error: Exception) -> ApiError:
+    return _DOMAIN_ANSWERS[type(error)](error)
+
 
 PUBLIC = "public"
 ENROLLMENT = "enrollment"   # any session, including a restricted one
@@ -56,16 +75,16 @@ class Call:
         """The token of the login attempt this browser started (see services/login_attempts)."""
         return cookie_value(self.request, get_settings().login_cookie_name)
 
-    @property
-    def client(self) -> dict:
+    @functools.cached_property
+    def client(self) -> Client:
         headers = self.request.headers
         source_ip = ((self.request.context or {}).get("identity") or {}).get("sourceIp") or ""
         # CloudFront's viewer location headers, when the API is behind it.
         place = ", ".join(p for p in (headers.get("cloudfront-viewer-city"),
                                        headers.get("cloudfront-viewer-country-region"),
                                        headers.get("cloudfront-viewer-country")) if p)
-        return {"ip": source_ip, "user_agent": headers.get("user-agent", ""),
-                "client": headers.get("x-client", "").strip().lower(), "location": place or None}
+        return Client(ip=source_ip, user_agent=headers.get("user-agent", ""),
+                      kind=headers.get("x-client", "").strip().lower(), location=place or None)
 
 
 def json_response(status: int, body, headers: dict | None = None, cookies: list[str] | None = None) -> Response:
@@ -88,23 +107,33 @@ def clear_session_cookie() -> str:
     return session_cookie("", 0)
 
 
+def cookie_for(session: sessions.NewSession) -> str:
+    return session_cookie(session.token, session.record["absolute_expires_at"] - session.record["created_at"])
+
+
+def issued(session: sessions.NewSession, enrollment_required: bool, method_used: dict | None = None) -> dict:
+    """The body that reports a new session (SessionIssued)."""
+    return models.SessionIssued(session_id=session.record["session_id"], kind=session.record["kind"],
+                                expires_at=session.expires_at, enrollment_required=enrollment_required,
+                                method_used=method_used).model_dump(exclude_none=True)
+
+
 def _parse_body(request, model: type[BaseModel]) -> BaseModel:
     raw = request.raw_body or b""
     try:
         # No body at all is an empty object: POST /v1/logout and the like need none.
         data = json.loads(raw) if raw.strip() else {}
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, "malformed_json", "The request body is not valid JSON.") from None
+        raise errors.malformed_json() from None
     if not isinstance(data, dict):
-        raise ApiError(400, "invalid_request", "The request body must be a JSON object.")
+        raise errors.invalid_request("The request body must be a JSON object.")
     try:
         return model.model_validate(data)
     except ValidationError as error:
         details = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
                    for e in error.errors(include_url=False, include_input=False, include_context=False)]
         fields = ", ".join(d["field"] for d in details)
-        raise ApiError(400, "invalid_request", f"Some fields are missing or invalid: {fields}.",
-                       extra={"details": details}) from None
+        raise errors.invalid_request(f"Some fields are missing or invalid: {fields}.", details) from None
 
 
 def cookie_value(request, name: str) -> str | None:
@@ -138,10 +167,9 @@ def _check_origin(request, required: bool) -> None:
     allowed = get_settings().allowed_origins
     if required:
         if origin is None or origin.rstrip("/") not in allowed or "x-requested-with" not in request.headers:
-            raise ApiError(403, "csrf_check_failed",
-                           "Cross-site request refused: send Origin and X-Requested-With from an allowed origin.")
+            raise errors.csrf_check_failed()
     elif origin is not None and origin.rstrip("/") not in allowed:
-        raise ApiError(403, "origin_not_allowed", "Requests from this origin are not allowed.")
+        raise errors.origin_not_allowed()
 
 
 def _signed_path(request) -> str:
@@ -166,13 +194,12 @@ def _authenticate(request, auth: str) -> dict | None:
             _check_origin(request, required=False)
         return None
     if token is None:
-        raise ApiError(401, "unauthenticated", "Log in to continue.")
+        raise errors.unauthenticated()
     if unsafe:
         _check_origin(request, required=(kind == sessions.WEB))
     session = sessions.authenticate(token, kind)
     if auth == FULL and session["restricted"]:
-        raise ApiError(403, "mfa_enrollment_required",
-                       "Set up a verification method before doing anything else: MFA is required.")
+        raise errors.mfa_enrollment_required()
     return session
 
 
@@ -191,6 +218,8 @@ def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUB
                 result = view(Call(request, parsed, session), **params)
             except ApiError as error:
                 return error_response(error)
+            except DOMAIN_ERRORS as error:
+                return error_response(from_domain(error))
             if isinstance(result, Response):
                 return result
             if isinstance(result, Reply):

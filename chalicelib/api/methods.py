@@ -1,11 +1,10 @@
 from chalice import Blueprint
 
+from chalicelib import errors
 from chalicelib.api import models
-from chalicelib.api.http import ENROLLMENT, FULL, Reply, endpoint
-from chalicelib.api.login import cookie_for, issued
-from chalicelib.errors import ApiError
+from chalicelib.api.http import ENROLLMENT, FULL, Reply, cookie_for, endpoint, issued
 from chalicelib.methods import webauthn
-from chalicelib.services import account_methods, audit, step_up
+from chalicelib.services import account_methods, audit
 
 bp = Blueprint(__name__)
 
@@ -14,6 +13,16 @@ bp = Blueprint(__name__)
           response=models.MethodList, errors=(401, 403))
 def list_methods(call):
     return models.MethodList(**account_methods.list_methods(call.session)).model_dump()
+
+
+@endpoint(bp, "/v1/account/methods", "POST", summary="Start enrolling a method of any type that enrols here "
+          "(then confirm it at /v1/account/methods/{method_id}/confirm, or as its type says); step-up required, "
+          "except for an account's first method", auth=ENROLLMENT, body=models.EnrollmentRequest,
+          response=models.EnrollmentStarted, status=201, errors=(400, 401, 403, 429))
+def enroll(call):
+    request = call.body.root
+    started = account_methods.begin(call.session, request.type, request.label, call.client)
+    return Reply(models.EnrollmentStarted(**started).model_dump(), 201)
 
 
 @endpoint(bp, "/v1/account/methods/totp", "POST", summary="Start enrolling a TOTP authenticator app "
@@ -79,21 +88,6 @@ def generate_recovery_codes(call):
     return Reply(models.RecoveryCodes(**generated).model_dump(), 201)
 
 
-@endpoint(bp, "/v1/account/step-up/webauthn/options", "POST", summary="WebAuthn request options (a new "
-          "challenge) for step-up on this session", auth=FULL, response=models.WebAuthnRequestOptions,
-          errors=(401, 403, 409))
-def step_up_webauthn_options(call):
-    return models.WebAuthnRequestOptions(**step_up.webauthn_options(call.session)).model_dump()
-
-
-@endpoint(bp, "/v1/account/step-up", "POST", summary="Verify a second factor again on this session",
-          auth=FULL, body=models.SecondFactorProof, response=models.SteppedUp, errors=(400, 401, 403, 404, 429))
-def step_up_session(call):
-    at, used = step_up.step_up(call.session, call.body.method_id, call.body.proof(), call.client)
-    return models.SteppedUp(mfa_at=at, step_up_valid_until=at + step_up.window_seconds(),
-                            method_used=used).model_dump(exclude_none=True)
-
-
 @endpoint(bp, "/v1/account/events", "GET", summary="The account's security events, newest first "
           "(?limit=1..100&cursor=)", auth=FULL, response=models.AuditEventPage, errors=(400, 401, 403))
 def list_events(call):
@@ -103,5 +97,5 @@ def list_events(call):
     except ValueError:
         limit = 0
     if not 1 <= limit <= 100:
-        raise ApiError(400, "invalid_request", "limit must be a whole number from 1 to 100.")
+        raise errors.invalid_request("limit must be a whole number from 1 to 100.")
     return models.AuditEventPage(**audit.page(call.session["account_id"], limit, params.get("cursor"))).model_dump()

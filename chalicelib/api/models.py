@@ -1,8 +1,21 @@
 """Request and response bodies. The routes parse with these and /openapi.json is generated
 from them."""
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from chalicelib import methods
+from chalicelib.methods.webauthn import Credential
+from chalicelib.records import Code, Id, Label
 
 
 def _normalise_email(value: str) -> str:
@@ -21,10 +34,6 @@ def _normalise_email(value: str) -> str:
 Email = Annotated[str, StringConstraints(min_length=3, max_length=254), AfterValidator(_normalise_email)]
 # Length is checked by the password policy, with its own error codes; this only bounds input.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-# The shape of chalicelib.clock.random_id().
-Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
@@ -51,30 +60,57 @@ class LoginRequest(Body):
     password: Password
 
 
-Credential = Annotated[dict[str, Any], Field(
-    description="a WebAuthn PublicKeyCredential as JSON (PublicKeyCredential.toJSON(): id, rawId, type, "
-                "response with base64url fields, authenticatorAttachment, clientExtensionResults)")]
+def _proof_union():
+    """What the login verify step and step-up accept: the proof of one of the registered
+    methods, each method declaring its own model (methods/<type>.py)."""
+    return Union[tuple(methods.proof_models())]
 
 
-class SecondFactorProof(Body):
-    """What the login verify step and step-up accept: a code for a method
-    (`method_id` + `code`), a WebAuthn assertion (`credential`, which names its method), or
-    an approved push challenge (`challenge_id`)."""
-    method_id: Id | None = None
-    code: Code | None = None
-    credential: Credential | None = None
-    challenge_id: Id | None = None
+class SecondFactorProof(RootModel):
+    __doc__ = _proof_union.__doc__
+    model_config = ConfigDict(defer_build=True)
+    root: _proof_union()
 
-    @model_validator(mode="after")
-    def _one_proof(self):
-        if [self.code, self.credential, self.challenge_id].count(None) != 2:
-            raise ValueError("send one of: method_id and code, a WebAuthn credential, or an approved challenge_id")
-        if self.code is not None and self.method_id is None:
-            raise ValueError("method_id is required with a code")
-        return self
+    @model_validator(mode="wrap")
+    @classmethod
+    def _one_proof(cls, data, handler):
+        try:
+            return handler(data)
+        except ValidationError:
+            shapes = ", ".join("{" + ", ".join(name for name, field in model.model_fields.items() if field.is_required())
+                               + "}" for model in methods.proof_models())
+            raise ValueError(f"send one of: {shapes}") from None
 
-    def proof(self) -> dict:
-        return self.model_dump(exclude={"method_id"}, exclude_none=True)
+
+class EnrollmentRequest(RootModel):
+    """Begin enrolling a method: `type` and, for some types, more (each method declares its
+    own body)."""
+    model_config = ConfigDict(defer_build=True)
+    root: Annotated[Union[tuple(methods.enrollment_models())], Field(discriminator="type")]
+
+
+class EnrollmentStarted(Reply):
+    """A pending method and what its type needs shown (a QR code, creation options, a
+    pairing code, or where a code was sent): confirm it with its proof."""
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    method_id: str
+    type: str
+    label: str
+    expires_at: int | None = None
+
+
+class ChallengeRequest(Body):
+    """Which of the account's methods to begin a challenge for."""
+    method_id: Id
+
+
+class Challenge(Reply):
+    """What the method's challenge needs the client to do next: `none` (type the code),
+    `webauthn` (pass `public_key` to navigator.credentials.get()), `push` (show `number`,
+    then poll), `sms` or `email_code` (a code was sent to `sent_to_hint`)."""
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    type: str
+    expires_at: int | None = None
 
 
 class EnrollTotpRequest(Body):
@@ -175,6 +211,8 @@ class Account(Reply):
     created_at: int
     methods_count: int
     enrollment_required: bool
+    addable_methods: list[str] = Field(description="the types POST /v1/account/methods accepts for this account "
+                                                   "on this stage")
 
 
 class LoginMethod(Reply):

@@ -1,11 +1,11 @@
-"""Push approval: pairing (browser and app), the app's signed requests, and the browser's
-push requests and status at login and step-up."""
+"""Push approval: pairing (browser and app) and the app's signed requests. The browser's push
+requests at login and step-up are in api/login.py and api/step_up.py."""
 from chalice import Blueprint
 
 from chalicelib.api import models
-from chalicelib.api.http import DEVICE, ENROLLMENT, FULL, PUBLIC, Reply, endpoint
-from chalicelib.api.login import cookie_for, issued
-from chalicelib.services import account_methods, push
+from chalicelib.api.http import DEVICE, ENROLLMENT, PUBLIC, Reply, cookie_for, endpoint, issued
+from chalicelib.services import account_methods
+from chalicelib.services.push import challenges, devices, pairing
 
 bp = Blueprint(__name__)
 
@@ -23,7 +23,7 @@ def start_pairing(call):
           "the phrase the app shows: the push method becomes active", auth=ENROLLMENT,
           body=models.ConfirmPairingRequest, response=models.MethodConfirmed, errors=(400, 401, 403, 404, 409, 410))
 def confirm_pairing(call, pairing_id):
-    method, upgraded = push.confirm_pairing(call.session, pairing_id, call.body.phrase, call.client)
+    method, upgraded = pairing.confirm_pairing(call.session, pairing_id, call.body.phrase, call.client)
     body = models.MethodConfirmed(method=models.Method(**method), session=issued(upgraded, False) if upgraded else None)
     return Reply(body.model_dump(), 200, cookies=[cookie_for(upgraded)] if upgraded else [])
 
@@ -33,7 +33,7 @@ def confirm_pairing(call, pairing_id):
           response=models.DeviceRegistered, status=201, errors=(400, 404, 429, 503))
 def register_device(call):
     body = call.body
-    registered = push.register_device(body.pairing_code, body.public_key, body.push_token, body.platform,
+    registered = pairing.register_device(body.pairing_code, body.public_key, body.push_token, body.platform,
                                       body.device_name, call.client)
     return Reply(models.DeviceRegistered(**registered).model_dump(), 201)
 
@@ -42,7 +42,7 @@ def register_device(call):
           "for an answer, with their context and three candidate numbers", auth=DEVICE,
           response=models.DeviceChallenges, errors=(401, 403))
 def list_challenges(call, device_id):
-    return models.DeviceChallenges(challenges=push.pending_for_device(call.session)).model_dump()
+    return models.DeviceChallenges(challenges=devices.pending_for_device(call.session)).model_dump()
 
 
 @endpoint(bp, "/v1/devices/{device_id}/challenges/{challenge_id}", "POST", summary="App (signed): approve with "
@@ -51,14 +51,14 @@ def list_challenges(call, device_id):
           errors=(400, 401, 403, 404, 409, 410))
 def decide_challenge(call, device_id, challenge_id):
     body = call.body
-    decided = push.decide(call.session, challenge_id, body.decision, body.number, body.report_fraud, call.client)
+    decided = challenges.decide(call.session, challenge_id, body.decision, body.number, body.report_fraud, call.client)
     return models.ChallengeDecided(**decided).model_dump()
 
 
 @endpoint(bp, "/v1/devices/{device_id}/push-token", "PUT", summary="App (signed): a new push token",
           auth=DEVICE, body=models.PushTokenUpdate, response=models.Ok, errors=(400, 401, 403))
 def update_push_token(call, device_id):
-    push.update_push_token(call.session, call.body.push_token)
+    devices.update_push_token(call.session, call.body.push_token)
     return models.Ok().model_dump()
 
 
@@ -66,33 +66,5 @@ def update_push_token(call, device_id):
           "is removed (409 last_method when it is the account's last way to log in)", auth=DEVICE,
           response=models.Ok, errors=(401, 403, 409))
 def unpair(call, device_id):
-    push.unpair(call.session, call.client)
+    devices.unpair(call.session, call.client)
     return models.Ok().model_dump()
-
-
-@endpoint(bp, "/v1/login/{login_id}/push", "POST", summary="Send a push request to the account's mobile app: "
-          "the browser shows `number`, valid 2 minutes", auth=PUBLIC, body=models.PushRequest,
-          response=models.PushStarted, status=201, errors=(400, 404, 410, 429))
-def login_push(call, login_id):
-    started = push.offer_for_login(login_id, call.body.method_id, call.client, call.login_browser)
-    return Reply(models.PushStarted(**started).model_dump(), 201)
-
-
-@endpoint(bp, "/v1/login/{login_id}", "GET", summary="The login attempt's push status: pending, approved, "
-          "denied or expired (poll this, then verify with the challenge_id)", auth=PUBLIC,
-          response=models.PushStatus, errors=(404,))
-def login_status(call, login_id):
-    return models.PushStatus(**push.login_status(login_id, call.login_browser)).model_dump()
-
-
-@endpoint(bp, "/v1/account/step-up/push", "POST", summary="Send a push request for step-up", auth=FULL,
-          body=models.PushRequest, response=models.PushStarted, status=201, errors=(400, 401, 403, 404, 429))
-def step_up_push(call):
-    return Reply(models.PushStarted(**push.offer_for_step_up(call.session, call.body.method_id,
-                                                             call.client)).model_dump(), 201)
-
-
-@endpoint(bp, "/v1/account/step-up/push/{challenge_id}", "GET", summary="A step-up push request's status",
-          auth=FULL, response=models.PushStatus, errors=(401, 403, 404))
-def step_up_push_status(call, challenge_id):
-    return models.PushStatus(**push.status_of(call.session, challenge_id)).model_dump()

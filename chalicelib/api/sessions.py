@@ -1,8 +1,8 @@
 from chalice import Blueprint
 
+from chalicelib import errors
 from chalicelib.api import models
 from chalicelib.api.http import ENROLLMENT, FULL, Reply, clear_session_cookie, endpoint
-from chalicelib.errors import ApiError
 from chalicelib.services import sessions
 
 bp = Blueprint(__name__)
@@ -25,7 +25,7 @@ def list_sessions(call):
           "(?scope=others; step-up required)", auth=FULL, response=models.SessionsRevoked, errors=(400, 401, 403))
 def revoke_other_sessions(call):
     if (call.request.query_params or {}).get("scope") != "others":
-        raise ApiError(400, "invalid_request", "Say which sessions to end: ?scope=others.")
+        raise errors.invalid_request("Say which sessions to end: ?scope=others.")
     return models.SessionsRevoked(revoked=sessions.revoke_others(call.session, call.client)).model_dump()
 
 

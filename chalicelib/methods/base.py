@@ -1,9 +1,35 @@
-"""The interface every verification method implements.
+"""The interface every verification method implements, for the whole ceremony.
 
 Login, step-up and enrolment services call only this interface (through the registry in
-`chalicelib.methods`) and never branch on a method's type.
+`chalicelib.methods`) and never branch on a method's type. At login and at step-up alike a
+method, for an owner (a login attempt or a session, `records.Owner`):
+1. begins a challenge (`begin_challenge`): nothing for a code, request options for WebAuthn,
+   a push for push, a text for SMS;
+2. declares the proof the verify request carries (`proof_model`), what the write that
+   counts the try does with the owner's challenge state (`reservation`), why a proof cannot
+   be checked yet (`explain`), and which method and what `verify` checks (`locate`);
+3. verifies (`verify`) and shows itself (`public_view`); enrolment has its own pair.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from chalicelib.config import get_settings
+from chalicelib.records import Client, Code, EnrollmentRequest, Id, Owner, Proof
+
+
+class CodeProof(Proof):
+    """A code typed from an app, a text, an email or a printed list, for the method it names."""
+    method_id: Id
+    code: Code
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What the write that counts a try does with the owner's challenge state: `takes`
+    attributes away (each challenge answers exactly one try) and, at login, `requires`
+    attribute values to hold (else nothing is counted)."""
+    takes: tuple[str, ...] = ()
+    requires: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -12,6 +38,7 @@ class Enrollment:
     response: dict        # what the user is shown once
     notice_context: dict = field(default_factory=dict)   # extra fields for the "added" email
     ops: list[dict] = field(default_factory=list)        # more writes with the pending method (store.op_*)
+    deliver: Callable[[], None] | None = None             # after those writes: send what the proof needs
 
 
 @dataclass
@@ -41,6 +68,12 @@ class Suspicious(Exception):
 
 class VerificationMethod:
     type: str = ""
+    # The body that proves this method at login and step-up.
+    proof_model: "type[Proof]" = CodeProof
+    # The body that begins its enrolment at POST /v1/account/methods (None: not there).
+    enrollment_model: "type[EnrollmentRequest] | None" = None
+    # True for a method a stage must name in OPTIONAL_METHODS to offer it.
+    optional: bool = False
     default_label: str = ""
     display_name: str = ""
     # False for a backup that must not be the account's last method (recovery codes).
@@ -62,6 +95,25 @@ class VerificationMethod:
     # The 409 when a write the enrolment adds (Verified.ops) does not hold.
     enrollment_conflict: tuple[str, str] = ("method_not_pending", "This enrolment expired or was already confirmed.")
 
+    # 404 for an owner's challenge aimed at a method of another type, or none (the sentence).
+    missing_message: str = "This verification method does not exist on the account."
+
+    def begin_challenge(self, owner: Owner, method_id: str, client: Client) -> dict:
+        """Start what the proof will answer; the public answer, `{"type": ..., ...}`."""
+        return {"type": "none"}
+
+    def reservation(self, proof: Proof) -> Reservation:
+        return Reservation()
+
+    def explain(self, slot: dict, proof: Proof) -> None:
+        """Raise why `proof` cannot be checked against the owner's item `slot` yet (a push
+        not answered): asked before a try is counted, so asking early costs nothing."""
+
+    def locate(self, slot: dict, proof: Proof) -> tuple[str, dict]:
+        """The method `proof` answers for, and what `verify` checks, from the owner's item
+        as the try's own write found it."""
+        return proof.method_id, proof.model_dump(exclude={"method_id"})
+
     def begin_enrollment(self, account: dict, method_id: str, label: str) -> Enrollment:
         raise NotImplementedError
 
@@ -73,12 +125,16 @@ class VerificationMethod:
         """Check a login/step-up proof; None when it is wrong."""
         raise NotImplementedError
 
+    def enabled(self) -> bool:
+        """Whether this stage offers the method (to add, to challenge, to verify)."""
+        return not self.optional or self.type in get_settings().optional_methods
+
     def can_log_in(self, now: float) -> bool:
         """Whether the method counts as a way to log in (for the last-method rule)."""
         return self.primary
 
     def check_available(self, now: float) -> None:
-        """Raise an ApiError when the method cannot be used at all any more (SMS after its
+        """Raise an error when the method cannot be used at all any more (SMS after its
         sunset); checked before a try is counted."""
 
     def removal_ops(self, account_id: str, method: dict) -> list[dict]:

@@ -7,10 +7,12 @@ code removes its hash from the stored set in the write that accepts it.
 """
 import hashlib
 import hmac
+from typing import Literal
 
 from chalicelib import crypto
 from chalicelib.clock import random_bytes, random_string
 from chalicelib.methods.base import Enrollment, VerificationMethod, Verified
+from chalicelib.records import EnrollmentRequest
 
 ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no i, l, o, 0, 1
 CODE_LENGTH = 16
@@ -41,7 +43,13 @@ def _digest(key: bytes, normalised: str) -> str:
     return hmac.new(key, normalised.encode(), hashlib.sha256).hexdigest()
 
 
+class RecoveryCodesRequest(EnrollmentRequest):
+    """A new set of codes: the previous set stops working."""
+    type: Literal["recovery_codes"]
+
+
 class RecoveryCodesMethod(VerificationMethod):
+    enrollment_model = RecoveryCodesRequest
     type = "recovery_codes"
     default_label = "Recovery codes"
     display_name = "recovery codes"

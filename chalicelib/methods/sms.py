@@ -3,21 +3,20 @@ had 2FA enabled prior to January 2021": no one can add SMS (410 `sms_deprecated`
 SMS method, made by an import (ops/import_legacy_sms.py), sends codes and verifies them only
 before the stage's `SMS_SUNSET` date, and is refused with 410 `sms_sunset` from then on.
 
-A code is 6 digits, lives 5 minutes, is bound to the login attempt or session it was sent
-for, and is stored only as a salted SHA-256; using it records its serial number, so it
-works once. The phone number is encrypted with KMS; only its last digits are shown.
+A code (methods/sent_codes.py) is 6 digits, lives 5 minutes, is bound to the login attempt
+or session it was sent for, and is stored only as a salted SHA-256; using it records its
+serial number, so it works once. The phone number is encrypted with KMS; only its last
+digits are shown.
 """
-import hashlib
-import hmac
-import secrets
 from datetime import datetime, timezone
 
-from chalicelib import crypto
+from chalicelib import crypto, sns
+from chalicelib.clock import now
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.methods.base import VerificationMethod, Verified
+from chalicelib.methods import sent_codes
+from chalicelib.methods.base import VerificationMethod
 
-DIGITS = 6
 ALTERNATIVES = "a mobile authenticator app (push), an authenticator app (TOTP), a security key or a built-in authenticator"
 
 
@@ -31,32 +30,57 @@ def sunset_at() -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=timezone.utc).timestamp())
 
 
+def sunset() -> ApiError:
+    return ApiError(410, "sms_sunset", f"SMS verification ended on {get_settings().sms_sunset.isoformat()}. Use "
+                                       f"another method: {ALTERNATIVES}, or a recovery code.")
+
+
 def require_before_sunset(now: float) -> None:
     if now >= sunset_at():
-        raise ApiError(410, "sms_sunset", f"SMS verification ended on {get_settings().sms_sunset.isoformat()}. "
-                       f"Use another method: {ALTERNATIVES}, or a recovery code.")
+        raise sunset()
 
 
 def context(account_id: str, method_id: str) -> dict[str, str]:
     return {"account_id": account_id, "method_id": method_id, "purpose": "sms"}
 
 
-def code_digest(salt: str, bound_to: str, code: str) -> str:
-    return hashlib.sha256(f"{salt}:{bound_to}:{code}".encode()).hexdigest()
-
-
-def new_code() -> str:
-    return f"{secrets.randbelow(10 ** DIGITS):0{DIGITS}d}"
-
-
 def masked(last_digits: str) -> str:
     return f"•••• {last_digits}"
+
+
+def unavailable() -> ApiError:
+    return ApiError(503, "sms_unavailable", "The text message could not be sent. Try again in a minute, or use "
+                                            "another method.")
+
+
+def _channel() -> sent_codes.Channel:
+    s = get_settings()
+    return sent_codes.Channel(SmsMethod.type, "sms", s.sms_code_seconds, s.sms_limit_per_hour,
+                              SmsMethod.missing_message)
 
 
 class SmsMethod(VerificationMethod):
     type = "sms"
     default_label = "Text message (SMS)"
     display_name = "text message (SMS, deprecated)"
+    missing_message = "This account has no such SMS method."
+
+    def begin_challenge(self, owner, method_id, client):
+        """Text a code bound to this login attempt or session (it replaces an earlier one)."""
+        require_before_sunset(now())
+        settings = get_settings()
+
+        def text(method: dict, code: str) -> None:
+            try:
+                sns.send_sms(phone_number(owner.account_id, method),
+                             f"{settings.service_name} code: {code}. It expires in {settings.sms_code_seconds // 60} "
+                             "minutes. Never share it.")
+            except Exception:   # noqa: BLE001 — the stored code is useless unsent: nobody knows it
+                raise unavailable() from None
+
+        method, expires_at = sent_codes.send(_channel(), owner, method_id, client, text)
+        hint = masked(method["phone_last_digits"])
+        return {"type": "sms", "sent_to": hint, "sent_to_hint": hint, "expires_at": expires_at}
 
     def begin_enrollment(self, account, method_id, label):
         raise deprecated()
@@ -72,17 +96,7 @@ class SmsMethod(VerificationMethod):
 
     def verify(self, account, method, proof, now):
         require_before_sunset(now)
-        code = proof.get("code")
-        if not isinstance(code, str) or not method.get("sms_code_hash"):
-            return None
-        code = code.strip().replace(" ", "")
-        if (method.get("sms_code_expires_at", 0) <= now or method.get("sms_bound_to") != proof.get("context")
-                or method.get("sms_code_serial", 0) <= method.get("sms_used_serial", 0)):
-            return None
-        if not hmac.compare_digest(code_digest(method["sms_code_salt"], method["sms_bound_to"], code),
-                                   method["sms_code_hash"]):
-            return None
-        return Verified(counter="sms_used_serial", counter_value=method["sms_code_serial"])
+        return sent_codes.check(_channel(), method, proof, now)
 
     def public_view(self, method):
         return {"phone": masked(method.get("phone_last_digits", "")), "deprecated": True,

@@ -3,11 +3,13 @@ similar apps read them. The secret is encrypted with KMS; each accepted time ste
 so that a code is never accepted twice."""
 import base64
 import hmac
+from typing import Literal
 
 from chalicelib import crypto
 from chalicelib.clock import random_bytes
 from chalicelib.config import get_settings
 from chalicelib.methods.base import Enrollment, VerificationMethod, Verified
+from chalicelib.records import EnrollmentRequest
 
 PERIOD = 30
 DIGITS = 6
@@ -42,7 +44,12 @@ def matching_step(secret_b32: str, code: str, now: float) -> int | None:
     return found
 
 
+class TotpEnrollmentRequest(EnrollmentRequest):
+    type: Literal["totp"]
+
+
 class TotpMethod(VerificationMethod):
+    enrollment_model = TotpEnrollmentRequest
     type = "totp"
     default_label = "Authenticator app"
     display_name = "authenticator app (TOTP)"

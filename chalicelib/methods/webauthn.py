@@ -13,12 +13,16 @@ kept on the login attempt or the session and taken by the write that counts the 
 Nothing here is secret at rest: a credential's public key cannot log anyone in.
 """
 import json
+from typing import Annotated, Any, Literal
 
-from chalicelib import store
+from pydantic import Field
+
+from chalicelib import errors, store
 from chalicelib.clock import now_s, random_bytes
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
-from chalicelib.methods.base import Enrollment, Suspicious, VerificationMethod, Verified
+from chalicelib.methods.base import Enrollment, Reservation, Suspicious, VerificationMethod, Verified
+from chalicelib.records import EnrollmentRequest, Id, MethodStatus, Proof
 
 CHALLENGE_BYTES = 32
 CHALLENGE_SECONDS = 300
@@ -76,13 +80,47 @@ def enrollment_method_id(credential) -> str | None:
     return challenge[:METHOD_ID_BYTES].hex()
 
 
+Credential = Annotated[dict[str, Any], Field(
+    description="a WebAuthn PublicKeyCredential as JSON (PublicKeyCredential.toJSON(): id, rawId, type, "
+                "response with base64url fields, authenticatorAttachment, clientExtensionResults)")]
+
+
+class AssertionProof(Proof):
+    """A WebAuthn assertion (`credential`): it names its method through its credential."""
+    method_id: Id | None = None
+    credential: Credential
+
+
+# Where a login or step-up challenge waits on the login attempt or session, with the
+# credentials offered with it; the try's own write takes them.
+CHALLENGE_STATE = ("challenge", "challenge_expires_at", "offered")
+
+
+def unknown_credential() -> ApiError:
+    return ApiError(401, "unknown_credential",
+                    "This security key or built-in authenticator is not registered on this account.")
+
+
+def flagged() -> ApiError:
+    return ApiError(401, "credential_suspicious", "This authenticator was flagged as possibly copied and can no "
+                                                  "longer be used. Log in with another method and remove it.")
+
+
+def wrong_authenticator(message: str) -> ApiError:
+    return ApiError(400, "wrong_authenticator", message)
+
+
+def no_webauthn_methods() -> ApiError:
+    return ApiError(409, "no_webauthn_methods", "This account has no security key or built-in authenticator.")
+
+
 def _origins() -> list[str]:
     return list(get_settings().allowed_origins)
 
 
 def _active_credentials(account_id: str) -> list[dict]:
     return [m for m in store.list_methods(account_id, now_s())
-            if m["type"] in WEBAUTHN_TYPES and m["status"] == "active"]
+            if m["type"] in WEBAUTHN_TYPES and m["status"] == MethodStatus.ACTIVE]
 
 
 def _descriptor(method: dict):
@@ -101,7 +139,7 @@ def request_options(account_id: str, challenge: str) -> tuple[dict, dict[str, st
 
     credentials = _active_credentials(account_id)
     if not credentials:
-        raise ApiError(409, "no_webauthn_methods", "This account has no security key or built-in authenticator.")
+        raise no_webauthn_methods()
     only_built_in = all(m["type"] == BuiltInMethod.type for m in credentials)
     options = generate_authentication_options(
         rp_id=get_settings().rp_id,
@@ -114,30 +152,26 @@ def request_options(account_id: str, challenge: str) -> tuple[dict, dict[str, st
     return json.loads(options_to_json(options)), {m["credential_id"]: m["method_id"] for m in credentials}
 
 
-def assertion_proof(taken: dict, proof: dict) -> tuple[str, dict]:
-    """The method and proof for an assertion, from the challenge (and the credentials
-    offered with it) that the try's own write took from the login attempt or session."""
-    method_id = offered_method_id(taken.get("offered"), proof["credential"])
-    return method_id, {**proof, "challenge": taken.get("challenge"),
-                       "challenge_expires_at": taken.get("challenge_expires_at")}
-
-
 def offered_method_id(offered: dict | None, credential) -> str:
     """The method whose credential answered, if it was offered with the challenge; 401 for
     a credential that is unknown or registered on another account (the same answer, so it
     reveals nothing)."""
     if not offered:   # no challenge outstanding: it was used, or never asked for
-        raise ApiError(401, "challenge_expired",
-                       "This security check is no longer valid: ask for new options and try again.")
+        raise errors.challenge_expired()
     raw = credential_id(credential)
     method_id = offered.get(b64(raw)) if raw else None
     if method_id is None:
-        raise ApiError(401, "unknown_credential",
-                       "This security key or built-in authenticator is not registered on this account.")
+        raise unknown_credential()
     return method_id
 
 
+class WebAuthnEnrollmentRequest(EnrollmentRequest):
+    """Creation options for navigator.credentials.create(); then POST /v1/account/methods/webauthn."""
+    type: Literal["security_key", "built_in"]
+
+
 class WebAuthnMethod(VerificationMethod):
+    enrollment_model = WebAuthnEnrollmentRequest
     attachment: str = ""
     user_verification: str = ""
     require_user_verification: bool = False
@@ -151,12 +185,41 @@ class WebAuthnMethod(VerificationMethod):
     enrollment_conflict = ("credential_already_registered",
                            "This authenticator is already registered, on this or another account.")
     wrong_attachment_message = ""
+    proof_model = AssertionProof
+    missing_message = "This account has no such security key or built-in authenticator."
+
+    def begin_challenge(self, owner, method_id, client):
+        """Request options for all the account's WebAuthn credentials (any of them answers),
+        with a new challenge kept on the owner (it replaces an earlier one)."""
+        challenge, expires_at = new_challenge()
+        options, offered = request_options(owner.account_id, challenge)
+        try:
+            store.set_on_owner(owner.kind, owner.id, now_s(), {"challenge": challenge, "challenge_expires_at": expires_at,
+                                                               "offered": offered})
+        except store.ConditionFailed:
+            raise errors.owner_gone(owner.kind) from None
+        return {"type": "webauthn", "public_key": options, "expires_at": expires_at}
+
+    def reservation(self, proof):
+        return Reservation(takes=CHALLENGE_STATE)
+
+    def locate(self, slot, proof):
+        """The method whose credential answered, and the challenge the try's own write took
+        from the login attempt or session."""
+        method_id = offered_method_id(slot.get("offered"), proof.credential)
+        return method_id, {"credential": proof.credential, "challenge": slot.get("challenge"),
+                           "challenge_expires_at": slot.get("challenge_expires_at")}
 
     def begin_enrollment(self, account, method_id, label):
         from webauthn import generate_registration_options, options_to_json
         from webauthn.helpers.structs import (
-            AttestationConveyancePreference, AuthenticatorAttachment, AuthenticatorSelectionCriteria,
-            PublicKeyCredentialHint, ResidentKeyRequirement, UserVerificationRequirement)
+            AttestationConveyancePreference,
+            AuthenticatorAttachment,
+            AuthenticatorSelectionCriteria,
+            PublicKeyCredentialHint,
+            ResidentKeyRequirement,
+            UserVerificationRequirement,
+        )
 
         settings = get_settings()
         challenge = bytes.fromhex(method_id) + random_bytes(CHALLENGE_BYTES)
@@ -189,7 +252,7 @@ class WebAuthnMethod(VerificationMethod):
             return None
         attachment = credential.get("authenticatorAttachment")
         if attachment is not None and attachment != self.attachment:
-            raise ApiError(400, "wrong_authenticator", self.wrong_attachment_message)
+            raise wrong_authenticator(self.wrong_attachment_message)
         try:
             registered = verify_registration_response(
                 credential=credential,
@@ -221,13 +284,10 @@ class WebAuthnMethod(VerificationMethod):
 
         credential = proof.get("credential")
         if method.get("suspicious_at"):
-            raise ApiError(401, "credential_suspicious",
-                           "This authenticator was flagged as possibly copied and can no longer be used. "
-                           "Log in with another method and remove it.")
+            raise flagged()
         challenge = unb64(proof.get("challenge"))
         if challenge is None or (proof.get("challenge_expires_at") or 0) <= now:
-            raise ApiError(401, "challenge_expired",
-                           "This security check is no longer valid: ask for new options and try again.")
+            raise errors.challenge_expired()
         if credential_id(credential) != unb64(method["credential_id"]):
             return None
         try:

@@ -6,12 +6,12 @@ transaction with its audit event and email notice.
 """
 import hashlib
 
-from chalicelib import methods, store
+from chalicelib import errors, methods, store
 from chalicelib.clock import is_id, now, now_s, random_id
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
+from chalicelib.ledger.change import Change
+from chalicelib.records import Client
 from chalicelib.services import sessions, step_up
-from chalicelib.services.change import Change
 
 ACTIVE = "active"
 
@@ -23,14 +23,14 @@ def _account(session: dict) -> dict:
 def _load_account(session: dict) -> dict:
     account = store.get_account(session["email"], now_s())
     if account is None or account["account_id"] != session["account_id"]:
-        raise ApiError(401, "unauthenticated", "Log in to continue.")
+        raise errors.unauthenticated()
     return account
 
 
 def _require_may_add(session: dict, account: dict) -> None:
     if session["restricted"]:
         if account.get("primary_methods", 0) > 0:
-            raise ApiError(403, "step_up_required", "This account already has a verification method: log in with it.")
+            raise errors.already_enrolled()
         return
     step_up.require_recent(session)
 
@@ -48,11 +48,13 @@ def public_view(method: dict) -> dict:
     }
 
 
-def begin(session: dict, method_type: str, label: str | None, client: dict) -> dict:
+def begin(session: dict, method_type: str, label: str | None, client: Client) -> dict:
     impl = methods.get(method_type)
+    if not impl.enabled():
+        raise errors.method_disabled(impl.display_name)
     account = _load_account(session)
     if session["restricted"] and not impl.primary:
-        raise ApiError(403, "mfa_enrollment_required", "Set up a verification method first.")
+        raise errors.mfa_enrollment_required("Set up a verification method first.")
     _require_may_add(session, account)
     if not impl.needs_confirmation:
         return _enrol_at_once(session, account, impl, label, client)
@@ -71,6 +73,8 @@ def begin(session: dict, method_type: str, label: str | None, client: dict) -> d
         "expires_at": expires_at,
         **enrollment.record,
     }), *enrollment.ops])
+    if enrollment.deliver:
+        enrollment.deliver()
     return {"method_id": method_id, "type": method_type, "label": label, "expires_at": expires_at,
             **enrollment.response}
 
@@ -79,7 +83,7 @@ def _single_method_id(account_id: str, method_type: str) -> str:
     return hashlib.sha256(f"{account_id}:{method_type}".encode()).hexdigest()[:32]
 
 
-def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client: dict) -> dict:
+def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client: Client) -> dict:
     """Methods without a proof step (recovery codes): active at once; for a single-per-account
     type, enrolling again replaces the old record in one write, so no old secret survives."""
     n = now_s()
@@ -108,11 +112,11 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
     try:
         change.commit()
     except store.ConditionFailed:
-        raise ApiError(409, "conflict", "The methods changed meanwhile. Try again.") from None
+        raise errors.methods_changed() from None
     return {"method_id": method_id, "type": impl.type, "label": label, **enrollment.response}
 
 
-def confirm(session: dict, method_id: str | None, proof: dict, client: dict, *, label: str | None = None,
+def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *, label: str | None = None,
             types: set[str] | None = None) -> tuple[dict, sessions.NewSession | None]:
     """Activate a pending method with its proof. `types` limits which kinds of enrolment the
     caller completes; `label` renames the method as it becomes active."""
@@ -120,15 +124,14 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: dict, *, 
     account = _load_account(session)
     method = store.get_method(session["account_id"], method_id, n) if method_id and is_id(method_id) else None
     if method is None or (types is not None and method["type"] not in types):
-        raise ApiError(404, "method_not_found", "No such method, or its enrolment expired. Start again.")
+        raise errors.enrollment_not_found()
     if method["status"] != "pending":
-        raise ApiError(409, "already_confirmed", "This method is already active.")
+        raise errors.already_confirmed()
     _require_may_add(session, account)
     impl = methods.get(method["type"])
     verified = impl.complete_enrollment(_account(session), method, proof, now())
     if verified is None:
-        code, message = impl.enrollment_refusal
-        raise ApiError(401, code, message)
+        raise errors.refused(*impl.enrollment_refusal)
 
     label = label or method["label"]
     updates = {**verified.updates, "label": label}
@@ -151,8 +154,8 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: dict, *, 
         change.commit()
     except store.ConditionFailed as failed:
         if any(failed.failed(first_extra + i) for i in range(len(verified.ops))) and not failed.failed(0):
-            raise ApiError(409, *impl.enrollment_conflict) from None
-        raise ApiError(409, "method_not_pending", "This enrolment expired or was already confirmed.") from None
+            raise errors.conflict(impl.enrollment_conflict) from None
+        raise errors.method_not_pending() from None
     for name in impl.enrollment_only:
         method.pop(name, None)
     method.update(status=ACTIVE, **updates)
@@ -173,11 +176,11 @@ def list_methods(session: dict) -> dict:
 def _active_method(session: dict, method_id: str) -> dict:
     method = store.get_method(session["account_id"], method_id, now_s()) if is_id(method_id) else None
     if method is None or method["status"] != ACTIVE:
-        raise ApiError(404, "method_not_found", "No such verification method on this account.")
+        raise errors.no_such_method()
     return method
 
 
-def rename(session: dict, method_id: str, label: str, client: dict) -> dict:
+def rename(session: dict, method_id: str, label: str, client: Client) -> dict:
     step_up.require_recent(session)
     method = _active_method(session, method_id)
     impl = methods.get(method["type"])
@@ -189,25 +192,24 @@ def rename(session: dict, method_id: str, label: str, client: dict) -> dict:
                 label=label).notify(
             "method_renamed", method_type=impl.display_name, old_label=method["label"], label=label).commit()
     except store.ConditionFailed:
-        raise ApiError(404, "method_not_found", "No such verification method on this account.") from None
+        raise errors.no_such_method() from None
     method["label"] = label
     return public_view(method)
 
 
-def remove(session: dict, method_id: str, confirmed: bool, client: dict) -> dict:
+def remove(session: dict, method_id: str, confirmed: bool, client: Client) -> dict:
     if not confirmed:
-        raise ApiError(400, "confirmation_required", 'Removing a method is permanent: send {"confirm": true}.')
+        raise errors.confirmation_required()
     step_up.require_recent(session)
     return remove_method(session, method_id, client)
 
 
-def remove_method(session: dict, method_id: str, client: dict) -> dict:
+def remove_method(session: dict, method_id: str, client: Client) -> dict:
     """Remove an active method (the caller has checked the person's right to), never the
     last one that can log in."""
     method = _active_method(session, method_id)
     impl = methods.get(method["type"])
-    last_method = ApiError(409, "last_method", "This is your last verification method: add another one "
-                                               "before removing it.")
+    last_method = errors.last_method()
     # Counted by what can still log in: a legacy SMS method past its sunset cannot.
     n = now()
     usable = sum(1 for m in _load_account(session).get("methods", {}).values()
@@ -224,6 +226,6 @@ def remove_method(session: dict, method_id: str, client: dict) -> dict:
     except store.ConditionFailed as failed:
         if failed.failed(1) and impl.primary:
             raise last_method from None
-        raise ApiError(404, "method_not_found", "No such verification method on this account.") from None
+        raise errors.no_such_method() from None
     impl.removed(method)
     return list_methods(session)

@@ -1,19 +1,19 @@
 """Sign-up, email verification and the account view."""
-from chalicelib import crypto, notify, passwords, store
+from chalicelib import crypto, errors, methods, notify, passwords, store
 from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
-from chalicelib.services import audit, rate_limits
+from chalicelib.ledger import audit, limits
+from chalicelib.records import Client
 
 VERIFY_EMAIL = "verify_email"
 
 
-def signup(email: str, password: str, client: dict) -> None:
+def signup(email: str, password: str, client: Client) -> None:
     """Same answer and the same work (one hash, one conditional write, one email) whether or
     not the email already has an account, so neither reveals which."""
     s = get_settings()
-    rate_limits.enforce(s.signup_window_seconds, ("signup-email", email, s.signup_limit_per_email),
-                        ("signup-ip", client.get("ip") or "unknown", s.signup_limit_per_ip))
+    limits.enforce(s.signup_window_seconds, ("signup-email", email, s.signup_limit_per_email),
+                        ("signup-ip", client.ip_or_unknown, s.signup_limit_per_ip))
     passwords.check_policy(password)
     password_hash = passwords.hash_password(password)
     now = now_s()
@@ -49,28 +49,24 @@ def signup(email: str, password: str, client: dict) -> None:
     notify.send(email, "verify_email", link=link)
 
 
-def _invalid_token() -> ApiError:
-    return ApiError(400, "invalid_token", "This verification link is invalid, used or expired.")
-
-
-def verify_email(token: str, client: dict) -> None:
+def verify_email(token: str, client: Client) -> None:
     now = now_s()
     token_hash = crypto.hash_token(token)
     record = store.get_email_token(token_hash, now)
     if record is None or record.get("purpose") != VERIFY_EMAIL:
-        raise _invalid_token()
+        raise errors.invalid_token()
     try:
         store.transact([store.op_consume_email_token(token_hash, now),
                         store.op_mark_email_verified(record["email"], record["account_id"], now),
                         audit.op(record["account_id"], "email_verified", client)])
     except store.ConditionFailed:
-        raise _invalid_token() from None
+        raise errors.invalid_token() from None
 
 
 def view(session: dict) -> dict:
     account = store.get_account(session["email"], now_s())
     if account is None or account["account_id"] != session["account_id"]:
-        raise ApiError(401, "unauthenticated", "Log in to continue.")
+        raise errors.unauthenticated()
     return {
         "id": account["account_id"],
         "email": account["email"],
@@ -78,4 +74,12 @@ def view(session: dict) -> dict:
         "created_at": account["created_at"],
         "methods_count": len(account.get("methods", {})),
         "enrollment_required": account.get("primary_methods", 0) == 0,
+        "addable_methods": addable_types(account.get("primary_methods", 0) > 0),
     }
+
+
+def addable_types(has_primary: bool) -> list[str]:
+    """The types this stage lets the account add at POST /v1/account/methods: a backup
+    only beside a method that logs in."""
+    return [impl.type for impl in methods.REGISTRY.values()
+            if impl.enrollment_model and impl.enabled() and (impl.primary or has_primary)]

@@ -1,35 +1,8 @@
-"""The per-account security event log, kept 400 days (TTL)."""
+"""Reading the per-account security event log (ledger/audit.py writes it), a page at a time."""
 import base64
 
-from chalicelib import store
-from chalicelib.clock import now, now_s, random_id
-from chalicelib.errors import ApiError
-
-RETENTION_SECONDS = 400 * 24 * 3600
-
-
-def event(kind: str, client: dict, **details) -> dict:
-    at = now()
-    record = {
-        "event_id": random_id(),
-        "kind": kind,
-        "at": int(at),
-        "at_ms": int(at * 1000),
-        "ip": client.get("ip") or "",
-        "user_agent": (client.get("user_agent") or "")[:512],
-        "expires_at": int(at) + RETENTION_SECONDS,
-    }
-    if details:
-        record["details"] = {k: v for k, v in details.items() if v is not None}
-    return record
-
-
-def op(account_id: str, kind: str, client: dict, **details) -> dict:
-    return store.op_put_event(account_id, event(kind, client, **details))
-
-
-def record(account_id: str, kind: str, client: dict, **details) -> None:
-    store.put_event(account_id, event(kind, client, **details))
+from chalicelib import errors, store
+from chalicelib.clock import now_s
 
 
 def _encode_cursor(sort_key: str) -> str:
@@ -42,7 +15,7 @@ def _decode_cursor(cursor: str) -> str:
     except (ValueError, UnicodeDecodeError):
         sort_key = ""
     if not store.is_event_sort_key(sort_key):
-        raise ApiError(400, "invalid_cursor", "The cursor is not one this API returned.")
+        raise errors.invalid_cursor()
     return sort_key
 
 

@@ -4,12 +4,13 @@ The CLI gets a secret device code (stored hashed) and a short user code; the use
 with MFA in the browser, looks the user code up and approves or denies it; the CLI polls the
 token endpoint and, once approved, gets a 30-day CLI session exactly once.
 """
-from chalicelib import crypto, store
+from chalicelib import crypto, errors, store
 from chalicelib.clock import now_s, random_string, random_token
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
-from chalicelib.services import audit, rate_limits, sessions, step_up
-from chalicelib.services.change import Change
+from chalicelib.ledger import audit, limits
+from chalicelib.ledger.change import Change
+from chalicelib.records import Client
+from chalicelib.services import sessions, step_up
 
 # RFC 8628 6.1: 20 consonants, no vowels (no words) and no look-alike characters.
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
@@ -29,14 +30,14 @@ def normalise_user_code(value: str) -> str | None:
     return f"{raw[:4]}-{raw[4:]}"
 
 
-def start(client_name: str, client: dict) -> dict:
+def start(client_name: str, client: Client) -> dict:
     s = get_settings()
     n = now_s()
     device_code = random_token(32)
     record = {
         "client_name": client_name,
-        "ip": client.get("ip") or "",
-        "user_agent": (client.get("user_agent") or "")[:512],
+        "ip": client.ip,
+        "user_agent": client.short_user_agent,
         "created_at": n,
         "expires_at": n + s.cli_login_seconds,
         "status": PENDING,
@@ -48,7 +49,7 @@ def start(client_name: str, client: dict) -> dict:
         if store.create_cli_login(crypto.hash_token(device_code), user_code, record):
             break
     else:
-        raise ApiError(503, "try_again", "Could not start a CLI login right now. Try again.")
+        raise errors.cli_login_unavailable()
     uri = verification_uri()
     return {
         "device_code": device_code,
@@ -60,25 +61,24 @@ def start(client_name: str, client: dict) -> dict:
     }
 
 
-def _limit_guessing(client: dict) -> None:
+def _limit_guessing(client: Client) -> None:
     """Every lookup or decision counts, per IP and for the whole service, per fixed window."""
     s = get_settings()
-    rate_limits.enforce(s.user_code_window_seconds,
-                        ("user-code-ip", client.get("ip") or "unknown", s.user_code_limit_per_ip),
+    limits.enforce(s.user_code_window_seconds,
+                        ("user-code-ip", client.ip_or_unknown, s.user_code_limit_per_ip),
                         ("user-code", "all", s.user_code_limit_global))
 
 
-def _find(user_code: str, client: dict) -> dict:
+def _find(user_code: str, client: Client) -> dict:
     _limit_guessing(client)
     normalised = normalise_user_code(user_code)
     login = store.get_cli_login_by_user_code(normalised, now_s()) if normalised else None
     if login is None:
-        raise ApiError(404, "user_code_not_found", "No pending CLI login has this code. Check it, or start again "
-                                                   "from the CLI.")
+        raise errors.user_code_not_found()
     return login
 
 
-def describe(user_code: str, client: dict) -> dict:
+def describe(user_code: str, client: Client) -> dict:
     login = _find(user_code, client)
     return {
         "user_code": login["user_code"],
@@ -91,27 +91,22 @@ def describe(user_code: str, client: dict) -> dict:
     }
 
 
-def decide(session: dict, user_code: str, approve: bool, client: dict) -> str:
+def decide(session: dict, user_code: str, approve: bool, client: Client) -> str:
     if session["kind"] != sessions.WEB:
-        raise ApiError(403, "browser_session_required", "Approve CLI logins in the browser.")
+        raise errors.browser_session_required()
     step_up.require_recent(session)
     login = _find(user_code, client)
     status = APPROVED if approve else DENIED
     try:
         store.decide_cli_login(login["device_hash"], now_s(), status, session["account_id"], session["email"])
     except store.ConditionFailed:
-        raise ApiError(409, "cli_login_not_pending", "This CLI login was already approved, denied or has expired.") \
-            from None
+        raise errors.cli_login_not_pending() from None
     audit.record(session["account_id"], f"cli_login_{status}", client, client_name=login["client_name"],
                  cli_ip=login["ip"])
     return status
 
 
-def _token_error(code: str, message: str) -> ApiError:
-    return ApiError(400, code, message)
-
-
-def token(device_code: str, client: dict) -> sessions.NewSession:
+def token(device_code: str, client: Client) -> sessions.NewSession:
     n = now_s()
     device_hash = crypto.hash_token(device_code)
     try:
@@ -119,23 +114,22 @@ def token(device_code: str, client: dict) -> sessions.NewSession:
     except store.ConditionFailed as failed:
         old = failed.old
         if old is None:
-            raise _token_error("invalid_grant", "This device code is unknown or was already used.") from None
+            raise errors.token_refused("invalid_grant", "This device code is unknown or was already used.") from None
         if old["expires_at"] <= n:
-            raise _token_error("expired_token", "This login expired. Start again.") from None
+            raise errors.token_refused("expired_token", "This login expired. Start again.") from None
         interval = old["interval"] + SLOW_DOWN_STEP
         store.slow_down_cli_login(device_hash, n, interval)
-        raise ApiError(400, "slow_down", f"Polling too fast: wait {interval} seconds between polls.",
-                       extra={"interval": interval}) from None
+        raise errors.slow_down(interval) from None
 
     if login["expires_at"] <= n:
-        raise _token_error("expired_token", "This login expired. Start again.")
+        raise errors.token_refused("expired_token", "This login expired. Start again.")
     status = login["status"]
     if status == PENDING:
-        raise _token_error("authorization_pending", "Waiting for the login to be approved in the browser.")
+        raise errors.token_refused("authorization_pending", "Waiting for the login to be approved in the browser.")
     if status == DENIED:
-        raise _token_error("access_denied", "The login was denied in the browser.")
+        raise errors.token_refused("access_denied", "The login was denied in the browser.")
     if status != APPROVED:
-        raise _token_error("invalid_grant", "This device code is unknown or was already used.")
+        raise errors.token_refused("invalid_grant", "This device code is unknown or was already used.")
 
     # No step-up rights: the second factor was shown in the browser, not on this device.
     session = sessions.new_session(login["account_id"], login["email"], sessions.CLI, client)
@@ -146,5 +140,5 @@ def token(device_code: str, client: dict) -> sessions.NewSession:
         ).audit("cli_login", client_name=login["client_name"], session_id=session.record["session_id"]).notify(
             "cli_login", client_name=login["client_name"]).commit()
     except store.ConditionFailed:
-        raise _token_error("invalid_grant", "This device code is unknown or was already used.") from None
+        raise errors.token_refused("invalid_grant", "This device code is unknown or was already used.") from None
     return session

@@ -15,20 +15,15 @@ import binascii
 import hashlib
 import re
 
-from chalicelib import store
+from chalicelib import errors, store
 from chalicelib.clock import is_id, now_s
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
 
 NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 def canonical(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
     return "\n".join([method.upper(), path, timestamp, nonce, hashlib.sha256(body).hexdigest()]).encode()
-
-
-def _refused(message: str = "The device signature is missing, invalid, stale or reused.") -> ApiError:
-    return ApiError(401, "invalid_signature", message)
 
 
 def authenticate(device_id: str, method: str, path: str, headers: dict, body: bytes) -> dict:
@@ -41,22 +36,22 @@ def authenticate(device_id: str, method: str, path: str, headers: dict, body: by
     signature_text = headers.get("x-device-signature", "")
     if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and NONCE.match(nonce)
             and 0 < len(signature_text) <= 200):
-        raise _refused("Sign the request: X-Device-Timestamp, X-Device-Nonce and X-Device-Signature are required.")
+        raise errors.invalid_signature("Sign the request: X-Device-Timestamp, X-Device-Nonce and X-Device-Signature are required.")
     if abs(int(timestamp) - n) > get_settings().device_signature_skew_seconds:
-        raise _refused("The request's timestamp is too far from the server's time: check the phone's clock.")
+        raise errors.invalid_signature("The request's timestamp is too far from the server's time: check the phone's clock.")
     device = store.get_device(device_id, n) if is_id(device_id) else None
     if device is None:
-        raise _refused("This device is not paired (any more). Pair it again from the browser.")
+        raise errors.invalid_signature("This device is not paired (any more). Pair it again from the browser.")
     try:
         signature = base64.urlsafe_b64decode(signature_text + "=" * (-len(signature_text) % 4))
         key = serialization.load_der_public_key(base64.b64decode(device["public_key"]))
         key.verify(signature, canonical(method, path, timestamp, nonce, body), ec.ECDSA(hashes.SHA256()))
     except (InvalidSignature, UnsupportedAlgorithm, ValueError, binascii.Error):
-        raise _refused() from None
+        raise errors.invalid_signature() from None
     if device["status"] != "active":
-        raise ApiError(403, "device_not_confirmed", "Type the confirmation phrase in the browser to finish pairing.")
+        raise errors.device_not_confirmed()
     try:
         store.use_device_nonce(device_id, nonce, n + 2 * get_settings().device_signature_skew_seconds, n)
     except store.ConditionFailed:
-        raise _refused("This request was already received (its nonce is used).") from None
+        raise errors.invalid_signature("This request was already received (its nonce is used).") from None
     return device

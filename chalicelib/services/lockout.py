@@ -6,10 +6,10 @@ locked until support unlocks it (NIST 800-63B 5.2.2: at most 100 consecutive fai
 A success resets the count. Each try is counted before its proof is checked, one try at a
 time per account (a conditional write on the count), so parallel guesses cannot overshoot.
 """
-from chalicelib import store
+from chalicelib import errors, store
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
-from chalicelib.services.change import Change
+from chalicelib.ledger.change import Change
+from chalicelib.records import Client
 
 
 def delay_for(failures: int) -> int:
@@ -24,12 +24,10 @@ def check(lockout: dict | None, now: int) -> None:
         return
     s = get_settings()
     if lockout.get("failures", 0) >= s.hard_lock_failures:
-        raise ApiError(403, "account_locked",
-                       "Too many failed verifications: this account is locked. Contact support to unlock it.")
+        raise errors.account_locked()
     wait = lockout.get("locked_until", 0) - now
     if wait > 0:
-        raise ApiError(429, "mfa_locked", f"Too many failed verifications. Try again in {wait} seconds.",
-                       headers={"Retry-After": str(wait)}, extra={"retry_after": wait})
+        raise errors.mfa_locked(wait)
 
 
 def reserve(account_id: str, lockout: dict | None, now: int) -> int:
@@ -41,12 +39,11 @@ def reserve(account_id: str, lockout: dict | None, now: int) -> int:
     try:
         store.reserve_second_factor_try(account_id, expected, now, locked_until)
     except store.ConditionFailed:
-        raise ApiError(429, "try_again", "Another verification for this account is in progress. Try again.",
-                       headers={"Retry-After": "1"}, extra={"retry_after": 1}) from None
+        raise errors.verification_in_progress() from None
     return count
 
 
-def after_failure(account: dict, client: dict, count: int) -> None:
+def after_failure(account: dict, client: Client, count: int) -> None:
     """The try counted by reserve() failed: when it locked the account, record it and email
     the owner."""
     s = get_settings()

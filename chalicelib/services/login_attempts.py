@@ -7,21 +7,8 @@ shoulder) is therefore of no use to anyone else.
 """
 import hmac
 
-from chalicelib import crypto, store
+from chalicelib import crypto, errors, store
 from chalicelib.clock import is_id, now_s
-from chalicelib.errors import ApiError
-
-
-def not_found() -> ApiError:
-    return ApiError(404, "login_not_found", "No such login attempt.")
-
-
-def gone() -> ApiError:
-    return ApiError(410, "login_expired", "This login attempt has expired or was already used. Start again.")
-
-
-def other_browser() -> ApiError:
-    return ApiError(403, "login_other_browser", "This login was started in another browser or tab. Start again here.")
 
 
 def browser_hash(token: str | None) -> str:
@@ -40,9 +27,9 @@ def owned(login_id: str, browser: str | None) -> dict:
     """The attempt of this browser, used or expired ones included; 404 or 403 otherwise."""
     attempt = store.get_login_attempt(login_id) if is_id(login_id) else None
     if attempt is None:
-        raise not_found()
+        raise errors.login_not_found()
     if not belongs(attempt, browser):
-        raise other_browser()
+        raise errors.login_other_browser()
     return attempt
 
 
@@ -50,5 +37,5 @@ def live(login_id: str, browser: str | None) -> dict:
     """The attempt, unused and unexpired, of this browser; 404, 403 or 410 otherwise."""
     attempt = owned(login_id, browser)
     if is_over(attempt):
-        raise gone()
+        raise errors.login_expired()
     return attempt

@@ -8,11 +8,12 @@ only enrol and read its own account, and lasts at most an hour.
 """
 from dataclasses import dataclass
 
-from chalicelib import crypto, store
+from chalicelib import crypto, errors, store
 from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
-from chalicelib.errors import ApiError
-from chalicelib.services import audit, step_up
+from chalicelib.ledger import audit
+from chalicelib.records import Client
+from chalicelib.services import step_up
 
 WEB = "web"
 CLI = "cli"
@@ -29,7 +30,7 @@ class NewSession:
         return self.record["expires_at"]
 
 
-def new_session(account_id: str, email: str, kind: str, client: dict, *, restricted: bool = False,
+def new_session(account_id: str, email: str, kind: str, client: Client, *, restricted: bool = False,
                 mfa_at: int | None = None) -> NewSession:
     s = get_settings()
     now = now_s()
@@ -54,24 +55,20 @@ def new_session(account_id: str, email: str, kind: str, client: dict, *, restric
         "mfa_at": mfa_at,
         "absolute_expires_at": absolute,
         "expires_at": expires_at,
-        "user_agent": (client.get("user_agent") or "")[:512],
-        "ip": client.get("ip") or "",
+        "user_agent": client.short_user_agent,
+        "ip": client.ip,
     }
     return NewSession(token, crypto.hash_token(token), record)
-
-
-def _unauthenticated() -> ApiError:
-    return ApiError(401, "unauthenticated", "Log in to continue.")
 
 
 def authenticate(token: str, kind: str) -> dict:
     """One read; at most one write per touch interval to slide a web session's expiry."""
     if not token or len(token) > 256:
-        raise _unauthenticated()
+        raise errors.unauthenticated()
     now = now_s()
     session = store.get_session(crypto.hash_token(token), now)
     if session is None or session["kind"] != kind or session["absolute_expires_at"] <= now:
-        raise _unauthenticated()
+        raise errors.unauthenticated()
     s = get_settings()
     sliding = kind == WEB and not session["restricted"]
     if sliding and now - session["last_seen_at"] >= s.session_touch_seconds:
@@ -100,10 +97,10 @@ def list_sessions(current: dict) -> list[dict]:
     return [public_view(x, current["token_hash"]) for x in sessions]
 
 
-def revoke(current: dict, session_id: str, client: dict) -> None:
+def revoke(current: dict, session_id: str, client: Client) -> None:
     """Ending another session needs a recent second factor; ending one's own does not."""
     if not is_id(session_id):
-        raise ApiError(404, "session_not_found", "No such session on this account.")
+        raise errors.session_not_found()
     if session_id != current["session_id"]:
         step_up.require_recent(current)
     for candidate in store.list_sessions(current["account_id"], now_s()):
@@ -112,10 +109,10 @@ def revoke(current: dict, session_id: str, client: dict) -> None:
             audit.record(current["account_id"], "session_revoked", client, session_id=session_id,
                          session_kind=candidate["kind"])
             return
-    raise ApiError(404, "session_not_found", "No such session on this account.")
+    raise errors.session_not_found()
 
 
-def revoke_others(current: dict, client: dict) -> int:
+def revoke_others(current: dict, client: Client) -> int:
     step_up.require_recent(current)
     others = [x for x in store.list_sessions(current["account_id"], now_s())
               if x["token_hash"] != current["token_hash"]]

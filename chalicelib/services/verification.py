@@ -1,44 +1,50 @@
 """Checking a second factor, shared by the login verify step and step-up: the per-account
 lockout, the method's own check through the registry, and one transaction that accepts
 the proof once, resets the lockout, records the audit event and queues any notice."""
-from chalicelib import methods, store
+from chalicelib import errors, methods, store
 from chalicelib.clock import now, now_s
 from chalicelib.errors import ApiError
+from chalicelib.ledger import audit
+from chalicelib.ledger.change import Change
 from chalicelib.methods.base import Suspicious
-from chalicelib.services import audit, lockout
-from chalicelib.services.change import Change
+from chalicelib.records import Client, MethodStatus, Owner
+from chalicelib.services import lockout
 
 
-def check(account: dict, method_id: str, proof: dict, client: dict, *, event: str, guards: list[dict],
+def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: str, guards: list[dict],
           guard_error: ApiError, tries_left: int, extra_ops: list[dict] = ()) -> dict:
     """Returns what was used, `{id, type, **details}` (a recovery code adds `remaining`).
     `guards` are transaction parts that must hold (the login attempt unused, the session
     alive); if one fails, `guard_error` is raised. A wrong proof counts towards the lockout
     and raises 401 with `tries_left`."""
     n = now_s()
-    method, lock = store.get_method_and_lockout(account["account_id"], method_id, n)
+    account = {"account_id": owner.account_id, "email": owner.email}
+    method, lock = store.get_method_and_lockout(owner.account_id, method_id, n)
     try:
         lockout.check(lock, n)
     except ApiError as refused:
         store.put_event(account["account_id"], _failure_event(client, event, refused.code, method_id))
         raise
-    if method is None or method.get("status") != "active":
-        raise ApiError(404, "method_not_found", "This verification method does not exist on the account.")
-    methods.get(method["type"]).check_available(now())
+    if method is None or method.get("status") != MethodStatus.ACTIVE:
+        raise errors.method_not_found()
+    impl = methods.get(method["type"])
+    if not impl.enabled():
+        raise errors.method_disabled(impl.display_name)
+    impl.check_available(now())
     count = lockout.reserve(account["account_id"], lock, n)
     try:
         return _accept(account, method, proof, client, event, guards, guard_error, extra_ops)
     except Exception as refused:
         # Counted as a failure by reserve(): whatever ended the try, a lock it set is reported.
         lockout.after_failure(account, client, count)
-        reason = refused.code if isinstance(refused, ApiError) else "error"
+        reason = refused.code if isinstance(refused, (ApiError, store.Busy)) else "error"
         store.put_event(account["account_id"], _failure_event(client, event, reason, method["method_id"]))
         if reason == methods.get(method["type"]).refusal[0]:
             refused.extra["attempts_remaining"] = max(tries_left, 0)
         raise
 
 
-def _accept(account: dict, method: dict, proof: dict, client: dict, event: str, guards: list[dict],
+def _accept(account: dict, method: dict, proof: dict, client: Client, event: str, guards: list[dict],
             guard_error: ApiError, extra_ops: list[dict]) -> dict:
     method_id = method["method_id"]
     n = now_s()
@@ -50,7 +56,7 @@ def _accept(account: dict, method: dict, proof: dict, client: dict, event: str, 
         Change(account["account_id"], account["email"], client).add(
             store.op_update_active_method(account["account_id"], method_id, suspicious.updates),
         ).audit(kind, method_id=method_id, **{**context, "method_type": method["type"]}).notify(kind, **context).commit()
-        raise ApiError(401, suspicious.reason, suspicious.message) from None
+        raise errors.refused(suspicious.reason, suspicious.message) from None
     if verified is not None:
         change = Change(account["account_id"], account["email"], client).add(*guards).add(
             store.op_use_method(account["account_id"], method_id, n, verified.counter, verified.counter_value,
@@ -69,9 +75,8 @@ def _accept(account: dict, method: dict, proof: dict, client: dict, event: str, 
             if any(failed.failed(i) for i in range(len(guards))):
                 raise guard_error from None
             # The method's condition failed: the same proof was accepted concurrently.
-    code, message = impl.refusal
-    raise ApiError(401, code, message)
+    raise errors.refused(*impl.refusal)
 
 
-def _failure_event(client: dict, event: str, reason: str, method_id: str) -> dict:
+def _failure_event(client: Client, event: str, reason: str, method_id: str) -> dict:
     return audit.event(f"{event}_failed", client, reason=reason, method_id=method_id)

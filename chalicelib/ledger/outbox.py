@@ -11,11 +11,12 @@ from datetime import datetime, timezone
 from chalicelib import notify, store
 from chalicelib.clock import now, random_id
 from chalicelib.config import get_settings
+from chalicelib.records import Client
 
 log = logging.getLogger(__name__)
 
 
-def notice(email: str, kind: str, client: dict, **context) -> tuple[str, dict]:
+def notice(email: str, kind: str, client: Client, **context) -> tuple[str, dict]:
     """(notice id, transaction part). The context says what happened, when, and from where."""
     notice_id = random_id()
     when = datetime.fromtimestamp(now(), tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -24,8 +25,8 @@ def notice(email: str, kind: str, client: dict, **context) -> tuple[str, dict]:
         "to": email,
         "kind": kind,
         "created_at": int(now()),
-        "context": {"when": when, "ip": client.get("ip") or "unknown",
-                    "user_agent": client.get("user_agent") or "unknown", **context},
+        "context": {"when": when, "ip": client.ip or "unknown", "user_agent": client.user_agent or "unknown",
+                    **context},
     }
     return notice_id, store.op_put_notice(notice_id, record)
 

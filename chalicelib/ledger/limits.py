@@ -1,8 +1,7 @@
 """Fixed-window rate limits kept in DynamoDB, checked by the same conditional writes that
 count them (so they hold across Lambda containers and under concurrency)."""
-from chalicelib import store
+from chalicelib import errors, store
 from chalicelib.clock import now_s
-from chalicelib.errors import ApiError
 
 
 def counters(window: int, *limits: tuple[str, str, int]) -> list[dict]:
@@ -11,10 +10,8 @@ def counters(window: int, *limits: tuple[str, str, int]) -> list[dict]:
     return [store.op_count_hit(scope, key, n, window, limit) for scope, key, limit in limits]
 
 
-def limited(window: int) -> ApiError:
-    wait = window - now_s() % window
-    return ApiError(429, "rate_limited", f"Too many attempts. Try again in {wait} seconds.",
-                    headers={"Retry-After": str(wait)}, extra={"retry_after": wait})
+def limited(window: int) -> errors.ApiError:
+    return errors.rate_limited(window - now_s() % window)
 
 
 def enforce(window: int, *limits: tuple[str, str, int]) -> None:

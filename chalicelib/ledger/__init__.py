@@ -1,0 +1,3 @@
+"""What every change writes beside its own items, in the same transaction: the audit
+event, the email notice (outbox) and the rate-limit counters; `Change` puts them together.
+Below the services and the verification methods, above the store."""

@@ -1,0 +1,30 @@
+"""The per-account security event log, kept 400 days (TTL): building its events."""
+from chalicelib import store
+from chalicelib.clock import now, random_id
+from chalicelib.records import Client
+
+RETENTION_SECONDS = 400 * 24 * 3600
+
+
+def event(kind: str, client: Client, **details) -> dict:
+    at = now()
+    record = {
+        "event_id": random_id(),
+        "kind": kind,
+        "at": int(at),
+        "at_ms": int(at * 1000),
+        "ip": client.ip,
+        "user_agent": client.short_user_agent,
+        "expires_at": int(at) + RETENTION_SECONDS,
+    }
+    if details:
+        record["details"] = {k: v for k, v in details.items() if v is not None}
+    return record
+
+
+def op(account_id: str, kind: str, client: Client, **details) -> dict:
+    return store.op_put_event(account_id, event(kind, client, **details))
+
+
+def record(account_id: str, kind: str, client: Client, **details) -> None:
+    store.put_event(account_id, event(kind, client, **details))

@@ -1,0 +1,79 @@
+"""Typed shapes that cross layers: who is asking (Client), what a challenge belongs to
+(Owner), the proof a verify request carries (Proof), and the status values stored on items."""
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+# The shape of chalicelib.clock.random_id().
+Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+USER_AGENT_LIMIT = 512   # characters of a user agent kept on items and events
+
+
+@dataclass(frozen=True)
+class Client:
+    """The caller of one request, built once by the HTTP layer."""
+    ip: str = ""
+    user_agent: str = ""
+    kind: str = ""                 # the X-Client header, lower case: "cli" for the reference CLI
+    location: str | None = None    # CloudFront's viewer city/region/country, when behind it
+
+    @property
+    def ip_or_unknown(self) -> str:
+        """The key for a per-IP limit: requests without an address share one bucket."""
+        return self.ip or "unknown"
+
+    @property
+    def short_user_agent(self) -> str:
+        return self.user_agent[:USER_AGENT_LIMIT]
+
+
+# A client for changes no request makes (imports, operators' commands).
+def operator(name: str) -> Client:
+    return Client(user_agent=name)
+
+
+class OwnerKind:
+    LOGIN = "login"       # a login attempt, between the password and the second factor
+    SESSION = "session"   # a session, stepping up
+
+
+@dataclass(frozen=True)
+class Owner:
+    """What a challenge and the proof that answers it belong to: a login attempt or a
+    session. Challenge state (a WebAuthn challenge, a push slot) is kept on its item."""
+    kind: str          # OwnerKind
+    id: str            # the login_id, or the session's token hash
+    account_id: str
+    email: str
+    bound_to: str      # what a code sent for this owner is bound to: "login:<id>" / "session:<id>"
+    item: dict         # the attempt or session as read
+
+
+class Proof(BaseModel):
+    """A verify request's body; each verification method declares its own (`proof_model`)."""
+    # defer_build: schemas are built on first use, not at import (Lambda cold start).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+class EnrollmentRequest(Proof):
+    """Begin enrolling a method of `type` (POST /v1/account/methods); a method whose
+    enrolment takes more declares a subclass with a Literal `type` (`enrollment_model`)."""
+    type: str
+    label: Label | None = None
+
+
+class MethodStatus:
+    PENDING = "pending"
+    ACTIVE = "active"
+
+
+class PushStatus:
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    USED = "used"

@@ -1,0 +1,51 @@
+"""Challenges and proofs for every verification method, at login and at step-up alike.
+
+Loads the owner (a login attempt, or the session stepping up) and dispatches through the
+method registry: which challenge to begin, what the try's write takes and requires, which
+method a proof names. Login and step-up call this; neither knows a method's type.
+"""
+from chalicelib import errors, methods, store
+from chalicelib.clock import is_id, now_s
+from chalicelib.methods.base import VerificationMethod
+from chalicelib.records import Client, MethodStatus, Owner, OwnerKind, Proof
+from chalicelib.services import login_attempts
+
+
+def attempt_owner(login_id: str, attempt: dict) -> Owner:
+    return Owner(OwnerKind.LOGIN, login_id, attempt["account_id"], attempt["email"], f"login:{login_id}", attempt)
+
+
+def login_owner(login_id: str, browser: str | None) -> Owner:
+    """The live attempt of this browser; 404, 403 or 410 otherwise."""
+    return attempt_owner(login_id, login_attempts.live(login_id, browser))
+
+
+def session_owner(session: dict) -> Owner:
+    return Owner(OwnerKind.SESSION, session["token_hash"], session["account_id"], session["email"],
+                 f"session:{session['session_id']}", session)
+
+
+def _method_type(owner: Owner, method_id: str) -> str:
+    """The type of the account's method: from the types the login attempt listed at the
+    password step, else read (a method added since, or a session)."""
+    listed = (owner.item.get("method_types") or {}).get(method_id)
+    if listed:
+        return listed
+    method = store.get_method(owner.account_id, method_id, now_s()) if is_id(method_id) else None
+    if method is None or method["status"] != MethodStatus.ACTIVE:
+        raise errors.method_not_found()
+    return method["type"]
+
+
+def begin(owner: Owner, method_id: str | None, client: Client, method_type: str | None = None) -> dict:
+    """Begin the challenge of the owner's method `method_id` (or, for the per-type routes,
+    of `method_type`): the method's public answer, `{"type": ..., ...}`."""
+    impl = methods.get(method_type or _method_type(owner, method_id or ""))
+    if not impl.enabled():
+        raise errors.method_disabled(impl.display_name)
+    return impl.begin_challenge(owner, method_id, client)
+
+
+def reading(proof: Proof) -> VerificationMethod:
+    """The method implementation that reads this kind of proof."""
+    return methods.for_proof(proof)

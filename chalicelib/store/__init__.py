@@ -1,0 +1,104 @@
+"""The only code that knows DynamoDB: keys, conditional writes, transactions, TTL and
+type conversion. Callers use the package (`store.get_method(...)`), never its modules:
+
+  engine.py          conversion, expiry on read, reads, updates, queries, transactions
+                     (ConditionFailed, Busy)
+  keys.py            every key, and the table layout
+  accounts.py        accounts (with their method summaries) and email tokens
+  methods.py         verification methods and WebAuthn credential lookups
+  login_attempts.py  login attempts
+  sessions.py        sessions
+  push.py            push pairings, devices, nonces, challenges, pending pushes
+  owners.py          challenge state on a login attempt or session; ending one
+  cli_logins.py      CLI logins (device authorization)
+  audit.py           audit events
+  outbox.py          notices
+  limits.py          rate-limit counters and the second-factor lockout
+
+Services compose several writes into one transaction with the `op_*` builders and
+`transact`; a failed condition raises ConditionFailed naming which part failed.
+"""
+from chalicelib.store.accounts import (
+    get_account,
+    get_email_token,
+    op_add_method_summary,
+    op_consume_email_token,
+    op_create_account,
+    op_mark_email_verified,
+    op_put_email_token,
+    op_remove_method_summary,
+    op_rename_method_summary,
+    set_password_hash,
+)
+from chalicelib.store.audit import list_events, op_put_event, put_event
+from chalicelib.store.cli_logins import (
+    create_cli_login,
+    decide_cli_login,
+    get_cli_login_by_user_code,
+    op_consume_cli_login,
+    record_cli_poll,
+    slow_down_cli_login,
+)
+from chalicelib.store.engine import Busy, ConditionFailed, transact
+from chalicelib.store.keys import GSI1, is_event_sort_key
+from chalicelib.store.limits import get_method_and_lockout, op_count_hit, op_reset_lockout, reserve_second_factor_try
+from chalicelib.store.login_attempts import (
+    get_login_attempt,
+    op_consume_login_attempt,
+    op_put_login_attempt,
+    reserve_login_try,
+)
+from chalicelib.store.methods import (
+    get_method,
+    list_methods,
+    op_activate_method,
+    op_delete_credential,
+    op_delete_method,
+    op_put_active_method,
+    op_put_credential,
+    op_put_pending_method,
+    op_rename_method,
+    op_replace_method_record,
+    op_update_active_method,
+    op_use_method,
+    reserve_enrollment_try,
+)
+from chalicelib.store.outbox import delete_notice, get_notice, notice_id_from_stream_keys, op_put_notice
+from chalicelib.store.owners import (
+    op_end_login_attempt,
+    op_end_session,
+    op_set_on_owner,
+    op_set_on_owner_if,
+    set_on_owner,
+)
+from chalicelib.store.push import (
+    get_challenge,
+    get_device,
+    get_method_and_push_pending,
+    get_pairing,
+    list_challenges,
+    op_activate_device,
+    op_attach_device,
+    op_consume_pairing,
+    op_decide_challenge,
+    op_delete_device,
+    op_forget_push_pending,
+    op_put_challenge,
+    op_put_device,
+    op_put_pairing,
+    op_put_push_pending,
+    op_use_challenge,
+    set_device_push_token,
+    use_device_nonce,
+)
+from chalicelib.store.sessions import (
+    delete_session,
+    delete_sessions,
+    get_session,
+    list_sessions,
+    op_delete_session,
+    op_mark_step_up,
+    op_put_session,
+    reserve_step_up_try,
+    touch_session,
+)

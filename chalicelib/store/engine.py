@@ -1,0 +1,283 @@
+"""The generic DynamoDB machinery under every kind of item: type conversion, expiry checked
+on read, the client, reads, conditional updates, queries, and transactions with their
+conflict retries.
+
+Everything that expires carries `expires_at` (epoch seconds, the table's TTL attribute) and
+is also checked on read here, because DynamoDB deletes expired items hours late.
+
+Services compose several writes into one transaction with the `op_*` builders and
+`transact`; a failed condition raises ConditionFailed naming which part failed. Only domain
+exceptions leave the store: ConditionFailed and Busy (the API answers Busy as
+errors.try_again()).
+"""
+from decimal import Decimal
+
+from chalicelib import aws
+from chalicelib.config import get_settings
+from chalicelib.store.keys import _key
+
+
+class ConditionFailed(Exception):
+    """A conditional write did not hold. `reasons` has one code per transaction part
+    ("ConditionalCheckFailed" or "None"); `old` is the item as it was, when asked for."""
+
+    def __init__(self, reasons: list[str] | None = None, old: dict | None = None):
+        super().__init__(reasons)
+        self.reasons = reasons or []
+        self.old = old
+
+    def failed(self, index: int) -> bool:
+        return index < len(self.reasons) and self.reasons[index] == "ConditionalCheckFailed"
+
+
+class Busy(Exception):
+    """An item was being written by a concurrent transaction, still after a few retries.
+    The API answers it as errors.try_again() (429, Retry-After); `code` is the reason an
+    audit event records for it."""
+
+    code = "try_again"
+
+    def __init__(self):
+        super().__init__("Another request is changing the same data. Try again.")
+
+
+# ---------------------------------------------------------------- conversion
+
+def _serializer():
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+def _deserializer():
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def _plain(value):
+    """DynamoDB values to plain Python: Decimal to int (or float), Binary to bytes."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return {_plain(v) for v in value}
+    from boto3.dynamodb.types import Binary
+
+    if isinstance(value, Binary):
+        return bytes(value.value)
+    return value
+
+
+def _to_attr_values(values: dict) -> dict:
+    ser = _serializer()
+    return {k: ser.serialize(v) for k, v in values.items()}
+
+
+def _to_item(data: dict) -> dict:
+    ser = _serializer()
+    return {k: ser.serialize(v) for k, v in data.items() if v is not None}
+
+
+def _from_item(item: dict | None) -> dict | None:
+    if item is None:
+        return None
+    de = _deserializer()
+    data = {k: _plain(de.deserialize(v)) for k, v in item.items()}
+    for internal in ("PK", "SK", "GSI1PK", "GSI1SK"):
+        data.pop(internal, None)
+    return data
+
+
+def _alive(item: dict | None, now: int) -> dict | None:
+    """Expiry checked on read: an item past `expires_at` does not exist for us."""
+    if item is None:
+        return None
+    expires_at = item.get("expires_at")
+    if expires_at is not None and expires_at <= now:
+        return None
+    return item
+
+
+# ---------------------------------------------------------------- client
+
+def _db():
+    return aws.client("dynamodb")
+
+
+def _table() -> str:
+    return get_settings().table_name
+
+
+# ---------------------------------------------------------------- primitives
+
+def _get(key: dict, now: int | None) -> dict | None:
+    """The item, unless it has expired; `now` None returns it either way (the caller
+    tells an expired item from an unknown one)."""
+    response = _db().get_item(TableName=_table(), Key=_key(key), ConsistentRead=True)
+    item = _from_item(response.get("Item"))
+    return item if now is None else _alive(item, now)
+
+
+def _is_condition_failure(error) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+_CONFLICT_RETRIES = 4
+
+
+def _pause(attempt: int) -> None:
+    """Jittered, growing pause between retries of a conflicting or throttled request."""
+    import random
+    import time
+
+    time.sleep(random.uniform(0.01, 0.04) * 2 ** attempt)
+
+
+def transact(ops: list[dict]) -> None:
+    """Run the op_* parts as one all-or-nothing transaction. A conflict with a concurrent
+    transaction on the same item (TransactionConflict) is retried, then answered as Busy."""
+    from botocore.exceptions import ClientError
+
+    table = _table()
+    for op in ops:
+        next(iter(op.values()))["TableName"] = table
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            _db().transact_write_items(TransactItems=ops)
+            return
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                raise ConditionFailed(reasons) from None
+            if "TransactionConflict" not in reasons:
+                raise
+            _pause(attempt)
+    raise Busy()
+
+
+def _update(key: dict, expression: str, values: dict, condition: str | None = None,
+            names: dict | None = None, returns: str = "NONE") -> dict | None:
+    from botocore.exceptions import ClientError
+
+    kwargs = {
+        "TableName": _table(),
+        "Key": _key(key),
+        "UpdateExpression": expression,
+        "ExpressionAttributeValues": _to_attr_values(values),
+        "ReturnValues": returns,
+    }
+    if condition:
+        kwargs["ConditionExpression"] = condition
+        kwargs["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            response = _db().update_item(**kwargs)
+            return _from_item(response.get("Attributes"))
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed(["ConditionalCheckFailed"], old=_from_item(error.response.get("Item"))) from None
+            # The item is part of a transaction in flight.
+            if error.response.get("Error", {}).get("Code") != "TransactionConflictException":
+                raise
+            _pause(attempt)
+    raise Busy()
+
+
+def _get_two(first: dict, second: dict, now: int) -> tuple[dict | None, dict | None]:
+    """Two items in one consistent batch read: the first checked for expiry, the second as is."""
+    request = {_table(): {"Keys": [_key(k) for k in (first, second)], "ConsistentRead": True}}
+    found = {}
+    # A throttled key comes back unprocessed: ask again, never read it as missing.
+    for attempt in range(_CONFLICT_RETRIES + 1):
+        response = _db().batch_get_item(RequestItems=request)
+        found.update({(i["PK"]["S"], i["SK"]["S"]): _from_item(i) for i in response["Responses"].get(_table(), [])})
+        request = response.get("UnprocessedKeys") or {}
+        if not request:
+            break
+        _pause(attempt)
+    else:
+        raise Busy()
+    return _alive(found.get((first["PK"], first["SK"])), now), found.get((second["PK"], second["SK"]))
+
+
+# ---------------------------------------------------------------- transaction parts (op_*)
+
+def _assignments(attributes: dict, prefix: str = "u") -> tuple[list[str], dict, dict]:
+    """`#u0 = :u0`-style assignments for arbitrary attribute names: (clauses, names, values)."""
+    names = {f"#{prefix}{i}": name for i, name in enumerate(attributes)}
+    values = {f":{prefix}{i}": value for i, value in enumerate(attributes.values())}
+    return [f"#{prefix}{i} = :{prefix}{i}" for i in range(len(attributes))], names, values
+
+
+def _op_put(key: dict, data: dict, condition: str | None = None, values: dict | None = None) -> dict:
+    put = {"Item": _to_item({**key, **data})}
+    if condition:
+        put["ConditionExpression"] = condition
+        if values:
+            put["ExpressionAttributeValues"] = _to_attr_values(values)
+    return {"Put": put}
+
+
+def _op_update(key: dict, expression: str, values: dict | None = None, condition: str | None = None,
+               names: dict | None = None) -> dict:
+    update = {"Key": _key(key), "UpdateExpression": expression}
+    if values:
+        update["ExpressionAttributeValues"] = _to_attr_values(values)
+    if condition:
+        update["ConditionExpression"] = condition
+    if names:
+        update["ExpressionAttributeNames"] = names
+    return {"Update": update}
+
+
+def _op_delete(key: dict, condition: str | None = None, values: dict | None = None) -> dict:
+    delete = {"Key": _key(key)}
+    if condition:
+        delete["ConditionExpression"] = condition
+        if values:
+            delete["ExpressionAttributeValues"] = _to_attr_values(values)
+    return {"Delete": delete}
+
+
+# ---------------------------------------------------------------- queries
+
+def _query(condition: str, values: dict, index: str | None = None, keep_pk: bool = False) -> list[dict]:
+    kwargs = {"TableName": _table(), "KeyConditionExpression": condition,
+              "ExpressionAttributeValues": _to_attr_values(values)}
+    if index:
+        kwargs["IndexName"] = index
+    else:
+        kwargs["ConsistentRead"] = True
+    items = []
+    while True:
+        response = _db().query(**kwargs)
+        for raw in response.get("Items", []):
+            item = _from_item(raw)
+            if keep_pk:
+                item["_pk"] = raw["PK"]["S"]
+            items.append(item)
+        if "LastEvaluatedKey" not in response:
+            return items
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _equalities(requires: tuple[tuple[str, str], ...]) -> tuple[str, dict, dict]:
+    """Condition clauses `AND #rN = :rN` for each (attribute, value), with their names and values."""
+    clause, names, values = "", {}, {}
+    for i, (attribute, value) in enumerate(requires):
+        clause += f" AND #r{i} = :r{i}"
+        names[f"#r{i}"] = attribute
+        values[f":r{i}"] = value
+    return clause, names, values
+
+
+def _removal(takes: tuple[str, ...]) -> str:
+    return (" REMOVE " + ", ".join(takes)) if takes else ""

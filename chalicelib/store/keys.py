@@ -1,0 +1,161 @@
+"""Every key of the single table: the only module that builds (or parses) a PK or SK string.
+
+Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item carries:
+
+  kind             PK                      SK                  TTL
+  account          EMAIL#<email>           ACCOUNT             none once verified; unverified: 24 h
+                                                               (login identity: password hash, verified
+                                                               flag, summary of active methods)
+  method           ACCOUNT#<id>            METHOD#<mid>        pending ones (15 min at most, a push
+                                                               pairing 10 min); active ones none
+  lockout          ACCOUNT#<id>            LOCKOUT             none: consecutive second-factor failures,
+                                                               deleted by a success
+  pending pushes   ACCOUNT#<id>            PUSHPENDING         1 h after the last push request: the
+                                                               account's unanswered push challenges
+  audit event      ACCOUNT#<id>            EVENT#<ms>#<id>     400 days (<ms> 15 digits, <id> 32 hex)
+  login attempt    LOGIN#<login_id>        LOGIN               5 min
+  session          SESSION#<sha256(tok)>   SESSION             sliding expiry;
+                   GSI1: ACCOUNT#<id>      GSI1: SESSION#<created, 12 digits>#<session_id>
+  email token      TOKEN#<sha256(tok)>     TOKEN               24 h
+  notice (outbox)  OUTBOX#<id>             OUTBOX              none: deleted once delivered (never lost)
+  CLI login        DEVICECODE#<sha256>     DEVICECODE          10 min (RFC 8628 device authorization)
+  CLI user code    USERCODE#<code>         USERCODE            10 min, points at its device code
+  rate limit       LIMIT#<scope>#<key>     WINDOW#<start>      end of the window
+  WebAuthn lookup  CREDENTIAL#<sha256(id)> CREDENTIAL          none: credential id -> account and method
+  push pairing     PAIRING#<sha256(code)>  PAIRING             10 min, single use: code -> pending push method
+  push device      DEVICE#<device_id>      DEVICE              until confirmed (as its pairing); then none
+  device nonce     DEVICE#<device_id>      NONCE#<nonce>       10 min: each signed request's nonce, used once
+  push challenge   DEVICE#<device_id>      CHALLENGE#<id>      answer within 2 min; kept 1 h for the record
+
+Item builders return plain {"PK", "SK"} dicts; `_key` turns one into DynamoDB's typed form.
+Query builders return the partition and the sort-key prefix of a kind of item.
+"""
+GSI1 = "GSI1"
+
+
+# ---------------------------------------------------------------- items
+
+def _account_key(email: str) -> dict:
+    return {"PK": f"EMAIL#{email}", "SK": "ACCOUNT"}
+
+
+def _method_key(account_id: str, method_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": f"METHOD#{method_id}"}
+
+
+def _lockout_key(account_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": "LOCKOUT"}
+
+
+def _login_key(login_id: str) -> dict:
+    return {"PK": f"LOGIN#{login_id}", "SK": "LOGIN"}
+
+
+def _session_key(token_hash: str) -> dict:
+    return {"PK": f"SESSION#{token_hash}", "SK": "SESSION"}
+
+
+def _email_token_key(token_hash: str) -> dict:
+    return {"PK": f"TOKEN#{token_hash}", "SK": "TOKEN"}
+
+
+def _event_key(account_id: str, at_ms: int, event_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": f"EVENT#{at_ms:015d}#{event_id}"}
+
+
+def _notice_key(notice_id: str) -> dict:
+    return {"PK": f"OUTBOX#{notice_id}", "SK": "OUTBOX"}
+
+
+def _device_code_key(device_hash: str) -> dict:
+    return {"PK": f"DEVICECODE#{device_hash}", "SK": "DEVICECODE"}
+
+
+def _user_code_key(user_code: str) -> dict:
+    return {"PK": f"USERCODE#{user_code}", "SK": "USERCODE"}
+
+
+def _limit_key(scope: str, key: str, window_start: int) -> dict:
+    return {"PK": f"LIMIT#{scope}#{key}", "SK": f"WINDOW#{window_start}"}
+
+
+def _credential_key(credential_id: bytes) -> dict:
+    import hashlib
+
+    # Hashed: a credential id may be up to 1023 bytes, and the key stays short and uniform.
+    return {"PK": f"CREDENTIAL#{hashlib.sha256(credential_id).hexdigest()}", "SK": "CREDENTIAL"}
+
+
+def _pairing_key(code_hash: str) -> dict:
+    return {"PK": f"PAIRING#{code_hash}", "SK": "PAIRING"}
+
+
+def _device_key(device_id: str) -> dict:
+    return {"PK": f"DEVICE#{device_id}", "SK": "DEVICE"}
+
+
+def _nonce_key(device_id: str, nonce: str) -> dict:
+    return {"PK": f"DEVICE#{device_id}", "SK": f"NONCE#{nonce}"}
+
+
+def _challenge_key(device_id: str, challenge_id: str) -> dict:
+    return {"PK": f"DEVICE#{device_id}", "SK": f"CHALLENGE#{challenge_id}"}
+
+
+def _push_pending_key(account_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": "PUSHPENDING"}
+
+
+def _owner_key(kind: str, owner_id: str) -> dict:
+    return _login_key(owner_id) if kind == "login" else _session_key(owner_id)
+
+
+def _key(key: dict) -> dict:
+    return {k: {"S": v} for k, v in key.items()}
+
+
+# ---------------------------------------------------------------- sessions' index (GSI1)
+
+def _session_index_key(session: dict) -> dict:
+    """GSI1 attributes of a session: the account's sessions, by creation time."""
+    return {"GSI1PK": f"ACCOUNT#{session['account_id']}",
+            "GSI1SK": f"SESSION#{session['created_at']:012d}#{session['session_id']}"}
+
+
+def _session_token_hash(pk: str) -> str:
+    """The token hash in a session item's PK."""
+    return pk.removeprefix("SESSION#")
+
+
+# ---------------------------------------------------------------- queries: (partition, sort-key prefix)
+
+def _methods_of(account_id: str) -> tuple[str, str]:
+    return f"ACCOUNT#{account_id}", "METHOD#"
+
+
+def _sessions_of(account_id: str) -> tuple[str, str]:
+    """On GSI1."""
+    return f"ACCOUNT#{account_id}", "SESSION#"
+
+
+def _events_of(account_id: str) -> tuple[str, str]:
+    return f"ACCOUNT#{account_id}", "EVENT#"
+
+
+def _challenges_of(device_id: str) -> tuple[str, str]:
+    return f"DEVICE#{device_id}", "CHALLENGE#"
+
+
+# ---------------------------------------------------------------- parsing
+
+def is_event_sort_key(value: str) -> bool:
+    parts = value.split("#")
+    return (len(parts) == 3 and parts[0] == "EVENT" and len(parts[1]) == 15 and parts[1].isdigit()
+            and len(parts[2]) == 32)
+
+
+def _notice_id(pk: str, sk: str) -> str | None:
+    """The notice id of an item's key, or None for any other item."""
+    if sk == "OUTBOX" and pk.startswith("OUTBOX#"):
+        return pk.removeprefix("OUTBOX#")
+    return None

@@ -1,0 +1,97 @@
+"""Sessions: keyed by the token's hash, listed per account through GSI1; sliding expiry,
+step-up tries and the step-up WebAuthn challenge.
+"""
+from chalicelib.store.engine import (
+    ConditionFailed,
+    _alive,
+    _db,
+    _get,
+    _is_condition_failure,
+    _op_delete,
+    _op_put,
+    _op_update,
+    _query,
+    _removal,
+    _table,
+    _to_attr_values,
+    _update,
+)
+from chalicelib.store.keys import GSI1, _key, _session_index_key, _session_key, _session_token_hash, _sessions_of
+
+
+def op_put_session(token_hash: str, session: dict) -> dict:
+    gsi = _session_index_key(session)
+    return _op_put(_session_key(token_hash), {**session, **gsi}, condition="attribute_not_exists(PK)")
+
+
+def op_delete_session(token_hash: str) -> dict:
+    return _op_delete(_session_key(token_hash))
+
+
+def get_session(token_hash: str, now: int) -> dict | None:
+    # Strongly consistent: a logout or revocation takes effect on the very next request.
+    session = _get(_session_key(token_hash), now)
+    if session is not None:
+        session["token_hash"] = token_hash
+    return session
+
+
+def touch_session(token_hash: str, now: int, expires_at: int) -> None:
+    """Slide the expiry; the session may have been revoked meanwhile, then nothing is written."""
+    try:
+        _update(_session_key(token_hash), "SET last_seen_at = :now, expires_at = :exp",
+                {":now": now, ":exp": expires_at}, condition="attribute_exists(PK) AND expires_at > :now")
+    except ConditionFailed:
+        pass
+
+
+def reserve_step_up_try(token_hash: str, now: int, max_tries: int, takes: tuple[str, ...] = ()) -> dict:
+    """As reserve_login_try, for step-up on a live session."""
+    session = _update(
+        _session_key(token_hash), "ADD step_up_tries :one" + _removal(takes),
+        {":one": 1, ":now": now, ":max": max_tries},
+        condition="attribute_exists(PK) AND expires_at > :now AND "
+                  "(attribute_not_exists(step_up_tries) OR step_up_tries < :max)",
+        returns="ALL_OLD",
+    )
+    session["step_up_tries"] = session.get("step_up_tries", 0) + 1
+    return session
+
+
+def op_mark_step_up(token_hash: str, now: int) -> dict:
+    return _op_update(_session_key(token_hash), "SET mfa_at = :now, step_up_tries = :zero",
+                      {":now": now, ":zero": 0}, condition="attribute_exists(PK) AND expires_at > :now")
+
+
+def delete_sessions(token_hashes: list[str]) -> None:
+    for start in range(0, len(token_hashes), 25):
+        requests = [{"DeleteRequest": {"Key": _key(_session_key(h))}} for h in token_hashes[start:start + 25]]
+        pending = {_table(): requests}
+        while pending:
+            pending = _db().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def list_sessions(account_id: str, now: int) -> list[dict]:
+    pk, prefix = _sessions_of(account_id)
+    items = _query("GSI1PK = :pk AND begins_with(GSI1SK, :prefix)", {":pk": pk, ":prefix": prefix},
+                   index=GSI1, keep_pk=True)
+    sessions = []
+    for item in items:
+        token_hash = _session_token_hash(item.pop("_pk"))
+        if _alive(item, now):
+            item["token_hash"] = token_hash
+            sessions.append(item)
+    return sessions
+
+
+def delete_session(token_hash: str, account_id: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        _db().delete_item(TableName=_table(), Key=_key(_session_key(token_hash)),
+                          ConditionExpression="account_id = :a", ExpressionAttributeValues=_to_attr_values({":a": account_id}))
+    except ClientError as error:
+        if _is_condition_failure(error):
+            return False
+        raise
+    return True

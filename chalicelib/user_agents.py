@@ -1,0 +1,14 @@
+"""A rough "Chrome on macOS" from a user agent, for a person to recognise a request by."""
+
+_BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+             ("Safari/", "Safari"), ("curl/", "curl"))
+_SYSTEMS = (("Windows", "Windows"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Android", "Android"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def browser_and_os(user_agent: str) -> tuple[str, str]:
+    """The first token that matches wins: Edge and Opera also say Chrome, Chrome also says Safari."""
+    ua = user_agent or ""
+    browser = next((name for token, name in _BROWSERS if token in ua), "an unknown browser")
+    system = next((name for token, name in _SYSTEMS if token in ua), "an unknown system")
+    return browser, system

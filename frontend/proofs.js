@@ -1,0 +1,84 @@
+// Proving it's you with a second factor, the same on the login page and in the step-up
+// dialog: a button per method (METHOD_UI); a click begins the method's challenge, then shows
+// the form that collects the proof. Where it goes is the scope, the only difference between
+// the two: {base: "/v1/login/{login_id}" or "/v1/account/step-up", submit(body),
+// pushStatus(challengeId)} (views/login.js, stepup.js).
+import {METHOD_UI, beginChallenge} from "./methods.js";
+import {busy, ceremonyPrompt, h} from "./dom.js";
+import * as webauthn from "./webauthn.js";
+
+// How a proof is collected, by METHOD_UI[type].proofForm.kind: each shows its form in `area`
+// and calls send(answer), which submits the method's toProof(method, answer, challenge).
+const PROOF_FORMS = {
+  // A code typed in: a wrong one can be corrected and sent again.
+  code(area, {method, challenge, spec, box, send}) {
+    const button = h("button", {type: "submit"}, "Verify");
+    const input = h("input", {id: "code", name: "code", type: "text", required: true, autocomplete: "one-time-code",
+                              inputmode: spec.numeric ? "numeric" : "text", spellcheck: "false"});
+    const form = h("form", {class: "card"}, h("label", {for: "code"}, spec.label(method, challenge)), input, h("br"),
+                   button);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      busy(button, box, () => send(input.value.trim()));
+    });
+    area.replaceChildren(form);
+    input.focus();
+  },
+
+  // A WebAuthn assertion from a security key or this device's built-in authenticator.
+  async authenticator(area, {challenge, send}) {
+    const prompt = ceremonyPrompt(area);
+    try {
+      await send(await webauthn.get(challenge.public_key, prompt.signal));
+    } finally {
+      area.replaceChildren();
+    }
+  },
+
+  // Waits for the phone's answer to a push request: shows the number to pick, polls the
+  // status, and sends the approved challenge. A Cancel button stops waiting.
+  async push(area, {challenge, scope, send}) {
+    let stopped = false;
+    const stop = h("button", {type: "button", class: "secondary", onclick: () => { stopped = true; }}, "Cancel");
+    const status = h("p", {role: "status"}, "Waiting for your answer…");
+    area.replaceChildren(h("div", {class: "card", id: "push-wait"},
+      h("p", {}, "On your phone, open the notification and pick this number:"),
+      h("p", {class: "big-number", "aria-label": `Number ${challenge.number}`, id: "push-number"}, String(challenge.number)),
+      challenge.notified === false
+        ? h("p", {class: "notice"}, "The notification could not be sent: open the app to see the request.") : null,
+      status, stop));
+    try {
+      while (!stopped) {
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        if (stopped) break;
+        const state = await scope.pushStatus(challenge.challenge_id);
+        if (state.status === "approved") return send(challenge.challenge_id);
+        if (state.status === "denied") throw new Error("The request was denied on your phone, or the wrong number was picked.");
+        if (state.status === "expired") throw new Error("The request expired without an answer. Send a new one, or use another method.");
+      }
+      throw new Error("Stopped waiting for your phone. Choose a method to try again.");
+    } finally {
+      area.replaceChildren();
+    }
+  },
+};
+
+// The proof choices for a login attempt or a step-up: a button per method of `methods`
+// (one per type for oneChoice types), in METHOD_UI's order, and the area their forms use.
+export function proofChoices(methods, box, scope) {
+  const area = h("div", {});
+  const choices = h("div", {role: "group", "aria-label": "Verification methods"});
+  for (const [type, ui] of Object.entries(METHOD_UI)) {
+    const ofType = methods.filter((m) => m.type === type);
+    for (const method of ui.oneChoice ? ofType.slice(0, 1) : ofType) {
+      const button = h("button", {type: "button", class: "secondary"}, ui.choice(method));
+      button.addEventListener("click", () => busy(button, box, async () => {
+        const challenge = await beginChallenge(scope, method);
+        const send = (answer) => scope.submit(ui.toProof(method, answer, challenge));
+        await PROOF_FORMS[ui.proofForm.kind](area, {method, challenge, spec: ui.proofForm, box, scope, send});
+      }));
+      choices.append(button);
+    }
+  }
+  return [choices, area];
+}

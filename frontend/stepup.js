@@ -1,0 +1,51 @@
+// Sensitive changes: when the API asks for a fresh second factor (step_up_required), a dialog
+// asks for one with the same choices as the login page (proofs.js), and the change is tried
+// once more.
+import * as api from "./api.js";
+import {alertBox, h} from "./dom.js";
+import {proofChoices} from "./proofs.js";
+
+const stepUpDialog = document.getElementById("step-up");
+const BASE = "/v1/account/step-up";
+
+// Runs `action`; when the API asks for a fresh second factor, asks for one in a dialog and
+// runs `action` once more.
+export async function withStepUp(action) {
+  try {
+    return await action();
+  } catch (error) {
+    if (!(error instanceof api.ApiError) || error.code !== "step_up_required") throw error;
+    await stepUp();
+    return action();
+  }
+}
+
+async function stepUp() {
+  const {methods} = await api.get("/v1/account/methods");
+  return new Promise((resolve, reject) => {
+    const box = alertBox();
+    const done = (ok, error) => {
+      stepUpDialog.onclose = null;
+      stepUpDialog.close();
+      ok ? resolve() : reject(error);
+    };
+    const submit = async (body) => {
+      try {
+        await api.post(BASE, body);
+      } catch (error) {
+        if (error.status === 401 && error.code === "unauthenticated") done(false, error);
+        throw error;
+      }
+      done(true);
+    };
+    const scope = {base: BASE, submit, pushStatus: (challengeId) => api.get(`${BASE}/push/${challengeId}`)};
+    const cancel = h("button", {type: "button", class: "secondary"}, "Cancel");
+    cancel.addEventListener("click", () => done(false, new Error("Cancelled: that change needs you to confirm it's you.")));
+    stepUpDialog.replaceChildren(
+      h("h2", {id: "step-up-title"}, "Confirm it's you"),
+      h("p", {}, "This change needs a fresh second factor."),
+      ...proofChoices(methods, box, scope), box, cancel);
+    stepUpDialog.onclose = () => done(false, new Error("Cancelled: that change needs you to confirm it's you."));
+    stepUpDialog.showModal();
+  });
+}

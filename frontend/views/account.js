@@ -1,0 +1,168 @@
+// The account page: verification methods, recovery codes, sessions and the security log.
+import * as api from "../api.js";
+import {alertBox, busy, h, statusBox, view, when} from "../dom.js";
+import {METHOD_UI, typeName} from "../methods.js";
+import {navigate} from "../router.js";
+import {loadAccount, session} from "../session.js";
+import {withStepUp} from "../stepup.js";
+import {methodPicker} from "./setup.js";
+
+export async function accountPage() {
+  if (!(await loadAccount())) return navigate("/login", true);
+  if (session.account.enrollment_required) return navigate("/setup", true);
+  const section = (id) => h("section", {"aria-labelledby": id, "aria-busy": "true"}, h("p", {class: "muted"}, "Loading…"));
+  const methodsSection = section("methods-title");
+  const codesSection = section("codes-title");
+  const sessionsSection = section("sessions-title");
+  const eventsSection = section("events-title");
+  view("Your account", h("p", {}, `Logged in as ${session.account.email}.`),
+       methodsSection, codesSection, sessionsSection, eventsSection);
+  const refresh = async () => {
+    const listed = await api.get("/v1/account/methods");
+    renderMethods(methodsSection, listed, refresh);
+    renderRecoveryCodes(codesSection, listed, refresh);
+  };
+  await Promise.all([refresh(), renderSessions(sessionsSection), renderEvents(eventsSection)]);
+  for (const done of [methodsSection, codesSection, sessionsSection, eventsSection]) done.removeAttribute("aria-busy");
+}
+
+function renderMethods(section, listed, refresh) {
+  const box = alertBox();
+  const ok = statusBox();
+  const rows = listed.methods.filter((m) => METHOD_UI[m.type]?.listed !== false).map((method) => {
+    const actions = h("td", {});
+    const rename = h("button", {type: "button", class: "secondary", "aria-label": `Rename ${method.label}`}, "Rename");
+    const remove = h("button", {type: "button", class: "secondary", "aria-label": `Remove ${method.label}`}, "Remove");
+    rename.addEventListener("click", () => {
+      const input = h("input", {id: `rename-${method.id}`, type: "text", value: method.label, required: true});
+      const save = h("button", {type: "submit"}, "Save");
+      const form = h("form", {}, h("label", {for: `rename-${method.id}`}, "New name"), input, save,
+                     h("button", {type: "button", class: "secondary", onclick: () => refresh()}, "Cancel"));
+      form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        busy(save, box, async () => {
+          await withStepUp(() => api.patch(`/v1/account/methods/${method.id}`, {label: input.value.trim()}));
+          await refresh();
+        });
+      });
+      actions.replaceChildren(form);
+      input.focus();
+    });
+    remove.addEventListener("click", () => {
+      const yes = h("button", {type: "button", class: "danger"}, `Yes, remove ${method.label}`);
+      const no = h("button", {type: "button", class: "secondary", onclick: () => refresh()}, "Keep it");
+      yes.addEventListener("click", () => busy(yes, box, async () => {
+        await withStepUp(() => api.del(`/v1/account/methods/${method.id}`, {confirm: true}));
+        await refresh();
+      }));
+      actions.replaceChildren(h("p", {role: "alert"}, "Remove this method for good?"), yes, no);
+      no.focus();
+    });
+    actions.append(rename, remove);
+    const flags = method.suspicious ? h("span", {class: "badge bad"}, "blocked: may be copied")
+      : method.deprecated ? h("span", {class: "badge bad"}, `deprecated: until ${method.usable_until}`) : null;
+    const detail = METHOD_UI[method.type]?.detail?.(method) || null;
+    return h("tr", {"data-method-id": method.id},
+      h("td", {}, h("strong", {}, method.label), " ", flags, detail ? h("div", {class: "muted"}, detail) : null),
+      h("td", {}, typeName(method.type)),
+      h("td", {}, when(method.created_at)), h("td", {}, when(method.last_used_at)), actions);
+  });
+  const added = async (result) => {
+    await refresh();
+    section.querySelector("[role=status]").textContent = `${result.method.label} was added.`;
+  };
+  section.replaceChildren(
+    h("h2", {id: "methods-title"}, "Verification methods"),
+    listed.backup_recommended ? h("p", {class: "notice", id: "backup-nudge"},
+      "Add a backup method: with a second authenticator or security key and recovery codes, losing one device " +
+      "does not lock you out.") : null,
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Kind"), h("th", {}, "Added"),
+                                         h("th", {}, "Last used"), h("th", {}, "Actions"))),
+      h("tbody", {}, rows)),
+    box, ok,
+    h("h3", {}, "Add a method"), ...methodPicker(added));
+}
+
+function renderRecoveryCodes(section, listed, refresh) {
+  const box = alertBox();
+  const current = listed.methods.find((m) => m.type === "recovery_codes");
+  const generate = h("button", {type: "button"}, current ? "Generate new recovery codes" : "Generate recovery codes");
+  const shown = h("div", {});
+  generate.addEventListener("click", () => busy(generate, box, async () => {
+    const made = await withStepUp(() => api.post("/v1/account/recovery-codes"));
+    const text = made.codes.join("\n");
+    const copied = statusBox();
+    const copy = h("button", {type: "button", class: "secondary"}, "Copy");
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(text);
+        copied.textContent = "Copied.";
+      } catch {
+        copied.textContent = "Copying is not allowed here: select the codes and copy them.";
+      }
+    });
+    const download = h("a", {class: "button secondary", download: "recovery-codes.txt",
+                             href: URL.createObjectURL(new Blob([text + "\n"], {type: "text/plain"}))}, "Download");
+    const saved = h("button", {type: "button", onclick: () => refresh()}, "I have saved them");
+    shown.replaceChildren(h("div", {class: "card", id: "new-codes"},
+      h("p", {class: "notice", role: "status"}, "Save these codes now: they are shown only once. Each works once. " +
+                                                "Any older codes no longer work."),
+      h("ul", {class: "codes", "aria-label": "Recovery codes"}, made.codes.map((c) => h("li", {}, c))),
+      copy, download, saved, copied));
+    shown.querySelector("li")?.setAttribute("tabindex", "-1");
+  }));
+  section.replaceChildren(
+    h("h2", {id: "codes-title"}, "Recovery codes"),
+    h("p", {}, current ? `${current.remaining} of ${current.total} codes left.`
+                       : "No recovery codes yet. They let you log in if you lose your devices."),
+    generate, box, shown);
+}
+
+async function renderSessions(section) {
+  const box = alertBox();
+  const {sessions} = await api.get("/v1/account/sessions");
+  const reload = () => renderSessions(section);
+  const rows = sessions.map((s) => {
+    const end = s.current ? h("span", {class: "badge"}, "this browser")
+      : h("button", {type: "button", class: "secondary", "aria-label": `End session from ${s.user_agent || s.ip}`}, "End");
+    if (!s.current) {
+      end.addEventListener("click", () => busy(end, box, async () => {
+        await withStepUp(() => api.del(`/v1/account/sessions/${s.id}`));
+        await reload();
+      }));
+    }
+    return h("tr", {}, h("td", {}, s.kind === "cli" ? "Command line" : "Browser"), h("td", {}, s.user_agent || "unknown"),
+             h("td", {}, s.ip || "unknown"), h("td", {}, when(s.created_at)), h("td", {}, when(s.last_seen_at)), h("td", {}, end));
+  });
+  const others = h("button", {type: "button", class: "secondary"}, "Log out all other sessions");
+  others.addEventListener("click", () => busy(others, box, async () => {
+    const {revoked} = await withStepUp(() => api.del("/v1/account/sessions?scope=others"));
+    await reload();
+    section.querySelector("[role=status]").textContent = `${revoked} other session(s) ended.`;
+  }));
+  section.replaceChildren(h("h2", {id: "sessions-title"}, "Sessions"),
+    h("table", {}, h("thead", {}, h("tr", {}, ["Kind", "Device", "IP address", "Started", "Last active", ""].map((t) => h("th", {}, t)))),
+      h("tbody", {}, rows)),
+    others, box, statusBox());
+}
+
+async function renderEvents(section, cursor = null, list = null) {
+  const box = alertBox();
+  const page = await api.get(`/v1/account/events?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+  if (!list) {
+    list = h("ol", {id: "events", class: "events"});
+    section.replaceChildren(h("h2", {id: "events-title"}, "Security log"), list, box);
+  }
+  for (const event of page.events) {
+    const kind = event.kind.replace(/_/g, " ");
+    const detail = event.details.method_type ? ` (${typeName(event.details.method_type)})` : "";
+    list.append(h("li", {}, h("strong", {}, kind[0].toUpperCase() + kind.slice(1)), detail, " — ", when(event.at),
+                  h("span", {class: "muted"}, ` from ${event.ip || "unknown"}`)));
+  }
+  section.querySelector("#more-events")?.remove();
+  if (page.next_cursor) {
+    const more = h("button", {type: "button", class: "secondary", id: "more-events"}, "Show older events");
+    more.addEventListener("click", () => busy(more, box, () => renderEvents(section, page.next_cursor, list)));
+    section.append(more);
+  }
+}
