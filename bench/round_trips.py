@@ -97,7 +97,7 @@ def main() -> None:
         step("GET sessions: auth (1 read) + its own query", "GET", "/v1/account/sessions", cookie=cookie)
 
         # A security key (answered by the tests' fido2-built authenticator), then a login with it.
-        from tests.soft_authenticator import SoftAuthenticator
+        from tests.support.soft_authenticator import SoftAuthenticator
 
         key = SoftAuthenticator()
         options = json.loads(step("WebAuthn creation options", "POST", "/v1/account/methods/webauthn/options",

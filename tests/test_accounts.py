@@ -1,7 +1,8 @@
 """Sign-up, email verification, password policy, account view."""
 import pytest
 
-from tests.conftest import PASSWORD, Person, mailbox, verification_token
+from tests.support.journeys import PASSWORD, Person, mailbox, verification_token
+from tests.support.table import account_item
 
 
 def test_signup_answers_202_and_sends_verification_email(api):
@@ -79,18 +80,14 @@ def test_invalid_email_refused(api, email):
 
 
 def test_password_is_stored_as_argon2id_at_owasp_minimum(api, clock):
-    import boto3
-
     Person(api, clock).sign_up()
-    item = boto3.client("dynamodb").get_item(TableName="mfa-local", Key={"PK": {"S": "EMAIL#alice@example.com"},
-                                                                        "SK": {"S": "ACCOUNT"}})["Item"]
+    item = account_item("alice@example.com")
     stored = item["password_hash"]["S"]
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert PASSWORD not in str(item)
 
 
-def test_account_view(person, api):
-    person.onboard()
+def test_account_view(alice, api):
     account = api.get("/v1/account").json
     assert account["email"] == "alice@example.com"
     assert account["verified"] is True

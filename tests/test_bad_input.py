@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.support.journeys import PASSWORD
 
 LOGIN_ID = "0" * 32
 
@@ -108,8 +108,7 @@ def test_bad_session_cookies_are_401(api, path, cookie):
     assert response.status_code == 401 and response.json["error"] == "unauthenticated"
 
 
-def test_unknown_path_parameters_are_404_not_500(person, api):
-    person.onboard()
+def test_unknown_path_parameters_are_404_not_500(alice, api):
     assert api.post("/v1/login/" + "x" * 3000 + "/verify", {"method_id": "a" * 32, "code": "123456"}).status_code == 404
     assert api.delete("/v1/account/sessions/" + "y" * 3000).status_code == 404
     assert api.post("/v1/account/methods/" + "z" * 3000 + "/confirm", {"code": "123456"}).status_code == 404
@@ -146,8 +145,7 @@ def test_dev_mailbox_is_404_outside_the_local_stage(api, monkeypatch):
     assert response.status_code == 404 and response.json["error"] == "not_found"
 
 
-def test_other_odd_cookies_on_the_domain_do_not_log_the_user_out(person, api):
-    person.onboard()
+def test_other_odd_cookies_on_the_domain_do_not_log_the_user_out(alice, api):
     token = api.cookies["__Host-mfa_session"]
     for header in (f'prefs={{"a":1}}; __Host-mfa_session={token}', f"x=a b; __Host-mfa_session={token}",
                    f"__Host-mfa_session={token}; x=é", f"x=a b;__Host-mfa_session={token};y"):

@@ -6,12 +6,14 @@ RP ID `localhost`. Screenshots land in build/screenshots/ (not in git) for revie
 import os
 import re
 import shutil
-import sys
 
 import pyotp
 import pytest
 
-from tests.conftest import PASSWORD, PROJECT, serve_locally
+from tests.support import PROJECT
+from tests.support.journeys import PASSWORD
+from tests.support.phone import Authenticator
+from tests.support.servers import served_on_localhost
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = PROJECT / "build" / "screenshots"
@@ -25,11 +27,7 @@ BUILT_IN = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True
 
 @pytest.fixture(scope="module")
 def origin():
-    from localdev.embedded_aws import free_port
-
-    port = free_port()
-    origin = f"http://localhost:{port}"
-    with serve_locally("embedded", {"ALLOWED_ORIGINS": origin, "PUBLIC_BASE_URL": origin}, port=port):
+    with served_on_localhost() as origin:
         yield origin
 
 
@@ -307,12 +305,7 @@ def test_a_command_line_login_is_approved_in_the_browser(tab, origin):
 @pytest.fixture(scope="module")
 def short_step_up_origin():
     """A server whose step-up lasts 4 seconds, so that the step-up dialog appears."""
-    from localdev.embedded_aws import free_port
-
-    port = free_port()
-    origin = f"http://localhost:{port}"
-    with serve_locally("embedded", {"ALLOWED_ORIGINS": origin, "PUBLIC_BASE_URL": origin, "STEP_UP_SECONDS": "4"},
-                       port=port):
+    with served_on_localhost({"STEP_UP_SECONDS": "4"}) as origin:
         yield origin
 
 
@@ -340,9 +333,6 @@ def test_sensitive_changes_ask_for_a_fresh_second_factor_in_a_dialog(chromium, s
 
 def pair_phone_in_the_ui(tab, origin, tmp_path):
     """On the account page: pair the reference authenticator as "My phone" (device "Test phone")."""
-    sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
-    from mfa_authenticator import Authenticator
-
     phone = Authenticator(tmp_path / "phone.json")
     tab.button("Mobile app (push)").click()
     tab.button("Show pairing code").click()

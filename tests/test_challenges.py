@@ -1,59 +1,52 @@
 """The method interface over HTTP: one challenge route pair for every method (login and
 step-up), one enrolment route for every type that enrols there; the per-type routes stay."""
-from tests.conftest import Person, totp_code
+from tests.support.journeys import totp_code
 
 
 def login_started(person) -> str:
     person.api.post("/v1/logout")
-    started = person.password_step()
-    assert started.status_code == 200, started.json
-    return started.json["login_id"]
+    return person.start_login()
 
 
-def test_a_code_method_needs_no_challenge_and_verifies_after_the_generic_route(person, clock):
-    person.onboard()
-    login_id = login_started(person)
-    challenge = person.api.post(f"/v1/login/{login_id}/challenges", {"method_id": person.method_id})
+def test_a_code_method_needs_no_challenge_and_verifies_after_the_generic_route(alice, clock):
+    login_id = login_started(alice)
+    challenge = alice.api.post(f"/v1/login/{login_id}/challenges", {"method_id": alice.method_id})
     assert challenge.status_code == 201 and challenge.json == {"type": "none", "expires_at": None}
-    verified = person.api.post(f"/v1/login/{login_id}/verify",
-                               {"method_id": person.method_id, "code": totp_code(person.secret, clock.now())})
+    verified = alice.api.post(f"/v1/login/{login_id}/verify",
+                              {"method_id": alice.method_id, "code": totp_code(alice.secret, clock.now())})
     assert verified.status_code == 200 and verified.json["method_used"]["type"] == "totp"
 
 
-def test_the_generic_route_refuses_unknown_methods_and_other_browsers(person, make_client):
-    person.onboard()
-    login_id = login_started(person)
-    unknown = person.api.post(f"/v1/login/{login_id}/challenges", {"method_id": "0" * 32})
+def test_the_generic_route_refuses_unknown_methods_and_other_browsers(alice, make_client):
+    login_id = login_started(alice)
+    unknown = alice.api.post(f"/v1/login/{login_id}/challenges", {"method_id": "0" * 32})
     assert unknown.status_code == 404 and unknown.json["error"] == "method_not_found"
-    malformed = person.api.post(f"/v1/login/{login_id}/challenges", {"method_id": "../x"})
+    malformed = alice.api.post(f"/v1/login/{login_id}/challenges", {"method_id": "../x"})
     assert malformed.status_code == 400 and malformed.json["error"] == "invalid_request"
-    elsewhere = make_client().post(f"/v1/login/{login_id}/challenges", {"method_id": person.method_id})
+    elsewhere = make_client().post(f"/v1/login/{login_id}/challenges", {"method_id": alice.method_id})
     assert elsewhere.status_code == 403 and elsewhere.json["error"] == "login_other_browser"
-    assert person.api.post(f"/v1/login/{'0' * 32}/challenges",
-                           {"method_id": person.method_id}).status_code == 404
+    assert alice.api.post(f"/v1/login/{'0' * 32}/challenges",
+                          {"method_id": alice.method_id}).status_code == 404
 
 
-def test_a_method_added_after_the_password_step_is_found_by_reading_it(person, clock, make_client):
+def test_a_method_added_after_the_password_step_is_found_by_reading_it(alice, clock, make_client):
     """The attempt lists the types it saw at the password step; a newer method is read."""
-    person.onboard()
-    login_id = login_started(person)
-    elsewhere = Person(make_client(), clock)   # another browser adds a method meanwhile
-    elsewhere.secret, elsewhere.method_id = person.secret, person.method_id
+    login_id = login_started(alice)
+    elsewhere = alice.in_another_browser(make_client())   # another browser adds a method meanwhile
     assert elsewhere.login().status_code == 200
     assert elsewhere.step_up().status_code == 200
     tablet_id, _ = elsewhere.add_totp()
-    assert person.api.post(f"/v1/login/{login_id}/challenges",
-                           {"method_id": tablet_id}).json == {"type": "none", "expires_at": None}
+    assert alice.api.post(f"/v1/login/{login_id}/challenges",
+                          {"method_id": tablet_id}).json == {"type": "none", "expires_at": None}
 
 
-def test_step_up_has_the_generic_route_too(person, clock):
-    person.onboard()
-    challenge = person.api.post("/v1/account/step-up/challenges", {"method_id": person.method_id})
+def test_step_up_has_the_generic_route_too(alice, clock):
+    challenge = alice.api.post("/v1/account/step-up/challenges", {"method_id": alice.method_id})
     assert challenge.status_code == 201 and challenge.json["type"] == "none"
-    gone = person.api.post("/v1/account/step-up/challenges", {"method_id": "0" * 32})
+    gone = alice.api.post("/v1/account/step-up/challenges", {"method_id": "0" * 32})
     assert gone.status_code == 404 and gone.json["error"] == "method_not_found"
-    person.api.post("/v1/logout")
-    assert person.api.post("/v1/account/step-up/challenges", {"method_id": person.method_id}).status_code == 401
+    alice.api.post("/v1/logout")
+    assert alice.api.post("/v1/account/step-up/challenges", {"method_id": alice.method_id}).status_code == 401
 
 
 def test_one_enrolment_route_for_every_type(person, clock):
@@ -81,7 +74,7 @@ def test_a_legacy_sms_method_is_texted_through_the_generic_route(person, clock):
     import sys
     from datetime import datetime, timezone
 
-    from tests.conftest import PROJECT
+    from tests.support import PROJECT
 
     sys.path.insert(0, str(PROJECT / "ops"))
     import import_legacy_sms

@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.support import PROJECT
 
 sys.path.insert(0, str(PROJECT / "clients" / "cli"))
 import mfa_cli  # noqa: E402

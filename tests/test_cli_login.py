@@ -3,14 +3,10 @@ import re
 
 import pytest
 
-from tests.conftest import PASSWORD, mailbox
+from tests.support import table
+from tests.support.journeys import PASSWORD, mailbox
 
 DAY = 24 * 3600
-
-
-@pytest.fixture
-def alice(person):
-    return person.onboard()
 
 
 @pytest.fixture
@@ -29,6 +25,15 @@ def poll(cli, device_code):
     return cli.post("/v1/cli/logins/token", {"device_code": device_code}, browser=False)
 
 
+def approved_session(api, cli) -> dict:
+    """A CLI login started, approved in the browser of `api` and polled for its token: the
+    bearer header of the new CLI session."""
+    started = start(cli)
+    api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
+    token = poll(cli, started["device_code"]).json["access_token"]
+    return {"authorization": f"Bearer {token}"}
+
+
 def test_start_answers_rfc8628_fields(cli):
     started = start(cli)
     assert re.fullmatch(r"[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}", started["user_code"])
@@ -39,10 +44,8 @@ def test_start_answers_rfc8628_fields(cli):
 
 
 def test_device_code_is_stored_only_hashed(cli):
-    import boto3
-
     started = start(cli)
-    assert started["device_code"] not in str(boto3.client("dynamodb").scan(TableName="mfa-local")["Items"])
+    assert started["device_code"] not in str(table.items())
 
 
 def test_full_flow_approve_then_token_then_bearer(alice, api, cli, clock):
@@ -138,10 +141,7 @@ def test_approval_needs_a_full_web_session(person, api, cli):
 
 
 def test_cli_session_lasts_30_days_without_sliding(alice, api, cli, clock):
-    started = start(cli)
-    api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
-    token = poll(cli, started["device_code"]).json["access_token"]
-    bearer = {"authorization": f"Bearer {token}"}
+    bearer = approved_session(api, cli)
     for _ in range(29):
         clock.advance(DAY)
         assert cli.get("/v1/account", headers=bearer, browser=False).status_code == 200
@@ -186,10 +186,7 @@ def test_malformed_user_codes_are_not_found(alice, api, code):
 
 
 def test_a_cli_session_has_no_step_up_rights_and_cannot_approve_cli_logins(alice, api, cli, clock):
-    started = start(cli)
-    api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
-    token = poll(cli, started["device_code"]).json["access_token"]
-    bearer = {"authorization": f"Bearer {token}"}
+    bearer = approved_session(api, cli)
     refused = cli.post("/v1/account/recovery-codes", {}, headers=bearer, browser=False)
     assert refused.status_code == 403 and refused.json["error"] == "step_up_required"
     another = start(cli, "second cli")

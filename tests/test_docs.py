@@ -1,7 +1,7 @@
 """The documentation that is generated from the code stays in step with it."""
 import re
 
-from tests.conftest import PROJECT
+from tests.support import PROJECT
 
 
 def test_route_table_matches_the_code():

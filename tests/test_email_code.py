@@ -6,7 +6,7 @@ import re
 import boto3
 import pytest
 
-from tests.conftest import mailbox, totp_code
+from tests.support.journeys import mailbox, totp_code
 
 SUBJECT = "Your verification code"
 
@@ -24,32 +24,30 @@ def last_code(api, email: str) -> str:
 
 
 @pytest.fixture
-def emailer(person, clock, monkeypatch):
+def emailer(alice, monkeypatch):
     """Alice with TOTP and an email-code backup, logged out."""
     enable(monkeypatch)
-    person.onboard()
-    started = person.api.post("/v1/account/methods", {"type": "email_code"})
+    started = alice.api.post("/v1/account/methods", {"type": "email_code"})
     assert started.status_code == 201, started.json
     assert started.json["sent_to_hint"] == "a•••@example.com"
-    confirmed = person.api.post(f"/v1/account/methods/{started.json['method_id']}/confirm",
-                                {"code": last_code(person.api, person.email)})
+    confirmed = alice.api.post(f"/v1/account/methods/{started.json['method_id']}/confirm",
+                               {"code": last_code(alice.api, alice.email)})
     assert confirmed.status_code == 200, confirmed.json
-    person.email_method_id = started.json["method_id"]
-    person.api.post("/v1/logout")
-    return person
+    alice.email_method_id = started.json["method_id"]
+    alice.api.post("/v1/logout")
+    return alice
 
 
 def begin_login(person) -> tuple[str, object]:
-    login_id = person.password_step().json["login_id"]
+    login_id = person.start_login()
     return login_id, person.api.post(f"/v1/login/{login_id}/challenges", {"method_id": person.email_method_id})
 
 
-def test_off_unless_the_stage_names_it(person):
-    person.onboard()
-    assert "email_code" not in person.api.get("/v1/account").json["addable_methods"]
-    refused = person.api.post("/v1/account/methods", {"type": "email_code"})
+def test_off_unless_the_stage_names_it(alice):
+    assert "email_code" not in alice.api.get("/v1/account").json["addable_methods"]
+    refused = alice.api.post("/v1/account/methods", {"type": "email_code"})
     assert refused.status_code == 403 and refused.json["error"] == "method_disabled"
-    assert mailbox(person.api, person.email, SUBJECT) == []
+    assert mailbox(alice.api, alice.email, SUBJECT) == []
 
 
 def test_a_backup_only_beside_a_method_that_logs_in(person, monkeypatch):
@@ -91,14 +89,14 @@ def test_a_code_works_once_and_only_for_its_own_login(emailer, make_client, cloc
     login_id, _ = begin_login(emailer)
     code = last_code(emailer.api, emailer.email)
     other_browser = type(emailer)(make_client(), clock)
-    other_id = other_browser.password_step().json["login_id"]
+    other_id = other_browser.start_login()
     elsewhere = other_browser.api.post(f"/v1/login/{other_id}/verify",
                                        {"method_id": emailer.email_method_id, "code": code})
     assert elsewhere.status_code == 401 and elsewhere.json["error"] == "invalid_code"
     body = {"method_id": emailer.email_method_id, "code": code}
     assert emailer.api.post(f"/v1/login/{login_id}/verify", body).status_code == 200
     emailer.api.post("/v1/logout")
-    again_id = emailer.password_step().json["login_id"]
+    again_id = emailer.start_login()
     reused = emailer.api.post(f"/v1/login/{again_id}/verify", body)
     assert reused.status_code == 401 and reused.json["error"] == "invalid_code"
 
@@ -121,12 +119,12 @@ def test_a_code_expires_after_ten_minutes_and_a_newer_one_replaces_it(emailer, c
 
 
 def test_five_codes_an_hour(emailer, clock):
-    login_id = emailer.password_step().json["login_id"]
+    login_id = emailer.start_login()
     body = {"method_id": emailer.email_method_id}
     answers = [emailer.api.post(f"/v1/login/{login_id}/challenges", body).status_code for _ in range(6)]
     assert answers == [201] * 5 + [429]
     clock.advance(3600)
-    login_id = emailer.password_step().json["login_id"]
+    login_id = emailer.start_login()
     assert emailer.api.post(f"/v1/login/{login_id}/challenges", body).status_code == 201
 
 

@@ -11,49 +11,19 @@ import pyotp
 import pytest
 import requests
 
-from tests.conftest import PASSWORD, PROJECT, serve_locally
+from tests.support import PROJECT
+from tests.support.http import Browser
+from tests.support.journeys import PASSWORD, onboarded_browser, token_in
+from tests.support.servers import serve_locally
 
 
 @pytest.fixture(scope="module", params=["embedded", "dynamodb-local", "localstack"])
 def base_url(request):
     """The whole suite runs against the served API three times: embedded moto; moto with
     DynamoDB on DynamoDB Local; everything on LocalStack."""
-    from tests.conftest import require_real_servers
-
-    if request.param != "embedded":
-        require_real_servers(request.param)
     with serve_locally(request.param, {"CLI_POLL_INTERVAL_SECONDS": "1"}) as url:
         # the reference CLI polls at the server's interval
         yield url
-
-
-class Browser:
-    """A requests session that sends what the web frontend sends. requests will not send
-    a Secure cookie over plain http (browsers do, for localhost), so cookies are kept here."""
-
-    def __init__(self, base_url):
-        self.base = base_url
-        self.http = requests.Session()
-        self.cookies: dict[str, str] = {}
-
-    @property
-    def token(self) -> str | None:
-        return self.cookies.get("__Host-mfa_session")
-
-    def call(self, method, path, body=None):
-        headers = {"Origin": "http://localhost:8000", "X-Requested-With": "fetch"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        response = self.http.request(method, self.base + path, json=body, headers=headers, timeout=10)
-        for cookie in response.raw.headers.getlist("Set-Cookie"):
-            name, _, rest = cookie.partition("=")
-            value = rest.split(";", 1)[0]
-            assert "HttpOnly" in cookie and "Secure" in cookie and "Path=/" in cookie and name.startswith("__Host-")
-            if value and "Max-Age=0" not in cookie:
-                self.cookies[name] = value
-            else:
-                self.cookies.pop(name, None)
-        return response
 
 
 def test_full_flow_over_http(base_url):
@@ -61,9 +31,7 @@ def test_full_flow_over_http(base_url):
     email = "e2e@example.com"
     assert browser.call("POST", "/v1/accounts", {"email": email, "password": PASSWORD}).status_code == 202
 
-    messages = browser.call("GET", "/_dev/mailbox").json()["messages"]
-    mail = next(m for m in messages if email in m["to"])
-    token = re.search(r"token=([\w-]+)", mail["links"][0]).group(1)
+    token = token_in(browser.mailbox(email)[0]["links"][0])
     assert browser.call("POST", "/v1/accounts/verify-email", {"token": token}).status_code == 200
 
     started = browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD}).json()
@@ -94,15 +62,8 @@ def test_full_flow_over_http(base_url):
 
 
 def test_methods_and_recovery_codes_over_http(base_url):
-    browser = Browser(base_url)
     email = "e2e-methods@example.com"
-    browser.call("POST", "/v1/accounts", {"email": email, "password": PASSWORD})
-    mail = next(m for m in browser.call("GET", "/_dev/mailbox").json()["messages"] if email in m["to"])
-    browser.call("POST", "/v1/accounts/verify-email", {"token": re.search(r"token=([\w-]+)", mail["links"][0]).group(1)})
-    browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD})
-    first = browser.call("POST", "/v1/account/methods/totp", {"label": "Phone"}).json()
-    assert browser.call("POST", f"/v1/account/methods/{first['method_id']}/confirm",
-                        {"code": pyotp.TOTP(first["secret"]).now()}).status_code == 200
+    browser, first = onboarded_browser(base_url, email, "Phone")
 
     codes = browser.call("POST", "/v1/account/recovery-codes").json()
     assert len(codes["codes"]) == 10
@@ -113,7 +74,7 @@ def test_methods_and_recovery_codes_over_http(base_url):
     verified = browser.call("POST", f"/v1/login/{started['login_id']}/verify",
                             {"method_id": codes["method_id"], "code": codes["codes"][0]})
     assert verified.status_code == 200
-    subjects = [m["subject"] for m in browser.call("GET", "/_dev/mailbox").json()["messages"] if email in m["to"]]
+    subjects = [m["subject"] for m in browser.mailbox(email)]
     assert subjects[0] == "A recovery code was used"
     assert "New recovery codes were generated" in subjects
 
@@ -129,18 +90,6 @@ def test_methods_and_recovery_codes_over_http(base_url):
     assert kinds[:2] == ["method_removed", "method_added"]
 
 
-def onboard(base_url: str, email: str) -> Browser:
-    browser = Browser(base_url)
-    browser.call("POST", "/v1/accounts", {"email": email, "password": PASSWORD})
-    mail = next(m for m in browser.call("GET", "/_dev/mailbox").json()["messages"] if email in m["to"])
-    browser.call("POST", "/v1/accounts/verify-email", {"token": re.search(r"token=([\w-]+)", mail["links"][0]).group(1)})
-    browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD})
-    enrolment = browser.call("POST", "/v1/account/methods/totp", {}).json()
-    assert browser.call("POST", f"/v1/account/methods/{enrolment['method_id']}/confirm",
-                        {"code": pyotp.TOTP(enrolment["secret"]).now()}).status_code == 200
-    return browser
-
-
 def mfa(base_url, credentials, *args, **kwargs):
     return subprocess.run([sys.executable, str(PROJECT / "clients" / "cli" / "mfa_cli.py"), "--api", base_url, *args],
                           env={**os.environ, "MFA_CREDENTIALS": str(credentials)}, capture_output=True, text=True,
@@ -149,7 +98,7 @@ def mfa(base_url, credentials, *args, **kwargs):
 
 def test_reference_cli_logs_in_through_the_browser(base_url, tmp_path):
     email = "e2e-cli@example.com"
-    browser = onboard(base_url, email)
+    browser, _ = onboarded_browser(base_url, email)
     credentials = tmp_path / "netrc"
     cli = subprocess.Popen(
         [sys.executable, str(PROJECT / "clients" / "cli" / "mfa_cli.py"), "--api", base_url, "login", "--no-browser",
@@ -185,7 +134,7 @@ def test_reference_cli_logs_in_through_the_browser(base_url, tmp_path):
 
 
 def test_reference_cli_reports_a_denied_login(base_url, tmp_path):
-    browser = onboard(base_url, "e2e-cli-deny@example.com")
+    browser, _ = onboarded_browser(base_url, "e2e-cli-deny@example.com")
     cli = subprocess.Popen(
         [sys.executable, str(PROJECT / "clients" / "cli" / "mfa_cli.py"), "--api", base_url, "login", "--no-browser"],
         env={**os.environ, "MFA_CREDENTIALS": str(tmp_path / "netrc")}, stdout=subprocess.PIPE,

@@ -1,13 +1,12 @@
 """Password step, mandatory enrolment, second factor with TOTP, attempts and lockout."""
-import threading
-
 import pytest
 
-from tests.conftest import PASSWORD, Person, _set_cookies, mailbox, totp_code
+from tests.support.http import set_cookies
+from tests.support.journeys import PASSWORD, mailbox, totp_code
+from tests.support.table import account_item
 
 
-def test_wrong_email_and_wrong_password_look_the_same(person, api):
-    person.onboard()
+def test_wrong_email_and_wrong_password_look_the_same(alice, api):
     wrong_password = api.post("/v1/login", {"email": "alice@example.com", "password": "not the password at all"})
     wrong_email = api.post("/v1/login", {"email": "nobody@example.com", "password": PASSWORD})
     assert wrong_password.status_code == wrong_email.status_code == 401
@@ -102,45 +101,41 @@ def test_wrong_confirmation_code_keeps_enrolment_pending(person, api, clock):
     assert again.status_code == 409
 
 
-def test_password_step_lists_methods(person):
-    person.onboard()
-    started = person.password_step().json
+def test_password_step_lists_methods(alice):
+    started = alice.password_step().json
     assert started["enrollment_required"] is False
-    assert started["methods"] == [{"id": person.method_id, "type": "totp", "label": "Phone"}]
-    assert started["expires_at"] == int(person.clock.now()) + 300
+    assert started["methods"] == [{"id": alice.method_id, "type": "totp", "label": "Phone"}]
+    assert started["expires_at"] == int(alice.clock.now()) + 300
 
 
-def test_login_sets_secure_session_cookie(person, api):
-    person.onboard()
+def test_login_sets_secure_session_cookie(alice, api):
     api.cookies.clear()
-    response = person.login()
+    response = alice.login()
     assert response.status_code == 200
     assert response.json["kind"] == "web" and response.json["enrollment_required"] is False
-    assert response.json["method_used"] == {"id": person.method_id, "type": "totp"}
-    [cookie] = _set_cookies(response)
+    assert response.json["method_used"] == {"id": alice.method_id, "type": "totp"}
+    [cookie] = set_cookies(response)
     for attribute in ("HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=864000"):
         assert attribute in cookie
 
 
-def test_codes_from_previous_and_next_step_are_accepted(person, clock):
-    person.onboard()
+def test_codes_from_previous_and_next_step_are_accepted(alice, clock):
     clock.advance(60)
-    assert person.login(totp_code(person.secret, clock.now() - 30)).status_code == 200
+    assert alice.login(totp_code(alice.secret, clock.now() - 30)).status_code == 200
     clock.advance(60)
-    assert person.login(totp_code(person.secret, clock.now() + 30)).status_code == 200
+    assert alice.login(totp_code(alice.secret, clock.now() + 30)).status_code == 200
     clock.advance(90)
-    too_old = person.login(totp_code(person.secret, clock.now() - 60))
+    too_old = alice.login(totp_code(alice.secret, clock.now() - 60))
     assert too_old.status_code == 401
 
 
-def test_a_code_is_accepted_once(person, clock):
-    person.onboard()
-    code = totp_code(person.secret, clock.now())
-    assert person.login(code).status_code == 200
-    replay = person.login(code)
+def test_a_code_is_accepted_once(alice, clock):
+    code = totp_code(alice.secret, clock.now())
+    assert alice.login(code).status_code == 200
+    replay = alice.login(code)
     assert replay.status_code == 401 and replay.json["error"] == "invalid_code"
     # An earlier step than the one used is refused too.
-    assert person.login(totp_code(person.secret, clock.now() - 30)).status_code == 401
+    assert alice.login(totp_code(alice.secret, clock.now() - 30)).status_code == 401
 
 
 def test_the_confirmation_code_cannot_log_in(person, api, clock):
@@ -153,100 +148,88 @@ def test_the_confirmation_code_cannot_log_in(person, api, clock):
     assert person.login(code).status_code == 401
 
 
-def test_attempt_dies_after_five_failures(person, api):
-    person.onboard()
-    login_id = person.password_step().json["login_id"]
+def test_attempt_dies_after_five_failures(alice, api):
+    login_id = alice.start_login()
     for remaining in (4, 3, 2, 1, 0):
-        bad = api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": "000000"})
+        bad = api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": "000000"})
         assert bad.status_code == 401 and bad.json["attempts_remaining"] == remaining
     dead = api.post(f"/v1/login/{login_id}/verify",
-                    {"method_id": person.method_id, "code": totp_code(person.secret, person.clock.now())})
+                    {"method_id": alice.method_id, "code": totp_code(alice.secret, alice.clock.now())})
     assert dead.status_code == 410 and dead.json["error"] == "login_expired"
 
 
-def test_attempt_is_single_use(person, api):
-    person.onboard()
-    login_id = person.password_step().json["login_id"]
-    code = totp_code(person.secret, person.clock.now())
-    assert api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": code}).status_code == 200
-    person.clock.advance(30)
-    code = totp_code(person.secret, person.clock.now())
-    used = api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": code})
+def test_attempt_is_single_use(alice, api):
+    login_id = alice.start_login()
+    code = totp_code(alice.secret, alice.clock.now())
+    assert api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": code}).status_code == 200
+    alice.clock.advance(30)
+    code = totp_code(alice.secret, alice.clock.now())
+    used = api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": code})
     assert used.status_code == 410
 
 
-def test_attempt_expires_after_five_minutes_even_before_ttl_deletion(person, api, clock):
-    person.onboard()
-    login_id = person.password_step().json["login_id"]
+def test_attempt_expires_after_five_minutes_even_before_ttl_deletion(alice, api, clock):
+    login_id = alice.start_login()
     clock.advance(301)
     late = api.post(f"/v1/login/{login_id}/verify",
-                    {"method_id": person.method_id, "code": totp_code(person.secret, clock.now())})
+                    {"method_id": alice.method_id, "code": totp_code(alice.secret, clock.now())})
     assert late.status_code == 410
 
 
-def test_unknown_attempt_and_unknown_method(person, api):
-    person.onboard()
-    unknown = api.post("/v1/login/" + "0" * 32 + "/verify", {"method_id": person.method_id, "code": "123456"})
+def test_unknown_attempt_and_unknown_method(alice, api):
+    unknown = api.post("/v1/login/" + "0" * 32 + "/verify", {"method_id": alice.method_id, "code": "123456"})
     assert unknown.status_code == 404 and unknown.json["error"] == "login_not_found"
-    login_id = person.password_step().json["login_id"]
+    login_id = alice.start_login()
     other = api.post(f"/v1/login/{login_id}/verify", {"method_id": "f" * 32, "code": "123456"})
     assert other.status_code == 404 and other.json["error"] == "method_not_found"
 
 
-def test_rehash_on_login_when_parameters_change(person, monkeypatch):
-    import boto3
-
+def test_rehash_on_login_when_parameters_change(alice, monkeypatch):
     from chalicelib.config import get_settings
 
-    person.onboard()
     monkeypatch.setenv("ARGON2_TIME_COST", "3")
     get_settings.cache_clear()
-    assert person.password_step().status_code == 200
-    item = boto3.client("dynamodb").get_item(TableName="mfa-local", Key={"PK": {"S": "EMAIL#alice@example.com"},
-                                                                        "SK": {"S": "ACCOUNT"}})["Item"]
+    assert alice.password_step().status_code == 200
+    item = account_item("alice@example.com")
     assert item["password_hash"]["S"].startswith("$argon2id$v=19$m=19456,t=3,p=1$")
-    assert person.password_step().status_code == 200
+    assert alice.password_step().status_code == 200
 
 
-def fail_once(person) -> dict:
-    login_id = person.password_step().json["login_id"]
-    response = person.api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": "000000"})
-    return response
+def fail_once(person):
+    return person.verify(person.start_login(), "000000")
 
 
-def test_account_lockout_with_increasing_delays_and_email(person, api, clock):
-    person.onboard()
+def test_account_lockout_with_increasing_delays_and_email(alice, api, clock):
     for _ in range(10):
-        assert fail_once(person).status_code == 401
+        assert fail_once(alice).status_code == 401
     locked = mailbox(api, "alice@example.com", "locked after failed attempts")
     assert len(locked) == 1 and "10 failed" in locked[0]["text"]
-    refused = person.login()
+    refused = alice.login()
     assert refused.status_code == 429 and refused.json["error"] == "mfa_locked"
     assert refused.headers["Retry-After"] == "60"
     clock.advance(60)
-    assert fail_once(person).status_code == 401          # 11th failure: now 2 minutes
+    assert fail_once(alice).status_code == 401          # 11th failure: now 2 minutes
     clock.advance(61)
-    assert person.login().status_code == 429
+    assert alice.login().status_code == 429
     clock.advance(60)
-    assert person.login().status_code == 200             # success resets the count
+    assert alice.login().status_code == 200             # success resets the count
     clock.advance(30)
-    assert fail_once(person).status_code == 401
-    assert person.login().status_code == 200
+    assert fail_once(alice).status_code == 401
+    assert alice.login().status_code == 200
 
 
-def test_hard_lock_after_100_consecutive_failures(person, api, clock):
+def test_hard_lock_after_100_consecutive_failures(alice, api, clock):
     import boto3
 
-    person.onboard()
     account_id = api.get("/v1/account").json["id"]
     # 99 consecutive failures so far, the last lock long over.
     boto3.client("dynamodb").put_item(TableName="mfa-local", Item={
         "PK": {"S": f"ACCOUNT#{account_id}"}, "SK": {"S": "LOCKOUT"}, "failures": {"N": "99"},
         "last_failure_at": {"N": str(int(clock.now()))}, "locked_until": {"N": str(int(clock.now()) + 3600)}})
     clock.advance(3600)
-    assert fail_once(person).status_code == 401          # the 100th
+    assert fail_once(alice).status_code == 401          # the 100th
     clock.advance(30 * 24 * 3600)
-    refused = person.login()
+    refused = alice.login()
     assert refused.status_code == 403 and refused.json["error"] == "account_locked"
     assert len(mailbox(api, "alice@example.com", "Your account is locked")) == 1
 
@@ -257,78 +240,59 @@ def test_lockout_delays_are_capped():
     assert [delay_for(n) for n in (9, 10, 11, 12, 15, 16, 50)] == [0, 60, 120, 240, 1920, 3600, 3600]
 
 
-@pytest.mark.usefixtures("atomic_dynamodb")
-def test_two_simultaneous_verifications_of_the_same_code(person, make_client, clock):
-    """Two browsers, two login attempts, the same code at the same moment: exactly one wins."""
-    person.onboard()
-    second = Person(make_client(), clock, person.email)
-    second.method_id, second.secret = person.method_id, person.secret
-    login_ids = [person.password_step().json["login_id"], second.password_step().json["login_id"]]
-    code = totp_code(person.secret, clock.now())
-    barrier = threading.Barrier(2)
-    results = [None, None]
+def test_two_simultaneous_verifications_of_the_same_code(alice, make_client, clock, race):
+    """Two browsers, two login attempts, the same code at the same moment: exactly one wins.
+    Staged: the first has checked the code and is about to record its use when the second
+    verifies."""
+    from chalicelib import store
 
-    def verify(index, client):
-        barrier.wait()
-        results[index] = client.post(f"/v1/login/{login_ids[index]}/verify",
-                                     {"method_id": person.method_id, "code": code}).status_code
-
-    threads = [threading.Thread(target=verify, args=(i, c)) for i, c in enumerate([person.api, second.api])]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    second = alice.in_another_browser(make_client())
+    login_ids = [alice.start_login(), second.start_login()]
+    code = totp_code(alice.secret, clock.now())
+    results = race(lambda: alice.verify(login_ids[0], code).status_code,
+                   lambda: second.verify(login_ids[1], code).status_code,
+                   pause_before=(store, "transact"))
     # Exactly one wins; the other is refused as a reused code, or as a second try racing
     # on the same account (429 try_again).
     assert sorted(results) in ([200, 401], [200, 429])
 
 
 @pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "12345a", "１２３４５６"])
-def test_malformed_codes_are_wrong_codes(person, code):
-    person.onboard()
-    response = person.login(code)
+def test_malformed_codes_are_wrong_codes(alice, code):
+    response = alice.login(code)
     assert response.status_code == 401 and response.json["error"] == "invalid_code"
 
 
-@pytest.mark.usefixtures("atomic_dynamodb")
-def test_a_burst_of_parallel_guesses_cannot_pass_the_lockout(person, make_client, clock):
+def test_a_burst_of_parallel_guesses_cannot_pass_the_lockout(alice, make_client, race):
     """9 failures so far; 6 browsers guess at once: one guess is checked (the 10th, which
-    locks), every other one is refused without its code being looked at."""
-    person.onboard()
+    locks), every other one is refused without its code being looked at. Staged: the first
+    has read the count of 9 and is about to take the 10th try when the other five guess."""
+    from chalicelib import store
+
     for _ in range(9):
-        assert fail_once(person).status_code == 401
-    browsers = [Person(make_client(), clock, person.email) for _ in range(6)]
-    login_ids = [b.password_step().json["login_id"] for b in browsers]
-    barrier = threading.Barrier(len(browsers))
-    answers = []
-
-    def guess(browser, login_id):
-        barrier.wait()
-        response = browser.api.post(f"/v1/login/{login_id}/verify", {"method_id": person.method_id, "code": "000000"})
-        answers.append(response.json["error"])
-
-    threads = [threading.Thread(target=guess, args=pair) for pair in zip(browsers, login_ids)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        assert fail_once(alice).status_code == 401
+    browsers = [alice.in_another_browser(make_client()) for _ in range(6)]
+    login_ids = [b.start_login() for b in browsers]
+    guesses = [lambda b=b, login_id=login_id: b.verify(login_id, "000000").json["error"]
+               for b, login_id in zip(browsers, login_ids)]
+    answers = race(*guesses, pause_before=(store, "reserve_second_factor_try"))
     assert answers.count("invalid_code") == 1
     assert set(answers) - {"invalid_code"} <= {"try_again", "mfa_locked"}
-    assert person.login().json["error"] == "mfa_locked"
+    assert alice.login().json["error"] == "mfa_locked"
 
 
-def test_password_guessing_is_rate_limited_per_email(person, api, clock):
-    person.onboard()  # one password step already
+def test_password_guessing_is_rate_limited_per_email(alice, api, clock):
+    # onboarding made one password step already
     for _ in range(19):
-        assert api.post("/v1/login", {"email": person.email, "password": "wrong but long enough"}).status_code == 401
-    limited = person.password_step()  # even the right password, once over the limit
+        assert api.post("/v1/login", {"email": alice.email, "password": "wrong but long enough"}).status_code == 401
+    limited = alice.password_step()  # even the right password, once over the limit
     assert limited.status_code == 429 and limited.json["error"] == "rate_limited"
     assert int(limited.headers["Retry-After"]) <= 600
     unknown = [api.post("/v1/login", {"email": "nobody@example.com", "password": "x" * 12}).status_code
                for _ in range(21)]
     assert unknown[-1] == 429  # the same for an email without an account
     clock.advance(600)
-    assert person.password_step().status_code == 200
+    assert alice.password_step().status_code == 200
 
 
 def test_password_guessing_is_rate_limited_per_ip(person, api, monkeypatch):
@@ -341,21 +305,17 @@ def test_password_guessing_is_rate_limited_per_ip(person, api, monkeypatch):
     assert api.post("/v1/login", {"email": "other@example.com", "password": "x" * 12}).status_code == 429
 
 
-def test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise(person, api, monkeypatch):
+def test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise(alice, api, race):
     """The 10th try carries the right code, but its login attempt is gone by the time it is
-    accepted (410): the lock its try set still takes effect and is emailed."""
+    accepted (410): the lock its try set still takes effect and is emailed. Staged: the same
+    verification sent twice (a double click); the first has read the count of 9 when the
+    second is accepted and uses the attempt up."""
     from chalicelib import store
 
-    person.onboard()
     for _ in range(9):
-        assert fail_once(person).status_code == 401
-    real = store.op_consume_login_attempt
-
-    def already_used(login_id, now):
-        op = real(login_id, now)
-        op["Update"]["ConditionExpression"] = "attribute_not_exists(PK)"
-        return op
-
-    monkeypatch.setattr(store, "op_consume_login_attempt", already_used)
-    assert person.login().status_code == 410
-    assert len(mailbox(api, person.email, "locked after failed attempts")) == 1
+        assert fail_once(alice).status_code == 401
+    login_id = alice.start_login()
+    first, _ = race(lambda: alice.verify(login_id), lambda: alice.verify(login_id),
+                    pause_before=(store, "reserve_second_factor_try"))
+    assert first.status_code == 410
+    assert len(mailbox(api, alice.email, "locked after failed attempts")) == 1

@@ -1,22 +1,10 @@
 """Listing, renaming and removing methods; step-up."""
-import threading
-
-import boto3
 import pytest
 
-from tests.conftest import Person, mailbox, totp_code
+from tests.support.journeys import mailbox, totp_code
+from tests.support.table import items_of
 
 MINUTE = 60
-
-
-@pytest.fixture
-def alice(person):
-    return person.onboard()
-
-
-def method_items():
-    items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
-    return [i for i in items if i["SK"]["S"].startswith("METHOD#")]
 
 
 def test_list_methods_shows_safe_fields_and_backup_nudge(alice, api):
@@ -108,14 +96,12 @@ def test_step_up_ends_the_session_after_five_wrong_codes(alice, api):
     assert api.get("/v1/account").status_code == 401
 
 
-def test_step_up_failures_count_towards_the_account_lockout(alice, api, make_client, clock):
+def test_step_up_failures_count_towards_the_account_lockout(alice, api, make_client):
     for _ in range(4):
         api.post("/v1/account/step-up", {"method_id": alice.method_id, "code": "000000"})
-    other = Person(make_client(), clock, alice.email)
-    other.method_id, other.secret = alice.method_id, alice.secret
+    other = alice.in_another_browser(make_client())
     for _ in range(6):
-        login_id = other.password_step().json["login_id"]
-        other.api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": "000000"})
+        other.verify(other.start_login(), "000000")
     locked = alice.step_up()
     assert locked.status_code == 429 and locked.json["error"] == "mfa_locked"
 
@@ -138,11 +124,11 @@ def test_last_method_cannot_be_removed_and_recovery_codes_do_not_count(alice, ap
 
 def test_remove_deletes_the_secret_for_good_and_answers_the_rest(alice, api, clock):
     second, _ = alice.add_totp()
-    assert len(method_items()) == 2
+    assert len(items_of(sk_prefix="METHOD#")) == 2
     removed = api.delete(f"/v1/account/methods/{alice.method_id}", {"confirm": True})
     assert removed.status_code == 200
     assert [m["id"] for m in removed.json["methods"]] == [second]
-    assert [i["SK"]["S"] for i in method_items()] == [f"METHOD#{second}"]
+    assert [i["SK"]["S"] for i in items_of(sk_prefix="METHOD#")] == [f"METHOD#{second}"]
     clock.advance(30)
     gone = alice.login()
     assert gone.status_code == 404 and gone.json["error"] == "method_not_found"
@@ -157,35 +143,27 @@ def test_recovery_codes_can_be_removed_while_a_primary_method_remains(alice, api
     assert [m["type"] for m in api.get("/v1/account/methods").json["methods"]] == ["totp"]
 
 
-@pytest.mark.usefixtures("atomic_dynamodb")
-def test_concurrent_removal_of_the_last_two_methods_leaves_one(alice, api, make_client, clock):
+def test_concurrent_removal_of_the_last_two_methods_leaves_one(alice, api, make_client, clock, race):
+    """Staged: the first has counted two methods and is about to remove one when the second
+    removes the other."""
+    from chalicelib import store
+
     second, second_secret = alice.add_totp()
-    other = Person(make_client(), clock, alice.email)
+    other = alice.in_another_browser(make_client())
     other.method_id, other.secret = second, second_secret
     clock.advance(30)
     assert other.login().status_code == 200
-    barrier = threading.Barrier(2)
-    results = {}
-
-    def remove(client, method_id):
-        barrier.wait()
-        results[method_id] = client.delete(f"/v1/account/methods/{method_id}", {"confirm": True}).status_code
-
-    threads = [threading.Thread(target=remove, args=(api, second)),
-               threading.Thread(target=remove, args=(other.api, alice.method_id))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(results.values()) == [200, 409]
+    results = race(lambda: api.delete(f"/v1/account/methods/{second}", {"confirm": True}).status_code,
+                   lambda: other.api.delete(f"/v1/account/methods/{alice.method_id}", {"confirm": True}).status_code,
+                   pause_before=(store, "transact"))
+    assert sorted(results) == [200, 409]
     assert len(api.get("/v1/account/methods").json["methods"]) == 1
 
 
 def test_revoke_other_sessions(alice, api, make_client, clock):
     others = []
     for _ in range(2):
-        other = Person(make_client(), clock, alice.email)
-        other.method_id, other.secret = alice.method_id, alice.secret
+        other = alice.in_another_browser(make_client())
         clock.advance(30)
         assert other.login().status_code == 200
         others.append(other)
@@ -197,10 +175,10 @@ def test_revoke_other_sessions(alice, api, make_client, clock):
     assert api.request("DELETE", "/v1/account/sessions").status_code == 400
 
 
-def test_restricted_session_cannot_add_a_second_method_or_recovery_codes(person, api, make_client, clock):
+def test_restricted_session_cannot_add_a_second_method_or_recovery_codes(person, api, make_client):
     person.sign_up()
     person.password_step()
-    second_browser = Person(make_client(), clock, person.email)
+    second_browser = person.in_another_browser(make_client())
     second_browser.password_step()  # another restricted session, same account
     person.enroll_totp()
     refused = second_browser.api.post("/v1/account/methods/totp", {})

@@ -2,17 +2,8 @@
 import boto3
 import pytest
 
-from tests.conftest import mailbox
-
-
-@pytest.fixture
-def alice(person):
-    return person.onboard()
-
-
-def outbox_items():
-    items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
-    return [i for i in items if i["SK"]["S"] == "OUTBOX"]
+from tests.support.journeys import mailbox
+from tests.support.table import items_of
 
 
 @pytest.mark.parametrize("change, subject", [
@@ -37,12 +28,12 @@ def test_each_change_is_emailed_with_when_where_and_what_to_do(alice, api, chang
     assert second_secret not in text and alice.secret not in text
     if change == "codes":
         assert not any(c in text for c in codes)
-    assert outbox_items() == []  # delivered and removed
+    assert items_of(sk="OUTBOX") == []  # delivered and removed
 
 
 def test_lockout_notice_goes_through_the_outbox(alice, api):
     for _ in range(10):
-        login_id = alice.password_step().json["login_id"]
+        login_id = alice.start_login()
         api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": "000000"})
     [notice] = mailbox(api, alice.email, "locked after failed attempts")
     assert "1 minute(s)" in notice["text"] and "IP address" in notice["text"]
@@ -60,13 +51,13 @@ def test_a_failed_send_neither_undoes_the_change_nor_loses_the_notice(alice, api
     renamed = api.request("PATCH", f"/v1/account/methods/{alice.method_id}", {"label": "Renamed"})
     assert renamed.status_code == 200
     assert api.get("/v1/account/methods").json["methods"][0]["label"] == "Renamed"
-    [pending] = outbox_items()
+    [pending] = items_of(sk="OUTBOX")
     monkeypatch.setattr(notify, "send", working_send)
     notice_id = pending["PK"]["S"].removeprefix("OUTBOX#")
     assert outbox.deliver(notice_id) is True
     assert outbox.deliver(notice_id) is False  # delivered once
     assert len(mailbox(api, alice.email, "renamed")) == 1
-    assert outbox_items() == []
+    assert items_of(sk="OUTBOX") == []
 
 
 def test_stream_handler_delivers_notices_from_the_table_stream(alice, api, app_module, monkeypatch):
@@ -86,14 +77,14 @@ def test_stream_handler_delivers_notices_from_the_table_stream(alice, api, app_m
 
     assert api.request("PATCH", f"/v1/account/methods/{alice.method_id}", {"label": "Streamed"}).status_code == 200
     assert len(mailbox(api, alice.email)) == before
-    assert len(outbox_items()) == 1
+    assert len(items_of(sk="OUTBOX")) == 1
 
     records = streams.get_records(ShardIterator=iterator)["Records"]
     event = {"Records": [{"eventName": r["eventName"], "dynamodb": {"Keys": r["dynamodb"]["Keys"]}} for r in records]}
     assert app_module.outbox_delivery(event, None) == {"delivered": 1}
     assert app_module.outbox_delivery(event, None) == {"delivered": 0}
     assert len(mailbox(api, alice.email, "renamed")) == 1
-    assert outbox_items() == []
+    assert items_of(sk="OUTBOX") == []
 
 
 def events(api, **params):
@@ -105,7 +96,7 @@ def test_security_events_are_recorded(alice, api, clock):
     def then():
         clock.advance(1)
 
-    login_id = alice.password_step().json["login_id"]
+    login_id = alice.start_login()
     api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": "000000"})
     then()
     api.post("/v1/login", {"email": alice.email, "password": "wrong password here"})
@@ -121,7 +112,7 @@ def test_security_events_are_recorded(alice, api, clock):
     then()
     api.delete(f"/v1/account/methods/{second}", {"confirm": True})
     then()
-    login_id = alice.password_step().json["login_id"]
+    login_id = alice.start_login()
     api.post(f"/v1/login/{login_id}/verify", {"method_id": codes["method_id"], "code": codes["codes"][0]})
     kinds = [e["kind"] for e in events(api, limit=100).json["events"]]
     # Events of one instant (the frozen clock) come in any order among themselves.
@@ -169,8 +160,7 @@ def test_events_are_kept_400_days_and_expire_on_read(alice, api, clock):
     from chalicelib.services import audit
 
     account_id = api.get("/v1/account").json["id"]
-    items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
-    event_items = [i for i in items if i["SK"]["S"].startswith("EVENT#")]
+    event_items = items_of(sk_prefix="EVENT#")
     assert event_items
     for item in event_items:
         assert int(item["expires_at"]["N"]) - int(item["at"]["N"]) == 400 * 24 * 3600

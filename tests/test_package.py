@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.conftest import PROJECT
+from tests.support import PROJECT
 
 SMOKE = r"""
 import json, sys

@@ -3,87 +3,30 @@ number matching, the first answer winning, expiry, anti-fatigue limits, "this wa
 step-up, and what SNS was asked to send. The phone is the reference authenticator's own
 signing code (clients/authenticator), with its key in memory."""
 import json
-import sys
-import threading
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.conftest import PROJECT, Person, mailbox
-
-sys.path.insert(0, str(PROJECT / "clients" / "authenticator"))
-from mfa_authenticator import public_jwk, signature_headers  # noqa: E402
-
-
-class Phone:
-    """A paired mobile app: its key, its device id, and signed calls through the test client."""
-
-    def __init__(self, api, clock, name: str = "Pixel 9"):
-        self.api, self.clock, self.name = api, clock, name
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.device_id = None
-        self.phrase = None
-
-    def pair(self, pairing_code: str, **overrides):
-        body = {"pairing_code": pairing_code, "public_key": public_jwk(self.key), "push_token": "token-" + self.name,
-                "platform": "fcm", "device_name": self.name, **overrides}
-        response = self.api.post("/v1/devices", body, browser=False)
-        if response.status_code == 201:
-            self.device_id, self.phrase = response.json["device_id"], response.json["confirmation_phrase"]
-        return response
-
-    def signed(self, method: str, path: str, body=None, headers: dict | None = None, **sign):
-        data = json.dumps(body).encode() if body is not None else b""
-        sent = signature_headers(self.key, method, path, data, now=sign.pop("now", self.clock.now()), **sign)
-        sent.update(headers or {})
-        return self.api.request(method, path, raw=data, headers=sent, browser=False)
-
-    def challenges(self):
-        return self.signed("GET", f"/v1/devices/{self.device_id}/challenges")
-
-    def answer(self, challenge_id: str, decision: str, number: int | None = None, report_fraud: bool = False):
-        body = {"decision": decision, "report_fraud": report_fraud}
-        if number is not None:
-            body["number"] = number
-        return self.signed("POST", f"/v1/devices/{self.device_id}/challenges/{challenge_id}", body)
-
-
-def pair_phone(person: Person, phone: Phone) -> dict:
-    started = person.api.post("/v1/account/methods/push/pairings", {"label": "My phone"})
-    assert started.status_code == 201, started.json
-    assert phone.pair(started.json["pairing_code"]).status_code == 201
-    confirmed = person.api.post(f"/v1/account/methods/push/pairings/{started.json['pairing_id']}/confirm",
-                                {"phrase": phone.phrase})
-    assert confirmed.status_code == 200, confirmed.json
-    return confirmed.json["method"]
+from tests.support.journeys import Person, mailbox
+from tests.support.phone import Phone, pair_phone, signature_headers, start_push_login
 
 
 @pytest.fixture
-def paired(person, make_client, clock):
+def paired(alice, make_client, clock):
     """Alice with TOTP and a paired phone; logged out."""
-    person.onboard()
-    person.step_up()
+    alice.step_up()
     phone = Phone(make_client(origin=None), clock)
-    person.push_method = pair_phone(person, phone)
-    person.phone = phone
-    person.api.post("/v1/logout")
+    alice.push_method = pair_phone(alice, phone)
+    alice.phone = phone
+    alice.api.post("/v1/logout")
     clock.advance(30)   # a TOTP step not used yet
-    return person
-
-
-def start_push_login(person: Person) -> tuple[str, dict]:
-    login_id = person.password_step().json["login_id"]
-    pushed = person.api.post(f"/v1/login/{login_id}/push", {"method_id": person.push_method["id"]})
-    assert pushed.status_code == 201, pushed.json
-    return login_id, pushed.json
+    return alice
 
 
 # ---------------------------------------------------------------- pairing
 
-def test_pairing_with_the_phrase_activates_push(person, make_client, clock):
-    person.onboard()
-    person.step_up()
-    started = person.api.post("/v1/account/methods/push/pairings", {}).json
+def test_pairing_with_the_phrase_activates_push(alice, make_client, clock):
+    alice.step_up()
+    started = alice.api.post("/v1/account/methods/push/pairings", {}).json
     assert started["pairing_uri"].startswith("mfa-push://pair?api=http%3A%2F%2Flocalhost%3A8000&code=")
     assert started["qr_svg"].startswith("<svg") and started["expires_at"] == int(clock.now()) + 600
     phone = Phone(make_client(origin=None), clock)
@@ -91,14 +34,14 @@ def test_pairing_with_the_phrase_activates_push(person, make_client, clock):
     assert len(phone.phrase.split()) == 3
     # Paired but unconfirmed: the device cannot act yet, and the method is not usable.
     assert phone.challenges().status_code == 403
-    assert [m["type"] for m in person.api.get("/v1/account/methods").json["methods"]] == ["totp"]
+    assert [m["type"] for m in alice.api.get("/v1/account/methods").json["methods"]] == ["totp"]
 
-    confirmed = person.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm",
-                                {"phrase": "  " + phone.phrase.upper() + " "})
+    confirmed = alice.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm",
+                               {"phrase": "  " + phone.phrase.upper() + " "})
     assert confirmed.status_code == 200, confirmed.json
     method = confirmed.json["method"]
     assert method["type"] == "push" and method["device_name"] == "Pixel 9" and method["platform"] == "fcm"
-    assert mailbox(person.api, person.email, "verification method was added")
+    assert mailbox(alice.api, alice.email, "verification method was added")
     assert phone.challenges().json == {"challenges": []}
 
 
@@ -111,38 +54,35 @@ def test_push_can_be_the_first_method_of_a_new_account(person, make_client, cloc
     assert method["type"] == "push"
 
 
-def test_a_wrong_phrase_is_refused_and_five_end_the_pairing(person, make_client, clock):
-    person.onboard()
-    person.step_up()
-    started = person.api.post("/v1/account/methods/push/pairings", {}).json
+def test_a_wrong_phrase_is_refused_and_five_end_the_pairing(alice, make_client, clock):
+    alice.step_up()
+    started = alice.api.post("/v1/account/methods/push/pairings", {}).json
     phone = Phone(make_client(origin=None), clock)
     phone.pair(started["pairing_code"])
     confirm = f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm"
     for _ in range(5):
-        wrong = person.api.post(confirm, {"phrase": "acid acorn acre"})
+        wrong = alice.api.post(confirm, {"phrase": "acid acorn acre"})
         assert wrong.status_code == 401 and wrong.json["error"] == "invalid_phrase"
-    ended = person.api.post(confirm, {"phrase": phone.phrase})
+    ended = alice.api.post(confirm, {"phrase": phone.phrase})
     assert ended.status_code == 410 and ended.json["error"] == "pairing_expired"
     assert phone.challenges().status_code == 403
 
 
-def test_confirming_before_any_app_paired_says_so(person):
-    person.onboard()
-    person.step_up()
-    started = person.api.post("/v1/account/methods/push/pairings", {}).json
-    early = person.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm", {"phrase": "a b c"})
+def test_confirming_before_any_app_paired_says_so(alice):
+    alice.step_up()
+    started = alice.api.post("/v1/account/methods/push/pairings", {}).json
+    early = alice.api.post(f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm", {"phrase": "a b c"})
     assert early.status_code == 409 and early.json["error"] == "pairing_incomplete"
 
 
-def test_a_pairing_code_works_once_and_expires(person, make_client, clock):
-    person.onboard()
-    person.step_up()
-    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+def test_a_pairing_code_works_once_and_expires(alice, make_client, clock):
+    alice.step_up()
+    code = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     assert Phone(make_client(origin=None), clock).pair(code).status_code == 201
     second = Phone(make_client(origin=None), clock, "attacker").pair(code)
     assert second.status_code == 404 and second.json["error"] == "pairing_not_found"
 
-    late = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    late = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     clock.advance(601)
     assert Phone(make_client(origin=None), clock).pair(late).status_code == 404
 
@@ -153,24 +93,22 @@ def test_a_pairing_code_works_once_and_expires(person, make_client, clock):
     {"kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
     "not a key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
 ])
-def test_only_p256_public_keys_are_accepted(person, make_client, clock, public_key):
-    person.onboard()
-    person.step_up()
-    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+def test_only_p256_public_keys_are_accepted(alice, make_client, clock, public_key):
+    alice.step_up()
+    code = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     refused = Phone(make_client(origin=None), clock).pair(code, public_key=public_key)
     assert refused.status_code == 400 and refused.json["error"] == "invalid_public_key"
     # The code was not spent by the bad request.
     assert Phone(make_client(origin=None), clock).pair(code).status_code == 201
 
 
-def test_an_spki_public_key_is_accepted(person, make_client, clock):
+def test_an_spki_public_key_is_accepted(alice, make_client, clock):
     import base64
 
     from cryptography.hazmat.primitives import serialization
 
-    person.onboard()
-    person.step_up()
-    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    alice.step_up()
+    code = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     phone = Phone(make_client(origin=None), clock)
     spki = phone.key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert phone.pair(code, public_key=base64.b64encode(spki).decode()).status_code == 201
@@ -229,18 +167,15 @@ def test_an_unanswered_push_expires_after_two_minutes(paired, clock):
     assert refused.status_code == 410
 
 
-def test_the_first_answer_wins(paired, atomic_dynamodb):
+def test_the_first_answer_wins(paired, race):
+    """Staged: the first answer has read the push as pending and is about to record itself
+    when the three others come."""
+    from chalicelib import store
+
     _, pushed = start_push_login(paired)
-    results = []
-
-    def answer(decision):
-        results.append(paired.phone.answer(pushed["challenge_id"], decision, pushed["number"]))
-
-    threads = [threading.Thread(target=answer, args=(d,)) for d in ("approve", "deny", "approve", "deny")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = [lambda decision=decision: paired.phone.answer(pushed["challenge_id"], decision, pushed["number"])
+               for decision in ("approve", "deny", "approve", "deny")]
+    results = race(*answers, pause_before=(store, "transact"))
     statuses = sorted(r.status_code for r in results)
     assert statuses == [200, 409, 409, 409], [r.json for r in results]
 
@@ -257,7 +192,7 @@ def test_a_new_push_replaces_the_earlier_one_of_the_same_login(paired):
 
 def test_a_push_for_one_login_cannot_complete_another(paired):
     login_a, pushed = start_push_login(paired)
-    login_b = paired.password_step().json["login_id"]
+    login_b = paired.start_login()
     paired.phone.answer(pushed["challenge_id"], "approve", pushed["number"])
     other = paired.api.post(f"/v1/login/{login_b}/verify", {"challenge_id": pushed["challenge_id"]})
     assert other.status_code == 404 and other.json["error"] == "challenge_not_found"
@@ -305,7 +240,7 @@ def test_another_devices_challenge_is_not_found(paired, make_client, clock):
 
 def test_at_most_three_pending_pushes_and_ten_an_hour(paired, clock):
     pushes = [start_push_login(paired)[1] for _ in range(3)]
-    login_id = paired.password_step().json["login_id"]
+    login_id = paired.start_login()
     fourth = paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]})
     assert fourth.status_code == 429 and fourth.json["error"] == "push_rate_limited"
     assert "already waiting" in fourth.json["message"]
@@ -322,7 +257,7 @@ def test_at_most_three_pending_pushes_and_ten_an_hour(paired, clock):
     assert eleventh.status_code == 429 and "this hour" in eleventh.json["message"]
     # A sliding hour: a new clock hour does not reset it, only the oldest request leaving it does.
     clock.advance(3600 - clock.now() % 3600 + 1)
-    login_id = paired.password_step().json["login_id"]
+    login_id = paired.start_login()
     still = paired.api.post(f"/v1/login/{login_id}/push", {"method_id": paired.push_method["id"]})
     assert still.status_code == 429 and still.json["retry_after"] > 0, still.json
     clock.advance(still.json["retry_after"])
@@ -412,18 +347,17 @@ def test_a_fraud_report_on_a_replaced_push_still_ends_the_login_and_alerts(paire
     assert mailbox(paired.api, paired.email, "you reported it")
 
 
-def test_a_phone_pairs_again_with_the_same_push_token(person, make_client, clock):
-    person.onboard()
-    person.step_up()
-    abandoned = person.api.post("/v1/account/methods/push/pairings", {}).json
+def test_a_phone_pairs_again_with_the_same_push_token(alice, make_client, clock):
+    alice.step_up()
+    abandoned = alice.api.post("/v1/account/methods/push/pairings", {}).json
     assert Phone(make_client(origin=None), clock).pair(abandoned["pairing_code"]).status_code == 201
     clock.advance(601)   # never confirmed
-    person.step_up()
-    again = person.api.post("/v1/account/methods/push/pairings", {}).json
+    alice.step_up()
+    again = alice.api.post("/v1/account/methods/push/pairings", {}).json
     phone = Phone(make_client(origin=None), clock)
     assert phone.pair(again["pairing_code"]).status_code == 201   # same "token-Pixel 9"
-    confirmed = person.api.post(f"/v1/account/methods/push/pairings/{again['pairing_id']}/confirm",
-                                {"phrase": phone.phrase})
+    confirmed = alice.api.post(f"/v1/account/methods/push/pairings/{again['pairing_id']}/confirm",
+                               {"phrase": phone.phrase})
     assert confirmed.status_code == 200, confirmed.json
 
 
@@ -435,15 +369,14 @@ def test_malformed_signature_headers_are_401(paired, headers):
     assert refused.status_code == 401 and refused.json["error"] == "invalid_signature"
 
 
-def test_an_spki_key_of_another_algorithm_is_a_400(person, make_client, clock):
+def test_an_spki_key_of_another_algorithm_is_a_400(alice, make_client, clock):
     import base64
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    person.onboard()
-    person.step_up()
-    code = person.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
+    alice.step_up()
+    code = alice.api.post("/v1/account/methods/push/pairings", {}).json["pairing_code"]
     spki = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     refused = Phone(make_client(origin=None), clock).pair(code, public_key=base64.b64encode(spki).decode())

@@ -1,34 +1,28 @@
 """Against real local servers: DynamoDB Local's own expression engine and TTL, and
 LocalStack's CloudFormation with the infra template."""
 import json
-import threading
 import time
 
 import boto3
 import pytest
 
 from localdev import embedded_aws
-from tests.conftest import LOCAL_STAGE, PROJECT, Person, require_real_servers, totp_code
+from tests.support import LOCAL_STAGE, PROJECT
+from tests.support.journeys import Person, totp_code
+from tests.support.servers import real_server
+from tests.support.table import items_of
 
 
 @pytest.fixture(scope="session")
 def dynamodb_local():
-    require_real_servers("dynamodb-local")
-    from localdev import servers
-
-    server = servers.start_dynamodb_local()
-    yield server
-    server.stop()
+    with real_server("dynamodb-local") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def localstack():
-    require_real_servers("localstack")
-    from localdev import servers
-
-    server = servers.start_localstack()
-    yield server
-    server.stop()
+    with real_server("localstack") as server:
+        yield server
 
 
 @pytest.fixture
@@ -66,60 +60,42 @@ def test_ttl_really_deletes_an_expired_session_that_was_already_refused(ddb_pers
     # The next step's code: the current one was used at enrolment.
     assert ddb_person.login(totp_code(ddb_person.secret, clock.now() + 30)).status_code == 200
 
-    def session_items():
-        return [i for i in on_dynamodb_local.scan(TableName="mfa-local")["Items"] if i["SK"]["S"] == "SESSION"]
-
     clock.advance(6)  # the service's clock is past the expiry; DynamoDB Local's is not yet
     assert ddb_person.api.get("/v1/account").status_code == 401
-    assert len(session_items()) == 1, "refused while the item is still in the table"
+    assert len(items_of(sk="SESSION")) == 1, "refused while the item is still in the table"
     deadline = time.monotonic() + 60
-    while session_items() and time.monotonic() < deadline:
+    while items_of(sk="SESSION") and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert session_items() == [], "DynamoDB Local's TTL removed the expired session"
-    items = on_dynamodb_local.scan(TableName="mfa-local")["Items"]
-    assert any(i["SK"]["S"] == "ACCOUNT" for i in items)  # unexpired items stay
+    assert items_of(sk="SESSION") == [], "DynamoDB Local's TTL removed the expired session"
+    assert items_of(sk="ACCOUNT")  # unexpired items stay
 
 
-def race(*calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
+def test_same_totp_code_twice_at_once_on_dynamodb_local(ddb_person, make_client, clock, race):
+    """Staged as in test_login: the first has checked the code and is about to record its use
+    when the second verifies; DynamoDB Local's conditions decide."""
+    from chalicelib import store
 
-    def run(index, call):
-        barrier.wait()
-        results[index] = call()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return sorted(results)
-
-
-@pytest.mark.usefixtures("threaded_app")
-def test_same_totp_code_twice_at_once_on_dynamodb_local(ddb_person, make_client, clock):
     ddb_person.onboard()
-    second = Person(make_client(), clock, ddb_person.email)
-    second.method_id, second.secret = ddb_person.method_id, ddb_person.secret
+    second = ddb_person.in_another_browser(make_client())
     for round_ in range(3):
         clock.advance(30)
         code = totp_code(ddb_person.secret, clock.now())
-        ids = [ddb_person.password_step().json["login_id"], second.password_step().json["login_id"]]
-        assert race(*[lambda p=p, i=i: p.api.post(f"/v1/login/{i}/verify",
-                                                  {"method_id": ddb_person.method_id, "code": code}).status_code
-                      for p, i in zip((ddb_person, second), ids)]) in ([200, 401], [200, 429])
+        ids = [ddb_person.start_login(), second.start_login()]
+        assert sorted(race(*[lambda p=p, i=i: p.verify(i, code).status_code for p, i in zip((ddb_person, second), ids)],
+                           pause_before=(store, "transact"))) in ([200, 401], [200, 429])
 
 
-@pytest.mark.usefixtures("threaded_app")
-def test_same_recovery_code_twice_at_once_on_dynamodb_local(ddb_person, make_client, clock):
+def test_same_recovery_code_twice_at_once_on_dynamodb_local(ddb_person, make_client, clock, race):
+    from chalicelib import store
+
     ddb_person.onboard()
     codes = ddb_person.api.post("/v1/account/recovery-codes").json
-    second = Person(make_client(), clock, ddb_person.email)
+    second = ddb_person.in_another_browser(make_client())
     for code in codes["codes"][:3]:
-        ids = [ddb_person.password_step().json["login_id"], second.password_step().json["login_id"]]
-        assert race(*[lambda p=p, i=i: p.api.post(f"/v1/login/{i}/verify",
-                                                  {"method_id": codes["method_id"], "code": code}).status_code
-                      for p, i in zip((ddb_person, second), ids)]) in ([200, 401], [200, 429])
+        ids = [ddb_person.start_login(), second.start_login()]
+        assert sorted(race(*[lambda p=p, i=i: p.verify(i, code, codes["method_id"]).status_code
+                             for p, i in zip((ddb_person, second), ids)],
+                           pause_before=(store, "transact"))) in ([200, 401], [200, 429])
 
 
 def test_infra_template_deploys_on_localstack_cloudformation(localstack, monkeypatch):

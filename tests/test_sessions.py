@@ -1,26 +1,21 @@
 """Session lifetime (sliding 24 h, 10-day cap, bounded writes), listing, revocation, CSRF,
 and bearer tokens for CLI sessions."""
-import boto3
 import pytest
 
-from tests.conftest import ORIGIN, Person, totp_code
+from tests.support.http import ORIGIN
+from tests.support.journeys import Person, totp_code
+from tests.support.table import items, items_of
 
 HOUR = 3600
 DAY = 24 * HOUR
 
 
-def session_items():
-    items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
-    return [i for i in items if i["SK"]["S"] == "SESSION"]
-
-
 @pytest.fixture
-def logged_in(person, api):
+def logged_in(alice, api):
     """One live web session, created by a login at the clock's current time."""
-    person.onboard()
     api.post("/v1/logout")
-    assert person.login().status_code == 200
-    return person
+    assert alice.login().status_code == 200
+    return alice
 
 
 def test_web_session_expires_24_hours_after_last_activity(logged_in, api, clock):
@@ -58,13 +53,13 @@ def test_sliding_expiry_is_written_at_most_once_per_interval(logged_in, api, clo
     api.get("/v1/account")
     api.get("/v1/account")
     assert len(writes) == 1
-    expires = {int(i["expires_at"]["N"]) for i in session_items()}
+    expires = {int(i["expires_at"]["N"]) for i in items_of(sk="SESSION")}
     assert int(clock.now()) + DAY in expires
 
 
 def test_expired_session_is_refused_before_ttl_deletes_it(logged_in, api, clock):
     clock.advance(DAY + 1)
-    assert len(session_items()) == 1  # still in the table: TTL deletes late
+    assert len(items_of(sk="SESSION")) == 1  # still in the table: TTL deletes late
     assert api.get("/v1/account").status_code == 401
 
 
@@ -74,14 +69,13 @@ def test_each_login_issues_a_new_token_stored_only_as_hash(logged_in, api, clock
     assert logged_in.login().status_code == 200
     second = api.cookies["__Host-mfa_session"]
     assert first != second
-    dump = str(boto3.client("dynamodb").scan(TableName="mfa-local")["Items"])
+    dump = str(items())
     assert first not in dump and second not in dump
     assert len(second) >= 43  # 256 bits, base64url
 
 
 def test_list_and_revoke_sessions(logged_in, api, make_client, clock):
-    other = Person(make_client(), clock, logged_in.email)
-    other.method_id, other.secret = logged_in.method_id, logged_in.secret
+    other = logged_in.in_another_browser(make_client())
     clock.advance(30)
     assert other.login().status_code == 200
     listed = api.get("/v1/account/sessions").json["sessions"]
@@ -193,5 +187,5 @@ def test_restricted_session_lasts_at_most_an_hour(person, api, clock):
 def test_session_records_mfa_time(logged_in, api, clock):
     clock.advance(60)
     logged_in.login(totp_code(logged_in.secret, clock.now()))
-    mfa_times = sorted(int(i["mfa_at"]["N"]) for i in session_items())
+    mfa_times = sorted(int(i["mfa_at"]["N"]) for i in items_of(sk="SESSION"))
     assert mfa_times[-1] == int(clock.now())

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tests.conftest import PROJECT, Person
+from tests.support import PROJECT
+from tests.support.journeys import Person
 
 sys.path.insert(0, str(PROJECT / "ops"))
 import import_legacy_sms  # noqa: E402
@@ -33,7 +34,7 @@ def sent_codes(api) -> list[tuple[str, str]]:
 
 
 def send(person: Person) -> tuple[str, object]:
-    login_id = person.password_step().json["login_id"]
+    login_id = person.start_login()
     return login_id, person.api.post(f"/v1/login/{login_id}/sms", {"method_id": person.sms_method["id"]})
 
 
@@ -66,7 +67,7 @@ def test_before_the_sunset_a_texted_code_logs_in_once(legacy):
     assert ok.status_code == 200 and ok.json["method_used"]["type"] == "sms"
 
     legacy.api.post("/v1/logout")
-    other_login = legacy.password_step().json["login_id"]
+    other_login = legacy.start_login()
     reused = legacy.api.post(f"/v1/login/{other_login}/verify", {"method_id": legacy.sms_method["id"], "code": code})
     assert reused.status_code == 401   # bound to the first login, and used
 
@@ -164,7 +165,7 @@ def test_a_text_that_cannot_be_sent_is_a_503(legacy, monkeypatch):
 def test_after_the_sunset_tries_do_not_count_towards_the_lockout(legacy, clock):
     clock.t = SUNSET + 3600
     for _ in range(12):
-        login_id = legacy.password_step().json["login_id"]
+        login_id = legacy.start_login()
         refused = legacy.api.post(f"/v1/login/{login_id}/verify", {"method_id": legacy.sms_method["id"], "code": "123456"})
         assert refused.status_code == 410 and refused.json["error"] == "sms_sunset"
     clock.advance(30)

@@ -5,11 +5,8 @@ import json
 import boto3
 
 from chalicelib import store
-from tests.conftest import PASSWORD, totp_code, verification_token
-
-
-def dump() -> list[dict]:
-    return boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
+from tests.support.journeys import PASSWORD, totp_code, verification_token
+from tests.support.table import items as dump
 
 
 def test_table_dump_reveals_no_secret(person, api, clock):
@@ -28,19 +25,18 @@ def test_table_dump_reveals_no_secret(person, api, clock):
     assert person.secret.encode() not in ciphertext
 
 
-def test_method_secret_is_bound_to_its_item(person, clock):
+def test_method_secret_is_bound_to_its_item(alice, clock):
     """The KMS encryption context names account and method: a ciphertext copied elsewhere fails."""
     import pytest
     from botocore.exceptions import ClientError
 
     from chalicelib import crypto
 
-    person.onboard()
     method = [i for i in dump() if i["SK"]["S"].startswith("METHOD#")][0]
     ciphertext = method["secret_ciphertext"]["B"]
     account_id = method["PK"]["S"].removeprefix("ACCOUNT#")
-    right = {"account_id": account_id, "method_id": person.method_id, "purpose": "totp"}
-    assert crypto.decrypt_secret(ciphertext, right).decode() == person.secret
+    right = {"account_id": account_id, "method_id": alice.method_id, "purpose": "totp"}
+    assert crypto.decrypt_secret(ciphertext, right).decode() == alice.secret
     with pytest.raises(ClientError):
         crypto.decrypt_secret(ciphertext, {**right, "method_id": "f" * 32})
 
@@ -76,9 +72,8 @@ def test_table_is_created_from_the_infra_template(local_aws):
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
 
 
-def test_numbers_come_back_as_int_not_decimal(person, api, clock):
-    person.onboard()
-    account = store.get_account(person.email, int(clock.now()))
+def test_numbers_come_back_as_int_not_decimal(alice, api, clock):
+    account = store.get_account(alice.email, int(clock.now()))
     assert type(account["created_at"]) is int
     sessions = api.get("/v1/account/sessions").json["sessions"]
     assert all(type(s["expires_at"]) is int for s in sessions)
@@ -141,7 +136,7 @@ def test_a_busy_store_is_answered_429_try_again(person, api, clock, monkeypatch)
         raise store.Busy()
 
     person.onboard()
-    login_id = person.password_step().json["login_id"]
+    login_id = person.start_login()
     monkeypatch.setattr(store, "transact", busy_once)
     answer = api.post(f"/v1/login/{login_id}/verify",
                       {"method_id": person.method_id, "code": totp_code(person.secret, clock.now())})

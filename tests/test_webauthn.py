@@ -1,13 +1,13 @@
 """Security keys and built-in authenticators over HTTP, with responses built by `fido2`
-(tests/soft_authenticator.py): the happy paths, and every way a response can be wrong,
+(tests/support/soft_authenticator.py): the happy paths, and every way a response can be wrong,
 each refused with a 4xx and nothing changed."""
-import boto3
 import pytest
-from tests.conftest import Person, mailbox
 from fido2.utils import websafe_decode
-from tests.soft_authenticator import SoftAuthenticator
 
 from chalicelib import store
+from tests.support.journeys import Person, mailbox
+from tests.support.soft_authenticator import SoftAuthenticator
+from tests.support.table import items_of, stored_method
 
 
 def register(person: Person, authenticator: SoftAuthenticator, method_type: str, label: str | None = None,
@@ -38,37 +38,30 @@ def methods_of(person: Person) -> list[dict]:
     return listed.json["methods"]
 
 
-def stored_method(person: Person, method_id: str, clock) -> dict:
-    account = store.get_account(person.email, int(clock.now()))
-    return store.get_method(account["account_id"], method_id, int(clock.now()))
-
-
 @pytest.fixture
-def key_holder(person):
-    """A person with TOTP and, after step-up, a registered security key."""
-    person.onboard()
-    assert person.step_up().status_code == 200
+def key_holder(alice):
+    """Alice with TOTP and, after step-up, a registered security key."""
+    assert alice.step_up().status_code == 200
     key = SoftAuthenticator("cross-platform")
-    _, registered = register(person, key, "security_key", "YubiKey")
+    _, registered = register(alice, key, "security_key", "YubiKey")
     assert registered.status_code == 201, registered.json
-    person.key, person.key_method = key, registered.json["method"]
-    return person
+    alice.key, alice.key_method = key, registered.json["method"]
+    return alice
 
 
 # ---------------------------------------------------------------- registration
 
-def test_security_key_registration_options_ask_for_a_roaming_authenticator(person):
-    person.onboard()
-    assert person.step_up().status_code == 200
-    options = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
+def test_security_key_registration_options_ask_for_a_roaming_authenticator(alice):
+    assert alice.step_up().status_code == 200
+    options = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
     public_key = options["public_key"]
     assert public_key["rp"] == {"id": "localhost", "name": "MFA Service (local)"}
     assert public_key["authenticatorSelection"]["authenticatorAttachment"] == "cross-platform"
     assert public_key["attestation"] == "none"
     assert len(websafe_decode(public_key["challenge"])) >= 32
-    assert public_key["user"]["name"] == person.email
-    assert person.email.encode() not in websafe_decode(public_key["user"]["id"])
-    assert options["expires_at"] - person.clock.now() <= 300
+    assert public_key["user"]["name"] == alice.email
+    assert alice.email.encode() not in websafe_decode(public_key["user"]["id"])
+    assert options["expires_at"] - alice.clock.now() <= 300
     assert options["label"] == "Security key"
 
 
@@ -87,7 +80,7 @@ def test_register_security_key_then_log_in_with_it(key_holder, clock):
     assert logged_in.status_code == 200, logged_in.json
     assert logged_in.json["method_used"] == {"id": method["id"], "type": "security_key", "user_verified": False}
     assert key_holder.api.get("/v1/account").status_code == 200
-    record = stored_method(key_holder, method["id"], clock)
+    record = stored_method(key_holder.email, method["id"], clock.now())
     assert record["sign_count"] == 1 and record["last_used_at"] == int(clock.now())
     assert "challenge" not in record
 
@@ -110,10 +103,9 @@ def test_built_in_authenticator_as_the_first_method_upgrades_the_enrolment_sessi
     assert logged_in.json["method_used"]["user_verified"] is True
 
 
-def test_adding_a_second_method_needs_step_up(person):
-    person.onboard()
-    person.clock.advance(601)
-    refused = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"})
+def test_adding_a_second_method_needs_step_up(alice):
+    alice.clock.advance(601)
+    refused = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"})
     assert refused.status_code == 403 and refused.json["error"] == "step_up_required"
 
 
@@ -138,15 +130,14 @@ def test_step_up_with_a_security_key(key_holder):
     assert renamed.status_code == 200 and renamed.json["label"] == "Blue key"
 
 
-def test_synced_passkeys_reporting_a_zero_count_keep_working(person):
-    person.onboard()
-    person.step_up()
+def test_synced_passkeys_reporting_a_zero_count_keep_working(alice):
+    alice.step_up()
     passkey = SoftAuthenticator("platform", user_verification=True, counting=False, backup_eligible=True)
-    _, registered = register(person, passkey, "built_in")
+    _, registered = register(alice, passkey, "built_in")
     assert registered.json["method"]["backup_eligible"] is True
     for _ in range(3):
-        person.api.post("/v1/logout")
-        assert webauthn_login(person, passkey).status_code == 200
+        alice.api.post("/v1/logout")
+        assert webauthn_login(alice, passkey).status_code == 200
 
 
 # ---------------------------------------------------------------- refused registrations
@@ -157,48 +148,45 @@ def test_synced_passkeys_reporting_a_zero_count_keep_working(person):
     ("no user verification for built-in", "built_in", {"uv": False}, 401, "webauthn_failed"),
     ("another challenge", "security_key", {"challenge": bytes(48)}, 404, "method_not_found"),
 ])
-def test_bad_registration_responses_are_refused_and_change_nothing(person, clock, case, method_type, kwargs,
+def test_bad_registration_responses_are_refused_and_change_nothing(alice, clock, case, method_type, kwargs,
                                                                     status, error):
-    person.onboard()
-    person.step_up()
-    before = methods_of(person)
+    alice.step_up()
+    before = methods_of(alice)
     authenticator = SoftAuthenticator("platform" if method_type == "built_in" else "cross-platform",
                                       user_verification=True)
-    options, refused = register(person, authenticator, method_type, **kwargs)
+    options, refused = register(alice, authenticator, method_type, **kwargs)
     assert refused.status_code == status, (case, refused.json)
     assert refused.json["error"] == error
-    assert methods_of(person) == before
+    assert methods_of(alice) == before
     if status == 401:   # the enrolment is still pending: the right response completes it
-        pending = stored_method(person, options.json["method_id"], clock)
+        pending = stored_method(alice.email, options.json["method_id"], clock.now())
         assert pending["status"] == "pending"
 
 
-def test_a_platform_authenticator_is_not_registered_as_a_security_key(person):
-    person.onboard()
-    person.step_up()
-    _, refused = register(person, SoftAuthenticator("platform", user_verification=True), "security_key")
+def test_a_platform_authenticator_is_not_registered_as_a_security_key(alice):
+    alice.step_up()
+    _, refused = register(alice, SoftAuthenticator("platform", user_verification=True), "security_key")
     assert refused.status_code == 400 and refused.json["error"] == "wrong_authenticator"
     assert "built-in authenticator" in refused.json["message"]
-    assert [m["type"] for m in methods_of(person)] == ["totp"]
+    assert [m["type"] for m in methods_of(alice)] == ["totp"]
 
 
-def test_registration_challenge_is_single_use_and_expires(person, clock):
-    person.onboard()
-    person.step_up()
+def test_registration_challenge_is_single_use_and_expires(alice, clock):
+    alice.step_up()
     key = SoftAuthenticator()
-    options = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
+    options = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
     credential = key.create(options["public_key"])
-    assert person.api.post("/v1/account/methods/webauthn", {"credential": credential}).status_code == 201
-    again = person.api.post("/v1/account/methods/webauthn", {"credential": credential})
+    assert alice.api.post("/v1/account/methods/webauthn", {"credential": credential}).status_code == 201
+    again = alice.api.post("/v1/account/methods/webauthn", {"credential": credential})
     assert again.status_code == 409 and again.json["error"] == "already_confirmed"
 
-    late = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
+    late = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
     clock.advance(301)
-    person.step_up()
-    stale = person.api.post("/v1/account/methods/webauthn",
-                            {"credential": SoftAuthenticator().create(late["public_key"])})
+    alice.step_up()
+    stale = alice.api.post("/v1/account/methods/webauthn",
+                           {"credential": SoftAuthenticator().create(late["public_key"])})
     assert stale.status_code == 404 and stale.json["error"] == "method_not_found"
-    assert len(methods_of(person)) == 2
+    assert len(methods_of(alice)) == 2
 
 
 def test_a_credential_registered_on_one_account_cannot_be_registered_on_another(key_holder, make_client, clock):
@@ -232,10 +220,9 @@ def test_a_credential_registered_on_one_account_cannot_be_registered_on_another(
                                                                     "attestationObject": "AA"}},
     {"id": "AA", "rawId": "AA", "type": "public-key", "response": {"clientDataJSON": "e30", "attestationObject": 5}},
 ])
-def test_malformed_registration_responses_get_a_4xx(person, credential):
-    person.onboard()
-    person.step_up()
-    refused = person.api.post("/v1/account/methods/webauthn", {"credential": credential})
+def test_malformed_registration_responses_get_a_4xx(alice, credential):
+    alice.step_up()
+    refused = alice.api.post("/v1/account/methods/webauthn", {"credential": credential})
     assert 400 <= refused.status_code < 500, refused.json
 
 
@@ -249,7 +236,7 @@ def test_wrong_origin_or_rp_id_assertions_are_refused_and_change_nothing(key_hol
         assert refused.json["attempts_remaining"] == 4
         assert "set_cookie" not in refused.headers or "__Host-mfa_session=" not in str(refused.headers)
     assert key_holder.api.get("/v1/account").status_code == 401
-    assert stored_method(key_holder, key_holder.key_method["id"], clock)["sign_count"] == 0
+    assert stored_method(key_holder.email, key_holder.key_method["id"], clock.now())["sign_count"] == 0
 
 
 def test_a_login_challenge_answers_one_verification_only(key_holder):
@@ -296,7 +283,7 @@ def test_signature_counter_regression_flags_the_credential_and_emails_the_owner(
     key_holder.api.post("/v1/logout")
     cloned = webauthn_login(key_holder, key_holder.key, counter=5)
     assert cloned.status_code == 401 and cloned.json["error"] == "credential_suspicious"
-    record = stored_method(key_holder, key_holder.key_method["id"], clock)
+    record = stored_method(key_holder.email, key_holder.key_method["id"], clock.now())
     assert record["suspicious_at"] and record["sign_count"] == 7
     assert mailbox(key_holder.api, key_holder.email, "may have been copied")
     # Blocked from now on, even with a higher count.
@@ -308,15 +295,14 @@ def test_signature_counter_regression_flags_the_credential_and_emails_the_owner(
     assert listed[key_holder.key_method["id"]]["suspicious"] is True
 
 
-def test_built_in_assertion_without_user_verification_is_refused(person, clock):
-    person.onboard()
-    person.step_up()
+def test_built_in_assertion_without_user_verification_is_refused(alice, clock):
+    alice.step_up()
     platform = SoftAuthenticator("platform", user_verification=True)
-    _, registered = register(person, platform, "built_in")
-    person.api.post("/v1/logout")
-    refused = webauthn_login(person, platform, uv=False)
+    _, registered = register(alice, platform, "built_in")
+    alice.api.post("/v1/logout")
+    refused = webauthn_login(alice, platform, uv=False)
     assert refused.status_code == 401 and refused.json["error"] == "webauthn_failed"
-    assert stored_method(person, registered.json["method"]["id"], clock)["sign_count"] == 0
+    assert stored_method(alice.email, registered.json["method"]["id"], clock.now())["sign_count"] == 0
 
 
 def test_unknown_credentials_and_those_of_another_account_are_refused(key_holder, make_client, clock):
@@ -340,20 +326,19 @@ def test_unknown_credentials_and_those_of_another_account_are_refused(key_holder
     assert key_holder.api.get("/v1/account").status_code == 401
 
 
-def test_webauthn_options_need_a_live_attempt_and_a_registered_credential(person, clock):
-    person.onboard()
-    person.api.post("/v1/logout")
-    login_id = person.password_step().json["login_id"]
-    none = person.api.post(f"/v1/login/{login_id}/webauthn/options")
+def test_webauthn_options_need_a_live_attempt_and_a_registered_credential(alice, clock):
+    alice.api.post("/v1/logout")
+    login_id = alice.start_login()
+    none = alice.api.post(f"/v1/login/{login_id}/webauthn/options")
     assert none.status_code == 409 and none.json["error"] == "no_webauthn_methods"
-    assert person.api.post(f"/v1/login/{'0' * 32}/webauthn/options").status_code == 404
+    assert alice.api.post(f"/v1/login/{'0' * 32}/webauthn/options").status_code == 404
     clock.advance(301)
-    assert person.api.post(f"/v1/login/{login_id}/webauthn/options").status_code == 410
+    assert alice.api.post(f"/v1/login/{login_id}/webauthn/options").status_code == 410
 
 
 def test_proofs_must_be_a_code_or_a_credential(key_holder):
     key_holder.api.post("/v1/logout")
-    login_id = key_holder.password_step().json["login_id"]
+    login_id = key_holder.start_login()
     for body in ({}, {"code": "123456"}, {"method_id": key_holder.method_id, "code": "123456", "credential": {}}):
         refused = key_holder.api.post(f"/v1/login/{login_id}/verify", body)
         assert refused.status_code == 400 and refused.json["error"] == "invalid_request", body
@@ -361,36 +346,30 @@ def test_proofs_must_be_a_code_or_a_credential(key_holder):
 
 # ---------------------------------------------------------------- removal
 
-def credential_lookups() -> list[dict]:
-    items = boto3.client("dynamodb").scan(TableName="mfa-local")["Items"]
-    return [i for i in items if i["PK"]["S"].startswith("CREDENTIAL#")]
-
-
 def test_removing_a_webauthn_method_removes_its_lookup(key_holder, make_client, clock):
     account_id = store.get_account(key_holder.email, int(clock.now()))["account_id"]
-    assert [i["method_id"]["S"] for i in credential_lookups() if i["account_id"]["S"] == account_id] == \
+    assert [i["method_id"]["S"] for i in items_of(pk_prefix="CREDENTIAL#") if i["account_id"]["S"] == account_id] == \
         [key_holder.key_method["id"]]
     removed = key_holder.api.delete(f"/v1/account/methods/{key_holder.key_method['id']}", {"confirm": True})
     assert removed.status_code == 200, removed.json
-    assert credential_lookups() == []
+    assert items_of(pk_prefix="CREDENTIAL#") == []
     key_holder.api.post("/v1/logout")
-    login_id = key_holder.password_step().json["login_id"]
+    login_id = key_holder.start_login()
     assert key_holder.api.post(f"/v1/login/{login_id}/webauthn/options").status_code == 409
 
 
-def test_odd_transports_and_deeply_nested_client_data_are_handled(person):
+def test_odd_transports_and_deeply_nested_client_data_are_handled(alice):
     import base64
 
-    person.onboard()
-    person.step_up()
+    alice.step_up()
     key = SoftAuthenticator()
-    options = person.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
+    options = alice.api.post("/v1/account/methods/webauthn/options", {"type": "security_key"}).json
     credential = key.create(options["public_key"])
     credential["response"]["transports"] = [["usb"], {"x": 1}, "nfc", 7]
-    registered = person.api.post("/v1/account/methods/webauthn", {"credential": credential})
+    registered = alice.api.post("/v1/account/methods/webauthn", {"credential": credential})
     assert registered.status_code == 201 and registered.json["method"]["transports"] == ["nfc"]
 
     nested = base64.urlsafe_b64encode(b"[" * 3000).decode().rstrip("=")
-    refused = person.api.post("/v1/account/methods/webauthn", {"credential": {
+    refused = alice.api.post("/v1/account/methods/webauthn", {"credential": {
         "id": "AA", "rawId": "AA", "type": "public-key", "response": {"clientDataJSON": nested}}})
     assert refused.status_code == 404

@@ -1,0 +1,17 @@
+"""Helpers for the tests, by concern; tests/conftest.py keeps the fixtures built on them.
+
+- clock.py: the frozen clock that the service reads in in-process tests
+- http.py: API clients with a cookie jar: Chalice's test client, and the served API over HTTP
+- journeys.py: a person driven through the API (sign up, verify, log in, enrol, step up)
+- phone.py: a paired phone: the reference authenticator's signing, in-process or over HTTP
+- races.py: a staged interleaving of two or more requests, for race tests
+- servers.py: the served API (`make run`'s program) and the real local servers, with their gating
+- soft_authenticator.py: WebAuthn responses built with fido2
+- table.py: reading the DynamoDB table as stored
+"""
+import json
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent.parent
+# The local stage's environment (.chalice/config.json): table, key, sender, origins.
+LOCAL_STAGE = json.loads((PROJECT / ".chalice" / "config.json").read_text())["stages"]["local"]["environment_variables"]

@@ -1,0 +1,97 @@
+"""Servers that tests run against, and their gating: the served API (`make run`'s program,
+localdev/serve.py) and the real local servers (DynamoDB Local, LocalStack) that `make
+servers` installs. A missing real server fails the run in CI and skips its tests, loudly,
+elsewhere."""
+import contextlib
+import os
+import sys
+
+import pytest
+
+from tests.support import PROJECT
+
+
+def require_real_servers(kind: str) -> None:
+    """DynamoDB Local / LocalStack are installed by `make servers` (part of `make test`).
+    Missing ones fail the run in CI and are skipped, loudly, elsewhere."""
+    from localdev import servers as local_servers
+
+    try:
+        local_servers.dynamodb_local_dir()
+        if kind == "localstack":
+            local_servers.localstack_python()
+    except local_servers.NotInstalled as missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{kind}: {missing}")
+        pytest.skip(f"NOT TESTED AGAINST {kind.upper()}: {missing}")
+
+
+@contextlib.contextmanager
+def real_server(kind: str):
+    """DynamoDB Local ("dynamodb-local") or LocalStack ("localstack") running, then stopped."""
+    require_real_servers(kind)
+    from localdev import servers as local_servers
+
+    start = {"dynamodb-local": local_servers.start_dynamodb_local, "localstack": local_servers.start_localstack}[kind]
+    server = start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | None = None):
+    """`make run`'s program (localdev/serve.py) on a free port, with LOCAL_AWS=`mode`
+    ("embedded", "dynamodb-local", "localstack": the real servers a mode needs are required);
+    yields its base URL on 127.0.0.1 and stops it (and any real servers it started)."""
+    import subprocess
+    import tempfile
+    import time
+
+    import requests
+
+    from localdev.embedded_aws import free_port
+
+    if mode != "embedded":
+        require_real_servers(mode)
+    port = port or free_port()
+    environment = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_AWS")}
+    environment.update(env or {}, LOCAL_AWS=mode)
+    # A file, not a pipe: a pipe nobody reads stalls the server once its request log fills it.
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],
+                               cwd=PROJECT, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if requests.get(url + "/openapi.json", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError("local server did not start:\n" + log.read())
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@contextlib.contextmanager
+def served_on_localhost(env: dict | None = None):
+    """The served API on embedded moto, allowing its own origin http://localhost:PORT, which
+    it yields: WebAuthn refuses an IP address for the RP ID `localhost`."""
+    from localdev.embedded_aws import free_port
+
+    port = free_port()
+    origin = f"http://localhost:{port}"
+    with serve_locally("embedded", {"ALLOWED_ORIGINS": origin, "PUBLIC_BASE_URL": origin, **(env or {})}, port=port):
+        yield origin
