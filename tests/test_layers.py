@@ -4,7 +4,7 @@ methods, ledger, store, then the modules everything may use)."""
 import ast
 from pathlib import Path
 
-from tests.conftest import PROJECT
+from tests.support import PROJECT
 
 CHALICELIB = PROJECT / "chalicelib"
 # Higher layers first; a module may import its own layer or any lower one.
