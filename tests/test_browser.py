@@ -27,7 +27,8 @@ BUILT_IN = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True
 
 @pytest.fixture(scope="module")
 def origin():
-    with served_on_localhost() as origin:
+    # The stage offers the optional email-code backup too, as a stage that opts in would.
+    with served_on_localhost({"OPTIONAL_METHODS": "email_code"}) as origin:
         yield origin
 
 
@@ -372,3 +373,31 @@ def test_a_push_denied_on_the_phone_shows_a_clear_message(tab, origin, tmp_path)
     tab.page.locator("#push-number").wait_for()
     phone.answer(phone.challenges()[0]["challenge_id"], "deny")
     assert "denied on your phone" in tab.alert_text()
+
+
+def mailed_code(tab, email: str) -> str:
+    """The newest emailed code, read from the dev mailbox's JSON."""
+    messages = tab.context.request.get(tab.origin + "/_dev/mailbox").json()["messages"]
+    mailed = next(m for m in messages if email in m["to"] and m["subject"] == "Your verification code")
+    return re.search(r"\b(\d{6})\b", mailed["text"]).group(1)
+
+
+def test_add_an_email_code_backup_and_log_in_with_a_mailed_code(tab):
+    email = "browser-email-code@example.com"
+    enrolled(tab, email)
+    tab.button("Email code (backup)").click()
+    tab.button("Email me a code").click()
+    code_input = tab.page.get_by_label(re.compile("The 6-digit code sent to b•••@example.com"))
+    code_input.wait_for()   # the code is mailed by then
+    code_input.fill(mailed_code(tab, email))
+    tab.button("Confirm").click()
+    tab.page.locator("main table").get_by_text("Email code").wait_for()
+    tab.log_out()
+
+    tab.password_step(email)
+    tab.button("Email a code: Email").click()
+    code_input = tab.page.get_by_label(re.compile("6-digit code emailed to b•••@example.com"))
+    code_input.wait_for()
+    code_input.fill(mailed_code(tab, email))
+    tab.button("Verify").click()
+    tab.account_page_ready()

@@ -165,3 +165,48 @@ def test_a_stage_that_turns_it_off_refuses_codes(emailer, monkeypatch):
     assert refused.status_code == 403 and refused.json["error"] == "method_disabled"
     assert emailer.api.post(f"/v1/login/{login_id}/verify", {
         "method_id": emailer.method_id, "code": totp_code(emailer.secret, emailer.clock.now())}).status_code == 200
+
+
+def test_a_code_used_twice_at_once_counts_once(emailer, clock, race):
+    """Staged: the first step-up has checked the code and is about to use it up when the
+    second uses it; the write that records the code's serial lets only one through."""
+    from chalicelib import store
+
+    assert emailer.login().status_code == 200
+    clock.advance(11 * 60)
+    emailer.api.post("/v1/account/step-up/challenges", {"method_id": emailer.email_method_id})
+    body = {"method_id": emailer.email_method_id, "code": last_code(emailer.api, emailer.email)}
+    results = race(lambda: emailer.api.post("/v1/account/step-up", body).status_code,
+                   lambda: emailer.api.post("/v1/account/step-up", body).status_code,
+                   pause_before=(store, "transact"))
+    assert results == [401, 200]
+
+
+def test_served_api_journey_with_the_dev_mailbox():
+    """make run's program with OPTIONAL_METHODS=email_code, over HTTP: add the backup, log in
+    with an emailed code read from the dev mailbox."""
+    from tests.support.journeys import PASSWORD, onboarded_browser
+    from tests.support.servers import serve_locally
+
+    def code_for(browser, email):
+        return re.search(r"\b(\d{6})\b", browser.mailbox(email, SUBJECT)[0]["text"]).group(1)
+
+    with serve_locally("embedded", {"OPTIONAL_METHODS": "email_code"}) as url:
+        email = "mailed@example.com"
+        browser, _ = onboarded_browser(url, email)
+        assert "email_code" in browser.call("GET", "/v1/account").json()["addable_methods"]
+        started = browser.call("POST", "/v1/account/methods", {"type": "email_code"}).json()
+        confirmed = browser.call("POST", f"/v1/account/methods/{started['method_id']}/confirm",
+                                 {"code": code_for(browser, email)})
+        assert confirmed.status_code == 200, confirmed.text
+        assert browser.call("POST", "/v1/logout").status_code == 200
+
+        login = browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD}).json()
+        assert {m["type"] for m in login["methods"]} == {"totp", "email_code"}
+        challenge = browser.call("POST", f"/v1/login/{login['login_id']}/challenges",
+                                 {"method_id": started["method_id"]})
+        assert challenge.status_code == 201 and challenge.json()["type"] == "email_code"
+        verified = browser.call("POST", f"/v1/login/{login['login_id']}/verify",
+                                {"method_id": started["method_id"], "code": code_for(browser, email)})
+        assert verified.status_code == 200 and verified.json()["method_used"]["type"] == "email_code"
+        assert browser.call("GET", "/v1/account").status_code == 200
