@@ -8,20 +8,15 @@ import logging
 from chalice import Chalice, Response
 
 from chalicelib import errors
-from chalicelib.api import accounts, cli_login, docs, login, methods, push, sessions, sms, step_up
+from chalicelib.api import accounts, cli_login, dev, docs, login, methods, push, sessions, sms, step_up
 from chalicelib.api.http import error_response, json_response
 from chalicelib.config import get_settings
 
 app = Chalice(app_name="mfa-service")
 app.log.setLevel(logging.INFO)
 
-try:   # local-stage routes (/_dev/): the deployment zip leaves chalicelib/dev out
-    from chalicelib.dev import routes as dev_routes
-except ImportError:
-    dev_routes = None
-
 for blueprint in (accounts.bp, login.bp, step_up.bp, methods.bp, push.bp, sms.bp, sessions.bp, cli_login.bp,
-                  *([dev_routes.bp] if dev_routes else []), docs.bp):
+                  dev.bp, docs.bp):
     app.register_blueprint(blueprint)
 
 # Chalice's own errors (unknown method, unsupported media type...) in our shape.

@@ -250,6 +250,10 @@ def already_confirmed() -> ApiError:
     return ApiError(409, "already_confirmed", "This method is already active.")
 
 
+def enrollment_expired() -> ApiError:
+    return ApiError(410, "enrollment_expired", "This enrolment expired or had too many wrong codes. Start again.")
+
+
 def method_not_pending() -> ApiError:
     return ApiError(409, "method_not_pending", "This enrolment expired or was already confirmed.")
 

@@ -44,6 +44,8 @@ optional.
 def _fields(model, mark_optional: bool) -> str:
     if model is None:
         return ""
+    if hasattr(model, "variants"):   # one of several bodies (a proof, an enrolment)
+        return " or ".join(dict.fromkeys(_fields(variant, mark_optional) for variant in model.variants()))
     names = [name + ("?" if mark_optional and not field.is_required() else "")
              for name, field in model.model_fields.items()]
     return "`{" + ", ".join(names) + "}`"

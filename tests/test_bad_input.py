@@ -140,7 +140,7 @@ def test_dev_mailbox_is_404_outside_the_local_stage(api, monkeypatch):
     get_settings.cache_clear()
     # The test client re-applies the local stage's variables, so patch the cached settings.
     settings = get_settings().model_copy(update={"stage": "prod"})
-    monkeypatch.setattr("chalicelib.dev.routes.get_settings", lambda: settings)
+    monkeypatch.setattr("chalicelib.api.dev.get_settings", lambda: settings)
     response = api.get("/_dev/mailbox")
     assert response.status_code == 404 and response.json["error"] == "not_found"
 

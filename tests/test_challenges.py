@@ -29,8 +29,8 @@ def test_the_generic_route_refuses_unknown_methods_and_other_browsers(alice, mak
                           {"method_id": alice.method_id}).status_code == 404
 
 
-def test_a_method_added_after_the_password_step_is_found_by_reading_it(alice, clock, make_client):
-    """The attempt lists the types it saw at the password step; a newer method is read."""
+def test_the_method_is_read_when_its_challenge_begins(alice, clock, make_client):
+    """Added or removed after the password step, a method is found as it is now."""
     login_id = login_started(alice)
     elsewhere = alice.in_another_browser(make_client())   # another browser adds a method meanwhile
     assert elsewhere.login().status_code == 200
@@ -38,6 +38,11 @@ def test_a_method_added_after_the_password_step_is_found_by_reading_it(alice, cl
     tablet_id, _ = elsewhere.add_totp()
     assert alice.api.post(f"/v1/login/{login_id}/challenges",
                           {"method_id": tablet_id}).json == {"type": "none", "expires_at": None}
+    assert elsewhere.step_up().status_code == 200
+    removed = elsewhere.api.delete(f"/v1/account/methods/{tablet_id}", {"confirm": True})
+    assert removed.status_code == 200, removed.json
+    gone = alice.api.post(f"/v1/login/{login_id}/challenges", {"method_id": tablet_id})
+    assert gone.status_code == 404 and gone.json["error"] == "method_not_found"
 
 
 def test_step_up_has_the_generic_route_too(alice, clock):

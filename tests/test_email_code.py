@@ -210,3 +210,30 @@ def test_served_api_journey_with_the_dev_mailbox():
                                 {"method_id": started["method_id"], "code": code_for(browser, email)})
         assert verified.status_code == 200 and verified.json()["method_used"]["type"] == "email_code"
         assert browser.call("GET", "/v1/account").status_code == 200
+
+
+def test_an_enrolment_code_takes_five_guesses(alice, monkeypatch):
+    enable(monkeypatch)
+    started = alice.api.post("/v1/account/methods", {"type": "email_code"}).json
+    confirm = f"/v1/account/methods/{started['method_id']}/confirm"
+    wrong = [alice.api.post(confirm, {"code": "000000"}).json["error"] for _ in range(5)]
+    assert wrong == ["invalid_code"] * 5
+    ended = alice.api.post(confirm, {"code": last_code(alice.api, alice.email)})
+    assert ended.status_code == 410 and ended.json["error"] == "enrollment_expired"
+
+
+def test_a_stage_that_turns_it_off_no_longer_lists_or_activates_it(emailer, monkeypatch):
+    from chalicelib.config import get_settings
+
+    assert emailer.login().status_code == 200
+    emailer.clock.advance(30)
+    assert emailer.step_up().status_code == 200
+    started = emailer.api.post("/v1/account/methods", {"type": "email_code", "label": "Second"}).json
+    monkeypatch.setenv("OPTIONAL_METHODS", "")
+    get_settings.cache_clear()
+    refused = emailer.api.post(f"/v1/account/methods/{started['method_id']}/confirm",
+                               {"code": last_code(emailer.api, emailer.email)})
+    assert refused.status_code == 403 and refused.json["error"] == "method_disabled"
+    emailer.api.post("/v1/logout")
+    listed = emailer.password_step().json["methods"]
+    assert [m["type"] for m in listed] == ["totp"]

@@ -8,7 +8,7 @@ from tests.support import PROJECT
 
 CHALICELIB = PROJECT / "chalicelib"
 # Higher layers first; a module may import its own layer or any lower one.
-LAYERS = ["dev", "api", "services", "methods", "ledger", "store", "base"]
+LAYERS = ["api", "dev", "services", "methods", "ledger", "store", "base"]
 MAX_LINES = 400
 
 

@@ -66,5 +66,5 @@ def login_sms(call, login_id):
           "assertion, or an approved push): issues a web session",
           body=models.SecondFactorProof, response=models.SessionIssued, errors=(400, 401, 403, 404, 410, 429))
 def verify_login(call, login_id):
-    session, used = login.verify(login_id, call.body.root, call.client, call.login_browser)
+    session, used = login.verify(login_id, call.body, call.client, call.login_browser)
     return Reply(issued(session, False, used), 200, cookies=[cookie_for(session)])

@@ -2,18 +2,9 @@
 from them."""
 from typing import Annotated, Literal, Union
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    RootModel,
-    StringConstraints,
-    ValidationError,
-    model_validator,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
-from chalicelib import methods
+from chalicelib import errors, methods
 from chalicelib.methods.webauthn import Credential
 from chalicelib.records import Code, Id, Label
 
@@ -60,26 +51,34 @@ class LoginRequest(Body):
     password: Password
 
 
-def _proof_union():
+class SecondFactorProof:
     """What the login verify step and step-up accept: the proof of one of the registered
-    methods, each method declaring its own model (methods/<type>.py)."""
-    return Union[tuple(methods.proof_models())]
+    methods, each method declaring its own model (methods/<type>.py). The body is read as
+    the first model whose required fields it has, so its field errors are that model's."""
 
+    @staticmethod
+    def _required(model) -> set[str]:
+        return {name for name, field in model.model_fields.items() if field.is_required()}
 
-class SecondFactorProof(RootModel):
-    __doc__ = _proof_union.__doc__
-    model_config = ConfigDict(defer_build=True)
-    root: _proof_union()
+    @staticmethod
+    def variants() -> list:
+        return methods.proof_models()
 
-    @model_validator(mode="wrap")
     @classmethod
-    def _one_proof(cls, data, handler):
-        try:
-            return handler(data)
-        except ValidationError:
-            shapes = ", ".join("{" + ", ".join(name for name, field in model.model_fields.items() if field.is_required())
-                               + "}" for model in methods.proof_models())
-            raise ValueError(f"send one of: {shapes}") from None
+    def model_validate(cls, data: dict):
+        model = next((m for m in methods.proof_models() if cls._required(m) <= data.keys()), None)
+        if model is None:
+            shapes = ", ".join("{" + ", ".join(sorted(cls._required(m))) + "}" for m in methods.proof_models())
+            raise errors.invalid_request("Some fields are missing or invalid: body.",
+                                         [{"field": "body", "problem": f"send one of: {shapes}"}])
+        return model.model_validate(data)
+
+    @classmethod
+    def model_json_schema(cls, ref_template: str) -> dict:
+        schemas = [m.model_json_schema(ref_template=ref_template) for m in methods.proof_models()]
+        definitions = {name: d for s in schemas for name, d in s.pop("$defs", {}).items()}
+        return {"title": cls.__name__, "description": cls.__doc__.split("\n\n")[0], "anyOf": schemas,
+                **({"$defs": definitions} if definitions else {})}
 
 
 class EnrollmentRequest(RootModel):
@@ -87,6 +86,10 @@ class EnrollmentRequest(RootModel):
     own body)."""
     model_config = ConfigDict(defer_build=True)
     root: Annotated[Union[tuple(methods.enrollment_models())], Field(discriminator="type")]
+
+    @staticmethod
+    def variants() -> list:
+        return methods.enrollment_models()
 
 
 class EnrollmentStarted(Reply):

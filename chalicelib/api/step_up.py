@@ -55,6 +55,6 @@ def step_up_sms(call):
 @endpoint(bp, "/v1/account/step-up", "POST", summary="Verify a second factor again on this session",
           auth=FULL, body=models.SecondFactorProof, response=models.SteppedUp, errors=(400, 401, 403, 404, 429))
 def step_up_session(call):
-    at, used = step_up.step_up(call.session, call.body.root, call.client)
+    at, used = step_up.step_up(call.session, call.body, call.client)
     return models.SteppedUp(mfa_at=at, step_up_valid_until=at + step_up.window_seconds(),
                             method_used=used).model_dump(exclude_none=True)

@@ -32,11 +32,13 @@ class Change:
         self.notice_ids.append(notice_id)
         return self.add(op)
 
-    def commit(self) -> None:
+    def commit(self, otherwise: Exception | None = None) -> None:
+        """All or nothing; a failed condition raises the first failed part's error, else
+        `otherwise` (else ConditionFailed itself)."""
         try:
             store.transact(self.ops)
         except store.ConditionFailed as failed:
-            named = next((error for i, error in enumerate(self.failures) if error and failed.failed(i)), None)
+            named = next((error for i, error in enumerate(self.failures) if error and failed.failed(i)), otherwise)
             if named is not None:
                 raise named from None
             raise

@@ -84,6 +84,9 @@ class VerificationMethod:
     single_per_account: bool = False
     # The email notice sent when the method is added (or, if single, replaced).
     added_notice: str = "method_added"
+    # Wrong proofs a pending enrolment takes before it ends (None: no limit, e.g. TOTP, whose
+    # secret only the person has; a code the service sends can be guessed).
+    enrollment_max_tries: int | None = None
     # A pending enrolment lives this long at most (None: the stage's default).
     enrollment_seconds: int | None = None
     # Attributes only the enrolment needs, dropped when the method becomes active.

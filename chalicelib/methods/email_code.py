@@ -64,6 +64,7 @@ class EmailCodeMethod(VerificationMethod):
     optional = True
     enrollment_model = EmailCodeEnrollment
     enrollment_seconds = SECONDS
+    enrollment_max_tries = 5
     missing_message = "This account has no such email code method."
 
     def begin_enrollment(self, account, method_id, label):

@@ -127,6 +127,13 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
         raise errors.already_confirmed()
     _require_may_add(session, account)
     impl = methods.get(method["type"])
+    if not impl.enabled():
+        raise errors.method_disabled(impl.display_name)
+    if impl.enrollment_max_tries:
+        try:   # counted before the proof is checked, so guesses cannot outrun the limit
+            store.reserve_enrollment_try(session["account_id"], method_id, n, impl.enrollment_max_tries)
+        except store.ConditionFailed:
+            raise errors.enrollment_expired() from None
     verified = impl.complete_enrollment(_account(session), method, proof, now())
     if verified is None:
         raise errors.refused(*impl.enrollment_refusal)
@@ -135,25 +142,22 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
     updates = {**verified.updates, "label": label}
     if verified.counter:
         updates[verified.counter] = verified.counter_value
+    # A method no longer pending wins over a conflict of the method's own writes (a
+    # credential registered meanwhile), which wins over the rest.
     change = Change(session["account_id"], session["email"], client).add(
         store.op_activate_method(session["account_id"], method_id, n, updates, removes=impl.enrollment_only),
+        on_fail=errors.method_not_pending(),
+    ).add(*verified.ops, on_fail=errors.conflict(impl.enrollment_conflict)).add(
         store.op_add_method_summary(session["email"], method_id, {"type": method["type"], "label": label},
                                     impl.primary, first_only=session["restricted"]),
-    )
-    first_extra = len(change.ops)
-    change.add(*verified.ops).audit("method_added", method_id=method_id, method_type=method["type"]).notify(
+    ).audit("method_added", method_id=method_id, method_type=method["type"]).notify(
         "method_added", method_type=impl.display_name, label=label)
     upgraded = None
     if session["restricted"]:
         upgraded = sessions.new_session(session["account_id"], session["email"], sessions.WEB, client, mfa_at=n)
         change.add(store.op_delete_session(session["token_hash"]),
                    store.op_put_session(upgraded.token_hash, upgraded.record))
-    try:
-        change.commit()
-    except store.ConditionFailed as failed:
-        if any(failed.failed(first_extra + i) for i in range(len(verified.ops))) and not failed.failed(0):
-            raise errors.conflict(impl.enrollment_conflict) from None
-        raise errors.method_not_pending() from None
+    change.commit(otherwise=errors.method_not_pending())
     for name in impl.enrollment_only:
         method.pop(name, None)
     method.update(status=MethodStatus.ACTIVE, **updates)
@@ -214,16 +218,14 @@ def remove_method(session: dict, method_id: str, client: Client) -> dict:
                  if methods.get(m["type"]).can_log_in(n))
     if impl.can_log_in(n) and usable <= 1:
         raise last_method
-    try:
-        Change(session["account_id"], session["email"], client).add(
-            store.op_delete_method(session["account_id"], method_id),
-            store.op_remove_method_summary(session["email"], method_id, impl.primary),
-            *impl.removal_ops(session["account_id"], method),
-        ).audit("method_removed", method_id=method_id, method_type=method["type"], label=method["label"]).notify(
-            "method_removed", method_type=impl.display_name, label=method["label"]).commit()
-    except store.ConditionFailed as failed:
-        if failed.failed(1) and impl.primary:
-            raise last_method from None
-        raise errors.no_such_method() from None
+    # The summary's condition keeps a primary method from being the last one removed.
+    Change(session["account_id"], session["email"], client).add(
+        store.op_remove_method_summary(session["email"], method_id, impl.primary),
+        on_fail=last_method if impl.primary else None,
+    ).add(
+        store.op_delete_method(session["account_id"], method_id),
+        *impl.removal_ops(session["account_id"], method),
+    ).audit("method_removed", method_id=method_id, method_type=method["type"], label=method["label"]).notify(
+        "method_removed", method_type=impl.display_name, label=method["label"]).commit(otherwise=errors.no_such_method())
     impl.removed(method)
     return list_methods(session)

@@ -26,11 +26,8 @@ def session_owner(session: dict) -> Owner:
 
 
 def _method_type(owner: Owner, method_id: str) -> str:
-    """The type of the account's method: from the types the login attempt listed at the
-    password step, else read (a method added since, or a session)."""
-    listed = (owner.item.get("method_types") or {}).get(method_id)
-    if listed:
-        return listed
+    """The type of the account's active method (read: it may have been removed since the
+    password step)."""
     method = store.get_method(owner.account_id, method_id, now_s()) if is_id(method_id) else None
     if method is None or method["status"] != MethodStatus.ACTIVE:
         raise errors.method_not_found()
@@ -44,6 +41,11 @@ def begin(owner: Owner, method_id: str | None, client: Client, method_type: str 
     if not impl.enabled():
         raise errors.method_disabled(impl.display_name)
     return impl.begin_challenge(owner, method_id, client)
+
+
+def offered(method_type: str) -> bool:
+    """Whether this stage offers the type (an optional method may be off)."""
+    return methods.get(method_type).enabled()
 
 
 def reading(proof: Proof) -> VerificationMethod:

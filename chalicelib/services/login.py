@@ -58,10 +58,9 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
         "expires_at": expires_at,
         "ip": client.ip,
         "user_agent": client.short_user_agent,
-        # Which challenge a method begins, without reading it again.
-        "method_types": {mid: m["type"] for mid, m in summary.items()},
     })).commit()
-    listed = [{"id": mid, "type": m["type"], "label": m["label"]} for mid, m in sorted(summary.items())]
+    listed = [{"id": mid, "type": m["type"], "label": m["label"]} for mid, m in sorted(summary.items())
+              if challenges.offered(m["type"])]
     return ({"login_id": login_id, "expires_at": expires_at, "methods": listed, "enrollment_required": False},
             None, browser)
 

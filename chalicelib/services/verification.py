@@ -58,7 +58,7 @@ def _accept(account: dict, method: dict, proof: dict, client: Client, event: str
         ).audit(kind, method_id=method_id, **{**context, "method_type": method["type"]}).notify(kind, **context).commit()
         raise errors.refused(suspicious.reason, suspicious.message) from None
     if verified is not None:
-        change = Change(account["account_id"], account["email"], client).add(*guards).add(
+        change = Change(account["account_id"], account["email"], client).add(*guards, on_fail=guard_error).add(
             store.op_use_method(account["account_id"], method_id, n, verified.counter, verified.counter_value,
                                 verified.consume, verified.updates),
             store.op_reset_lockout(account["account_id"]),
@@ -68,13 +68,9 @@ def _accept(account: dict, method: dict, proof: dict, client: Client, event: str
         if verified.notice:
             kind, context = verified.notice
             change.notify(kind, **context).audit(kind, method_id=method_id, **verified.details)
-        try:
-            change.commit()
-            return {"id": method_id, "type": method["type"], **verified.details}
-        except store.ConditionFailed as failed:
-            if any(failed.failed(i) for i in range(len(guards))):
-                raise guard_error from None
-            # The method's condition failed: the same proof was accepted concurrently.
+        # Else the method's condition failed: the same proof was accepted concurrently.
+        change.commit(otherwise=errors.refused(*impl.refusal))
+        return {"id": method_id, "type": method["type"], **verified.details}
     raise errors.refused(*impl.refusal)
 
 
