@@ -206,8 +206,10 @@ def login_other_browser() -> ApiError:
 
 
 def owner_gone(kind: str) -> ApiError:
-    """The login attempt (kind "login") or session a challenge was for ended meanwhile."""
-    return login_expired() if kind == "login" else unauthenticated()
+    """The login attempt or session (records.OwnerKind) a challenge was for ended meanwhile."""
+    from chalicelib.records import OwnerKind
+
+    return login_expired() if kind == OwnerKind.LOGIN else unauthenticated()
 
 
 # ---------------------------------------------------------------- second factors

@@ -31,7 +31,8 @@ DOMAIN_ERRORS = tuple(_DOMAIN_ANSWERS)
 
 
 def from_domain(error: Exception) -> ApiError:
-    return _DOMAIN_ANSWERS[type(error)](error)
+    answer = next(_DOMAIN_ANSWERS[kind] for kind in type(error).__mro__ if kind in _DOMAIN_ANSWERS)
+    return answer(error)
 
 
 PUBLIC = "public"

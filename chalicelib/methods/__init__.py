@@ -21,6 +21,19 @@ REGISTRY: dict[str, VerificationMethod] = {
 }
 
 
+def _check_shared_proofs() -> None:
+    """Methods that share a proof model are read through the first of them (for_proof):
+    they must read it alike, with the same reservation, explanation and location."""
+    for model in {impl.proof_model for impl in REGISTRY.values()}:
+        readers = {(type(i).reservation, type(i).explain, type(i).locate) for i in REGISTRY.values()
+                   if i.proof_model is model}
+        if len(readers) != 1:
+            raise TypeError(f"methods sharing {model.__name__} read it differently: give each its own proof model")
+
+
+_check_shared_proofs()
+
+
 def get(method_type: str) -> VerificationMethod:
     try:
         return REGISTRY[method_type]

@@ -98,8 +98,6 @@ class VerificationMethod:
     # The 409 when a write the enrolment adds (Verified.ops) does not hold.
     enrollment_conflict: tuple[str, str] = ("method_not_pending", "This enrolment expired or was already confirmed.")
 
-    # 404 for an owner's challenge aimed at a method of another type, or none (the sentence).
-    missing_message: str = "This verification method does not exist on the account."
 
     def begin_challenge(self, owner: Owner, method_id: str, client: Client) -> dict:
         """Start what the proof will answer; the public answer, `{"type": ..., ...}`."""

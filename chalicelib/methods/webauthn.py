@@ -186,7 +186,6 @@ class WebAuthnMethod(VerificationMethod):
                            "This authenticator is already registered, on this or another account.")
     wrong_attachment_message = ""
     proof_model = AssertionProof
-    missing_message = "This account has no such security key or built-in authenticator."
 
     def begin_challenge(self, owner, method_id, client):
         """Request options for all the account's WebAuthn credentials (any of them answers),

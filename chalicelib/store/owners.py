@@ -3,9 +3,8 @@ method keeps there (a WebAuthn challenge, a push slot), written only while the o
 live; and ending an owner.
 """
 from chalicelib.store.engine import _assignments, _equalities, _op_delete, _op_update, _update
+from chalicelib.records import OwnerKind
 from chalicelib.store.keys import _login_key, _owner_key, _session_key
-
-LOGIN = "login"
 
 
 def _set_while_live(kind: str, now: int, fields: dict, max_tries: int | None) -> tuple[str, dict, str, dict]:
@@ -15,7 +14,7 @@ def _set_while_live(kind: str, now: int, fields: dict, max_tries: int | None) ->
     clauses, names, values = _assignments(fields, "o")
     condition = "attribute_exists(PK) AND expires_at > :now"
     values[":now"] = now
-    if kind == LOGIN:
+    if kind == OwnerKind.LOGIN:
         condition += " AND used = :false"
         values[":false"] = False
         if max_tries is not None:

@@ -152,6 +152,3 @@ def op_forget_push_pending(account_id: str, challenge_id: str, version: str) -> 
     map before this answer write again instead of putting the answered one back."""
     return _op_update(_push_pending_key(account_id), "REMOVE pending.#c SET version = :v", {":v": version},
                       names={"#c": challenge_id})
-
-
-# ---------------------------------------------------------------- the owner's push slot
