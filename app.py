@@ -9,6 +9,7 @@ from chalice import Chalice, Response
 
 from chalicelib import errors
 from chalicelib.api import accounts, cli_login, docs, login, methods, push, sessions, sms, step_up
+from chalicelib.api import email as email_api
 from chalicelib.api.http import error_response, json_response
 from chalicelib.config import get_settings
 
@@ -21,6 +22,7 @@ except ImportError:
     dev_routes = None
 
 for blueprint in (accounts.bp, login.bp, step_up.bp, methods.bp, push.bp, sms.bp, sessions.bp, cli_login.bp,
+                  email_api.bp,
                   *([dev_routes.bp] if dev_routes else []), docs.bp):
     app.register_blueprint(blueprint)
 
