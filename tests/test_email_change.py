@@ -1,7 +1,7 @@
 """The account's email address: resending the verification link, and changing the address
 (step-up, a confirmation link to the new address, no enumeration, the swap race)."""
 from tests.support.journeys import PASSWORD, Person, mailbox, token_in, verification_token
-from tests.support.table import items_of
+from tests.support.table import account_item, items_of
 
 NEW = "alice.new@example.com"
 CONFIRM_SUBJECT = "Confirm your new email address"
@@ -210,3 +210,19 @@ def test_password_is_kept_across_the_change(alice, api, make_client):
     make_client().post("/v1/account/email/confirm", {"token": change_link(api)})
     assert Person(make_client(), None, NEW, PASSWORD).password_step().status_code == 200
     assert Person(make_client(), None, NEW, "a wrong but long password").password_step().status_code == 401
+
+
+def test_a_session_made_with_the_old_address_never_writes_to_its_next_owner(alice, api, make_client, clock):
+    """A login started before the change and finished after it makes a session that still
+    carries the old address; once someone else signs up there, that session must not touch
+    their account."""
+    login_id = alice.start_login()
+    ask_change(alice)
+    assert make_client().post("/v1/account/email/confirm", {"token": change_link(api)}).status_code == 200
+    clock.advance(30)
+    assert alice.verify(login_id).status_code == 200
+    Person(make_client(), clock, "alice@example.com").sign_up()
+    assert api.get("/v1/account").status_code == 401
+    started = api.post("/v1/account/methods/totp", {"label": "Stale"})
+    assert started.status_code == 401
+    assert account_item("alice@example.com")["methods"]["M"] == {}

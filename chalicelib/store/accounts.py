@@ -32,12 +32,17 @@ def op_mark_email_verified(email: str, account_id: str, now: int, token_hash: st
                                 "AND (attribute_not_exists(verify_token) OR verify_token = :h)")
 
 
-def op_add_method_summary(email: str, method_id: str, summary: dict, primary: bool, first_only: bool = False) -> dict:
+def op_add_method_summary(email: str, method_id: str, summary: dict, primary: bool, first_only: bool = False,
+                          account_id: str | None = None) -> dict:
     """The account item keeps a summary of active methods so the password step needs no
     query, and a count of the primary ones (those that are not only a backup). With
-    `first_only`, it holds only while the account has no primary method yet."""
+    `first_only`, it holds only while the account has no primary method yet. With
+    `account_id`, only while the email is still this account's (an email change moves it)."""
     condition = "attribute_exists(PK)"
     values = {":s": summary, ":n": 1 if primary else 0}
+    if account_id is not None:
+        condition += " AND account_id = :a"
+        values[":a"] = account_id
     if first_only:
         condition += " AND (attribute_not_exists(primary_methods) OR primary_methods = :zero)"
         values[":zero"] = 0
