@@ -226,3 +226,17 @@ def test_a_session_made_with_the_old_address_never_writes_to_its_next_owner(alic
     started = api.post("/v1/account/methods/totp", {"label": "Stale"})
     assert started.status_code == 401
     assert account_item("alice@example.com")["methods"]["M"] == {}
+
+
+def test_a_paired_phone_keeps_working_after_the_change(alice, api, make_client, clock):
+    """Device items carry the account's email (an unpairing removes the method through it):
+    the change moves them along."""
+    from tests.support.phone import Phone, pair_phone
+
+    alice.step_up()
+    phone = Phone(make_client(origin=None), clock)
+    pair_phone(alice, phone)
+    ask_change(alice)
+    assert make_client().post("/v1/account/email/confirm", {"token": change_link(api)}).status_code == 200
+    assert phone.signed("DELETE", f"/v1/devices/{phone.device_id}").status_code == 200
+    assert mailbox(api, NEW, "verification method was removed")

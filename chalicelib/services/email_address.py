@@ -9,7 +9,8 @@ address (the taken address's owner is mailed instead of a link).
 The account item is keyed by its email, so a change moves it: one transaction deletes the
 old item (only while it is this account's, with this newest change link) and creates the new
 one where no live account is, the same condition that keeps sign-ups unique. Two accounts
-racing for one address cannot both win. Sessions carry the email they were made with, so a
+racing for one address cannot both win; paired devices, which carry the email, follow it in
+the same transaction. Sessions carry the email they were made with, so a
 change ends every session and CLI session of the account: the person logs in again with the
 new address (and a second factor), and no session is left pointing at an address that may
 later belong to someone else.
@@ -113,6 +114,10 @@ def confirm_change(token: str, client: Client) -> str:
     change = (Change(account["account_id"], account["email"], client)
               .add(store.op_consume_email_token(token_hash, now), gone, on_fail=errors.invalid_token())
               .add(created, on_fail=errors.email_taken())
+              # Paired devices carry the email too; one unpaired meanwhile: try again.
+              .add(*[store.op_set_device_email(m["device_id"], account["account_id"], new_email)
+                     for m in store.list_methods(account["account_id"], now) if m.get("device_id")],
+                   on_fail=errors.try_again())
               .audit("email_changed", old_email=account["email"], new_email=new_email)
               .notify("email_changed", new_email=new_email))
     change.commit()

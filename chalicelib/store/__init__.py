@@ -90,6 +90,7 @@ from chalicelib.store.push import (
     op_put_device,
     op_put_pairing,
     op_put_push_pending,
+    op_set_device_email,
     op_use_challenge,
     set_device_push_token,
     use_device_nonce,
