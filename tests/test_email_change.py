@@ -240,3 +240,12 @@ def test_a_paired_phone_keeps_working_after_the_change(alice, api, make_client, 
     assert make_client().post("/v1/account/email/confirm", {"token": change_link(api)}).status_code == 200
     assert phone.signed("DELETE", f"/v1/devices/{phone.device_id}").status_code == 200
     assert mailbox(api, NEW, "verification method was removed")
+
+
+def test_change_is_rate_limited_per_ip(alice, api, make_client, clock, monkeypatch):
+    from chalicelib.services import email_address
+
+    monkeypatch.setattr(email_address, "CHANGE_LIMIT_PER_IP", 2)
+    bob = Person(make_client(), clock, "bob@example.com").onboard()
+    assert [ask_change(alice, f"a{i}@example.com").status_code for i in range(2)] == [202, 202]
+    assert ask_change(bob, "b@example.com").status_code == 429
