@@ -280,3 +280,14 @@ def challenge_expired(message: str = "This security check is no longer valid: as
 def conflict(status_code: tuple[str, str]) -> ApiError:
     """A 409 in a method's own words (its `enrollment_conflict`)."""
     return ApiError(409, *status_code)
+
+
+# ---------------------------------------------------------------- email address change
+
+def email_taken() -> ApiError:
+    """Only at confirmation, to whoever holds the new address's mailbox (it proved so)."""
+    return ApiError(409, "email_taken", "This address now belongs to another account: the email was not changed.")
+
+
+def same_email() -> ApiError:
+    return ApiError(400, "same_email", "This is already the account's email address.")

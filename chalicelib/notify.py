@@ -76,6 +76,28 @@ TEMPLATES = {
         "cloned. It is blocked and can no longer verify logins.\n\n{WHERE}\n\nLog in with another method, "
         "remove it and register a new one. Change your password too: whoever used the copy also had it.",
     ),
+    "email_change_confirm": (
+        "Confirm your new email address",
+        "Someone asked to move a {service} account to this email address.\n\nIf it was you, confirm it "
+        "with this link:\n\n{link}\n\nThe link works once and expires in 24 hours. Until it is used, the "
+        "account keeps its current address. If it was not you, ignore this email.",
+    ),
+    "email_change_requested": (
+        "A change of your email address was requested",
+        "Someone asked to move your {service} account to the email address {new_email}. It changes only "
+        "when the link sent to that address is used, within 24 hours.\n\n{WHERE}\n\n{NOT_YOU}",
+    ),
+    "email_change_taken": (
+        "Someone tried to move an account to your email address",
+        "Someone tried to move another {service} account to this email address, which already has an "
+        "account. Nothing changed: your account is yours and keeps this address.\n\n{WHERE}",
+    ),
+    "email_changed": (
+        "Your email address was changed",
+        "Your {service} account's email address is now {new_email}: this is the last email sent here. "
+        "Every session was ended: log in again with the new address.\n\n{WHERE}\n\n"
+        "If this was not you, contact support at once.",
+    ),
 }
 
 # Every notice says when and from where, and what to do if it was not the owner.

@@ -12,6 +12,7 @@ import {mailboxPage} from "./views/mailbox.js";
 import {setup} from "./views/setup.js";
 import {signup} from "./views/signup.js";
 import {verifyEmail} from "./views/verify-email.js";
+import {confirmEmail} from "./views/confirm-email.js";
 
 async function home() {
   const account = await loadAccount();
@@ -27,4 +28,5 @@ fetch("/_dev/mailbox", {headers: {"X-Requested-With": "fetch"}}).then((r) => { s
 start({
   "/": home, "/signup": signup, "/login": login, "/verify-email": verifyEmail, "/setup": setup,
   "/account": accountPage, "/cli-login": cliLogin, "/dev/mailbox": mailboxPage,
+  "/confirm-email": confirmEmail,
 }, notFound);

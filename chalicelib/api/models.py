@@ -373,3 +373,23 @@ class SessionView(Reply):
 
 class SessionList(Reply):
     sessions: list[SessionView]
+
+
+# ---------------------------------------------------------------- email address
+
+class ResendVerificationRequest(Body):
+    email: Email
+
+
+class EmailChangeRequest(Body):
+    new_email: Email
+
+
+class EmailChangeConfirmRequest(Body):
+    token: Token
+
+
+class EmailChanged(Reply):
+    status: Literal["ok"] = "ok"
+    email: str
+    sessions_ended: bool = True

@@ -103,7 +103,8 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
             store.op_put_active_method(session["account_id"], {
                 "method_id": method_id, "type": impl.type, "label": label, "status": MethodStatus.ACTIVE,
                 "created_at": n, "activated_at": n, "generation": random_id(), **enrollment.record}),
-            store.op_add_method_summary(session["email"], method_id, {"type": impl.type, "label": label}, impl.primary),
+            store.op_add_method_summary(session["email"], method_id, {"type": impl.type, "label": label}, impl.primary,
+                                        account_id=session["account_id"]),
         )
     change.audit(impl.added_notice, method_id=method_id, method_type=impl.type, replaced=replacing or None)
     change.notify(impl.added_notice, method_type=impl.display_name, label=label, **enrollment.notice_context)
@@ -149,7 +150,7 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
         on_fail=errors.method_not_pending(),
     ).add(*verified.ops, on_fail=errors.conflict(impl.enrollment_conflict)).add(
         store.op_add_method_summary(session["email"], method_id, {"type": method["type"], "label": label},
-                                    impl.primary, first_only=session["restricted"]),
+                                    impl.primary, first_only=session["restricted"], account_id=session["account_id"]),
     ).audit("method_added", method_id=method_id, method_type=method["type"]).notify(
         "method_added", method_type=impl.display_name, label=label)
     upgraded = None

@@ -19,6 +19,7 @@ def signup(email: str, password: str, client: Client) -> None:
     now = now_s()
     account_id = random_id()
     token = random_token(32)
+    token_hash = crypto.hash_token(token)
     # Unverified, the account lasts as long as its verification link: someone who signs up
     # with an address that is not theirs holds it for a day at most.
     expires_at = now + get_settings().email_token_seconds
@@ -30,6 +31,7 @@ def signup(email: str, password: str, client: Client) -> None:
         "created_at": now,
         "methods": {},
         "expires_at": expires_at,
+        "verify_token": token_hash,   # the newest link: a resent one replaces it
     }
     token_record = {
         "purpose": VERIFY_EMAIL,
@@ -40,7 +42,7 @@ def signup(email: str, password: str, client: Client) -> None:
     }
     try:
         store.transact([store.op_create_account(account, now),
-                        store.op_put_email_token(crypto.hash_token(token), token_record),
+                        store.op_put_email_token(token_hash, token_record),
                         audit.op(account_id, "signup", client)])
     except store.ConditionFailed:
         notify.send(email, "signup_existing")
@@ -57,7 +59,7 @@ def verify_email(token: str, client: Client) -> None:
         raise errors.invalid_token()
     try:
         store.transact([store.op_consume_email_token(token_hash, now),
-                        store.op_mark_email_verified(record["email"], record["account_id"], now),
+                        store.op_mark_email_verified(record["email"], record["account_id"], now, token_hash),
                         audit.op(record["account_id"], "email_verified", client)])
     except store.ConditionFailed:
         raise errors.invalid_token() from None

@@ -25,9 +25,12 @@ from chalicelib.store.accounts import (
     op_consume_email_token,
     op_create_account,
     op_mark_email_verified,
+    op_move_account,
     op_put_email_token,
     op_remove_method_summary,
     op_rename_method_summary,
+    op_set_email_change_token,
+    op_set_verify_token,
     set_password_hash,
 )
 from chalicelib.store.audit import list_events, op_put_event, put_event
@@ -87,6 +90,7 @@ from chalicelib.store.push import (
     op_put_device,
     op_put_pairing,
     op_put_push_pending,
+    op_set_device_email,
     op_use_challenge,
     set_device_push_token,
     use_device_nonce,

@@ -74,6 +74,12 @@ def op_delete_device(device_id: str, account_id: str) -> dict:
     return _op_delete(_device_key(device_id), condition="account_id = :a", values={":a": account_id})
 
 
+def op_set_device_email(device_id: str, account_id: str, email: str) -> dict:
+    """A paired device follows its account to a new email address."""
+    return _op_update(_device_key(device_id), "SET email = :e", {":e": email, ":a": account_id},
+                      condition="account_id = :a")
+
+
 def set_device_push_token(device_id: str, push_token_hash: str, now: int) -> None:
     _update(_device_key(device_id), "SET push_token_hash = :t, push_token_updated_at = :now",
             {":t": push_token_hash, ":now": now, ":active": MethodStatus.ACTIVE},

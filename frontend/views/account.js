@@ -6,6 +6,7 @@ import {navigate} from "../router.js";
 import {loadAccount, session} from "../session.js";
 import {withStepUp} from "../stepup.js";
 import {methodPicker} from "./setup.js";
+import {emailSection} from "./account-email.js";
 
 export async function accountPage() {
   if (!(await loadAccount())) return navigate("/login", true);
@@ -16,7 +17,7 @@ export async function accountPage() {
   const sessionsSection = section("sessions-title");
   const eventsSection = section("events-title");
   view("Your account", h("p", {}, `Logged in as ${session.account.email}.`),
-       methodsSection, codesSection, sessionsSection, eventsSection);
+       emailSection(session.account.email), methodsSection, codesSection, sessionsSection, eventsSection);
   const refresh = async () => {
     const listed = await api.get("/v1/account/methods");
     renderMethods(methodsSection, listed, refresh);

@@ -4,6 +4,7 @@ import {alertBox, busy, explain, field, h, link, setFlash, view, when} from "../
 import {proofChoices} from "../proofs.js";
 import {navigate} from "../router.js";
 import {loadAccount} from "../session.js";
+import {resendVerification} from "./resend-verification.js";
 
 export function login() {
   const box = alertBox();
@@ -12,10 +13,20 @@ export function login() {
     ...field("Email address", {name: "email", type: "email", autocomplete: "username", required: true}),
     ...field("Password", {name: "password", type: "password", autocomplete: "current-password", required: true}),
     box, button);
+  const resend = h("div", {});
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     busy(button, box, async () => {
-      const started = await api.post("/v1/login", {email: form.email.value, password: form.password.value});
+      let started;
+      try {
+        started = await api.post("/v1/login", {email: form.email.value, password: form.password.value});
+      } catch (error) {
+        // Not verified yet: offer a new link right here.
+        if (error instanceof api.ApiError && error.code === "email_not_verified") {
+          resend.replaceChildren(resendVerification(form.email.value));
+        }
+        throw error;
+      }
       if (started.enrollment_required) {
         await loadAccount();
         navigate("/setup");
@@ -24,7 +35,7 @@ export function login() {
       }
     });
   });
-  view("Log in", h("section", {}, form), h("p", {}, "New here? ", link("/signup", "Create an account"), "."));
+  view("Log in", h("section", {}, form), resend, h("p", {}, "New here? ", link("/signup", "Create an account"), "."));
 }
 
 function secondFactor(started) {

@@ -2,6 +2,7 @@
 import * as api from "../api.js";
 import {explain, h, link, setFlash, view} from "../dom.js";
 import {navigate} from "../router.js";
+import {resendVerification} from "./resend-verification.js";
 
 export async function verifyEmail() {
   const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
@@ -14,6 +15,7 @@ export async function verifyEmail() {
     navigate("/login", true);
   } catch (error) {
     view("Verify your email", h("p", {class: "error", role: "alert"}, explain(error)),
-         h("p", {}, link("/signup", "Sign up again"), " or ", link("/login", "log in"), "."));
+         h("p", {}, link("/signup", "Sign up again"), " or ", link("/login", "log in"), "."),
+         resendVerification());
   }
 }
