@@ -8,7 +8,7 @@ import logging
 from chalice import Chalice, Response
 
 from chalicelib import errors
-from chalicelib.api import accounts, cli_login, docs, login, methods, push, sessions, sms, step_up
+from chalicelib.api import accounts, cli_login, docs, login, methods, password, push, sessions, sms, step_up
 from chalicelib.api.http import error_response, json_response
 from chalicelib.config import get_settings
 
@@ -21,6 +21,7 @@ except ImportError:
     dev_routes = None
 
 for blueprint in (accounts.bp, login.bp, step_up.bp, methods.bp, push.bp, sms.bp, sessions.bp, cli_login.bp,
+                  password.bp,
                   *([dev_routes.bp] if dev_routes else []), docs.bp):
     app.register_blueprint(blueprint)
 

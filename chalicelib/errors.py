@@ -274,3 +274,14 @@ def challenge_expired(message: str = "This security check is no longer valid: as
 def conflict(status_code: tuple[str, str]) -> ApiError:
     """A 409 in a method's own words (its `enrollment_conflict`)."""
     return ApiError(409, *status_code)
+
+
+# ---------------------------------------------------------------- passwords
+
+def wrong_password() -> ApiError:
+    return ApiError(401, "wrong_password", "The current password is incorrect.")
+
+
+def invalid_reset_token() -> ApiError:
+    return ApiError(400, "invalid_token", "This password reset link is invalid, used, replaced by a newer one or "
+                                          "expired. Ask for a new one.")
