@@ -9,6 +9,7 @@ import {accountPage} from "./views/account.js";
 import {cliLogin} from "./views/cli-login.js";
 import {login} from "./views/login.js";
 import {mailboxPage} from "./views/mailbox.js";
+import {forgotPassword, resetPassword} from "./views/reset-password.js";
 import {setup} from "./views/setup.js";
 import {signup} from "./views/signup.js";
 import {verifyEmail} from "./views/verify-email.js";
@@ -27,4 +28,5 @@ fetch("/_dev/mailbox", {headers: {"X-Requested-With": "fetch"}}).then((r) => { s
 start({
   "/": home, "/signup": signup, "/login": login, "/verify-email": verifyEmail, "/setup": setup,
   "/account": accountPage, "/cli-login": cliLogin, "/dev/mailbox": mailboxPage,
+  "/forgot-password": forgotPassword, "/reset-password": resetPassword,
 }, notFound);
