@@ -289,3 +289,13 @@ def test_reset_link_carries_the_token_in_the_fragment(alice, api):
     ask_reset(api)
     link = mailbox(api, "alice@example.com", "Reset your password")[0]["links"][0]
     assert link.startswith("http://localhost:8000/reset-password#token=")
+
+
+def test_guesses_of_the_current_password_are_rate_limited(alice, api, clock):
+    for _ in range(20):
+        assert change(api, current="not my password at all").status_code == 401
+    limited = change(api)
+    assert limited.status_code == 429 and limited.json["error"] == "rate_limited"
+    clock.advance(600)
+    assert alice.step_up().status_code == 200
+    assert change(api).status_code == 200

@@ -12,6 +12,7 @@ email), whether or not the email has an account, so neither reveals which.
 from chalicelib import crypto, errors, notify, passwords, store
 from chalicelib.clock import now_s, random_token
 from chalicelib.config import get_settings
+from chalicelib.ledger import limits
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client
 from chalicelib.services import step_up
@@ -26,6 +27,9 @@ def change(session: dict, current_password: str, new_password: str, client: Clie
     account = store.get_account(session["email"], n)
     if account is None or account["account_id"] != session["account_id"]:
         raise errors.unauthenticated()
+    # Guesses of the current password share the password step's budget per email.
+    s = get_settings()
+    limits.enforce(s.login_window_seconds, ("password-change", account["account_id"], s.login_limit_per_email))
     if not passwords.verify_password(account["password_hash"], current_password):
         Change(account["account_id"], account["email"], client).audit(
             "password_change_failed", reason="wrong_password").commit()
