@@ -299,3 +299,19 @@ def test_guesses_of_the_current_password_are_rate_limited(alice, api, clock):
     clock.advance(600)
     assert alice.step_up().status_code == 200
     assert change(api).status_code == 200
+
+
+def test_a_login_completed_while_a_reset_is_in_flight_does_not_survive_it(alice, api, make_client, clock, race):
+    """The reset has read the sessions and is about to write when a login (password step
+    made with the old password) completes: that new session is ended all the same."""
+    from chalicelib import store
+
+    attacker = alice.in_another_browser(make_client())
+    login_id = attacker.start_login()
+    ask_reset(api)
+    token = reset_token(api)
+    clock.advance(30)
+    reset, login = race(lambda: confirm(api, token), lambda: attacker.verify(login_id),
+                        pause_before=(store, "transact"))
+    assert login.status_code == 200 and reset.status_code == 200
+    assert attacker.api.get("/v1/account").status_code == 401

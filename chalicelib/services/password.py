@@ -42,8 +42,7 @@ def change(session: dict, current_password: str, new_password: str, client: Clie
         store.op_change_password(account["email"], account["account_id"], account["password_hash"], new_hash, n),
         on_fail=errors.try_again(),
     ).audit("password_changed", ended_sessions=len(others)).notify("password_changed", ended=len(others)).commit()
-    store.delete_sessions(others)
-    return len(others)
+    return _end_sessions(account["account_id"], others, keep=session["token_hash"])
 
 
 def request_reset(email: str, client: Client) -> None:
@@ -88,5 +87,14 @@ def confirm_reset(token: str, new_password: str, client: Client) -> int:
         store.op_reset_password(email, account_id, token_hash, new_hash, n),
         on_fail=errors.invalid_reset_token(),
     ).audit("password_reset", ended_sessions=len(ended)).notify("password_reset_done").commit()
+    return _end_sessions(account_id, ended)
+
+
+def _end_sessions(account_id: str, listed: list[str], keep: str | None = None) -> int:
+    """End the sessions listed before the commit, and those listed again after it: a login
+    that completed in between (its password step made before the change) ends too. A login
+    begun before the commit can no longer complete after it (login.verify). How many ended."""
+    after = [x["token_hash"] for x in store.list_sessions(account_id, now_s()) if x["token_hash"] != keep]
+    ended = sorted(set(listed) | set(after))
     store.delete_sessions(ended)
     return len(ended)
