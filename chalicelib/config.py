@@ -70,6 +70,12 @@ class Settings(BaseModel):
     signup_window_seconds: int = 3600
     signup_limit_per_email: int = 5
     signup_limit_per_ip: int = 50
+    # Password resets: the emailed link's life; requests (each sends an email) per window,
+    # per email and per IP.
+    password_reset_seconds: int = 3600
+    password_reset_window_seconds: int = 3600
+    password_reset_limit_per_email: int = 5
+    password_reset_limit_per_ip: int = 50
 
     # CLI login (RFC 8628 device authorization).
     cli_login_seconds: int = 600

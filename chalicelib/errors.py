@@ -291,3 +291,14 @@ def email_taken() -> ApiError:
 
 def same_email() -> ApiError:
     return ApiError(400, "same_email", "This is already the account's email address.")
+
+
+# ---------------------------------------------------------------- passwords
+
+def wrong_password() -> ApiError:
+    return ApiError(401, "wrong_password", "The current password is incorrect.")
+
+
+def invalid_reset_token() -> ApiError:
+    return ApiError(400, "invalid_token", "This password reset link is invalid, used, replaced by a newer one or "
+                                          "expired. Ask for a new one.")

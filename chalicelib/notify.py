@@ -98,6 +98,32 @@ TEMPLATES = {
         "Every session was ended: log in again with the new address.\n\n{WHERE}\n\n"
         "If this was not you, contact support at once.",
     ),
+    "password_reset": (
+        "Reset your password",
+        "Someone asked to reset the password of your {service} account, from IP address {ip}.\n\n"
+        "To choose a new password, open this link:\n\n{link}\n\nThe link works once and expires in "
+        "1 hour; asking again replaces it. Your verification methods stay: you will still need your second "
+        "factor to log in. If it was not you, ignore this email: your password was not changed.",
+    ),
+    "password_reset_unknown": (
+        "Password reset requested",
+        "Someone asked to reset the password of a {service} account for this email address, from IP "
+        "address {ip}, but no account uses this address.\n\nIf it was you, you may have signed up with "
+        "another address. If not, you need do nothing.",
+    ),
+    "password_changed": (
+        "Your password was changed",
+        "The password of your {service} account was changed. {ended} other session(s) were ended.\n\n"
+        "{WHERE}\n\nIf this was not you, reset your password now from the login page (\"Forgot password?\"), "
+        "then review your verification methods and sessions.",
+    ),
+    "password_reset_done": (
+        "Your password was reset",
+        "The password of your {service} account was reset with the link we emailed. Every session was "
+        "ended; logging in still needs your second factor.\n\n{WHERE}\n\nIf this was not you, someone "
+        "can read your email: secure your mailbox, reset your password again and review your "
+        "verification methods.",
+    ),
 }
 
 # Every notice says when and from where, and what to do if it was not the owner.

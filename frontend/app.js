@@ -9,6 +9,7 @@ import {accountPage} from "./views/account.js";
 import {cliLogin} from "./views/cli-login.js";
 import {login} from "./views/login.js";
 import {mailboxPage} from "./views/mailbox.js";
+import {forgotPassword, resetPassword} from "./views/reset-password.js";
 import {setup} from "./views/setup.js";
 import {signup} from "./views/signup.js";
 import {verifyEmail} from "./views/verify-email.js";
@@ -29,4 +30,5 @@ start({
   "/": home, "/signup": signup, "/login": login, "/verify-email": verifyEmail, "/setup": setup,
   "/account": accountPage, "/cli-login": cliLogin, "/dev/mailbox": mailboxPage,
   "/confirm-email": confirmEmail,
+  "/forgot-password": forgotPassword, "/reset-password": resetPassword,
 }, notFound);

@@ -212,19 +212,19 @@ def test_password_is_kept_across_the_change(alice, api, make_client):
     assert Person(make_client(), None, NEW, "a wrong but long password").password_step().status_code == 401
 
 
-def test_a_session_made_with_the_old_address_never_writes_to_its_next_owner(alice, api, make_client, clock):
-    """A login started before the change and finished after it makes a session that still
-    carries the old address; once someone else signs up there, that session must not touch
-    their account."""
+def test_a_login_begun_with_the_old_address_cannot_finish_after_the_change(alice, api, make_client, clock):
+    """A login started before the change would make a session carrying the old address, which
+    may later be someone else's: its verify step is refused (the account item it was begun
+    on is gone), and nothing is written at the old address's next owner."""
     login_id = alice.start_login()
     ask_change(alice)
     assert make_client().post("/v1/account/email/confirm", {"token": change_link(api)}).status_code == 200
     clock.advance(30)
-    assert alice.verify(login_id).status_code == 200
+    refused = alice.verify(login_id)
+    assert refused.status_code == 410 and refused.json["error"] == "login_expired"
     Person(make_client(), clock, "alice@example.com").sign_up()
     assert api.get("/v1/account").status_code == 401
-    started = api.post("/v1/account/methods/totp", {"label": "Stale"})
-    assert started.status_code == 401
+    assert api.post("/v1/account/methods/totp", {"label": "Stale"}).status_code == 401
     assert account_item("alice@example.com")["methods"]["M"] == {}
 
 

@@ -149,6 +149,35 @@ def test_reference_cli_reports_a_denied_login(base_url, tmp_path):
     assert not (tmp_path / "netrc").exists()
 
 
+def test_change_and_reset_the_password_over_http(base_url):
+    """Change it on a fresh session; then forgot password -> mailbox -> new password ->
+    every session ended -> the next login still needs the TOTP code."""
+    email = "e2e-password@example.com"
+    browser, enrolment = onboarded_browser(base_url, email)
+    totp, now = pyotp.TOTP(enrolment["secret"]), time.time()
+    changed = browser.call("POST", "/v1/account/password", {"current_password": PASSWORD,
+                                                           "new_password": "changed over http 2044"})
+    assert changed.status_code == 200 and changed.json()["ended_sessions"] == 0, changed.text
+
+    stranger = Browser(base_url)
+    known = stranger.call("POST", "/v1/password-resets", {"email": email})
+    unknown = stranger.call("POST", "/v1/password-resets", {"email": "e2e-nobody@example.com"})
+    assert known.status_code == unknown.status_code == 202 and known.json() == unknown.json()
+    token = token_in(stranger.mailbox(email, "Reset your password")[0]["links"][0])
+    done = stranger.call("POST", "/v1/password-resets/confirm", {"token": token, "new_password": "reset over http 2045"})
+    assert done.status_code == 200 and done.json()["ended_sessions"] == 1, done.text
+    assert stranger.token is None and browser.call("GET", "/v1/account").status_code == 401
+    again = stranger.call("POST", "/v1/password-resets/confirm", {"token": token, "new_password": "reset again 2046"})
+    assert again.status_code == 400
+
+    started = browser.call("POST", "/v1/login", {"email": email, "password": "reset over http 2045"}).json()
+    assert started["login_id"] and browser.call("GET", "/v1/account").status_code == 401
+    verified = browser.call("POST", f"/v1/login/{started['login_id']}/verify",
+                            {"method_id": enrolment["method_id"], "code": totp.at(now + 30)})
+    assert verified.status_code == 200, verified.text
+    assert browser.call("GET", "/v1/account").json()["email"] == email
+
+
 def test_password_login_with_the_cli_marker_is_refused_over_http(base_url):
     answer = requests.post(base_url + "/v1/login", json={"email": "a@example.com", "password": PASSWORD},
                            headers={"X-Client": "cli"}, timeout=10)

@@ -4,8 +4,8 @@ step checks a second factor (services.verification) and issues the session.
 Round trips: password step = 1 read + 1 write; verify = 1 conditional update (counts the
 try and reads the attempt; for a push, only once approved) + 1 batch read (method, lockout)
 + 1 conditional update (the account's try, counted before the proof is checked) + 1
-transaction (consume the attempt, record the method's use, create the session, reset the
-lockout, audit event).
+transaction (consume the attempt, check the password was not changed or reset since the
+password step, record the method's use, create the session, reset the lockout, audit event).
 """
 from chalicelib import errors, passwords, store
 from chalicelib.clock import is_id, now_s, random_id, random_token
@@ -58,6 +58,8 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
         "expires_at": expires_at,
         "ip": client.ip,
         "user_agent": client.short_user_agent,
+        # The password it was begun with: a change or reset since refuses its verify step.
+        "password_generation": account.get("password_generation", 0),
     })).commit()
     listed = [{"id": mid, "type": m["type"], "label": m["label"]} for mid, m in sorted(summary.items())
               if challenges.offered(m["type"])]
@@ -98,7 +100,9 @@ def verify(login_id: str, proof: Proof, client: Client, browser: str | None) -> 
     session = sessions.new_session(owner.account_id, owner.email, sessions.WEB, client, mfa_at=n)
     used = verification.check(
         owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="login",
-        guards=[store.op_consume_login_attempt(login_id, n)], guard_error=errors.login_expired(),
+        guards=[store.op_consume_login_attempt(login_id, n),
+                store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0))],
+        guard_error=errors.login_expired(),
         tries_left=s.login_attempt_max_failures - attempt["tries"],
         extra_ops=[store.op_put_session(session.token_hash, session.record)],
     )

@@ -14,6 +14,7 @@ type conversion. Callers use the package (`store.get_method(...)`), never its mo
   audit.py           audit events
   outbox.py          notices
   limits.py          rate-limit counters and the second-factor lockout
+  passwords.py       password changes and resets on the account item
 
 Services compose several writes into one transaction with the `op_*` builders and
 `transact`; a failed condition raises ConditionFailed naming which part failed.
@@ -73,6 +74,12 @@ from chalicelib.store.owners import (
     op_set_on_owner,
     op_set_on_owner_if,
     set_on_owner,
+)
+from chalicelib.store.passwords import (
+    op_change_password,
+    op_password_unchanged,
+    op_reset_password,
+    op_set_reset_token,
 )
 from chalicelib.store.push import (
     get_challenge,

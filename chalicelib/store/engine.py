@@ -281,3 +281,13 @@ def _equalities(requires: tuple[tuple[str, str], ...]) -> tuple[str, dict, dict]
 
 def _removal(takes: tuple[str, ...]) -> str:
     return (" REMOVE " + ", ".join(takes)) if takes else ""
+
+
+def _op_check(key: dict, condition: str, values: dict | None = None, names: dict | None = None) -> dict:
+    """A transaction part that writes nothing: only its condition must hold."""
+    check = {"Key": _key(key), "ConditionExpression": condition}
+    if values:
+        check["ExpressionAttributeValues"] = _to_attr_values(values)
+    if names:
+        check["ExpressionAttributeNames"] = names
+    return {"ConditionCheck": check}

@@ -5,7 +5,8 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   kind             PK                      SK                  TTL
   account          EMAIL#<email>           ACCOUNT             none once verified; unverified: 24 h
                                                                (login identity: password hash, verified
-                                                               flag, summary of active methods)
+                                                               flag, summary of active methods,
+                                                               password generation, live reset token)
   method           ACCOUNT#<id>            METHOD#<mid>        pending ones (15 min at most, a push
                                                                pairing 10 min); active ones none
   lockout          ACCOUNT#<id>            LOCKOUT             none: consecutive second-factor failures,
@@ -16,7 +17,7 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   login attempt    LOGIN#<login_id>        LOGIN               5 min
   session          SESSION#<sha256(tok)>   SESSION             sliding expiry;
                    GSI1: ACCOUNT#<id>      GSI1: SESSION#<created, 12 digits>#<session_id>
-  email token      TOKEN#<sha256(tok)>     TOKEN               24 h
+  email token      TOKEN#<sha256(tok)>     TOKEN               24 h (a password reset's: 1 h)
   notice (outbox)  OUTBOX#<id>             OUTBOX              none: deleted once delivered (never lost)
   CLI login        DEVICECODE#<sha256>     DEVICECODE          10 min (RFC 8628 device authorization)
   CLI user code    USERCODE#<code>         USERCODE            10 min, points at its device code

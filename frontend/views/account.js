@@ -1,6 +1,6 @@
-// The account page: verification methods, recovery codes, sessions and the security log.
+// The account page: verification methods, recovery codes, the password, sessions and the security log.
 import * as api from "../api.js";
-import {alertBox, busy, h, statusBox, view, when} from "../dom.js";
+import {alertBox, busy, field, h, statusBox, view, when} from "../dom.js";
 import {METHOD_UI, typeName} from "../methods.js";
 import {navigate} from "../router.js";
 import {loadAccount, session} from "../session.js";
@@ -16,8 +16,11 @@ export async function accountPage() {
   const codesSection = section("codes-title");
   const sessionsSection = section("sessions-title");
   const eventsSection = section("events-title");
+  const passwordSection = h("section", {"aria-labelledby": "password-title"});
   view("Your account", h("p", {}, `Logged in as ${session.account.email}.`),
-       emailSection(session.account.email), methodsSection, codesSection, sessionsSection, eventsSection);
+       emailSection(session.account.email), methodsSection, codesSection, passwordSection, sessionsSection,
+       eventsSection);
+  renderPassword(passwordSection, () => renderSessions(sessionsSection));
   const refresh = async () => {
     const listed = await api.get("/v1/account/methods");
     renderMethods(methodsSection, listed, refresh);
@@ -117,6 +120,31 @@ function renderRecoveryCodes(section, listed, refresh) {
     h("p", {}, current ? `${current.remaining} of ${current.total} codes left.`
                        : "No recovery codes yet. They let you log in if you lose your devices."),
     generate, box, shown);
+}
+
+function renderPassword(section, sessionsChanged) {
+  const box = alertBox();
+  const ok = statusBox();
+  const button = h("button", {type: "submit"}, "Change password");
+  const form = h("form", {novalidate: true, id: "change-password"},
+    ...field("Current password", {name: "current", type: "password", autocomplete: "current-password", required: true}),
+    ...field("New password", {name: "password", type: "password", autocomplete: "new-password", required: true,
+                              "aria-describedby": "new-password-help"}),
+    h("p", {id: "new-password-help", class: "muted"},
+      "At least 12 characters. Every other session, in browsers and on the command line, is ended."),
+    box, button, ok);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    ok.textContent = "";
+    busy(button, box, async () => {
+      const {ended_sessions: ended} = await withStepUp(() => api.post("/v1/account/password",
+        {current_password: form.current.value, new_password: form.password.value}));
+      form.reset();
+      ok.textContent = `Your password is changed. ${ended} other session(s) ended.`;
+      await sessionsChanged();
+    });
+  });
+  section.replaceChildren(h("h2", {id: "password-title"}, "Password"), form);
 }
 
 async function renderSessions(section) {

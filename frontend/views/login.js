@@ -35,7 +35,8 @@ export function login() {
       }
     });
   });
-  view("Log in", h("section", {}, form), resend, h("p", {}, "New here? ", link("/signup", "Create an account"), "."));
+  view("Log in", h("section", {}, form), resend, h("p", {}, link("/forgot-password", "Forgot password?")),
+       h("p", {}, "New here? ", link("/signup", "Create an account"), "."));
 }
 
 function secondFactor(started) {
