@@ -52,6 +52,9 @@ class Settings(BaseModel):
     lockout_base_delay_seconds: int = 60
     lockout_max_delay_seconds: int = 3600
     hard_lock_failures: int = 100
+    # Support's reset of every verification method (ops.recovery reset-mfa) waits this long;
+    # a successful second factor meanwhile cancels it.
+    mfa_reset_wait_seconds: int = 72 * 3600
 
     # Adding/removing/renaming methods, recovery codes and revoking sessions need a second
     # factor verified this recently; step-up allows this many wrong proofs per session.

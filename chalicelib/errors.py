@@ -302,3 +302,13 @@ def wrong_password() -> ApiError:
 def invalid_reset_token() -> ApiError:
     return ApiError(400, "invalid_token", "This password reset link is invalid, used, replaced by a newer one or "
                                           "expired. Ask for a new one.")
+
+
+# ---------------------------------------------------------------- support (ops.recovery)
+
+def not_locked() -> ApiError:
+    return ApiError(409, "not_locked", "This account has no failed verifications to forget: it is not locked.")
+
+
+def reset_pending() -> ApiError:
+    return ApiError(409, "reset_pending", "A reset of this account's verification methods is already scheduled.")

@@ -169,3 +169,32 @@ def send_message(to: str, subject: str, text: str, **context) -> None:
     aws.client("ses").send_raw_email(
         Source=get_settings().mail_from, Destinations=[to], RawMessage={"Data": message.as_bytes()}
     )
+
+
+# Support-assisted recovery (services/support.py, `python -m ops.recovery`).
+TEMPLATES.update({
+    "support_unlock": (
+        "Your account was unlocked",
+        "Support unlocked your {service} account: the failed second-factor verifications were forgotten "
+        "and you can log in again.\n\nWhen: {when}\n\nThe account was locked because someone kept "
+        "entering wrong second factors: if it was not you, change your password after you log in.",
+    ),
+    "mfa_reset_scheduled": (
+        "Your verification methods will be removed",
+        "Support scheduled the removal of every verification method of your {service} account, as asked: "
+        "on {due}, every method is removed, every session ends, and your next login asks you to set up a "
+        "new one.\n\nWhen: {when}\n\nIf you did not ask for this, log in now with your password and any of "
+        "your verification methods: a successful login cancels the removal.",
+    ),
+    "mfa_reset_cancelled": (
+        "The removal of your verification methods was cancelled",
+        "A second factor was verified on your {service} account, so the scheduled removal of its "
+        "verification methods was cancelled: they all stay.\n\n{WHERE}\n\nIf this was not you, someone has "
+        "your password and a second factor: contact support.",
+    ),
+    "mfa_reset_done": (
+        "Your verification methods were removed",
+        "As scheduled, every verification method of your {service} account was removed and every session "
+        "ended. Log in with your password and set up a new verification method.\n\nWhen: {when}",
+    ),
+})

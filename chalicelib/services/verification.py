@@ -1,6 +1,7 @@
 """Checking a second factor, shared by the login verify step and step-up: the per-account
 lockout, the method's own check through the registry, and one transaction that accepts
-the proof once, resets the lockout, records the audit event and queues any notice."""
+the proof once, resets the lockout (cancelling a pending support reset of every method,
+services.support), records the audit event and queues any notice."""
 from chalicelib import errors, methods, store
 from chalicelib.clock import now, now_s
 from chalicelib.errors import ApiError
@@ -8,7 +9,7 @@ from chalicelib.ledger import audit
 from chalicelib.ledger.change import Change
 from chalicelib.methods.base import Suspicious
 from chalicelib.records import Client, MethodStatus, Owner
-from chalicelib.services import lockout
+from chalicelib.services import lockout, support
 
 
 def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: str, guards: list[dict],
@@ -33,7 +34,7 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
     impl.check_available(now())
     count = lockout.reserve(account["account_id"], lock, n)
     try:
-        return _accept(account, method, proof, client, event, guards, guard_error, extra_ops)
+        return _accept(account, method, proof, client, event, guards, guard_error, extra_ops, lock)
     except Exception as refused:
         # Counted as a failure by reserve(): whatever ended the try, a lock it set is reported.
         lockout.after_failure(account, client, count)
@@ -45,7 +46,7 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
 
 
 def _accept(account: dict, method: dict, proof: dict, client: Client, event: str, guards: list[dict],
-            guard_error: ApiError, extra_ops: list[dict]) -> dict:
+            guard_error: ApiError, extra_ops: list[dict], lock: dict | None) -> dict:
     method_id = method["method_id"]
     n = now_s()
     impl = methods.get(method["type"])
@@ -65,6 +66,7 @@ def _accept(account: dict, method: dict, proof: dict, client: Client, event: str
             *verified.ops,
             *extra_ops,
         ).audit(f"{event}_succeeded", method_id=method_id, method_type=method["type"], **verified.details)
+        support.cancelling(change, lock)   # deleting the lockout item cancels a pending MFA reset
         if verified.notice:
             kind, context = verified.notice
             change.notify(kind, **context).audit(kind, method_id=method_id, **verified.details)

@@ -15,6 +15,7 @@ type conversion. Callers use the package (`store.get_method(...)`), never its mo
   outbox.py          notices
   limits.py          rate-limit counters and the second-factor lockout
   passwords.py       password changes and resets on the account item
+  support.py         support's recovery: lifting a lock, the pending MFA reset (on the lockout item)
 
 Services compose several writes into one transaction with the `op_*` builders and
 `transact`; a failed condition raises ConditionFailed naming which part failed.
@@ -112,4 +113,12 @@ from chalicelib.store.sessions import (
     op_put_session,
     reserve_step_up_try,
     touch_session,
+)
+from chalicelib.store.support import (
+    get_lockout,
+    list_due_resets,
+    op_clear_method_summaries,
+    op_finish_reset,
+    op_lift_lock,
+    op_schedule_reset,
 )

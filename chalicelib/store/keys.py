@@ -10,7 +10,9 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   method           ACCOUNT#<id>            METHOD#<mid>        pending ones (15 min at most, a push
                                                                pairing 10 min); active ones none
   lockout          ACCOUNT#<id>            LOCKOUT             none: consecutive second-factor failures,
-                                                               deleted by a success
+                                                               deleted by a success; also a pending MFA
+                                                               reset (support), which that delete cancels
+                   GSI1: MFARESET          GSI1: <due, 12 digits>#<id>   (only while a reset is pending)
   pending pushes   ACCOUNT#<id>            PUSHPENDING         1 h after the last push request: the
                                                                account's unanswered push challenges
   audit event      ACCOUNT#<id>            EVENT#<ms>#<id>     400 days (<ms> 15 digits, <id> 32 hex)
@@ -145,6 +147,16 @@ def _events_of(account_id: str) -> tuple[str, str]:
 
 def _challenges_of(device_id: str) -> tuple[str, str]:
     return f"DEVICE#{device_id}", "CHALLENGE#"
+
+
+def _pending_reset_index_key(account_id: str, due_at: int) -> dict:
+    """GSI1 attributes of a lockout item with a pending MFA reset: every pending reset, by due time."""
+    return {"GSI1PK": "MFARESET", "GSI1SK": f"{due_at:012d}#{account_id}"}
+
+
+def _pending_resets_due(now: int) -> tuple[str, str]:
+    """On GSI1: the partition and the upper bound of the sort key of resets due by `now`."""
+    return "MFARESET", f"{now:012d}#~"
 
 
 # ---------------------------------------------------------------- parsing

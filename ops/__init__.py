@@ -1,0 +1,1 @@
+"""Operator tools, run from the project directory: `python -m ops.recovery …`."""
