@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from ops import recovery
 from tests.support import PROJECT
 from tests.support.journeys import mailbox, totp_code
-from ops import recovery
 
 WAIT = 72 * 3600
 
