@@ -181,3 +181,10 @@ def test_runs_as_a_module():
                            text=True, timeout=60)
     assert shown.returncode == 0
     assert all(c in shown.stdout for c in ("status", "unlock", "reset-mfa", "complete-resets"))
+
+
+def test_a_step_up_during_the_wait_cancels_the_reset_too(alice, api, clock, capsys, arn):
+    assert recovery.main(["reset-mfa", alice.email, "--reason", "lost phone"]) == 0
+    assert alice.step_up().status_code == 200
+    assert status(alice.email, capsys)["open_requests"] == []
+    assert len(events(alice.email, "mfa_reset_cancelled")) == 1
