@@ -76,6 +76,7 @@ class CliLoginStatus:
     APPROVED = "approved"
     DENIED = "denied"
     USED = "used"
+    CANCELLED = "cancelled"   # approved, then the account's sessions were ended before the CLI collected it
 
 
 class PushStatus:

@@ -157,7 +157,7 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
     if session["restricted"]:
         upgraded = sessions.new_session(session["account_id"], session["email"], sessions.WEB, client, mfa_at=n)
         change.add(store.op_delete_session(session["token_hash"]),
-                   store.op_put_session(upgraded.token_hash, upgraded.record))
+                   *store.ops_put_session(upgraded.token_hash, upgraded.record))
     change.commit(otherwise=errors.method_not_pending())
     for name in impl.enrollment_only:
         method.pop(name, None)
