@@ -143,3 +143,46 @@ def test_the_session_list_item_keeps_only_what_is_live(alice, others):
     listed = [i for i in table.items() if i["SK"]["S"] == "SESSIONS"]
     assert len(listed) == 1 and len(listed[0]["tokens"]["SS"]) == 1
     assert "cli_logins" not in listed[0]
+
+
+def test_a_password_reset_ends_a_session_the_index_does_not_show_yet(alice, others, monkeypatch, clock):
+    from tests.support.journeys import mailbox, token_in
+
+    other, bearer = others
+    clock.advance(30)
+    assert other.login().status_code == 200
+    stale_index(monkeypatch, {newest_session_id(alice.api)})
+    assert alice.api.post("/v1/password-resets", {"email": alice.email}).status_code == 202
+    token = token_in(mailbox(alice.api, alice.email, "Reset your password")[0]["links"][0])
+    reset = alice.api.post("/v1/password-resets/confirm", {"token": token, "new_password": "a brand new passphrase 42"})
+    assert reset.status_code == 200, reset.json
+    assert reset.json["ended_sessions"] == 4   # alice, the other browser twice, the CLI
+    assert still_in(other, bearer) == (False, False)
+    assert alice.api.get("/v1/account").status_code == 401
+
+
+def test_approved_cli_logins_leave_the_session_list_once_expired(alice, cli, clock):
+    started = cli.post("/v1/cli/logins", {"client_name": "mfa-cli"}, browser=False).json
+    alice.api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
+    assert "cli_logins" in [i for i in table.items() if i["SK"]["S"] == "SESSIONS"][0]
+    clock.advance(601)
+    alice.step_up()
+    assert alice.api.post("/v1/account/recovery-codes").status_code == 201
+    assert "cli_logins" not in [i for i in table.items() if i["SK"]["S"] == "SESSIONS"][0]
+
+
+def test_an_authenticated_request_still_reads_once_and_writes_nothing(alice, monkeypatch):
+    from chalicelib.store import engine
+
+    calls = []
+    real = engine._db()
+
+    class Counting:
+        def __getattr__(self, name):
+            method = getattr(real, name)
+            return lambda *a, **kw: (calls.append(name), method(*a, **kw))[1]
+
+    monkeypatch.setattr(engine, "_db", lambda: Counting())
+    assert alice.api.get("/v1/account/sessions").status_code == 200
+    reads = [c for c in calls if c in ("get_item", "batch_get_item", "transact_get_items")]
+    assert reads == ["get_item"] and not [c for c in calls if "write" in c or "put" in c or "update" in c]

@@ -148,7 +148,9 @@ def count_others(current: dict) -> int:
     list entries whose session is gone (expired, logged out), which keeps the list short."""
     live, listed = store.account_sessions(current["account_id"], now_s())
     alive = {x["token_hash"] for x in live}
-    store.unlist(current["account_id"], {e for e in listed.get("tokens") or () if e.rpartition(":")[0] not in alive})
+    expired = {e for e in listed.get("cli_logins") or () if int(e.rpartition(":")[2] or 0) <= now_s()}
+    store.unlist(current["account_id"], {e for e in listed.get("tokens") or () if e.rpartition(":")[0] not in alive},
+                 expired)
     return len(alive - {current["token_hash"]})
 
 
