@@ -138,7 +138,7 @@ def end_sessions(account_id: str, keep: str | None = None, also: list[str] = ())
     ended = {x["token_hash"] for x in live} - {keep}
     store.delete_sessions(sorted(ended | (set(also) - {keep})))
     cancelled = store.cancel_cli_logins(listed.get("cli_logins"), n)
-    store.unlist(account_id, {e for e in listed.get("tokens") or () if not e.startswith(f"{keep}:")},
+    store.unlist(account_id, {e for e in listed.get("tokens") or () if keep is None or not e.startswith(f"{keep}:")},
                  set(listed.get("cli_logins") or ()))
     return len(ended | (set(also) - {keep})), cancelled
 
