@@ -3,12 +3,15 @@
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 # The shape of chalicelib.clock.random_id().
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Answered after a change of factors: how many other sessions and CLI sessions exist, to offer ending them.
+OtherSessions = Annotated[int | None, Field(description="other sessions and CLI sessions of the account, to "
+                                                        "offer ending them (DELETE /v1/account/sessions?scope=others)")]
 
 USER_AGENT_LIMIT = 512   # characters of a user agent kept on items and events
 
@@ -76,6 +79,7 @@ class CliLoginStatus:
     APPROVED = "approved"
     DENIED = "denied"
     USED = "used"
+    CANCELLED = "cancelled"   # approved, then the account's sessions were ended before the CLI collected it
 
 
 class PushStatus:

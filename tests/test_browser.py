@@ -237,6 +237,19 @@ def test_manage_methods_recovery_codes_and_sessions_in_the_ui(tab, chromium, ori
         tab.page.get_by_text("1 other session(s) ended.").wait_for()
         other.go("/account")
         other.heading("Log in").wait_for()
+
+        # It logs in again; new recovery codes offer to end it right there.
+        other.password_step(email)
+        other.heading("Verify it's you").wait_for()
+        other.page.get_by_role("button", name="Use a recovery code").click()
+        other.page.get_by_label("One of your recovery codes").fill(shown[1])
+        other.button("Verify").click()
+        other.account_page_ready()
+        tab.button("Generate new recovery codes").click()
+        tab.button("End 1 other session").click()
+        tab.page.get_by_text("1 other session ended.").wait_for()
+        other.go("/account")
+        other.heading("Log in").wait_for()
     finally:
         other.close()
 

@@ -149,7 +149,7 @@ def make_cli_session(account_id: str, email: str) -> str:
 
     session = sessions.new_session(account_id, email, sessions.CLI, Client(ip="127.0.0.1", user_agent="mfa-cli"),
                                    mfa_at=0)
-    store.transact([store.op_put_session(session.token_hash, session.record)])
+    store.transact(store.ops_put_session(session.token_hash, session.record))
     return session.token
 
 

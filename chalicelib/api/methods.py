@@ -52,7 +52,8 @@ def register_webauthn(call):
     method, upgraded = account_methods.confirm(call.session, method_id, {"credential": call.body.credential},
                                                call.client, label=call.body.label, types=webauthn.WEBAUTHN_TYPES)
     body = models.MethodConfirmed(method=models.Method(**method),
-                                  session=issued(upgraded, False) if upgraded else None)
+                                  session=issued(upgraded, False) if upgraded else None,
+                                  other_sessions=account_methods.other_sessions(call.session, upgraded))
     return Reply(body.model_dump(), 201, cookies=[cookie_for(upgraded)] if upgraded else [])
 
 
@@ -62,7 +63,8 @@ def register_webauthn(call):
 def confirm_method(call, method_id):
     method, upgraded = account_methods.confirm(call.session, method_id, call.body.model_dump(), call.client)
     body = models.MethodConfirmed(method=models.Method(**method),
-                                  session=issued(upgraded, False) if upgraded else None)
+                                  session=issued(upgraded, False) if upgraded else None,
+                                  other_sessions=account_methods.other_sessions(call.session, upgraded))
     return Reply(body.model_dump(), 200, cookies=[cookie_for(upgraded)] if upgraded else [])
 
 

@@ -6,7 +6,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, St
 
 from chalicelib import errors, methods
 from chalicelib.methods.webauthn import Credential
-from chalicelib.records import Code, Id, Label
+from chalicelib.records import Code, Id, Label, OtherSessions
 
 
 def _normalise_email(value: str) -> str:
@@ -292,12 +292,14 @@ class Method(Reply):
 class MethodConfirmed(Reply):
     method: Method
     session: SessionIssued | None = Field(description="set when a restricted session was upgraded")
+    other_sessions: OtherSessions = None
 
 
 class MethodList(Reply):
     methods: list[Method]
     backup_recommended: bool = Field(description="true while there is only one method that can log in besides "
                                                  "recovery codes, or no recovery codes left")
+    other_sessions: OtherSessions = None
 
 
 class RecoveryCodes(Reply):
@@ -305,6 +307,7 @@ class RecoveryCodes(Reply):
     type: str
     label: str
     codes: list[str] = Field(description="shown once; each works once")
+    other_sessions: OtherSessions = None
 
 
 class SteppedUp(Reply):

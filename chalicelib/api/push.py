@@ -24,7 +24,8 @@ def start_pairing(call):
           body=models.ConfirmPairingRequest, response=models.MethodConfirmed, errors=(400, 401, 403, 404, 409, 410))
 def confirm_pairing(call, pairing_id):
     method, upgraded = pairing.confirm_pairing(call.session, pairing_id, call.body.phrase, call.client)
-    body = models.MethodConfirmed(method=models.Method(**method), session=issued(upgraded, False) if upgraded else None)
+    body = models.MethodConfirmed(method=models.Method(**method), session=issued(upgraded, False) if upgraded else None,
+                                  other_sessions=account_methods.other_sessions(call.session, upgraded))
     return Reply(body.model_dump(), 200, cookies=[cookie_for(upgraded)] if upgraded else [])
 
 

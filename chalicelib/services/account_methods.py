@@ -112,7 +112,8 @@ def _enrol_at_once(session: dict, account: dict, impl, label: str | None, client
         change.commit()
     except store.ConditionFailed:
         raise errors.methods_changed() from None
-    return {"method_id": method_id, "type": impl.type, "label": label, **enrollment.response}
+    return {"method_id": method_id, "type": impl.type, "label": label, **enrollment.response,
+            "other_sessions": other_sessions(session)}
 
 
 def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *, label: str | None = None,
@@ -157,7 +158,7 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
     if session["restricted"]:
         upgraded = sessions.new_session(session["account_id"], session["email"], sessions.WEB, client, mfa_at=n)
         change.add(store.op_delete_session(session["token_hash"]),
-                   store.op_put_session(upgraded.token_hash, upgraded.record))
+                   *store.ops_put_session(upgraded.token_hash, upgraded.record))
     change.commit(otherwise=errors.method_not_pending())
     for name in impl.enrollment_only:
         method.pop(name, None)
@@ -165,15 +166,26 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
     return public_view(method), upgraded
 
 
-def list_methods(session: dict) -> dict:
+def list_methods(session: dict, count_sessions: bool = False) -> dict:
+    """With `other_sessions` after a change (`count_sessions`), or while a method is flagged
+    as possibly copied: the person may want to end the other sessions."""
     active = [m for m in store.list_methods(session["account_id"], now_s()) if m["status"] == MethodStatus.ACTIVE]
     active.sort(key=lambda m: (m["created_at"], m["method_id"]))
     primary = [m for m in active if methods.get(m["type"]).primary]
     codes_left = sum(len(m.get("code_hashes") or ()) for m in active if not methods.get(m["type"]).primary)
+    count = count_sessions or any(m.get("suspicious_at") for m in active)
     return {
         "methods": [public_view(m) for m in active],
         "backup_recommended": len(primary) <= 1 or codes_left == 0,
+        "other_sessions": other_sessions(session) if count and "token_hash" in session else None,
     }
+
+
+def other_sessions(session: dict, upgraded: sessions.NewSession | None = None) -> int:
+    """How many other sessions and CLI sessions the account has, after a change of its
+    factors (ASVS 3.3.3): the answer offers to end them. `upgraded` replaced `session`."""
+    current = {**session, "token_hash": upgraded.token_hash} if upgraded else session
+    return sessions.count_others(current)
 
 
 def _active_method(session: dict, method_id: str) -> dict:
@@ -204,7 +216,8 @@ def remove(session: dict, method_id: str, confirmed: bool, client: Client) -> di
     if not confirmed:
         raise errors.confirmation_required()
     step_up.require_recent(session)
-    return remove_method(session, method_id, client)
+    remove_method(session, method_id, client)
+    return list_methods(session, count_sessions=True)
 
 
 def remove_method(session: dict, method_id: str, client: Client) -> dict:

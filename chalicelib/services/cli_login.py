@@ -97,7 +97,8 @@ def decide(session: dict, user_code: str, approve: bool, client: Client) -> str:
     login = _find(user_code, client)
     status = CliLoginStatus.APPROVED if approve else CliLoginStatus.DENIED
     try:
-        store.decide_cli_login(login["device_hash"], now_s(), status, session["account_id"], session["email"])
+        store.decide_cli_login(login["device_hash"], now_s(), status, session["account_id"], session["email"],
+                               login["expires_at"])
     except store.ConditionFailed:
         raise errors.cli_login_not_pending() from None
     audit.record(session["account_id"], f"cli_login_{status}", client, client_name=login["client_name"],
@@ -127,6 +128,9 @@ def token(device_code: str, client: Client) -> sessions.NewSession:
         raise errors.token_refused("authorization_pending", "Waiting for the login to be approved in the browser.")
     if status == CliLoginStatus.DENIED:
         raise errors.token_refused("access_denied", "The login was denied in the browser.")
+    if status == CliLoginStatus.CANCELLED:
+        raise errors.token_refused("access_denied", "The login was cancelled: the account's sessions were ended "
+                                                    "after it was approved. Start again.")
     if status != CliLoginStatus.APPROVED:
         raise errors.token_refused("invalid_grant", "This device code is unknown or was already used.")
 
@@ -135,7 +139,7 @@ def token(device_code: str, client: Client) -> sessions.NewSession:
     try:
         Change(login["account_id"], login["email"], client).add(
             store.op_consume_cli_login(device_hash, n),
-            store.op_put_session(session.token_hash, session.record),
+            *store.ops_put_session(session.token_hash, session.record),
         ).audit("cli_login", client_name=login["client_name"], session_id=session.record["session_id"]).notify(
             "cli_login", client_name=login["client_name"]).commit()
     except store.ConditionFailed:

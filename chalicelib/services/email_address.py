@@ -21,7 +21,7 @@ from chalicelib.config import get_settings
 from chalicelib.ledger import limits, outbox
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client
-from chalicelib.services import accounts, step_up
+from chalicelib.services import accounts, sessions, step_up
 
 CHANGE_EMAIL = "change_email"
 CHANGE_WINDOW = 3600
@@ -121,5 +121,5 @@ def confirm_change(token: str, client: Client) -> str:
               .audit("email_changed", old_email=account["email"], new_email=new_email)
               .notify("email_changed", new_email=new_email))
     change.commit()
-    store.delete_sessions([x["token_hash"] for x in store.list_sessions(account["account_id"], now)])
+    sessions.end_sessions(account["account_id"])
     return new_email

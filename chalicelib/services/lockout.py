@@ -66,3 +66,13 @@ def _human(seconds: int) -> str:
     if seconds % 60 == 0:
         return f"{seconds // 60} minute(s)"
     return f"{seconds} seconds"
+
+
+def cancelling(change: Change, lock: dict | None) -> Change:
+    """For a successful second factor's transaction (which deletes the lockout item, and so
+    the pending support reset on it, services/support.py): record the cancellation and tell
+    the owner."""
+    if lock and lock.get("reset_due_at"):
+        change.audit("mfa_reset_cancelled", due_at=lock["reset_due_at"],
+                     operator=lock.get("reset_details", {}).get("operator")).notify("mfa_reset_cancelled")
+    return change

@@ -41,7 +41,7 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
     summary = account.get("methods", {})
     if account.get("primary_methods", 0) == 0:
         session = sessions.new_session(account["account_id"], email, sessions.WEB, client, restricted=True)
-        change.add(store.op_put_session(session.token_hash, session.record)).audit("enrollment_session_started").commit()
+        change.add(*store.ops_put_session(session.token_hash, session.record)).audit("enrollment_session_started").commit()
         body = {"login_id": None, "expires_at": session.expires_at, "methods": [], "enrollment_required": True}
         return body, session, None
 
@@ -104,6 +104,6 @@ def verify(login_id: str, proof: Proof, client: Client, browser: str | None) -> 
                 store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0))],
         guard_error=errors.login_expired(),
         tries_left=s.login_attempt_max_failures - attempt["tries"],
-        extra_ops=[store.op_put_session(session.token_hash, session.record)],
+        extra_ops=store.ops_put_session(session.token_hash, session.record),
     )
     return session, used

@@ -15,7 +15,7 @@ from chalicelib.config import get_settings
 from chalicelib.ledger import limits
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client
-from chalicelib.services import step_up
+from chalicelib.services import sessions, step_up
 
 PASSWORD_RESET = "password_reset"
 
@@ -91,10 +91,10 @@ def confirm_reset(token: str, new_password: str, client: Client) -> int:
 
 
 def _end_sessions(account_id: str, listed: list[str], keep: str | None = None) -> int:
-    """End the sessions listed before the commit, and those listed again after it: a login
-    that completed in between (its password step made before the change) ends too. A login
-    begun before the commit can no longer complete after it (login.verify). How many ended."""
-    after = [x["token_hash"] for x in store.list_sessions(account_id, now_s()) if x["token_hash"] != keep]
-    ended = sorted(set(listed) | set(after))
-    store.delete_sessions(ended)
-    return len(ended)
+    """End the sessions listed before the commit, and every one there after it, read strongly
+    through the account's session list (sessions.end_sessions): a session created a moment
+    before, or a login that completed in between (its password step made before the change),
+    ends too. A login begun before the commit can no longer complete after it (login.verify).
+    How many ended."""
+    ended, _ = sessions.end_sessions(account_id, keep=keep, also=listed)
+    return ended

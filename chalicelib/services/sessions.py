@@ -5,6 +5,13 @@ Kinds:
 - cli: bearer token; 30 days from login, no sliding (the CLI login flow issues it).
 A `restricted` web session belongs to an account that must still enrol a method: it can
 only enrol and read its own account, and lasts at most an hour.
+
+Ending sessions (other sessions, a password change or reset, an email change) goes through
+`end_sessions`, which reads the account's session list item strongly (store/sessions.py):
+every session put carries its entry there in the same transaction, so a session created a
+moment before the call is ended although GSI1 may not show it yet; CLI logins approved but
+not yet collected are cancelled too. Chosen over a per-account "valid after" cutoff, which
+would cost each authenticated request a second read: a request still costs one read.
 """
 from dataclasses import dataclass
 
@@ -113,12 +120,38 @@ def revoke(current: dict, session_id: str, client: Client) -> None:
 
 
 def revoke_others(current: dict, client: Client) -> int:
+    """Every other session and CLI session ends, and CLI logins approved but not collected
+    are cancelled; how many sessions ended."""
     step_up.require_recent(current)
-    others = [x for x in store.list_sessions(current["account_id"], now_s())
-              if x["token_hash"] != current["token_hash"]]
-    store.delete_sessions([x["token_hash"] for x in others])
-    audit.record(current["account_id"], "other_sessions_revoked", client, count=len(others))
-    return len(others)
+    ended, cancelled = end_sessions(current["account_id"], keep=current["token_hash"])
+    audit.record(current["account_id"], "other_sessions_revoked", client, count=ended,
+                 cli_logins_cancelled=cancelled or None)
+    return ended
+
+
+def end_sessions(account_id: str, keep: str | None = None, also: list[str] = ()) -> tuple[int, int]:
+    """End every session of the account but `keep` (and the `also` hashes, listed earlier),
+    read strongly; cancel its approved, uncollected CLI logins. (sessions ended, CLI logins
+    cancelled)."""
+    n = now_s()
+    live, listed = store.account_sessions(account_id, n)
+    ended = {x["token_hash"] for x in live} - {keep}
+    store.delete_sessions(sorted(ended | (set(also) - {keep})))
+    cancelled = store.cancel_cli_logins(listed.get("cli_logins"), n)
+    store.unlist(account_id, {e for e in listed.get("tokens") or () if keep is None or not e.startswith(f"{keep}:")},
+                 set(listed.get("cli_logins") or ()))
+    return len(ended | (set(also) - {keep})), cancelled
+
+
+def count_others(current: dict) -> int:
+    """How many other sessions and CLI sessions of the account exist (read strongly); drops
+    list entries whose session is gone (expired, logged out), which keeps the list short."""
+    live, listed = store.account_sessions(current["account_id"], now_s())
+    alive = {x["token_hash"] for x in live}
+    expired = {e for e in listed.get("cli_logins") or () if int(e.rpartition(":")[2] or 0) <= now_s()}
+    store.unlist(current["account_id"], {e for e in listed.get("tokens") or () if e.rpartition(":")[0] not in alive},
+                 expired)
+    return len(alive - {current["token_hash"]})
 
 
 def logout(current: dict) -> None:

@@ -5,7 +5,7 @@ waiting period.
 A reset is scheduled on the account's lockout item (store/support.py). The verify step of a
 login or step-up already reads that item and its success deletes it, so a successful second
 factor during the wait cancels the reset at no extra round trip: verification adds the
-`mfa_reset_cancelled` event and notice to the transaction it commits anyway (`cancelling`).
+`mfa_reset_cancelled` event and notice to the transaction it commits anyway (`lockout.cancelling`).
 When the wait is over, `complete_due` (ops.recovery complete-resets, run on a schedule)
 removes every method and ends every session; the next login is back in mandatory enrolment.
 """
@@ -14,6 +14,7 @@ from chalicelib.clock import now_s
 from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client, MethodStatus, operator
+from chalicelib.services import sessions
 
 LOGIN_EVENTS = ("login_succeeded", "login_failed", "enrollment_session_started")
 
@@ -94,15 +95,6 @@ def schedule_reset(email: str, reason: str, arn: str) -> int:
     return due
 
 
-def cancelling(change: Change, lock: dict | None) -> Change:
-    """For a successful second factor's transaction (which deletes the lockout item, and so
-    the pending reset on it): record the cancellation and tell the owner."""
-    if lock and lock.get("reset_due_at"):
-        change.audit("mfa_reset_cancelled", due_at=lock["reset_due_at"],
-                     operator=lock.get("reset_details", {}).get("operator")).notify("mfa_reset_cancelled")
-    return change
-
-
 def complete_due() -> list[tuple[str, str]]:
     """Complete every reset whose wait is over: [(email, "done" or why not)]."""
     results = []
@@ -134,9 +126,8 @@ def complete(pending: dict) -> int:
     for method in listed:
         if method.get("status") == MethodStatus.ACTIVE:
             methods.get(method["type"]).removed(method)
-    ended = [s["token_hash"] for s in store.list_sessions(account_id, now_s())]
-    store.delete_sessions(ended)
-    return len(ended)
+    ended, _ = sessions.end_sessions(account_id)   # read strongly: the index may lag
+    return ended
 
 
 def _utc(at: int) -> str:

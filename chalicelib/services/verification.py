@@ -9,7 +9,7 @@ from chalicelib.ledger import audit
 from chalicelib.ledger.change import Change
 from chalicelib.methods.base import Suspicious
 from chalicelib.records import Client, MethodStatus, Owner
-from chalicelib.services import lockout, support
+from chalicelib.services import lockout
 
 
 def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: str, guards: list[dict],
@@ -66,7 +66,7 @@ def _accept(account: dict, method: dict, proof: dict, client: Client, event: str
             *verified.ops,
             *extra_ops,
         ).audit(f"{event}_succeeded", method_id=method_id, method_type=method["type"], **verified.details)
-        support.cancelling(change, lock)   # deleting the lockout item cancels a pending MFA reset
+        lockout.cancelling(change, lock)   # deleting the lockout item cancels a pending MFA reset
         if verified.notice:
             kind, context = verified.notice
             change.notify(kind, **context).audit(kind, method_id=method_id, **verified.details)

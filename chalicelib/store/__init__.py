@@ -37,6 +37,7 @@ from chalicelib.store.accounts import (
 )
 from chalicelib.store.audit import list_events, op_put_event, put_event
 from chalicelib.store.cli_logins import (
+    cancel_cli_logins,
     create_cli_login,
     decide_cli_login,
     get_cli_login_by_user_code,
@@ -104,15 +105,17 @@ from chalicelib.store.push import (
     use_device_nonce,
 )
 from chalicelib.store.sessions import (
+    account_sessions,
     delete_session,
     delete_sessions,
     get_session,
     list_sessions,
     op_delete_session,
     op_mark_step_up,
-    op_put_session,
+    ops_put_session,
     reserve_step_up_try,
     touch_session,
+    unlist,
 )
 from chalicelib.store.support import (
     get_lockout,

@@ -3,7 +3,7 @@ that points at it.
 """
 from chalicelib.records import CliLoginStatus
 from chalicelib.store.engine import ConditionFailed, _get, _op_put, _op_update, _update, transact
-from chalicelib.store.keys import _device_code_key, _user_code_key
+from chalicelib.store.keys import _device_code_key, _session_list_key, _user_code_key
 
 
 def create_cli_login(device_hash: str, user_code: str, record: dict) -> bool:
@@ -30,13 +30,39 @@ def get_cli_login_by_user_code(user_code: str, now: int) -> dict | None:
     return login
 
 
-def decide_cli_login(device_hash: str, now: int, status: str, account_id: str, email: str) -> None:
-    """Pending -> approved/denied, once, while unexpired; ConditionFailed otherwise."""
-    _update(_device_code_key(device_hash),
-            "SET #status = :status, account_id = :a, email = :e, decided_at = :now",
-            {":status": status, ":a": account_id, ":e": email, ":now": now, ":pending": CliLoginStatus.PENDING},
-            condition="attribute_exists(PK) AND #status = :pending AND expires_at > :now",
-            names={"#status": "status"})
+def decide_cli_login(device_hash: str, now: int, status: str, account_id: str, email: str,
+                     expires_at: int) -> None:
+    """Pending -> approved/denied, once, while unexpired; ConditionFailed otherwise. An
+    approval also enters the login in the account's session list (sessions.py), in the same
+    transaction, so ending the account's sessions can cancel it before the CLI collects it."""
+    ops = [_op_update(_device_code_key(device_hash),
+                      "SET #status = :status, account_id = :a, email = :e, decided_at = :now",
+                      {":status": status, ":a": account_id, ":e": email, ":now": now,
+                       ":pending": CliLoginStatus.PENDING},
+                      condition="attribute_exists(PK) AND #status = :pending AND expires_at > :now",
+                      names={"#status": "status"})]
+    if status == CliLoginStatus.APPROVED:
+        ops.append(_op_update(_session_list_key(account_id), "ADD cli_logins :c",
+                              {":c": {f"{device_hash}:{expires_at}"}}))
+    transact(ops)
+
+
+def cancel_cli_logins(entries, now: int) -> int:
+    """Approved -> cancelled for each still uncollected login of the session list's
+    `cli_logins` entries; how many were cancelled (a collected one has its session)."""
+    cancelled = 0
+    for entry in entries or ():
+        device_hash, _, until = entry.rpartition(":")
+        if not until.isdigit() or int(until) <= now:
+            continue
+        try:
+            _update(_device_code_key(device_hash), "SET #status = :cancelled, cancelled_at = :now",
+                    {":cancelled": CliLoginStatus.CANCELLED, ":approved": CliLoginStatus.APPROVED, ":now": now},
+                    condition="attribute_exists(PK) AND #status = :approved", names={"#status": "status"})
+            cancelled += 1
+        except ConditionFailed:
+            pass
+    return cancelled
 
 
 def record_cli_poll(device_hash: str, now: int) -> dict:

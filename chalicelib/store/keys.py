@@ -13,6 +13,12 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
                                                                deleted by a success; also a pending MFA
                                                                reset (support), which that delete cancels
                    GSI1: MFARESET          GSI1: <due, 12 digits>#<id>   (only while a reset is pending)
+  session list     ACCOUNT#<id>            SESSIONS            none: `tokens`, the account's session token
+                                                               hashes ("<hash>:<absolute expiry>"), and
+                                                               `cli_logins`, its approved CLI logins
+                                                               ("<device hash>:<expiry>"), each added in
+                                                               the write that makes it; read strongly
+                                                               to end them all (the GSI may lag)
   pending pushes   ACCOUNT#<id>            PUSHPENDING         1 h after the last push request: the
                                                                account's unanswered push challenges
   audit event      ACCOUNT#<id>            EVENT#<ms>#<id>     400 days (<ms> 15 digits, <id> 32 hex)
@@ -103,6 +109,10 @@ def _nonce_key(device_id: str, nonce: str) -> dict:
 
 def _challenge_key(device_id: str, challenge_id: str) -> dict:
     return {"PK": f"DEVICE#{device_id}", "SK": f"CHALLENGE#{challenge_id}"}
+
+
+def _session_list_key(account_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": "SESSIONS"}
 
 
 def _push_pending_key(account_id: str) -> dict:

@@ -1,10 +1,18 @@
 """Sessions: keyed by the token's hash, listed per account through GSI1; sliding expiry,
 step-up tries and the step-up WebAuthn challenge.
+
+GSI1 is eventually consistent: a session created a moment ago may be missing from it. So
+each account also has a session list item (keys.py: ACCOUNT#<id>/SESSIONS) to which every
+write that puts a session adds its token hash, in the same transaction (`ops_put_session`,
+the only way to put one). Ending sessions reads that item strongly (`account_sessions`),
+so no session committed before the read survives; authenticating still reads only the
+session item itself. Entries of sessions already gone are dropped as sessions are ended.
 """
 from chalicelib.store.engine import (
     ConditionFailed,
     _alive,
     _db,
+    _from_item,
     _get,
     _is_condition_failure,
     _op_delete,
@@ -16,12 +24,73 @@ from chalicelib.store.engine import (
     _to_attr_values,
     _update,
 )
-from chalicelib.store.keys import GSI1, _key, _session_index_key, _session_key, _session_token_hash, _sessions_of
+from chalicelib.store.keys import (
+    GSI1,
+    _key,
+    _session_index_key,
+    _session_key,
+    _session_list_key,
+    _session_token_hash,
+    _sessions_of,
+)
 
 
-def op_put_session(token_hash: str, session: dict) -> dict:
+def ops_put_session(token_hash: str, session: dict) -> list[dict]:
+    """The session and its entry in the account's session list: both in one transaction."""
     gsi = _session_index_key(session)
-    return _op_put(_session_key(token_hash), {**session, **gsi}, condition="attribute_not_exists(PK)")
+    return [_op_put(_session_key(token_hash), {**session, **gsi}, condition="attribute_not_exists(PK)"),
+            _op_update(_session_list_key(session["account_id"]), "ADD tokens :t",
+                       {":t": {_entry(token_hash, session["absolute_expires_at"])}})]
+
+
+def _entry(item_hash: str, until: int) -> str:
+    return f"{item_hash}:{until}"
+
+
+def _parse_entries(entries, now: int) -> dict[str, str]:
+    """hash -> entry, for the entries not past their expiry."""
+    found = {}
+    for entry in entries or ():
+        item_hash, _, until = entry.rpartition(":")
+        if until.isdigit() and int(until) > now:
+            found[item_hash] = entry
+    return found
+
+
+def account_sessions(account_id: str, now: int) -> tuple[list[dict], dict]:
+    """Every live session of the account, strongly: those in its session list (read
+    consistently, then each session item in a consistent batch read) and those GSI1 shows
+    (sessions made before the list existed). Also the list item as read (`tokens`,
+    `cli_logins`: sets of entries), to drop what is ended."""
+    listed = _get(_session_list_key(account_id), None) or {}
+    hashes = list(_parse_entries(listed.get("tokens"), now))
+    found = {s["token_hash"]: s for s in list_sessions(account_id, now)}
+    for start in range(0, len(hashes), 100):
+        request = {_table(): {"Keys": [_key(_session_key(h)) for h in hashes[start:start + 100]],
+                              "ConsistentRead": True}}
+        while request:
+            response = _db().batch_get_item(RequestItems=request)
+            for raw in response["Responses"].get(_table(), []):
+                token_hash = _session_token_hash(raw["PK"]["S"])
+                item = _alive(_from_item(raw), now)
+                if item is not None:
+                    item["token_hash"] = token_hash
+                    found[token_hash] = item
+            request = response.get("UnprocessedKeys") or {}
+    return [s for s in found.values() if s.get("account_id") == account_id], listed
+
+
+def unlist(account_id: str, tokens: set[str], cli_logins: set[str] = frozenset()) -> None:
+    """Drop entries from the account's session list (concurrent additions stay)."""
+    parts, values = [], {}
+    if tokens:
+        parts.append("tokens :t")
+        values[":t"] = set(tokens)
+    if cli_logins:
+        parts.append("cli_logins :c")
+        values[":c"] = set(cli_logins)
+    if parts:
+        _update(_session_list_key(account_id), "DELETE " + ", ".join(parts), values)
 
 
 def op_delete_session(token_hash: str) -> dict:

@@ -7,6 +7,7 @@ import {loadAccount, session} from "../session.js";
 import {withStepUp} from "../stepup.js";
 import {methodPicker} from "./setup.js";
 import {emailSection} from "./account-email.js";
+import {endOtherSessionsOffer} from "./other-sessions.js";
 
 export async function accountPage() {
   if (!(await loadAccount())) return navigate("/login", true);
@@ -20,17 +21,18 @@ export async function accountPage() {
   view("Your account", h("p", {}, `Logged in as ${session.account.email}.`),
        emailSection(session.account.email), methodsSection, codesSection, passwordSection, sessionsSection,
        eventsSection);
-  renderPassword(passwordSection, () => renderSessions(sessionsSection));
-  const refresh = async () => {
-    const listed = await api.get("/v1/account/methods");
-    renderMethods(methodsSection, listed, refresh);
-    renderRecoveryCodes(codesSection, listed, refresh);
+  const sessionsChanged = () => renderSessions(sessionsSection);
+  renderPassword(passwordSection, sessionsChanged);
+  const refresh = async (listed = null) => {
+    listed = listed || await api.get("/v1/account/methods");
+    renderMethods(methodsSection, listed, refresh, sessionsChanged);
+    renderRecoveryCodes(codesSection, listed, refresh, sessionsChanged);
   };
   await Promise.all([refresh(), renderSessions(sessionsSection), renderEvents(eventsSection)]);
   for (const done of [methodsSection, codesSection, sessionsSection, eventsSection]) done.removeAttribute("aria-busy");
 }
 
-function renderMethods(section, listed, refresh) {
+function renderMethods(section, listed, refresh, sessionsChanged) {
   const box = alertBox();
   const ok = statusBox();
   const rows = listed.methods.filter((m) => METHOD_UI[m.type]?.listed !== false).map((method) => {
@@ -56,8 +58,10 @@ function renderMethods(section, listed, refresh) {
       const yes = h("button", {type: "button", class: "danger"}, `Yes, remove ${method.label}`);
       const no = h("button", {type: "button", class: "secondary", onclick: () => refresh()}, "Keep it");
       yes.addEventListener("click", () => busy(yes, box, async () => {
-        await withStepUp(() => api.del(`/v1/account/methods/${method.id}`, {confirm: true}));
-        await refresh();
+        const left = await withStepUp(() => api.del(`/v1/account/methods/${method.id}`, {confirm: true}));
+        await refresh(left);
+        section.querySelector("[role=status]").textContent = `${method.label} was removed.`;
+        offerEnding(left.other_sessions);
       }));
       actions.replaceChildren(h("p", {role: "alert"}, "Remove this method for good?"), yes, no);
       no.focus();
@@ -71,9 +75,14 @@ function renderMethods(section, listed, refresh) {
       h("td", {}, typeName(method.type)),
       h("td", {}, when(method.created_at)), h("td", {}, when(method.last_used_at)), actions);
   });
+  const offerEnding = (count) => {
+    const offer = endOtherSessionsOffer(count, sessionsChanged);
+    if (offer) ok.after(offer);
+  };
   const added = async (result) => {
     await refresh();
     section.querySelector("[role=status]").textContent = `${result.method.label} was added.`;
+    offerEnding(result.other_sessions);
   };
   section.replaceChildren(
     h("h2", {id: "methods-title"}, "Verification methods"),
@@ -85,9 +94,11 @@ function renderMethods(section, listed, refresh) {
       h("tbody", {}, rows)),
     box, ok,
     h("h3", {}, "Add a method"), ...methodPicker(added));
+  // A method flagged as possibly copied: the list answers other_sessions then.
+  if (listed.methods.some((m) => m.suspicious)) offerEnding(listed.other_sessions);
 }
 
-function renderRecoveryCodes(section, listed, refresh) {
+function renderRecoveryCodes(section, listed, refresh, sessionsChanged) {
   const box = alertBox();
   const current = listed.methods.find((m) => m.type === "recovery_codes");
   const generate = h("button", {type: "button"}, current ? "Generate new recovery codes" : "Generate recovery codes");
@@ -112,7 +123,7 @@ function renderRecoveryCodes(section, listed, refresh) {
       h("p", {class: "notice", role: "status"}, "Save these codes now: they are shown only once. Each works once. " +
                                                 "Any older codes no longer work."),
       h("ul", {class: "codes", "aria-label": "Recovery codes"}, made.codes.map((c) => h("li", {}, c))),
-      copy, download, saved, copied));
+      copy, download, saved, copied, endOtherSessionsOffer(made.other_sessions, sessionsChanged)));
     shown.querySelector("li")?.setAttribute("tabindex", "-1");
   }));
   section.replaceChildren(
