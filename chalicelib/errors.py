@@ -302,3 +302,7 @@ def wrong_password() -> ApiError:
 def invalid_reset_token() -> ApiError:
     return ApiError(400, "invalid_token", "This password reset link is invalid, used, replaced by a newer one or "
                                           "expired. Ask for a new one.")
+
+
+def deletion_confirmation_required() -> ApiError:
+    return ApiError(400, "confirmation_required", 'Deleting the account is permanent: send {"confirm": true}.')

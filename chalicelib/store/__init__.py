@@ -113,3 +113,15 @@ from chalicelib.store.sessions import (
     reserve_step_up_try,
     touch_session,
 )
+from chalicelib.store.deletion import (
+    account_leftovers,
+    delete_items,
+    deletions_in_progress,
+    device_items,
+    email_token_items,
+    get_tombstone,
+    op_account_is,
+    op_delete_account_item,
+    op_finish_tombstone,
+    op_put_tombstone,
+)

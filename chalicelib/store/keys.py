@@ -160,3 +160,27 @@ def _notice_id(pk: str, sk: str) -> str | None:
     if sk == "OUTBOX" and pk.startswith("OUTBOX#"):
         return pk.removeprefix("OUTBOX#")
     return None
+
+
+# ---------------------------------------------------------------- account deletion
+#
+#   deletion tombstone  ACCOUNT#<id>        DELETION     none while deleting; once done, the audit
+#                                                        events' retention (the account is deleted)
+
+def _deletion_key(account_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": "DELETION"}
+
+
+def _account_partition(account_id: str) -> str:
+    """Every item under the account's id (methods, lockout, pending pushes, events, tombstone)."""
+    return f"ACCOUNT#{account_id}"
+
+
+def _device_partition(device_id: str) -> str:
+    """A push device, its nonces and its challenges."""
+    return f"DEVICE#{device_id}"
+
+
+def _is_kept_on_deletion(sk: str) -> bool:
+    """What deleting an account leaves: its audit events (they expire) and the tombstone."""
+    return sk.startswith("EVENT#") or sk == "DELETION"
