@@ -7,6 +7,7 @@ import {loadAccount, session} from "../session.js";
 import {withStepUp} from "../stepup.js";
 import {methodPicker} from "./setup.js";
 import {emailSection} from "./account-email.js";
+import {deleteSection} from "./account-delete.js";
 
 export async function accountPage() {
   if (!(await loadAccount())) return navigate("/login", true);
@@ -19,7 +20,7 @@ export async function accountPage() {
   const passwordSection = h("section", {"aria-labelledby": "password-title"});
   view("Your account", h("p", {}, `Logged in as ${session.account.email}.`),
        emailSection(session.account.email), methodsSection, codesSection, passwordSection, sessionsSection,
-       eventsSection);
+       eventsSection, deleteSection());
   renderPassword(passwordSection, () => renderSessions(sessionsSection));
   const refresh = async () => {
     const listed = await api.get("/v1/account/methods");
