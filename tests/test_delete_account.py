@@ -64,9 +64,8 @@ def what_is_left(account_id: str) -> list[tuple[str, str]]:
 
 def assert_all_gone(account_id: str):
     left = what_is_left(account_id)
-    # Login attempts and CLI logins are not indexed by account: they expire within 5 and 10
-    # minutes and cannot complete (both check the account item; assert_nothing_logs_in).
-    assert {sk for pk, sk in left if not pk.startswith(("LOGIN#", "DEVICECODE#"))} <= {"DELETION"} | {
+    # Login attempts and CLI logins (approved, used) go too.
+    assert {sk for _, sk in left} <= {"DELETION"} | {
         sk for _, sk in left if sk.startswith("EVENT#")}
     assert not [pk for pk, _ in left if pk.startswith(("SESSION#", "DEVICE#", "CREDENTIAL#", "TOKEN#"))]
 

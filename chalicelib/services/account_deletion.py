@@ -8,7 +8,8 @@
    first, then methods with lookup items. Usually that is everything.
 2. `finish(account_id)` deletes what is left, each step idempotent: methods with their
    removal_ops (packed into transactions), sessions listed again, the account's other items,
-   its push devices' nonces and challenges, its email tokens; then the tombstone becomes
+   what GSI1 lists under it (login attempts, CLI logins), its push devices' nonces and
+   challenges, its email tokens; then the tombstone becomes
    `deleted`, kept (like the audit events) for the events' retention.
 
 A crash after 1 leaves nothing that can log in: the password step finds no account, a login
@@ -122,7 +123,7 @@ def finish(account_id: str, client: Client = OPERATOR) -> bool:
         return True
     _remove_methods(account_id)
     store.delete_sessions([s["token_hash"] for s in store.list_sessions(account_id, 0)])
-    leftovers = store.account_leftovers(account_id)
+    leftovers = store.account_leftovers(account_id) + store.indexed_items(account_id)
     for device_id in tombstone.get("device_ids", []):
         leftovers += store.device_items(device_id)
     leftovers += store.email_token_items(tombstone.get("token_hashes", []))

@@ -15,6 +15,7 @@ type conversion. Callers use the package (`store.get_method(...)`), never its mo
   outbox.py          notices
   limits.py          rate-limit counters and the second-factor lockout
   passwords.py       password changes and resets on the account item
+  deletion.py        deleting an account: its tombstone, the sweeps of what is left
 
 Services compose several writes into one transaction with the `op_*` builders and
 `transact`; a failed condition raises ConditionFailed naming which part failed.
@@ -120,6 +121,7 @@ from chalicelib.store.deletion import (
     device_items,
     email_token_items,
     get_tombstone,
+    indexed_items,
     op_account_is,
     op_delete_account_item,
     op_finish_tombstone,

@@ -18,6 +18,7 @@ from chalicelib.store.engine import (
     _to_attr_values,
 )
 from chalicelib.store.keys import (
+    GSI1,
     _account_key,
     _account_partition,
     _deletion_key,
@@ -73,6 +74,22 @@ def _keys_in(pk: str) -> list[dict]:
 def account_leftovers(account_id: str) -> list[dict]:
     """Keys of the account's own items a deletion removes: all but its events and tombstone."""
     return [k for k in _keys_in(_account_partition(account_id)) if not _is_kept_on_deletion(k["SK"])]
+
+
+def indexed_items(account_id: str) -> list[dict]:
+    """Keys of the items GSI1 lists under the account: sessions, login attempts, CLI logins
+    (an index read: eventually consistent; none of these can log in once the account item is
+    gone, this only tidies them before their TTL)."""
+    kwargs = {"TableName": _table(), "IndexName": GSI1, "KeyConditionExpression": "GSI1PK = :pk",
+              "ExpressionAttributeValues": _to_attr_values({":pk": _account_partition(account_id)}),
+              "ProjectionExpression": "PK, SK"}
+    keys = []
+    while True:
+        response = _db().query(**kwargs)
+        keys.extend({"PK": i["PK"]["S"], "SK": i["SK"]["S"]} for i in response.get("Items", []))
+        if "LastEvaluatedKey" not in response:
+            return keys
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def device_items(device_id: str) -> list[dict]:

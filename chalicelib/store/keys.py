@@ -184,3 +184,13 @@ def _device_partition(device_id: str) -> str:
 def _is_kept_on_deletion(sk: str) -> bool:
     """What deleting an account leaves: its audit events (they expire) and the tombstone."""
     return sk.startswith("EVENT#") or sk == "DELETION"
+
+
+def _login_index_key(account_id: str, created_at: int, login_id: str) -> dict:
+    """GSI1 attributes of a login attempt: found (and deleted) with its account."""
+    return {"GSI1PK": f"ACCOUNT#{account_id}", "GSI1SK": f"LOGIN#{created_at:012d}#{login_id}"}
+
+
+def _cli_login_index_key(account_id: str, decided_at: int, device_hash: str) -> dict:
+    """GSI1 attributes of a CLI login once decided (it has an account from then on)."""
+    return {"GSI1PK": f"ACCOUNT#{account_id}", "GSI1SK": f"CLILOGIN#{decided_at:012d}#{device_hash}"}
