@@ -166,6 +166,10 @@ def _notice_id(pk: str, sk: str) -> str | None:
 #
 #   deletion tombstone  ACCOUNT#<id>        DELETION     none while deleting; once done, the audit
 #                                                        events' retention (the account is deleted)
+#
+# GSI1 also lists, under GSI1PK ACCOUNT#<id>, an account's login attempts (GSI1SK
+# LOGIN#<created, 12 digits>#<login_id>) and its decided CLI logins (CLILOGIN#<decided>#<hash>),
+# so that deleting the account finds them.
 
 def _deletion_key(account_id: str) -> dict:
     return {"PK": f"ACCOUNT#{account_id}", "SK": "DELETION"}
