@@ -31,6 +31,7 @@ def everything(alice, api, make_client, cli, clock):
     alice.other = alice.in_another_browser(make_client())
     assert alice.other.login().status_code == 200
     alice.bearer = approved_session(api, cli)
+    assert cli.get("/v1/account/sessions", headers=alice.bearer, browser=False).status_code == 200
     uncollected = start(cli, "second laptop")
     assert api.post("/v1/cli/logins/approve", {"user_code": uncollected["user_code"],
                                                "decision": "approve"}).status_code == 200
@@ -42,9 +43,12 @@ def everything(alice, api, make_client, cli, clock):
 
 
 def assert_nothing_logs_in(alice, api, cli, clock):
-    assert api.get("/v1/account").status_code == 401
-    assert alice.other.api.get("/v1/account").status_code == 401
+    # /v1/account/sessions reads only the session (/v1/account also reads the account item).
+    for who in (api, alice.other.api):
+        assert who.get("/v1/account").status_code == 401
+        assert who.get("/v1/account/sessions").status_code == 401
     assert cli.get("/v1/account", headers=alice.bearer, browser=False).status_code == 401
+    assert cli.get("/v1/account/sessions", headers=alice.bearer, browser=False).status_code == 401
     clock.advance(10)   # the CLI's polling interval
     refused = poll(cli, alice.uncollected)
     assert refused.status_code == 400 and refused.json["error"] == "invalid_grant"
@@ -130,3 +134,17 @@ def test_an_interrupted_deletion_logs_nothing_in_and_finishing_it_again_complete
     assert ops_command.main(["resume", alice.account_id]) == 0
     assert account_deletion.resume_all() == []
     assert ops_command.main(["resume", "0" * 32]) == 1
+
+
+def test_sessions_beyond_the_first_transaction_end_before_it(everything, api, cli, clock, monkeypatch):
+    from chalicelib.services import account_deletion
+
+    alice = everything
+    # Room for the header, the phone and one session (the asking one) only.
+    monkeypatch.setattr(account_deletion, "MAX_ITEMS", 4 + 2 + 1)
+    real_finish = account_deletion.finish
+    monkeypatch.setattr(account_deletion, "finish", lambda *args, **kwargs: 1 / 0)
+    assert delete(api).status_code == 500
+    assert_nothing_logs_in(alice, api, cli, clock)
+    assert real_finish(alice.account_id) is True
+    assert_all_gone(alice.account_id)

@@ -4,8 +4,9 @@
    item goes (the email is free at once), a tombstone (ACCOUNT#<id>/DELETION) records the
    deletion in progress, the `account_deleted` audit event and the final notice are written,
    and as many of the account's sessions and methods (each with its removal_ops: WebAuthn
-   lookups, the push device) as fit in the table's 100 items of one transaction: sessions
-   first, then methods with lookup items. Usually that is everything.
+   lookups, the push device) as fit in the table's 100 items of one transaction: methods
+   with lookup items first, then sessions (any beyond that room, other than the asking one,
+   are ended just before it), then the other methods. Usually that is everything.
 2. `finish(account_id)` deletes what is left, each step idempotent: methods with their
    removal_ops (packed into transactions), sessions listed again, the account's other items,
    what GSI1 lists under it (login attempts, CLI logins), its push devices' nonces and
@@ -38,7 +39,7 @@ def delete(session: dict, confirmed: bool, client: Client) -> None:
         account = store.get_account(session["email"], now_s())
         if account is None or account["account_id"] != account_id:
             raise errors.unauthenticated()
-        begin(account, client)
+        begin(account, client, keep=session["token_hash"])
     finish(account_id, client)
 
 
@@ -52,11 +53,12 @@ def _released(found: list[dict]) -> None:
         methods.get(method["type"]).removed(method)
 
 
-def begin(account: dict, client: Client) -> None:
-    """The first transaction: afterwards nothing of the account can log in."""
+def begin(account: dict, client: Client, keep: str | None = None) -> None:
+    """The first transaction: afterwards nothing of the account can log in. `keep` is the
+    session asking (it stays until this transaction, so that a refused one can be retried)."""
     account_id, email = account["account_id"], account["email"]
     n = now_s()
-    sessions = store.list_sessions(account_id, n)
+    sessions = sorted(store.list_sessions(account_id, n), key=lambda x: x["token_hash"] != keep)
     found = store.list_methods(account_id, n)
     token_hashes = sorted({account[a] for a in ("verify_token", "email_change_token", "reset_token_hash")
                            if account.get(a)})
@@ -68,15 +70,18 @@ def begin(account: dict, client: Client) -> None:
     }), on_fail=errors.try_again()).audit(
         "account_deleted", methods=len(found), sessions=len(sessions), status="deleting",
     ).notify("account_deleted", retention_days=audit.RETENTION_SECONDS // 86400)
+    # Methods with lookup items first (a paired device signs requests without the account
+    # item), then the sessions; sessions beyond the transaction's room end before it (other
+    # than the asking one): ending them early is harmless if the deletion is then refused.
+    groups = sorted(((m, _method_group(account_id, m)) for m in found), key=lambda mg: -len(mg[1]))
+    with_lookups = sum(len(g) for _, g in groups if len(g) > 1)
     room = MAX_ITEMS - _HEADER_ITEMS
+    fits = max(1, room - with_lookups)
+    store.delete_sessions([x["token_hash"] for x in sessions[fits:]])
+    change.add(*[store.op_delete_session(x["token_hash"]) for x in sessions[:fits]])
+    room -= len(sessions[:fits])
     included = []
-    for s in sessions:
-        if room >= 1:
-            change.add(store.op_delete_session(s["token_hash"]))
-            room -= 1
-    # Methods with lookup items first: a paired device signs requests without the account item.
-    for method in sorted(found, key=lambda m: -len(_method_group(account_id, m))):
-        group = _method_group(account_id, method)
+    for method, group in groups:
         if len(group) <= room:
             change.add(*group)
             room -= len(group)
