@@ -312,3 +312,7 @@ def not_locked() -> ApiError:
 
 def reset_pending() -> ApiError:
     return ApiError(409, "reset_pending", "A reset of this account's verification methods is already scheduled.")
+
+
+def deletion_confirmation_required() -> ApiError:
+    return ApiError(400, "confirmation_required", 'Deleting the account is permanent: send {"confirm": true}.')

@@ -126,6 +126,14 @@ TEMPLATES = {
     ),
 }
 
+TEMPLATES["account_deleted"] = (
+    "Your account was deleted",
+    "Your {service} account was deleted: its verification methods, paired devices and sessions are "
+    "gone, and this email address is free to sign up again.\n\n{WHERE}\n\nIf this was not you, someone "
+    "had your password and a second factor: secure your mailbox and devices. The account cannot be "
+    "restored; its security events are kept for {retention_days} days.",
+)
+
 # Every notice says when and from where, and what to do if it was not the owner.
 _WHERE = "When: {when}\nFrom: IP address {ip}, {user_agent}"
 _NOT_YOU = ("If this was not you, log in, review your verification methods and sessions, end the other "

@@ -140,6 +140,8 @@ def token(device_code: str, client: Client) -> sessions.NewSession:
         Change(login["account_id"], login["email"], client).add(
             store.op_consume_cli_login(device_hash, n),
             *store.ops_put_session(session.token_hash, session.record),
+            # Only while the account is still there (a deletion cancels approved CLI logins).
+            store.op_account_is(login["email"], login["account_id"]),
         ).audit("cli_login", client_name=login["client_name"], session_id=session.record["session_id"]).notify(
             "cli_login", client_name=login["client_name"]).commit()
     except store.ConditionFailed:

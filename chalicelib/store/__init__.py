@@ -16,6 +16,7 @@ type conversion. Callers use the package (`store.get_method(...)`), never its mo
   limits.py          rate-limit counters and the second-factor lockout
   passwords.py       password changes and resets on the account item
   support.py         support's recovery: lifting a lock, the pending MFA reset (on the lockout item)
+  deletion.py        deleting an account: its tombstone, the sweeps of what is left
 
 Services compose several writes into one transaction with the `op_*` builders and
 `transact`; a failed condition raises ConditionFailed naming which part failed.
@@ -124,4 +125,17 @@ from chalicelib.store.support import (
     op_finish_reset,
     op_lift_lock,
     op_schedule_reset,
+)
+from chalicelib.store.deletion import (
+    account_leftovers,
+    delete_items,
+    deletions_in_progress,
+    device_items,
+    email_token_items,
+    get_tombstone,
+    indexed_items,
+    op_account_is,
+    op_delete_account_item,
+    op_finish_tombstone,
+    op_put_tombstone,
 )

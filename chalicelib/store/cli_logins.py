@@ -3,7 +3,7 @@ that points at it.
 """
 from chalicelib.records import CliLoginStatus
 from chalicelib.store.engine import ConditionFailed, _get, _op_put, _op_update, _update, transact
-from chalicelib.store.keys import _device_code_key, _session_list_key, _user_code_key
+from chalicelib.store.keys import _cli_login_index_key, _device_code_key, _session_list_key, _user_code_key
 
 
 def create_cli_login(device_hash: str, user_code: str, record: dict) -> bool:
@@ -32,13 +32,16 @@ def get_cli_login_by_user_code(user_code: str, now: int) -> dict | None:
 
 def decide_cli_login(device_hash: str, now: int, status: str, account_id: str, email: str,
                      expires_at: int) -> None:
-    """Pending -> approved/denied, once, while unexpired; ConditionFailed otherwise. An
-    approval also enters the login in the account's session list (sessions.py), in the same
+    """Pending -> approved/denied, once, while unexpired; ConditionFailed otherwise. The
+    decided login is indexed under its account (GSI1) for a deletion to find, and an
+    approval also enters it in the account's session list (sessions.py), in the same
     transaction, so ending the account's sessions can cancel it before the CLI collects it."""
+    index = _cli_login_index_key(account_id, now, device_hash)
     ops = [_op_update(_device_code_key(device_hash),
-                      "SET #status = :status, account_id = :a, email = :e, decided_at = :now",
+                      "SET #status = :status, account_id = :a, email = :e, decided_at = :now, GSI1PK = :gpk, "
+                      "GSI1SK = :gsk",
                       {":status": status, ":a": account_id, ":e": email, ":now": now,
-                       ":pending": CliLoginStatus.PENDING},
+                       ":pending": CliLoginStatus.PENDING, ":gpk": index["GSI1PK"], ":gsk": index["GSI1SK"]},
                       condition="attribute_exists(PK) AND #status = :pending AND expires_at > :now",
                       names={"#status": "status"})]
     if status == CliLoginStatus.APPROVED:

@@ -182,3 +182,41 @@ def _notice_id(pk: str, sk: str) -> str | None:
     if sk == "OUTBOX" and pk.startswith("OUTBOX#"):
         return pk.removeprefix("OUTBOX#")
     return None
+
+
+# ---------------------------------------------------------------- account deletion
+#
+#   deletion tombstone  ACCOUNT#<id>        DELETION     none while deleting; once done, the audit
+#                                                        events' retention (the account is deleted)
+#
+# GSI1 also lists, under GSI1PK ACCOUNT#<id>, an account's login attempts (GSI1SK
+# LOGIN#<created, 12 digits>#<login_id>) and its decided CLI logins (CLILOGIN#<decided>#<hash>),
+# so that deleting the account finds them.
+
+def _deletion_key(account_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": "DELETION"}
+
+
+def _account_partition(account_id: str) -> str:
+    """Every item under the account's id (methods, lockout, pending pushes, events, tombstone)."""
+    return f"ACCOUNT#{account_id}"
+
+
+def _device_partition(device_id: str) -> str:
+    """A push device, its nonces and its challenges."""
+    return f"DEVICE#{device_id}"
+
+
+def _is_kept_on_deletion(sk: str) -> bool:
+    """What deleting an account leaves: its audit events (they expire) and the tombstone."""
+    return sk.startswith("EVENT#") or sk == "DELETION"
+
+
+def _login_index_key(account_id: str, created_at: int, login_id: str) -> dict:
+    """GSI1 attributes of a login attempt: found (and deleted) with its account."""
+    return {"GSI1PK": f"ACCOUNT#{account_id}", "GSI1SK": f"LOGIN#{created_at:012d}#{login_id}"}
+
+
+def _cli_login_index_key(account_id: str, decided_at: int, device_hash: str) -> dict:
+    """GSI1 attributes of a CLI login once decided (it has an account from then on)."""
+    return {"GSI1PK": f"ACCOUNT#{account_id}", "GSI1SK": f"CLILOGIN#{decided_at:012d}#{device_hash}"}

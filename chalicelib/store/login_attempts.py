@@ -2,11 +2,12 @@
 WebAuthn challenge, whether it was used).
 """
 from chalicelib.store.engine import _equalities, _get, _op_put, _op_update, _removal, _update
-from chalicelib.store.keys import _login_key
+from chalicelib.store.keys import _login_index_key, _login_key
 
 
 def op_put_login_attempt(login_id: str, attempt: dict) -> dict:
-    return _op_put(_login_key(login_id), attempt, condition="attribute_not_exists(PK)")
+    index = _login_index_key(attempt["account_id"], attempt["created_at"], login_id)
+    return _op_put(_login_key(login_id), {**attempt, **index}, condition="attribute_not_exists(PK)")
 
 
 def reserve_login_try(login_id: str, now: int, max_tries: int, takes: tuple[str, ...] = (),

@@ -8,6 +8,7 @@ import {withStepUp} from "../stepup.js";
 import {methodPicker} from "./setup.js";
 import {emailSection} from "./account-email.js";
 import {endOtherSessionsOffer} from "./other-sessions.js";
+import {deleteSection} from "./account-delete.js";
 
 export async function accountPage() {
   if (!(await loadAccount())) return navigate("/login", true);
@@ -20,7 +21,7 @@ export async function accountPage() {
   const passwordSection = h("section", {"aria-labelledby": "password-title"});
   view("Your account", h("p", {}, `Logged in as ${session.account.email}.`),
        emailSection(session.account.email), methodsSection, codesSection, passwordSection, sessionsSection,
-       eventsSection);
+       eventsSection, deleteSection());
   const sessionsChanged = () => renderSessions(sessionsSection);
   renderPassword(passwordSection, sessionsChanged);
   const refresh = async (listed = null) => {
