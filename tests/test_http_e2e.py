@@ -178,6 +178,35 @@ def test_change_and_reset_the_password_over_http(base_url):
     assert browser.call("GET", "/v1/account").json()["email"] == email
 
 
+def test_change_the_email_then_delete_the_account_over_http(base_url):
+    """Change email -> link from the mailbox (opened in another browser) -> every session
+    ended -> log in with the new address and TOTP -> delete the account -> nothing logs in
+    and the address is free again."""
+    old, new = "e2e-moving@example.com", "e2e-moved@example.com"
+    browser, enrolment = onboarded_browser(base_url, old)
+    totp, now = pyotp.TOTP(enrolment["secret"]), time.time()
+    asked = browser.call("POST", "/v1/account/email", {"new_email": new})
+    assert asked.status_code == 202, asked.text
+    token = token_in(browser.mailbox(new, "Confirm your new email address")[0]["links"][0])
+    moved = Browser(base_url).call("POST", "/v1/account/email/confirm", {"token": token})
+    assert moved.status_code == 200, moved.text
+    assert browser.call("GET", "/v1/account").status_code == 401
+    assert browser.call("POST", "/v1/login", {"email": old, "password": PASSWORD}).status_code == 401
+
+    started = browser.call("POST", "/v1/login", {"email": new, "password": PASSWORD}).json()
+    verified = browser.call("POST", f"/v1/login/{started['login_id']}/verify",
+                            {"method_id": enrolment["method_id"], "code": totp.at(now + 30)})
+    assert verified.status_code == 200, verified.text
+    assert browser.call("GET", "/v1/account").json()["email"] == new
+
+    deleted = browser.call("DELETE", "/v1/account", {"confirm": True})
+    assert deleted.status_code == 200, deleted.text
+    assert browser.mailbox(new, "Your account was deleted")
+    assert browser.call("GET", "/v1/account/sessions").status_code == 401
+    assert browser.call("POST", "/v1/login", {"email": new, "password": PASSWORD}).status_code == 401
+    assert Browser(base_url).call("POST", "/v1/accounts", {"email": new, "password": PASSWORD}).status_code == 202
+
+
 def test_password_login_with_the_cli_marker_is_refused_over_http(base_url):
     answer = requests.post(base_url + "/v1/login", json={"email": "a@example.com", "password": PASSWORD},
                            headers={"X-Client": "cli"}, timeout=10)
