@@ -249,3 +249,23 @@ def test_change_is_rate_limited_per_ip(alice, api, make_client, clock, monkeypat
     bob = Person(make_client(), clock, "bob@example.com").onboard()
     assert [ask_change(alice, f"a{i}@example.com").status_code for i in range(2)] == [202, 202]
     assert ask_change(bob, "b@example.com").status_code == 429
+
+
+def test_a_taken_and_a_free_address_cost_the_same_work(alice, api, make_client, clock):
+    """The same AWS calls, in the same order, for a taken and a free new address (timing
+    follows the round trips)."""
+    from chalicelib import aws
+
+    Person(make_client(), clock, "bob@example.com").sign_up()
+    calls = []
+
+    def count(model, **_):
+        calls.append(model.name)
+
+    alice.step_up()
+    for service in ("dynamodb", "ses"):
+        aws.client(service).meta.events.register("before-call.*", count)
+    assert api.post("/v1/account/email", {"new_email": "bob@example.com"}).status_code == 202
+    taken, calls[:] = list(calls), []
+    assert api.post("/v1/account/email", {"new_email": NEW}).status_code == 202
+    assert taken == calls and calls.count("SendRawEmail") == 2

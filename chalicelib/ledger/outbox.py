@@ -16,17 +16,21 @@ from chalicelib.records import Client
 log = logging.getLogger(__name__)
 
 
+def where(client: Client) -> dict:
+    """What every notice says of a change: when, and from where."""
+    when = datetime.fromtimestamp(now(), tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return {"when": when, "ip": client.ip or "unknown", "user_agent": client.user_agent or "unknown"}
+
+
 def notice(email: str, kind: str, client: Client, **context) -> tuple[str, dict]:
     """(notice id, transaction part). The context says what happened, when, and from where."""
     notice_id = random_id()
-    when = datetime.fromtimestamp(now(), tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     record = {
         "notice_id": notice_id,
         "to": email,
         "kind": kind,
         "created_at": int(now()),
-        "context": {"when": when, "ip": client.ip or "unknown", "user_agent": client.user_agent or "unknown",
-                    **context},
+        "context": {**where(client), **context},
     }
     return notice_id, store.op_put_notice(notice_id, record)
 

@@ -78,11 +78,8 @@ def request_change(session: dict, new_email: str, client: Client) -> None:
         CHANGE_WINDOW, ("email-change-account", account["account_id"], CHANGE_LIMIT_PER_ACCOUNT),
         ("email-change-ip", client.ip_or_unknown, CHANGE_LIMIT_PER_IP))
     token = None
-    if store.get_account(new_email, now) is not None:
-        notice_id, op = outbox.notice(new_email, "email_change_taken", client)
-        change.notice_ids.append(notice_id)
-        change.add(op)
-    else:
+    taken = store.get_account(new_email, now) is not None
+    if not taken:
         token = random_token(32)
         token_hash = crypto.hash_token(token)
         record = {"purpose": CHANGE_EMAIL, "email": account["email"], "new_email": new_email,
@@ -93,7 +90,11 @@ def request_change(session: dict, new_email: str, client: Client) -> None:
                    on_fail=errors.unauthenticated())
     # The same audit event and notice either way: neither tells whether the address was free.
     change.audit("email_change_requested").notify("email_change_requested", new_email=new_email).commit()
-    if token is not None:
+    # Sent the same way for both (straight to SES, after the commit: the link's token must not
+    # wait in the outbox table), so the answer's time tells nothing either.
+    if taken:
+        notify.send(new_email, "email_change_taken", **outbox.where(client))
+    else:
         notify.send(new_email, "email_change_confirm", link=_link("confirm-email", token))
 
 
