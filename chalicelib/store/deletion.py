@@ -58,10 +58,9 @@ def op_finish_tombstone(account_id: str, now: int, expires_at: int) -> dict:
                       condition="#s = :deleting", names={"#s": "status"})
 
 
-def _keys_in(pk: str) -> list[dict]:
-    kwargs = {"TableName": _table(), "KeyConditionExpression": "PK = :pk",
-              "ExpressionAttributeValues": _to_attr_values({":pk": pk}), "ConsistentRead": True,
-              "ProjectionExpression": "PK, SK"}
+def _query_keys(**kwargs) -> list[dict]:
+    """The keys of every item a query finds, page after page."""
+    kwargs.update(TableName=_table(), ProjectionExpression="PK, SK")
     keys = []
     while True:
         response = _db().query(**kwargs)
@@ -69,6 +68,11 @@ def _keys_in(pk: str) -> list[dict]:
         if "LastEvaluatedKey" not in response:
             return keys
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _keys_in(pk: str) -> list[dict]:
+    return _query_keys(KeyConditionExpression="PK = :pk", ExpressionAttributeValues=_to_attr_values({":pk": pk}),
+                       ConsistentRead=True)
 
 
 def account_leftovers(account_id: str) -> list[dict]:
@@ -80,16 +84,8 @@ def indexed_items(account_id: str) -> list[dict]:
     """Keys of the items GSI1 lists under the account: sessions, login attempts, CLI logins
     (an index read: eventually consistent; none of these can log in once the account item is
     gone, this only tidies them before their TTL)."""
-    kwargs = {"TableName": _table(), "IndexName": GSI1, "KeyConditionExpression": "GSI1PK = :pk",
-              "ExpressionAttributeValues": _to_attr_values({":pk": _account_partition(account_id)}),
-              "ProjectionExpression": "PK, SK"}
-    keys = []
-    while True:
-        response = _db().query(**kwargs)
-        keys.extend({"PK": i["PK"]["S"], "SK": i["SK"]["S"]} for i in response.get("Items", []))
-        if "LastEvaluatedKey" not in response:
-            return keys
-        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return _query_keys(IndexName=GSI1, KeyConditionExpression="GSI1PK = :pk",
+                       ExpressionAttributeValues=_to_attr_values({":pk": _account_partition(account_id)}))
 
 
 def device_items(device_id: str) -> list[dict]:
