@@ -8,27 +8,21 @@ Runs with the ambient AWS credentials against the stage's table (the names come 
 .chalice/config.json). Safe to run at any time and more than once: each step is idempotent.
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ops.common import add_stage_option, use_stage  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", help="take TABLE_NAME... from this stage of .chalice/config.json "
-                                        "(default: the environment as it is)")
+    add_stage_option(parser)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("resume", help="finish one account's deletion").add_argument("account_id")
     sub.add_parser("resume-all", help="finish every deletion in progress (scans the table)")
     args = parser.parse_args(argv)
-    if args.stage:
-        from chalice.cli.factory import CLIFactory
-
-        config = CLIFactory(str(PROJECT)).create_config_obj(chalice_stage_name=args.stage)
-        os.environ.update(config.environment_variables)
+    use_stage(args.stage)
     from chalicelib.services import account_deletion
 
     if args.command == "resume":

@@ -7,19 +7,17 @@ Runs with the ambient AWS credentials against the stage's table and KMS key (the
 from .chalice/config.json). The method works only before the stage's SMS_SUNSET.
 """
 import argparse
-import os
 import sys
 from datetime import date
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ops.common import add_stage_option, run, use_stage  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", help="take TABLE_NAME, KMS_KEY_ID... from this stage of .chalice/config.json "
-                                        "(default: the environment as it is)")
+    add_stage_option(parser)
     parser.add_argument("--label")
     parser.add_argument("--enabled-on", required=True, type=date.fromisoformat,
                         help="when the user turned SMS two-factor on in the old system (YYYY-MM-DD); "
@@ -27,25 +25,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("email")
     parser.add_argument("phone", help="E.164, e.g. +14155550123")
     args = parser.parse_args(argv)
-    if args.stage:
-        from chalice.cli.factory import CLIFactory
-
-        config = CLIFactory(str(PROJECT)).create_config_obj(chalice_stage_name=args.stage)
-        os.environ.update(config.environment_variables)
-    from chalicelib.errors import ApiError, try_again
+    use_stage(args.stage)
     from chalicelib.services import sms
-    from chalicelib.store import Busy
 
-    try:
+    def import_it() -> None:
         method_id = sms.import_legacy(args.email.strip().lower(), args.phone.strip(), args.enabled_on, args.label)
-    except ApiError as error:
-        print(f"error: {error.message}", file=sys.stderr)
-        return 1
-    except Busy:
-        print(f"error: {try_again().message}", file=sys.stderr)
-        return 1
-    print(f"imported SMS method {method_id} for {args.email}")
-    return 0
+        print(f"imported SMS method {method_id} for {args.email}")
+
+    return run(import_it)
 
 
 if __name__ == "__main__":

@@ -11,20 +11,18 @@ GetCallerIdentity) and mailed to the account's owner. See docs/runbook.md.
 """
 import argparse
 import json
-import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-if str(PROJECT) not in sys.path:
-    sys.path.insert(0, str(PROJECT))
+if str(Path(__file__).resolve().parent.parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ops.common import add_stage_option, run, use_stage  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops.recovery", description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", help="take TABLE_NAME, KMS_KEY_ID... from this stage of .chalice/config.json "
-                                        "(default: the environment as it is)")
+    add_stage_option(parser)
     commands = parser.add_subparsers(dest="command", required=True)
     status = commands.add_parser("status", help="methods (no secrets), lock state, last logins, open requests")
     status.add_argument("email")
@@ -41,17 +39,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.stage:
-        from chalice.cli.factory import CLIFactory
-
-        config = CLIFactory(str(PROJECT)).create_config_obj(chalice_stage_name=args.stage)
-        os.environ.update(config.environment_variables)
-    from chalicelib.errors import ApiError, try_again
+    use_stage(args.stage)
     from chalicelib.services import support
-    from chalicelib.store import Busy
 
     email = getattr(args, "email", "").strip().lower()
-    try:
+
+    def carry_out() -> None:
         if args.command == "status":
             found = support.status(email)
             print(json.dumps(found, indent=2) if args.json else _describe(found))
@@ -67,13 +60,8 @@ def main(argv: list[str] | None = None) -> int:
             for done_email, outcome in results:
                 print(f"{done_email}: {outcome}")
             print(f"{sum(1 for _, o in results if o == 'done')} reset(s) completed")
-    except ApiError as error:
-        print(f"error: {error.message}", file=sys.stderr)
-        return 1
-    except Busy:
-        print(f"error: {try_again().message}", file=sys.stderr)
-        return 1
-    return 0
+
+    return run(carry_out)
 
 
 def _utc(at: int | None) -> str:
