@@ -81,6 +81,16 @@ export function field(labelText, attrs) {
   return [h("label", {for: id}, labelText), h("input", {id, ...attrs})];
 }
 
+// A new password's field with the policy in words (the API checks it: PasswordRejected).
+export function newPasswordField(labelText) {
+  return [
+    ...field(labelText, {name: "password", type: "password", autocomplete: "new-password", required: true,
+                         "aria-describedby": "password-help"}),
+    h("p", {id: "password-help", class: "muted"},
+      "At least 12 characters; a long phrase that is not used elsewhere is best."),
+  ];
+}
+
 // While the browser waits for an authenticator (one that is not registered never answers),
 // a Cancel button ends the wait.
 export function ceremonyPrompt(area) {

@@ -2,7 +2,7 @@
 // (the emailed link) sets a new password. It logs nobody in: the next login still asks for
 // the second factor.
 import * as api from "../api.js";
-import {alertBox, busy, field, h, link, setFlash, view} from "../dom.js";
+import {alertBox, busy, field, h, link, newPasswordField, setFlash, view} from "../dom.js";
 import {navigate} from "../router.js";
 import {session} from "../session.js";
 
@@ -41,10 +41,7 @@ export function resetPassword() {
   const box = alertBox();
   const button = h("button", {type: "submit"}, "Set new password");
   const form = h("form", {novalidate: true},
-    ...field("New password", {name: "password", type: "password", autocomplete: "new-password", required: true,
-                              "aria-describedby": "password-help"}),
-    h("p", {id: "password-help", class: "muted"},
-      "At least 12 characters; a long phrase that is not used elsewhere is best."),
+    ...newPasswordField("New password"),
     box, button);
   form.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -1,6 +1,6 @@
 // Signing up: an account is created, and a link to verify the address is emailed.
 import * as api from "../api.js";
-import {alertBox, busy, field, h, link, view} from "../dom.js";
+import {alertBox, busy, field, h, link, newPasswordField, view} from "../dom.js";
 import {session} from "../session.js";
 
 export function signup() {
@@ -8,10 +8,7 @@ export function signup() {
   const button = h("button", {type: "submit"}, "Create account");
   const form = h("form", {novalidate: true},
     ...field("Email address", {name: "email", type: "email", autocomplete: "username", required: true}),
-    ...field("Password", {name: "password", type: "password", autocomplete: "new-password", required: true,
-                          "aria-describedby": "password-help"}),
-    h("p", {id: "password-help", class: "muted"},
-      "At least 12 characters; a long phrase that is not used elsewhere is best."),
+    ...newPasswordField("Password"),
     box, button);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
