@@ -10,7 +10,7 @@ from chalice import Chalice, Response
 from chalicelib import errors
 from chalicelib.api import accounts, cli_login, dev, docs, login, methods, password, push, sessions, sms, step_up
 from chalicelib.api import email as email_api
-from chalicelib.api import account_deletion
+from chalicelib.api import account_deletion, sso
 from chalicelib.api.http import error_response, json_response
 from chalicelib.config import get_settings
 
@@ -18,7 +18,7 @@ app = Chalice(app_name="mfa-service")
 app.log.setLevel(logging.INFO)
 
 for blueprint in (accounts.bp, login.bp, step_up.bp, methods.bp, push.bp, sms.bp, sessions.bp, cli_login.bp,
-                  email_api.bp, password.bp, dev.bp, docs.bp, account_deletion.bp):
+                  email_api.bp, password.bp, dev.bp, docs.bp, account_deletion.bp, sso.bp):
     app.register_blueprint(blueprint)
 
 # Chalice's own errors (unknown method, unsupported media type...) in our shape.

@@ -105,6 +105,13 @@ class Settings(BaseModel):
     sms_code_seconds: int = 300
     sms_limit_per_hour: int = 5
 
+    # Single sign-on: a request sent to an identity provider is answered within this time,
+    # once, by the browser that started it (bound by this cookie); SAML times may differ by
+    # the skew; the IdP's metadata and JWKS are fetched with this timeout.
+    sso_request_seconds: int = 600
+    sso_clock_skew_seconds: int = 120
+    sso_cookie_name: str = "__Host-mfa_sso"
+
     max_body_bytes: int = 64 * 1024
     # Verification methods that are off unless named here (comma-separated), e.g. email_code:
     # weaker than the others, a stage opts in.

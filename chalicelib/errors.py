@@ -316,3 +316,48 @@ def reset_pending() -> ApiError:
 
 def deletion_confirmation_required() -> ApiError:
     return ApiError(400, "confirmation_required", 'Deleting the account is permanent: send {"confirm": true}.')
+
+
+# ---------------------------------------------------------------- single sign-on
+
+def sso_not_configured() -> ApiError:
+    return ApiError(404, "sso_not_configured", "Single sign-on is not set up for this email domain.")
+
+
+def sso_required(connection_id: str | None = None) -> ApiError:
+    where = {"sso_start": "/v1/sso/start", **({"connection_id": connection_id} if connection_id else {})}
+    return ApiError(403, "sso_required", "Your organisation requires single sign-on: log in through your identity "
+                    "provider.", extra=where)
+
+
+def idp_mfa_required() -> ApiError:
+    return ApiError(403, "idp_mfa_required", "Your identity provider did not verify a second factor; ask your "
+                    "administrator to require MFA for this application.")
+
+
+def sso_request_invalid() -> ApiError:
+    return ApiError(400, "sso_request_invalid", "This sign-in was not started in this browser, was already "
+                    "completed or has expired. Start again.")
+
+
+def sso_refused(reason: str) -> ApiError:
+    return ApiError(401, "sso_refused", "Your identity provider's answer could not be verified. Start again; if "
+                    "it keeps happening, tell your administrator.", extra={"reason": reason})
+
+
+def sso_email_not_allowed() -> ApiError:
+    return ApiError(403, "sso_email_not_allowed", "Your identity provider sent an email address outside the "
+                    "domains this sign-in is set up for.")
+
+
+def sso_reauthentication_required() -> ApiError:
+    return ApiError(403, "sso_reauthentication_required", "You logged in through your identity provider: confirm "
+                    "it is you there again.", extra={"sso_step_up": "/v1/account/step-up/sso"})
+
+
+def sso_domain_taken(domain: str) -> ApiError:
+    return ApiError(409, "sso_domain_taken", f"The domain {domain} already belongs to another SSO connection.")
+
+
+def sso_connection_not_found() -> ApiError:
+    return ApiError(404, "sso_connection_not_found", "There is no SSO connection with this id.")

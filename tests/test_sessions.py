@@ -83,7 +83,9 @@ def test_list_and_revoke_sessions(logged_in, api, make_client, clock):
     current = [s for s in listed if s["current"]]
     assert len(current) == 1 and current[0]["kind"] == "web"
     assert {s["user_agent"] for s in listed} == {"pytest-browser/1.0"}
-    assert set(listed[0]) == {"id", "kind", "created_at", "last_seen_at", "expires_at", "user_agent", "ip", "current"}
+    assert set(listed[0]) == {"id", "kind", "auth", "created_at", "last_seen_at", "expires_at", "user_agent", "ip",
+                              "current"}
+    assert {s["auth"] for s in listed} == {"password"}
     other_id = next(s["id"] for s in listed if not s["current"])
     assert api.delete(f"/v1/account/sessions/{other_id}").status_code == 200
     assert other.api.get("/v1/account").status_code == 401

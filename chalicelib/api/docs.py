@@ -3,13 +3,13 @@ import re
 
 from chalice import Blueprint
 
-from chalicelib.api.http import FULL, PUBLIC, ROUTES, endpoint
+from chalicelib.api.http import FULL, IDP, PUBLIC, ROUTES, endpoint
 from chalicelib.api.models import Error
 from chalicelib.config import get_settings
 
 bp = Blueprint(__name__)
 
-_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad request", 401: "Unauthenticated",
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 303: "See other", 400: "Bad request", 401: "Unauthenticated",
                 403: "Forbidden", 404: "Not found", 409: "Conflict", 410: "Gone", 413: "Payload too large",
                 429: "Too many requests"}
 
@@ -34,7 +34,7 @@ def build_document() -> dict:
                                        for p in params]
         if route.body:
             operation["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": _schema_ref(route.body, components)}}}
+                route.content_type: {"schema": _schema_ref(route.body, components)}}}
         success = {"description": _STATUS_TEXT.get(route.status, "OK")}
         if route.response:
             success["content"] = {"application/json": {"schema": _schema_ref(route.response, components)}}
@@ -42,7 +42,7 @@ def build_document() -> dict:
         for status in sorted(set(route.errors) | ({400, 413} if route.body else set())):
             operation["responses"][str(status)] = {"description": _STATUS_TEXT.get(status, "Error"),
                                                    "content": {"application/json": {"schema": error_ref}}}
-        if route.auth != PUBLIC:
+        if route.auth not in (PUBLIC, IDP):
             operation["security"] = [{"sessionCookie": []}, {"bearer": []}]
             operation["x-requires"] = "full session" if route.auth == FULL else "any session, including enrolment"
         paths.setdefault(route.path, {})[route.method.lower()] = operation

@@ -39,6 +39,10 @@ PUBLIC = "public"
 ENROLLMENT = "enrollment"   # any session, including a restricted one
 FULL = "full"               # a session that has passed a second factor
 DEVICE = "device"           # a paired device's signed request (services/device_auth.py)
+# An identity provider's answer, which the browser brings from the IdP's site (a SAML POST):
+# no origin check; the answer's signature and the SSO request's browser cookie vouch for it.
+IDP = "idp"
+FORM = "application/x-www-form-urlencoded"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -52,6 +56,7 @@ class RouteSpec:
     response: type[BaseModel] | None
     status: int
     errors: tuple[int, ...]
+    content_type: str = "application/json"
 
 
 ROUTES: list[RouteSpec] = []
@@ -119,11 +124,16 @@ def issued(session: sessions.NewSession, enrollment_required: bool, method_used:
                                 method_used=method_used).model_dump(exclude_none=True)
 
 
-def _parse_body(request, model: type[BaseModel]) -> BaseModel:
+def _parse_body(request, model: type[BaseModel], content_type: str) -> BaseModel:
     raw = request.raw_body or b""
     try:
-        # No body at all is an empty object: POST /v1/logout and the like need none.
-        data = json.loads(raw) if raw.strip() else {}
+        if content_type == FORM:
+            from urllib.parse import parse_qsl
+
+            data = dict(parse_qsl(raw.decode("ascii"), max_num_fields=20))
+        else:
+            # No body at all is an empty object: POST /v1/logout and the like need none.
+            data = json.loads(raw) if raw.strip() else {}
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise errors.malformed_json() from None
     if not isinstance(data, dict):
@@ -189,6 +199,8 @@ def _authenticate(request, auth: str) -> dict | None:
 
         return device_auth.authenticate((request.uri_params or {}).get("device_id", ""), request.method,
                                         _signed_path(request), request.headers, request.raw_body or b"")
+    if auth == IDP:
+        return None
     token, kind = _token_from(request)
     if auth == PUBLIC:
         if unsafe:
@@ -206,8 +218,8 @@ def _authenticate(request, auth: str) -> dict | None:
 
 def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUBLIC,
              body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-             status: int = 200, errors: tuple[int, ...] = ()):
-    ROUTES.append(RouteSpec(path, method, summary, auth, body, response, status, errors))
+             status: int = 200, errors: tuple[int, ...] = (), content_type: str = "application/json"):
+    ROUTES.append(RouteSpec(path, method, summary, auth, body, response, status, errors, content_type))
 
     def decorator(view):
         @functools.wraps(view)
@@ -215,7 +227,7 @@ def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUB
             request = blueprint.current_request
             try:
                 session = _authenticate(request, auth)
-                parsed = _parse_body(request, body) if body else None
+                parsed = _parse_body(request, body, content_type) if body else None
                 result = view(Call(request, parsed, session), **params)
             except ApiError as error:
                 return error_response(error)
@@ -227,7 +239,7 @@ def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUB
                 return json_response(result.status, result.body, result.headers, result.cookies)
             return json_response(status, result)
 
-        blueprint.route(path, methods=[method])(handler)
+        blueprint.route(path, methods=[method], content_types=[content_type])(handler)
         return view
 
     return decorator

@@ -366,6 +366,7 @@ class CliToken(Reply):
 class SessionView(Reply):
     id: str
     kind: str
+    auth: str = Field(description="password (and a second factor here) or sso (an identity provider's MFA)")
     created_at: int
     last_seen_at: int
     expires_at: int

@@ -4,6 +4,7 @@ from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import audit, limits
 from chalicelib.records import Client
+from chalicelib.services.sso import connections as sso_connections
 
 VERIFY_EMAIL = "verify_email"
 
@@ -14,6 +15,9 @@ def signup(email: str, password: str, client: Client) -> None:
     s = get_settings()
     limits.enforce(s.signup_window_seconds, ("signup-email", email, s.signup_limit_per_email),
                         ("signup-ip", client.ip_or_unknown, s.signup_limit_per_ip))
+    domain = store.get_domain(sso_connections.domain_of(email))
+    if domain and domain["enforced"]:
+        raise errors.sso_required(domain["connection_id"])
     passwords.check_policy(password)
     password_hash = passwords.hash_password(password)
     now = now_s()
@@ -75,7 +79,8 @@ def view(session: dict) -> dict:
         "verified": account["email_verified"],
         "created_at": account["created_at"],
         "methods_count": len(account.get("methods", {})),
-        "enrollment_required": account.get("primary_methods", 0) == 0,
+        # Through an identity provider, MFA happened there: no local method is needed.
+        "enrollment_required": account.get("primary_methods", 0) == 0 and session.get("auth") != "sso",
         "addable_methods": addable_types(account.get("primary_methods", 0) > 0),
     }
 

@@ -13,6 +13,7 @@ from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client, Proof
 from chalicelib.services import challenges, cli_login, login_attempts, sessions, verification
+from chalicelib.services.sso import connections as sso_connections
 
 
 def start(email: str, password: str, client: Client) -> tuple[dict, sessions.NewSession | None, str | None]:
@@ -22,13 +23,16 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
         raise errors.browser_login_required(cli_login.verification_uri())
     n = now_s()
     s = get_settings()
-    account = store.get_account(email, n)
+    account, domain = store.get_account_and_domain(email, sso_connections.domain_of(email), n)
+    if domain and domain["enforced"]:
+        # Whether or not the email has an account: the domain, not the person, is revealed.
+        raise errors.sso_required(domain["connection_id"])
     # Counted in the same transaction as whatever the step writes: over the limit, the answer
     # is 429 whether or not the password was right.
     change = Change(account["account_id"] if account else "", email, client).limit(
         s.login_window_seconds, ("login-email", email, s.login_limit_per_email),
         ("login-ip", client.ip_or_unknown, s.login_limit_per_ip))
-    if not passwords.verify_password(account["password_hash"] if account else None, password):
+    if not passwords.verify_password(account.get("password_hash") if account else None, password):
         # One transaction either way, so a known email costs what an unknown one does.
         (change.audit("login_failed", reason="invalid_password") if account else change).commit()
         raise errors.invalid_credentials()
@@ -100,9 +104,12 @@ def verify(login_id: str, proof: Proof, client: Client, browser: str | None) -> 
     session = sessions.new_session(owner.account_id, owner.email, sessions.WEB, client, mfa_at=n)
     used = verification.check(
         owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="login",
-        guards=[store.op_consume_login_attempt(login_id, n),
-                store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0))],
-        guard_error=errors.login_expired(),
+        guards=[(store.op_consume_login_attempt(login_id, n), errors.login_expired()),
+                (store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0)),
+                 errors.login_expired()),
+                # Enforced since the password step: the login ends here.
+                (store.op_domain_allows_passwords(sso_connections.domain_of(owner.email)),
+                 errors.sso_required())],
         tries_left=s.login_attempt_max_failures - attempt["tries"],
         extra_ops=store.ops_put_session(session.token_hash, session.record),
     )

@@ -30,7 +30,7 @@ def change(session: dict, current_password: str, new_password: str, client: Clie
     # Guesses of the current password share the password step's budget per email.
     s = get_settings()
     limits.enforce(s.login_window_seconds, ("password-change", account["account_id"], s.login_limit_per_email))
-    if not passwords.verify_password(account["password_hash"], current_password):
+    if not passwords.verify_password(account.get("password_hash"), current_password):
         Change(account["account_id"], account["email"], client).audit(
             "password_change_failed", reason="wrong_password").commit()
         raise errors.wrong_password()

@@ -24,6 +24,10 @@ from chalicelib.services import step_up
 
 WEB = "web"
 CLI = "cli"
+# How a session was won: a password and a second factor here, or an identity provider that
+# verified a second factor (services/sso).
+PASSWORD = "password"
+SSO = "sso"
 
 
 @dataclass
@@ -38,7 +42,7 @@ class NewSession:
 
 
 def new_session(account_id: str, email: str, kind: str, client: Client, *, restricted: bool = False,
-                mfa_at: int | None = None) -> NewSession:
+                mfa_at: int | None = None, auth: str = PASSWORD, connection_id: str | None = None) -> NewSession:
     s = get_settings()
     now = now_s()
     if kind == CLI:
@@ -64,7 +68,10 @@ def new_session(account_id: str, email: str, kind: str, client: Client, *, restr
         "expires_at": expires_at,
         "user_agent": client.short_user_agent,
         "ip": client.ip,
+        "auth": auth,
     }
+    if connection_id:
+        record["sso_connection_id"] = connection_id
     return NewSession(token, crypto.hash_token(token), record)
 
 
@@ -89,6 +96,7 @@ def public_view(session: dict, current_hash: str | None = None) -> dict:
     return {
         "id": session["session_id"],
         "kind": session["kind"],
+        "auth": session.get("auth", PASSWORD),
         "created_at": session["created_at"],
         "last_seen_at": session["last_seen_at"],
         "expires_at": session["expires_at"],

@@ -21,13 +21,22 @@ def require_recent(session: dict) -> None:
         raise errors.step_up_required(window_seconds())
 
 
+def _local(session: dict) -> None:
+    """A session won through an identity provider steps up there (services/sso), not with
+    local methods, which its domain may no longer use."""
+    if session.get("auth") == "sso":
+        raise errors.sso_reauthentication_required()
+
+
 def challenge(session: dict, method_id: str | None, client: Client, method_type: str | None = None) -> dict:
     """Begin the second factor's challenge on this session."""
+    _local(session)
     return challenges.begin(challenges.session_owner(session), method_id, client, method_type)
 
 
 def step_up(session: dict, proof: Proof, client: Client) -> tuple[int, dict]:
     """The new step-up time and the method used (see verification.check)."""
+    _local(session)
     s = get_settings()
     n = now_s()
     impl = challenges.reading(proof)
@@ -42,7 +51,7 @@ def step_up(session: dict, proof: Proof, client: Client) -> tuple[int, dict]:
     method_id, checked = impl.locate(reserved, proof)
     used = verification.check(
         owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="step_up",
-        guards=[store.op_mark_step_up(session["token_hash"], n)], guard_error=errors.unauthenticated(),
+        guards=[(store.op_mark_step_up(session["token_hash"], n), errors.unauthenticated())],
         tries_left=s.step_up_max_failures - reserved["step_up_tries"],
     )
     return n, used

@@ -12,11 +12,11 @@ from chalicelib.records import Client, MethodStatus, Owner
 from chalicelib.services import lockout
 
 
-def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: str, guards: list[dict],
-          guard_error: ApiError, tries_left: int, extra_ops: list[dict] = ()) -> dict:
+def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: str,
+          guards: list[tuple[dict, ApiError]], tries_left: int, extra_ops: list[dict] = ()) -> dict:
     """Returns what was used, `{id, type, **details}` (a recovery code adds `remaining`).
     `guards` are transaction parts that must hold (the login attempt unused, the session
-    alive); if one fails, `guard_error` is raised. A wrong proof counts towards the lockout
+    alive), each with the error its failure raises. A wrong proof counts towards the lockout
     and raises 401 with `tries_left`."""
     n = now_s()
     account = {"account_id": owner.account_id, "email": owner.email}
@@ -34,7 +34,7 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
     impl.check_available(now())
     count = lockout.reserve(account["account_id"], lock, n)
     try:
-        return _accept(account, method, proof, client, event, guards, guard_error, extra_ops, lock)
+        return _accept(account, method, proof, client, event, guards, extra_ops, lock)
     except Exception as refused:
         # Counted as a failure by reserve(): whatever ended the try, a lock it set is reported.
         lockout.after_failure(account, client, count)
@@ -45,8 +45,8 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
         raise
 
 
-def _accept(account: dict, method: dict, proof: dict, client: Client, event: str, guards: list[dict],
-            guard_error: ApiError, extra_ops: list[dict], lock: dict | None) -> dict:
+def _accept(account: dict, method: dict, proof: dict, client: Client, event: str,
+            guards: list[tuple[dict, ApiError]], extra_ops: list[dict], lock: dict | None) -> dict:
     method_id = method["method_id"]
     n = now_s()
     impl = methods.get(method["type"])
@@ -59,7 +59,10 @@ def _accept(account: dict, method: dict, proof: dict, client: Client, event: str
         ).audit(kind, method_id=method_id, **{**context, "method_type": method["type"]}).notify(kind, **context).commit()
         raise errors.refused(suspicious.reason, suspicious.message) from None
     if verified is not None:
-        change = Change(account["account_id"], account["email"], client).add(*guards, on_fail=guard_error).add(
+        change = Change(account["account_id"], account["email"], client)
+        for guard, error in guards:
+            change.add(guard, on_fail=error)
+        change.add(
             store.op_use_method(account["account_id"], method_id, n, verified.counter, verified.counter_value,
                                 verified.consume, verified.updates),
             store.op_reset_lockout(account["account_id"]),

@@ -17,6 +17,7 @@ type conversion. Callers use the package (`store.get_method(...)`), never its mo
   passwords.py       password changes and resets on the account item
   support.py         support's recovery: lifting a lock, the pending MFA reset (on the lockout item)
   deletion.py        deleting an account: its tombstone, the sweeps of what is left
+  sso.py             single sign-on connections, their domains, requests to identity providers
 
 Services compose several writes into one transaction with the `op_*` builders and
 `transact`; a failed condition raises ConditionFailed naming which part failed.
@@ -27,6 +28,7 @@ from chalicelib.store.accounts import (
     op_add_method_summary,
     op_consume_email_token,
     op_create_account,
+    op_create_sso_account,
     op_mark_email_verified,
     op_move_account,
     op_put_email_token,
@@ -117,6 +119,21 @@ from chalicelib.store.sessions import (
     reserve_step_up_try,
     touch_session,
     unlist,
+)
+from chalicelib.store.sso import (
+    get_account_and_domain,
+    get_connection,
+    get_domain,
+    list_connections,
+    op_claim_domain,
+    op_domain_allows_passwords,
+    op_put_connection,
+    op_put_connection_event,
+    op_use_assertion,
+    ops_delete_connection,
+    ops_set_enforced,
+    put_request,
+    use_request,
 )
 from chalicelib.store.support import (
     get_lockout,

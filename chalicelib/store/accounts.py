@@ -14,6 +14,15 @@ def op_create_account(account: dict, now: int) -> dict:
                    condition="attribute_not_exists(PK) OR expires_at <= :now", values={":now": now})
 
 
+def op_create_sso_account(account: dict, now: int) -> dict:
+    """An account made by a first login through an identity provider, which proved the
+    email: it also takes the place of an unverified sign-up of the same email (whoever made
+    that could not read the address's mail)."""
+    return _op_put(_account_key(account["email"]), account,
+                   condition="attribute_not_exists(PK) OR expires_at <= :now OR email_verified = :false",
+                   values={":now": now, ":false": False})
+
+
 def get_account(email: str, now: int) -> dict | None:
     return _get(_account_key(email), now)
 

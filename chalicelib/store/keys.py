@@ -35,6 +35,13 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   push device      DEVICE#<device_id>      DEVICE              until confirmed (as its pairing); then none
   device nonce     DEVICE#<device_id>      NONCE#<nonce>       10 min: each signed request's nonce, used once
   push challenge   DEVICE#<device_id>      CHALLENGE#<id>      answer within 2 min; kept 1 h for the record
+  SSO connection   SSO#<connection_id>     CONNECTION          none (operators add and remove them)
+                   GSI1: SSOCONNECTIONS    GSI1: <connection_id>
+  its changes      SSO#<connection_id>     EVENT#<ms>#<id>     400 days (who changed it, with which identity)
+  SSO domain       SSODOMAIN#<domain>      SSODOMAIN           none: domain -> its connection, `enforced`
+  SSO request      SSOREQUEST#<id>         SSOREQUEST          10 min, single use: an OIDC state or a SAML
+                                                               AuthnRequest id, bound to one browser
+  SAML assertion   SSOASSERTION#<sha256>   SSOASSERTION        the assertion's own expiry: its id, used once
 
 Item builders return plain {"PK", "SK"} dicts; `_key` turns one into DynamoDB's typed form.
 Query builders return the partition and the sort-key prefix of a kind of item.
@@ -220,3 +227,37 @@ def _login_index_key(account_id: str, created_at: int, login_id: str) -> dict:
 def _cli_login_index_key(account_id: str, decided_at: int, device_hash: str) -> dict:
     """GSI1 attributes of a CLI login once decided (it has an account from then on)."""
     return {"GSI1PK": f"ACCOUNT#{account_id}", "GSI1SK": f"CLILOGIN#{decided_at:012d}#{device_hash}"}
+
+
+# ---------------------------------------------------------------- single sign-on
+
+SSO_CONNECTIONS = "SSOCONNECTIONS"
+
+
+def _sso_connection_key(connection_id: str) -> dict:
+    return {"PK": f"SSO#{connection_id}", "SK": "CONNECTION"}
+
+
+def _sso_connection_index_key(connection_id: str) -> dict:
+    """GSI1 attributes of a connection: every connection, for operators' listing."""
+    return {"GSI1PK": SSO_CONNECTIONS, "GSI1SK": connection_id}
+
+
+def _sso_connection_event_key(connection_id: str, at_ms: int, event_id: str) -> dict:
+    return {"PK": f"SSO#{connection_id}", "SK": f"EVENT#{at_ms:015d}#{event_id}"}
+
+
+def _sso_domain_key(domain: str) -> dict:
+    return {"PK": f"SSODOMAIN#{domain}", "SK": "SSODOMAIN"}
+
+
+def _sso_request_key(request_id: str) -> dict:
+    return {"PK": f"SSOREQUEST#{request_id}", "SK": "SSOREQUEST"}
+
+
+def _sso_assertion_key(issuer: str, assertion_id: str) -> dict:
+    import hashlib
+
+    # Hashed: both parts are chosen by the identity provider, of any length.
+    digest = hashlib.sha256(f"{issuer}\n{assertion_id}".encode()).hexdigest()
+    return {"PK": f"SSOASSERTION#{digest}", "SK": "SSOASSERTION"}

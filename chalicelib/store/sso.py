@@ -1,0 +1,106 @@
+"""Single sign-on: connections (with one item per email domain, which says where its people
+log in and whether a password is still allowed), the single-use requests sent to identity
+providers, and the SAML assertion ids already used.
+"""
+from chalicelib.store.engine import (
+    _get,
+    _get_two,
+    _op_check,
+    _op_delete,
+    _op_put,
+    _op_update,
+    _query,
+    _update,
+    transact,
+)
+from chalicelib.store.keys import (
+    GSI1,
+    SSO_CONNECTIONS,
+    _account_key,
+    _sso_assertion_key,
+    _sso_connection_event_key,
+    _sso_connection_index_key,
+    _sso_connection_key,
+    _sso_domain_key,
+    _sso_request_key,
+)
+
+# ---------------------------------------------------------------- connections and domains
+
+
+def op_put_connection(connection: dict) -> dict:
+    key = _sso_connection_key(connection["connection_id"])
+    return _op_put(key, {**connection, **_sso_connection_index_key(connection["connection_id"])},
+                   condition="attribute_not_exists(PK)")
+
+
+def op_claim_domain(domain: str, connection_id: str, enforced: bool) -> dict:
+    """A domain belongs to one connection: fails when another holds it."""
+    return _op_put(_sso_domain_key(domain), {"domain": domain, "connection_id": connection_id, "enforced": enforced},
+                   condition="attribute_not_exists(PK)")
+
+
+def get_connection(connection_id: str) -> dict | None:
+    return _get(_sso_connection_key(connection_id), None)
+
+
+def list_connections() -> list[dict]:
+    return _query("GSI1PK = :pk", {":pk": SSO_CONNECTIONS}, index=GSI1)
+
+
+def get_domain(domain: str) -> dict | None:
+    return _get(_sso_domain_key(domain), None)
+
+
+def get_account_and_domain(email: str, domain: str, now: int) -> tuple[dict | None, dict | None]:
+    """The password step's one read: the account (unless expired) and its email domain's
+    SSO item, if any."""
+    return _get_two(_account_key(email), _sso_domain_key(domain), now)
+
+
+def ops_set_enforced(connection: dict, enforced: bool) -> list[dict]:
+    """The connection and each of its domains, only while they are still its own."""
+    values = {":e": enforced, ":c": connection["connection_id"]}
+    return [_op_update(_sso_connection_key(connection["connection_id"]), "SET enforced = :e", values,
+                       condition="connection_id = :c"),
+            *(_op_update(_sso_domain_key(d), "SET enforced = :e", values, condition="connection_id = :c")
+              for d in connection["domains"])]
+
+
+def ops_delete_connection(connection: dict) -> list[dict]:
+    values = {":c": connection["connection_id"]}
+    return [_op_delete(_sso_connection_key(connection["connection_id"]), condition="connection_id = :c",
+                       values=values),
+            *(_op_delete(_sso_domain_key(d), condition="connection_id = :c", values=values)
+              for d in connection["domains"])]
+
+
+def op_domain_allows_passwords(domain: str) -> dict:
+    """Holds unless the domain's connection is enforced (checked in the transaction that
+    issues a password login's session, so enforcing it ends logins already half way)."""
+    return _op_check(_sso_domain_key(domain), "attribute_not_exists(PK) OR enforced = :false", {":false": False})
+
+
+def op_put_connection_event(connection_id: str, event: dict) -> dict:
+    return _op_put(_sso_connection_event_key(connection_id, event["at_ms"], event["event_id"]), event)
+
+
+# ---------------------------------------------------------------- requests sent to identity providers
+
+def put_request(request_id: str, record: dict) -> None:
+    transact([_op_put(_sso_request_key(request_id), {**record, "used": False}, condition="attribute_not_exists(PK)")])
+
+
+def use_request(request_id: str, browser_hash: str, now: int) -> dict:
+    """Marks the request used and returns it, only for the browser that started it, once,
+    before it expires; else ConditionFailed (its `old` None for an unknown request)."""
+    return _update(_sso_request_key(request_id), "SET used = :true, used_at = :now",
+                   {":true": True, ":false": False, ":now": now, ":b": browser_hash},
+                   condition="attribute_exists(PK) AND used = :false AND expires_at > :now AND browser_hash = :b",
+                   returns="ALL_OLD")
+
+
+def op_use_assertion(issuer: str, assertion_id: str, until: int, now: int) -> dict:
+    """A SAML assertion is accepted once: its id is kept until the assertion expires."""
+    return _op_put(_sso_assertion_key(issuer, assertion_id), {"expires_at": until, "used_at": now},
+                   condition="attribute_not_exists(PK) OR expires_at <= :now", values={":now": now})
