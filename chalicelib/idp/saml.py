@@ -230,7 +230,7 @@ def _signed_assertion(root: etree._Element, idp: IdpMetadata, now: int) -> tuple
         raise IdpRefused("malformed", "the Assertion is not in the Response")
     if assertion.find("ds:Signature", NS) is None:
         raise IdpRefused("unsigned", "neither the Response nor the Assertion is signed")
-    return root, _verified(root, assertion, "./saml:Assertion/", idp, now)
+    return root, _verified(root, assertion, f"./{_q(SAML, 'Assertion')}/", idp, now)
 
 
 def _subject_confirmation(assertion: etree._Element, acs_url: str, now: int, skew: int) -> tuple[str, int]:
