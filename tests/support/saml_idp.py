@@ -135,12 +135,14 @@ class SamlIdp:
         self.metadata_xml = str(entity_descriptor(config))
 
     def issue(self, saml_request: str, email: str, *, mfa: bool = True, sign_assertion: bool = True,
-              sign_response: bool = False, audience: str | None = None, in_response_to: str | None = None) -> str:
+              sign_response: bool = False, audience: str | None = None, in_response_to: str | None = None,
+              sha1: bool = False) -> str:
         """A base64 SAMLResponse to the AuthnRequest `saml_request` (as sent by HTTP-Redirect), signed by
-        this IdP as asked; `audience` and `in_response_to` override what the request implies."""
+        this IdP as asked (RSA-SHA256, or the weak RSA-SHA1 when `sha1`); `audience` and
+        `in_response_to` override what the request implies."""
         from saml2 import BINDING_HTTP_REDIRECT
         from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
-        from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+        from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 
         request = self._server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT).message
         response = self._server.create_authn_response(
@@ -152,8 +154,8 @@ class SamlIdp:
             authn={"class_ref": REFEDS_MFA if mfa else PASSWORD_PROTECTED, "authn_auth": self.entity_id},
             sign_assertion=sign_assertion,
             sign_response=sign_response,
-            sign_alg=SIG_RSA_SHA256,
-            digest_alg=DIGEST_SHA256,
+            sign_alg=SIG_RSA_SHA1 if sha1 else SIG_RSA_SHA256,
+            digest_alg=DIGEST_SHA1 if sha1 else DIGEST_SHA256,
         )
         return base64.b64encode(str(response).encode()).decode()
 
