@@ -1,6 +1,8 @@
 """chalicelib/idp/saml.py against a real SAML IdP (pysaml2 signing with xmlsec1): what we send it,
 and which of its answers (and forgeries built from them) we accept."""
 import base64
+import os
+import shutil
 import time
 import urllib.parse
 import zlib
@@ -271,3 +273,43 @@ def test_a_failed_status_is_refused(idp, metadata):
 def test_garbage_is_malformed(metadata):
     for junk in ("not base64!", base64.b64encode(b"<unclosed").decode(), base64.b64encode(b"<a/>").decode()):
         refused("malformed", junk, metadata)
+
+
+# In a browser
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def test_chromium_logs_in_at_the_idp_and_posts_the_response_to_the_acs(idp, metadata):
+    """The IdP's pages in a real browser: our redirect, its login form, its auto-submitting POST to
+    the ACS (intercepted here: the service's routes are tested where they are integrated)."""
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs it with apt")
+        pytest.skip("NOT TESTED IN A BROWSER: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    request_id, url = start(metadata, force_authn=True)
+    posted = []
+
+    def acs(route):
+        posted.append(route.request.post_data)
+        route.fulfill(status=200, content_type="text/html", body="<p>received</p>")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.route(ACS, acs)
+            page.goto(url)
+            page.fill("input[name=email]", "Carol@Example.org")
+            page.check("input[name=mfa]")
+            page.click("button[type=submit]")
+            page.wait_for_selector("text=received")
+        finally:
+            browser.close()
+    form = urllib.parse.parse_qs(posted[0])
+    assert form["RelayState"] == ["state-1"]
+    assertion = read(form["SAMLResponse"][0], metadata)
+    assert (assertion.email, assertion.in_response_to, assertion.authn_context_class_ref) == (
+        "carol@example.org", request_id, saml.REFEDS_MFA)
