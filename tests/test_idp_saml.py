@@ -11,8 +11,16 @@ import pytest
 from lxml import etree
 
 from chalicelib.idp import IdpRefused, saml
-from tests.support.saml_idp import (DS, PASSWORD_PROTECTED, SAML, SAMLP, saml_idp, self_signed_certificate,
-                                    wrap_beside, wrap_moved)
+from tests.support.saml_idp import (
+    DS,
+    PASSWORD_PROTECTED,
+    SAML,
+    SAMLP,
+    saml_idp,
+    self_signed_certificate,
+    wrap_beside,
+    wrap_moved,
+)
 
 SP = "https://sp.example.org/saml"
 ACS = "https://sp.example.org/saml/acs"
@@ -268,6 +276,14 @@ def test_a_failed_status_is_refused(idp, metadata):
     def fail(root):
         root.find(f"{{{SAMLP}}}Status/{{{SAMLP}}}StatusCode").set("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder")
     refused("status_not_success", edited(response, fail), metadata)
+
+
+def test_an_encrypted_assertion_is_refused(idp, metadata):
+    _, response = issued(idp, metadata)
+
+    def encrypt(root):
+        root.find(f"{{{SAML}}}Assertion").tag = f"{{{SAML}}}EncryptedAssertion"
+    refused("encrypted_assertion", edited(response, encrypt), metadata)
 
 
 def test_garbage_is_malformed(metadata):

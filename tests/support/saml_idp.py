@@ -59,7 +59,7 @@ def self_signed_certificate(common_name: str) -> tuple[str, str]:
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+    start = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1)
     certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                    .serial_number(x509.random_serial_number()).not_valid_before(start)
                    .not_valid_after(start + datetime.timedelta(days=366)).sign(key, hashes.SHA256()))
@@ -103,7 +103,7 @@ class SamlIdp:
         from saml2 import BINDING_HTTP_REDIRECT
         from saml2.config import IdPConfig
         from saml2.metadata import entity_descriptor
-        from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NAME_FORMAT_URI
+        from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_EMAILADDRESS
         from saml2.server import Server
         from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -142,7 +142,12 @@ class SamlIdp:
         `in_response_to` override what the request implies."""
         from saml2 import BINDING_HTTP_REDIRECT
         from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
-        from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
+        from saml2.xmldsig import (
+            DIGEST_SHA1,
+            DIGEST_SHA256,
+            SIG_RSA_SHA1,
+            SIG_RSA_SHA256,
+        )
 
         request = self._server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT).message
         response = self._server.create_authn_response(
