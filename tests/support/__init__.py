@@ -5,6 +5,7 @@
 - journeys.py: a person driven through the API (sign up, verify, log in, enrol, step up)
 - phone.py: a paired phone: the reference authenticator's signing, in-process or over HTTP
 - races.py: a staged interleaving of two or more requests, for race tests
+- saml_idp.py: a real SAML IdP (pysaml2 with xmlsec1) on 127.0.0.1, with response variants and forgeries
 - servers.py: the served API (`make run`'s program) and the real local servers, with their gating
 - soft_authenticator.py: WebAuthn responses built with fido2
 - table.py: reading the DynamoDB table as stored
