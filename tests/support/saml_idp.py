@@ -142,12 +142,7 @@ class SamlIdp:
         `in_response_to` override what the request implies."""
         from saml2 import BINDING_HTTP_REDIRECT
         from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
-        from saml2.xmldsig import (
-            DIGEST_SHA1,
-            DIGEST_SHA256,
-            SIG_RSA_SHA1,
-            SIG_RSA_SHA256,
-        )
+        from saml2.xmldsig import DIGEST_SHA1, DIGEST_SHA256, SIG_RSA_SHA1, SIG_RSA_SHA256
 
         request = self._server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT).message
         response = self._server.create_authn_response(
