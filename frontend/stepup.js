@@ -1,8 +1,9 @@
 // Sensitive changes: when the API asks for a fresh second factor (step_up_required), a dialog
 // asks for one with the same choices as the login page (proofs.js), and the change is tried
-// once more.
+// once more. A session won through an identity provider confirms there instead: the browser
+// goes to the IdP and comes back to this page, where the change is asked for again.
 import * as api from "./api.js";
-import {alertBox, h} from "./dom.js";
+import {alertBox, busy, h} from "./dom.js";
 import {proofChoices} from "./proofs.js";
 
 const stepUpDialog = document.getElementById("step-up");
@@ -21,6 +22,8 @@ export async function withStepUp(action) {
 }
 
 async function stepUp() {
+  const {sessions} = await api.get("/v1/account/sessions");
+  if (sessions.some((s) => s.current && s.auth === "sso")) return stepUpAtIdentityProvider();
   const {methods} = await api.get("/v1/account/methods");
   return new Promise((resolve, reject) => {
     const box = alertBox();
@@ -46,6 +49,27 @@ async function stepUp() {
       h("p", {}, "This change needs a fresh second factor."),
       ...proofChoices(methods, box, scope), box, cancel);
     stepUpDialog.onclose = () => done(false, new Error("Cancelled: that change needs you to confirm it's you."));
+    stepUpDialog.showModal();
+  });
+}
+
+function stepUpAtIdentityProvider() {
+  return new Promise((resolve, reject) => {
+    const box = alertBox();
+    const cancelled = () => reject(new Error("Cancelled: that change needs you to confirm it's you."));
+    const go = h("button", {type: "button"}, "Continue to your identity provider");
+    go.addEventListener("click", () => busy(go, box, async () => {
+      const {redirect_url: url} = await api.post(`${BASE}/sso`, {return_to: location.pathname + location.search});
+      stepUpDialog.onclose = null;
+      location.assign(url);
+    }));
+    const cancel = h("button", {type: "button", class: "secondary"}, "Cancel");
+    cancel.addEventListener("click", () => stepUpDialog.close());
+    stepUpDialog.replaceChildren(
+      h("h2", {id: "step-up-title"}, "Confirm it's you"),
+      h("p", {}, "You logged in through your organisation's identity provider. Confirm it's you there, "
+        + "then make this change again."), box, go, cancel);
+    stepUpDialog.onclose = cancelled;
     stepUpDialog.showModal();
   });
 }

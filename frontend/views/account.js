@@ -172,7 +172,8 @@ async function renderSessions(section) {
         await reload();
       }));
     }
-    return h("tr", {}, h("td", {}, s.kind === "cli" ? "Command line" : "Browser"), h("td", {}, s.user_agent || "unknown"),
+    const kind = s.kind === "cli" ? "Command line" : s.auth === "sso" ? "Browser (single sign-on)" : "Browser";
+    return h("tr", {}, h("td", {}, kind), h("td", {}, s.user_agent || "unknown"),
              h("td", {}, s.ip || "unknown"), h("td", {}, when(s.created_at)), h("td", {}, when(s.last_seen_at)), h("td", {}, end));
   });
   const others = h("button", {type: "button", class: "secondary"}, "Log out all other sessions");

@@ -25,6 +25,10 @@ export function login() {
         if (error instanceof api.ApiError && error.code === "email_not_verified") {
           resend.replaceChildren(resendVerification(form.email.value));
         }
+        // The organisation logs its people in through its identity provider: go there.
+        if (error instanceof api.ApiError && error.code === "sso_required") {
+          return startSso({connection_id: error.body.connection_id});
+        }
         throw error;
       }
       if (started.enrollment_required) {
@@ -35,8 +39,25 @@ export function login() {
       }
     });
   });
-  view("Log in", h("section", {}, form), resend, h("p", {}, link("/forgot-password", "Forgot password?")),
+  const ssoBox = alertBox();
+  const ssoButton = h("button", {type: "button", class: "secondary"}, "Log in with single sign-on");
+  ssoButton.addEventListener("click", () => busy(ssoButton, ssoBox, async () => {
+    if (!form.email.value) throw new Error("Enter your work email address first: its domain picks your organisation.");
+    await startSso({email: form.email.value});
+  }));
+  view("Log in", h("section", {}, form), resend,
+       h("section", {"aria-label": "Single sign-on"}, ssoButton, ssoBox),
+       h("p", {}, link("/forgot-password", "Forgot password?")),
        h("p", {}, "New here? ", link("/signup", "Create an account"), "."));
+}
+
+// Off to the identity provider, which sends the browser back to the API's callback and on
+// to `return_to` (where the login was asked for, e.g. a CLI login approval).
+async function startSso(which) {
+  const returnTo = sessionStorage.getItem("returnTo");
+  const {redirect_url: url} = await api.post("/v1/sso/start", {...which, ...(returnTo ? {return_to: returnTo} : {})});
+  sessionStorage.removeItem("returnTo");
+  location.assign(url);
 }
 
 function secondFactor(started) {
