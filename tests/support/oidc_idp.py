@@ -108,14 +108,13 @@ def oidc_provider(clients: list[Client], id_token_ttl: int = 600):
     module = require_oidc_provider()
     port = free_port()
     keys = [signing_key()]
-    with tempfile.TemporaryDirectory() as folder:
+    # The log is a file, not a pipe: a pipe nobody reads would stall the provider once full.
+    with tempfile.TemporaryDirectory() as folder, open(os.path.join(folder, "provider.log"), "w+") as log:
         config = os.path.join(folder, "config.json")
         with open(config, "w") as f:
             json.dump({"port": port, "id_token_ttl": id_token_ttl, "jwks": {"keys": keys},
                        "clients": [{"client_id": c.client_id, "client_secret": c.client_secret,
                                     "redirect_uris": [c.redirect_uri]} for c in clients]}, f)
-        # A file, not a pipe: a pipe nobody reads would stall the provider once full.
-        log = open(os.path.join(folder, "provider.log"), "w+")
         process = subprocess.Popen(["node", str(SCRIPT), config], stdout=log, stderr=subprocess.STDOUT,
                                    env={**os.environ, "OIDC_PROVIDER_MODULE": str(module)})
         provider = OidcProvider(f"http://127.0.0.1:{port}", keys)
@@ -129,7 +128,6 @@ def oidc_provider(clients: list[Client], id_token_ttl: int = 600):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            log.close()
 
 
 def _wait_for_discovery(issuer: str, process: subprocess.Popen, log) -> None:
