@@ -37,7 +37,8 @@ function buildProvider(jwks) {
     jwks,
     acrValues: ['urn:example:pwd', 'https://refeds.org/profile/mfa', 'https://refeds.org/profile/sfa'],
     conformIdTokenClaims: false, // email in the ID token itself: the service reads no userinfo
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], acr: null, amr: null, auth_time: null },
+    // acr and amr under openid: in every ID token, as chosen at login, asked for or not.
+    claims: { openid: ['sub', 'acr', 'amr'], email: ['email', 'email_verified'], auth_time: null },
     features: { claimsParameter: { enabled: true }, devInteractions: { enabled: false } },
     ttl: { IdToken: config.id_token_ttl },
     interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}`, policy: loginPolicy() },
