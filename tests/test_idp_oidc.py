@@ -2,9 +2,14 @@
 oidc-provider (tests/support/oidc_idp.py): authorization URL, login at the provider with the
 amr/acr the test chooses, code exchange with PKCE, ID token validation, and the MFA decision;
 then each way a token must be refused. Tokens come from the provider's token endpoint; only the
-algorithm and audience edge cases sign their own."""
+algorithm and audience edge cases sign their own. One login goes through Chromium."""
 import base64
+import contextlib
+import http.server
 import json
+import os
+import shutil
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -15,16 +20,20 @@ from joserfc.jwk import OctKey, import_key
 
 from chalicelib.clock import random_token
 from chalicelib.idp import IdpRefused, oidc
+from localdev.embedded_aws import free_port
 from tests.support.oidc_idp import Client, oidc_provider, signing_key
+from tests.test_browser import CHROMIUM, CHROMIUM_FLAGS
 
 RP = Client("mfa-service", "rp-secret-0123456789abcdef", "http://127.0.0.1:9/sso/oidc/callback")
 OTHER_APP = Client("another-app", "other-secret-0123456789abcdef", "http://127.0.0.1:9/other/callback")
+# Chromium refuses port 9 (an "unsafe port"): this client's redirect is answered by client_page().
+BROWSER_RP = Client("browser-rp", "browser-secret-0123456789abcdef", f"http://127.0.0.1:{free_port()}/callback")
 MFA = {"amr_values": oidc.DEFAULT_AMR_VALUES, "acr_values": oidc.DEFAULT_ACR_VALUES}
 
 
 @pytest.fixture(scope="module")
 def idp():
-    with oidc_provider([RP, OTHER_APP]) as provider:
+    with oidc_provider([RP, OTHER_APP, BROWSER_RP]) as provider:
         yield provider
 
 
@@ -253,6 +262,64 @@ def test_unsigned_and_symmetric_tokens_are_refused(idp):
                         for part in ({"alg": "none", "kid": kid}, claims)) + "."
     for token in (hs256, unsigned, "not-a-token"):
         assert refusal(lambda token=token: validate(idp, token, "n"), "not") == "invalid_token"
+
+
+@contextlib.contextmanager
+def client_page(redirect_uri: str):
+    """Something at the client's redirect URI for the browser to land on (Playwright's routes do
+    not see a redirect's target)."""
+    class Landing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"back at the client")
+
+        def log_message(self, *args):
+            pass
+
+    parts = urllib.parse.urlsplit(redirect_uri)
+    server = http.server.ThreadingHTTPServer((parts.hostname, parts.port), Landing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_chromium_goes_through_the_redirect_round_trip(idp):
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: .ci/run installs it with apt")
+        pytest.skip("NOT TESTED IN A BROWSER: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    state, nonce, verifier = random_token(), random_token(), random_token()
+    url = oidc.authorization_url(idp.issuer, client_id=BROWSER_RP.client_id, redirect_uri=BROWSER_RP.redirect_uri,
+                                 scopes=["email"], state=state, nonce=nonce, code_verifier=verifier,
+                                 acr_values=oidc.DEFAULT_ACR_VALUES, force_reauthentication=False)
+    with client_page(BROWSER_RP.redirect_uri), sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.goto(url)
+            page.fill("input[name=email]", "grace@example.com")
+            page.check("input[name=amr][value=pwd]")
+            page.check("input[name=amr][value=hwk]")
+            with page.expect_navigation(url=lambda url: url.startswith(BROWSER_RP.redirect_uri + "?")):
+                page.click("button[type=submit]")
+            answer = query(page.url)
+        finally:
+            browser.close()
+    assert answer["state"] == state
+    token = oidc.exchange_code(idp.issuer, client_id=BROWSER_RP.client_id, client_secret=BROWSER_RP.client_secret,
+                               code=answer["code"], redirect_uri=BROWSER_RP.redirect_uri, code_verifier=verifier)
+    claims = oidc.validate_id_token(token, issuer=idp.issuer, client_id=BROWSER_RP.client_id, nonce=nonce,
+                                    now=int(time.time()))
+    assert claims["email"] == "grace@example.com" and claims["amr"] == ["pwd", "hwk"]
+    assert oidc.mfa_verified(claims, amr_values=["mfa", "hwk"], acr_values=oidc.DEFAULT_ACR_VALUES)
 
 
 # ---------------------------------------------------------------- configuration
