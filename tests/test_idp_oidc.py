@@ -88,6 +88,12 @@ def refusal(call, detail: str = "") -> str:
     return refused.value.reason
 
 
+def hand_made(header: dict, claims: dict) -> str:
+    """A JWT's header and payload, and the dot before a signature (none here)."""
+    return ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+                    for part in (header, claims)) + "."
+
+
 def query(url: str) -> dict:
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(url).query))
 
@@ -258,8 +264,7 @@ def test_unsigned_and_symmetric_tokens_are_refused(idp):
     claims = {"iss": idp.issuer, "sub": "s", "aud": RP.client_id, "exp": now + 60, "iat": now, "nonce": "n"}
     # HS256 keyed with the client secret: anyone who knows the secret could mint logins.
     hs256 = jwt.encode({"alg": "HS256", "kid": kid}, claims, OctKey.import_key(RP.client_secret))
-    unsigned = ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
-                        for part in ({"alg": "none", "kid": kid}, claims)) + "."
+    unsigned = hand_made({"alg": "none", "kid": kid}, claims)
     for token in (hs256, unsigned, "not-a-token"):
         assert refusal(lambda token=token: validate(idp, token, "n"), "not") == "invalid_token"
 
@@ -320,6 +325,36 @@ def test_chromium_goes_through_the_redirect_round_trip(idp):
                                     now=int(time.time()))
     assert claims["email"] == "grace@example.com" and claims["amr"] == ["pwd", "hwk"]
     assert oidc.mfa_verified(claims, amr_values=["mfa", "hwk"], acr_values=oidc.DEFAULT_ACR_VALUES)
+
+
+def test_a_key_serves_only_its_algorithm_and_a_kid_is_a_string(idp):
+    now = int(time.time())
+    key = idp.keys[0]  # published with alg RS256
+    claims = {"iss": idp.issuer, "sub": "s", "aud": RP.client_id, "exp": now + 60, "iat": now, "nonce": "n"}
+    same_key_any_alg = import_key({name: value for name, value in key.items() if name != "alg"})
+    ps256 = jwt.encode({"alg": "PS256", "kid": key["kid"]}, claims, same_key_any_alg, algorithms=["PS256"])
+    assert refusal(lambda: validate(idp, ps256, "n"), "is for 'RS256'") == "invalid_token"
+    odd_kid = hand_made({"alg": "RS256", "kid": [key["kid"]]}, claims) + ps256.rsplit(".", 1)[1]
+    assert refusal(lambda: validate(idp, odd_kid, "n"), "kid") == "invalid_token"
+
+
+def test_client_secret_post_where_the_issuer_has_no_basic(idp, monkeypatch):
+    sent = []
+    real_request = oidc._request_json
+
+    def request(url, form=None, headers=None):
+        answer = real_request(url, form, headers)
+        if url.endswith("/.well-known/openid-configuration"):
+            answer["token_endpoint_auth_methods_supported"] = ["client_secret_post", "private_key_jwt"]
+        sent.append((form, headers or {}))
+        return answer
+
+    monkeypatch.setattr(oidc, "_request_json", request)
+    login = log_in(idp)
+    assert validate(idp, id_token(idp, login), login.nonce)
+    [(form, headers)] = [(form, headers) for form, headers in sent if form is not None]
+    assert form["client_id"] == RP.client_id and form["client_secret"] == RP.client_secret
+    assert "Authorization" not in headers
 
 
 # ---------------------------------------------------------------- configuration

@@ -278,7 +278,12 @@ def _verified_claims(id_token: str, issuer: str) -> dict:
     algorithm = header.get("alg")
     if algorithm not in ALGORITHMS:
         raise IdpRefused("invalid_token", f"algorithm {algorithm!r} is not accepted")
-    key = _key_for(issuer, header.get("kid"))
+    kid = header.get("kid")
+    if kid is not None and not isinstance(kid, str):
+        raise IdpRefused("invalid_token", "the kid is not a string")
+    key = _key_for(issuer, kid)
+    if key.get("alg", algorithm) != algorithm:  # a key published for one algorithm serves no other
+        raise IdpRefused("invalid_token", f"key {kid!r} is for {key.get('alg')!r}, not {algorithm!r}")
     try:
         claims = jwt.decode(id_token, import_key(key), algorithms=[algorithm]).claims
     except (JoseError, ValueError, TypeError) as error:
