@@ -355,6 +355,11 @@ def sso_reauthentication_required() -> ApiError:
                     "it is you there again.", extra={"sso_step_up": "/v1/account/step-up/sso"})
 
 
+def not_sso_session() -> ApiError:
+    return ApiError(409, "not_sso_session", "This session did not log in through an identity provider: confirm "
+                    "it's you with one of your verification methods.")
+
+
 def sso_domain_taken(domain: str) -> ApiError:
     return ApiError(409, "sso_domain_taken", f"The domain {domain} already belongs to another SSO connection.")
 
