@@ -77,7 +77,9 @@ def main() -> None:
     servers = []
     try:
         if mode in ("embedded", "dynamodb-local"):
-            embedded_aws.start_moto()
+            # LOCAL_AWS_PORT: a fixed port, so that operator commands (python -m ops.sso ...) can
+            # reach this local AWS with AWS_ENDPOINT_URL.
+            embedded_aws.start_moto(int(os.environ["LOCAL_AWS_PORT"]) if os.environ.get("LOCAL_AWS_PORT") else None)
             print(f"Embedded local AWS (moto) on {os.environ['AWS_ENDPOINT_URL']}", flush=True)
         if mode == "dynamodb-local":
             from localdev import servers as real_servers
