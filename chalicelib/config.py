@@ -111,6 +111,8 @@ class Settings(BaseModel):
     sso_request_seconds: int = 600
     sso_clock_skew_seconds: int = 120
     sso_cookie_name: str = "__Host-mfa_sso"
+    # Each start writes a request: per IP, per login window (a company's NAT logs many in).
+    sso_start_limit_per_ip: int = 200
 
     max_body_bytes: int = 64 * 1024
     # Verification methods that are off unless named here (comma-separated), e.g. email_code:

@@ -230,3 +230,11 @@ def make_stale(api) -> None:
         TableName=LOCAL_STAGE["TABLE_NAME"], Key={"PK": {"S": f"SESSION#{session['token_hash']}"},
                                                   "SK": {"S": "SESSION"}},
         UpdateExpression="SET mfa_at = :old", ExpressionAttributeValues={":old": {"N": str(int(time.time()) - 3600)}})
+
+
+def test_starts_are_limited_per_ip(api, connection, monkeypatch):
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("SSO_START_LIMIT_PER_IP", "2")
+    get_settings.cache_clear()
+    assert [api.post("/v1/sso/start", {"email": "ada@example.org"}).status_code for _ in range(3)] == [200, 200, 429]

@@ -74,13 +74,13 @@ def _finished(call, finish) -> Response:
 
 @endpoint(bp, "/v1/sso/start", "POST", summary="Log in through the identity provider of the email's domain (or "
           "of connection_id): send the browser to redirect_url", body=sso_models.SsoStart,
-          response=sso_models.SsoRedirect, errors=(400, 404))
+          response=sso_models.SsoRedirect, errors=(400, 404, 429))
 def sso_start(call):
     from chalicelib.services.sso import connections, login
 
     body = call.body
     connection = connections.for_email(body.email) if body.email else connections.get(body.connection_id)
-    return _redirect(*login.start(connection, return_to=body.return_to))
+    return _redirect(*login.start(connection, call.client, return_to=body.return_to))
 
 
 @endpoint(bp, "/v1/sso/{connection_id}/oidc/callback", "GET", summary="The OpenID Connect provider's answer "
@@ -121,5 +121,5 @@ def saml_metadata(call, connection_id):
 def sso_step_up(call):
     from chalicelib.services.sso import login
 
-    return _redirect(*login.step_up_start(call.session, call.body.return_to))
+    return _redirect(*login.step_up_start(call.session, call.client, call.body.return_to))
 

@@ -132,7 +132,7 @@ from chalicelib.store.sso import (
     op_use_assertion,
     ops_delete_connection,
     ops_set_enforced,
-    put_request,
+    op_put_request,
     use_request,
 )
 from chalicelib.store.support import (

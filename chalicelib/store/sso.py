@@ -87,8 +87,8 @@ def op_put_connection_event(connection_id: str, event: dict) -> dict:
 
 # ---------------------------------------------------------------- requests sent to identity providers
 
-def put_request(request_id: str, record: dict) -> None:
-    transact([_op_put(_sso_request_key(request_id), {**record, "used": False}, condition="attribute_not_exists(PK)")])
+def op_put_request(request_id: str, record: dict) -> dict:
+    return _op_put(_sso_request_key(request_id), {**record, "used": False}, condition="attribute_not_exists(PK)")
 
 
 def use_request(request_id: str, browser_hash: str, now: int) -> dict:

@@ -75,7 +75,8 @@ def sp_metadata(connection_id: str) -> str:
     return saml.sp_metadata(entity_id=sp_entity_id(connection_id), acs_url=callback_url(connection))
 
 
-def start(connection: dict, *, return_to: str | None = None, session: dict | None = None) -> tuple[str, str]:
+def start(connection: dict, client: Client, *, return_to: str | None = None,
+          session: dict | None = None) -> tuple[str, str]:
     """(the IdP's URL for the browser, the token for its binding cookie). With `session`, a
     step-up of that SSO session (forced re-authentication at the IdP)."""
     s = get_settings()
@@ -105,7 +106,9 @@ def start(connection: dict, *, return_to: str | None = None, session: dict | Non
             sp_entity_id=sp_entity_id(connection["connection_id"]), acs_url=callback_url(connection), now=n,
             authn_context_class_refs=connection["authn_context_class_refs"], force_authn=session is not None,
             relay_state=None)
-    store.put_request(request_id, record)
+    Change("", "", client).limit(s.login_window_seconds, ("sso-start-ip", client.ip_or_unknown,
+                                                         s.sso_start_limit_per_ip)).add(
+        store.op_put_request(request_id, record)).commit()
     return url, browser
 
 
@@ -241,9 +244,10 @@ def _log(connection: dict, account_id: str | None, kind: str, client: Client, **
     store.transact(ops)
 
 
-def step_up_start(session: dict, return_to: str | None) -> tuple[str, str]:
+def step_up_start(session: dict, client: Client, return_to: str | None) -> tuple[str, str]:
     """A step-up of an SSO session goes back to its IdP."""
     if session.get("auth") != "sso":
         raise errors.not_sso_session()
-    return start(connections.get(session.get("sso_connection_id", "")), return_to=return_to, session=session)
+    return start(connections.get(session.get("sso_connection_id", "")), client, return_to=return_to,
+                 session=session)
 
