@@ -27,6 +27,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 key = ec.generate_private_key(ec.SECP256R1())
 key.public_key().verify(key.sign(b"m", ec.ECDSA(hashes.SHA256())), b"m", ec.ECDSA(hashes.SHA256()))
+# SSO: lxml's compiled parser, signxml and joserfc load and work on Lambda's runtime.
+from chalicelib.idp import oidc, saml
+assert "AssertionConsumerService" in saml.sp_metadata(entity_id="https://sp.example/md", acs_url="https://sp.example/acs")
+from joserfc import jwt
+from joserfc.jwk import ECKey
+signer = ECKey.generate_key("P-256", private=True)
+assert jwt.decode(jwt.encode({"alg": "ES256"}, {"sub": "x"}, signer), signer).claims["sub"] == "x"
 event = {"resource": "/openapi.json", "path": "/openapi.json", "httpMethod": "GET", "headers": {},
          "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
          "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
