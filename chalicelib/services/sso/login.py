@@ -244,7 +244,9 @@ def _log(connection: dict, account_id: str | None, kind: str, client: Client, **
 def step_up_start(session: dict, return_to: str | None) -> tuple[str, str]:
     """A step-up of an SSO session goes back to its IdP."""
     if session.get("auth") != "sso":
-        raise errors.refused("not_sso_session", "This session did not log in through an identity provider: "
-                             "step up with one of your verification methods.")
+        # 403, not errors.refused's 401 (a failed proof): the session is valid, it just steps
+        # up with its local methods instead; a 401 tells the frontend to log the person out.
+        raise errors.ApiError(403, "not_sso_session", "This session did not log in through an identity provider: "
+                              "step up with one of your verification methods.")
     return start(connections.get(session.get("sso_connection_id", "")), return_to=return_to, session=session)
 
