@@ -290,6 +290,59 @@ def test_an_existing_password_account_of_the_domain_logs_in_to_the_same_account(
     assert sorted(s["auth"] for s in api.get("/v1/account/sessions").json["sessions"]) == ["password", "sso"]
 
 
+def test_an_unverified_sign_up_by_someone_else_does_not_survive_the_first_sso_login(connection, make_client, idp):
+    """Pre-hijacking: whoever signed up with Carol's address (they cannot read her mail) loses
+    that account, password and verification link, when Carol first logs in through her IdP."""
+    from tests.support.journeys import verification_token
+
+    attacker = make_client()
+    squatter = Person(attacker, None, email="carol@example.org", password="the attacker's password")
+    squatter.sign_up(verify=False)
+    squatted_id = table.account_item("carol@example.org")["account_id"]["S"]
+    link_token = verification_token(attacker, "carol@example.org")
+    api = make_client()
+    account = assert_logged_in(sso_login(api, idp, "carol@example.org"), api, "carol@example.org")
+    assert account["id"] != squatted_id
+    assert squatter.password_step().status_code == 401
+    assert attacker.post("/v1/accounts/verify-email", {"token": link_token}).status_code == 400
+    assert api.get("/v1/account").json["id"] == account["id"]
+
+
+def test_two_first_logins_of_one_person_at_once_make_one_account(connection, make_client, idp, race):
+    from chalicelib import store
+
+    first, second = make_client(), make_client()
+    first_answer, second_answer = issued(first, idp, "carol@example.org"), issued(second, idp, "carol@example.org")
+    # The first has read "no account" and holds before its transaction; the second logs in.
+    lost, won = race(lambda: post_acs(first, first_answer, accept="application/json"),
+                     lambda: post_acs(second, second_answer, accept="application/json"),
+                     pause_before=(store, "transact"))
+    assert won.status_code == 200, won.json
+    assert lost.status_code == 429 and lost.json["error"] == "try_again"
+    assert SESSION_COOKIE not in first.cookies and sessions_stored() == 1
+    assert [i["account_id"]["S"] for i in table.items_of(sk="ACCOUNT")] == [second.get("/v1/account").json["id"]]
+    # The first browser starts again and lands in that account.
+    again = sso_login(first, idp, "carol@example.org")
+    assert assert_logged_in(again, first, "carol@example.org")["id"] == second.get("/v1/account").json["id"]
+
+
+def test_an_enforced_domain_logs_in_by_sso_only(connection, make_client, idp, clock):
+    from chalicelib.services.sso import connections
+
+    password_browser = make_client()
+    bob = Person(password_browser, clock, email="bob@example.org").onboard()
+    connections.set_enforced(CID, True, OPERATOR)
+    refused = bob.password_step()
+    assert refused.status_code == 403 and refused.json["error"] == "sso_required"
+    assert refused.json["connection_id"] == CID
+    signup = make_client().post("/v1/accounts", {"email": "dave@example.org", "password": PASSWORD})
+    assert signup.status_code == 403 and signup.json["error"] == "sso_required"
+    api = make_client()
+    assert_logged_in(sso_login(api, idp, bob.email), api, bob.email)
+    dave = make_client()
+    assert_logged_in(sso_login(dave, idp, "dave@example.org"), dave, "dave@example.org")
+
+
 # ---------------------------------------------------------------- refusals
 
 def test_without_mfa_at_the_idp_the_login_is_refused_with_a_clear_page(connection, make_client, idp):
