@@ -237,6 +237,13 @@ def test_a_login_with_mfa_creates_the_account_just_in_time_with_a_web_session(co
     assert [e["kind"] for e in connection_events()] == ["sso_connection_added"]
 
 
+@pytest.mark.parametrize("signed", [{"sign_response": True, "sign_assertion": False},
+                                    {"sign_response": True, "sign_assertion": True}],
+                         ids=["response_only", "both"])
+def test_a_signed_response_serves_as_well_as_a_signed_assertion(connection, api, idp, signed):
+    assert_logged_in(post_acs(api, issued(api, idp, "carol@example.org", **signed)), api, "carol@example.org")
+
+
 def test_return_to_is_honoured_and_an_open_redirect_is_not(connection, make_client, idp):
     api = make_client()
     assert_logged_in(sso_login(api, idp, "carol@example.org", email="carol@example.org",
@@ -383,7 +390,8 @@ def test_a_refusal_without_mfa_is_on_a_known_persons_audit_log(connection, make_
     (lambda idp, api: wrap_moved(issued(api, idp, "mallory@example.org"), "carol@example.org", into="Object"),
      "multiple_assertions"),
     (lambda idp, api: issued(api, idp, "carol@example.org", audience=OTHER_SP), "wrong_audience"),
-], ids=["unsigned", "wrapping_beside", "wrapping_moved", "wrapping_in_object", "wrong_audience"])
+    (lambda idp, api: issued(api, idp, "carol@example.org", sha1=True), "invalid_signature"),
+], ids=["unsigned", "wrapping_beside", "wrapping_moved", "wrapping_in_object", "wrong_audience", "sha1"])
 def test_answers_that_cannot_be_trusted_are_refused(connection, api, idp, forgery, reason):
     response = post_acs(api, forgery(idp, api), accept="application/json")
     assert_refused(response, api, 401, "sso_refused", reason=reason)
@@ -617,6 +625,9 @@ def test_step_up_at_the_idp_then_a_cli_login_is_approved(connection, api, idp, c
     started = cli_start(cli)
     refused = api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
     assert refused.status_code == 403 and refused.json["error"] == "step_up_required"
+
+    local = api.post("/v1/account/step-up", {"method_id": "0" * 32, "code": "123456"})
+    assert local.status_code == 403 and local.json["error"] == "sso_reauthentication_required"
 
     return_to = f"/cli-login?user_code={started['user_code']}"
     answer = sso_step_up(api, idp, "carol@example.org", return_to)
