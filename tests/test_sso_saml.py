@@ -401,6 +401,26 @@ def test_answers_that_cannot_be_trusted_are_refused(connection, api, idp, forger
         table.account_item("carol@example.org")
 
 
+def _edited(saml_response: str, **attributes) -> str:
+    """The Response element's (unsigned, outside the signed assertion) attributes changed."""
+    root = etree.fromstring(base64.b64decode(saml_response))
+    for name, value in attributes.items():
+        root.set(name, value)
+    return base64.b64encode(etree.tostring(root)).decode()
+
+
+@pytest.mark.parametrize("attributes, reason", [
+    ({"Destination": "https://evil.example/acs"}, "wrong_destination"),
+    ({"InResponseTo": "_" + "e" * 32}, "in_response_to_mismatch"),
+])
+def test_the_unsigned_response_around_a_signed_assertion_can_only_refuse(connection, api, idp, attributes, reason):
+    genuine = issued(api, idp, "carol@example.org")
+    answer = post_acs(api, _edited(genuine, **attributes), accept="application/json")
+    assert_refused(answer, api, 401, "sso_refused", reason=reason)
+    # Nothing was used up: the genuine answer still logs in.
+    assert_logged_in(post_acs(api, genuine), api, "carol@example.org")
+
+
 def test_a_forgery_is_refused_as_a_page_too(connection, api, idp):
     forged = wrap_beside(issued(api, idp, "mallory@example.org"), "carol@example.org")
     page = post_acs(api, forged)
