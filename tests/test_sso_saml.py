@@ -430,8 +430,9 @@ def test_a_forgery_is_refused_as_a_page_too(connection, api, idp):
 
 def test_an_expired_answer_is_refused(connection, api, idp, clock):
     response = issued(api, idp, "carol@example.org")
-    # pysaml2's assertions live 5 minutes; the service allows 2 minutes of skew.
-    clock.advance(5 * 60 + 120 + 1)
+    # pysaml2's assertions live 5 minutes (from the real time they are issued, a little after
+    # the clock was set); the service allows 2 minutes of skew.
+    clock.advance(5 * 60 + 120 + 30)
     assert_refused(post_acs(api, response, accept="application/json"), api, 401, "sso_refused", reason="expired")
 
 
