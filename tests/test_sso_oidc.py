@@ -174,6 +174,12 @@ def test_the_provider_speaks_only_for_the_connections_domains(api, connection, p
     assert (refused.status_code, refused.json["error"]) == (403, "sso_email_not_allowed")
 
 
+def test_an_address_that_is_not_one_is_refused(api, connection, provider):
+    returned = provider.log_in(start(api), "x@elsewhere.test@example.org")
+    refused = callback(api, returned, JSON)
+    assert (refused.status_code, refused.json["error"]) == (403, "sso_email_not_allowed")
+
+
 def test_an_error_from_the_provider_is_refused(api, connection, provider):
     state = urllib.parse.parse_qs(urllib.parse.urlsplit(start(api)).query)["state"][0]
     refused = api.get(f"/v1/sso/{CONNECTION_ID}/oidc/callback?state={state}&error=access_denied", headers=JSON)
@@ -202,6 +208,11 @@ def test_step_up_goes_back_to_the_provider_and_a_cli_login_is_approved(api, make
     assert api.post("/v1/cli/logins/approve", approve).status_code == 200
     token = cli.post("/v1/cli/logins/token", {"device_code": started["device_code"]}, browser=False)
     assert token.status_code == 200 and token.json["access_token"]
+    # The CLI session was won as the approving one was: through the provider.
+    bearer = {"authorization": f"Bearer {token.json['access_token']}"}
+    [mine] = [s for s in cli.get("/v1/account/sessions", headers=bearer, browser=False).json["sessions"]
+              if s["current"]]
+    assert (mine["kind"], mine["auth"]) == ("cli", "sso")
 
 
 def test_step_up_is_refused_for_another_person_or_without_mfa(api, connection, provider):

@@ -52,7 +52,9 @@ def _page(error: ApiError) -> Response:
             f'<p><a href="{html.escape(start_again)}">Start again</a></p></main></body></html>')
     return Response(body=body, status_code=error.status, headers={
         "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-        "Content-Security-Policy": "default-src 'none'", "Set-Cookie": _sso_cookie("", 0)})
+        # The binding cookie stays: an answer refused before anything was used up (junk posted
+        # from another site, say) must not end a sign-in in progress.
+        "Content-Security-Policy": "default-src 'none'"})
 
 
 def _finished(call, finish) -> Response:

@@ -97,8 +97,10 @@ def decide(session: dict, user_code: str, approve: bool, client: Client) -> str:
     login = _find(user_code, client)
     status = CliLoginStatus.APPROVED if approve else CliLoginStatus.DENIED
     try:
+        approver = {"auth": session.get("auth", sessions.PASSWORD),
+                    **({"sso_connection_id": session["sso_connection_id"]} if session.get("sso_connection_id") else {})}
         store.decide_cli_login(login["device_hash"], now_s(), status, session["account_id"], session["email"],
-                               login["expires_at"])
+                               login["expires_at"], approver)
     except store.ConditionFailed:
         raise errors.cli_login_not_pending() from None
     audit.record(session["account_id"], f"cli_login_{status}", client, client_name=login["client_name"],
@@ -134,8 +136,12 @@ def token(device_code: str, client: Client) -> sessions.NewSession:
     if status != CliLoginStatus.APPROVED:
         raise errors.token_refused("invalid_grant", "This device code is unknown or was already used.")
 
-    # No step-up rights: the second factor was shown in the browser, not on this device.
-    session = sessions.new_session(login["account_id"], login["email"], sessions.CLI, client)
+    # No step-up rights: the second factor was shown in the browser, not on this device. It was
+    # won as the approving session was (an SSO user's CLI session is an SSO session too).
+    approver = login.get("approver") or {}
+    session = sessions.new_session(login["account_id"], login["email"], sessions.CLI, client,
+                                   auth=approver.get("auth", sessions.PASSWORD),
+                                   connection_id=approver.get("sso_connection_id"))
     try:
         Change(login["account_id"], login["email"], client).add(
             store.op_consume_cli_login(device_hash, n),

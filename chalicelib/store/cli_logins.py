@@ -31,16 +31,18 @@ def get_cli_login_by_user_code(user_code: str, now: int) -> dict | None:
 
 
 def decide_cli_login(device_hash: str, now: int, status: str, account_id: str, email: str,
-                     expires_at: int) -> None:
+                     expires_at: int, approver: dict) -> None:
     """Pending -> approved/denied, once, while unexpired; ConditionFailed otherwise. The
     decided login is indexed under its account (GSI1) for a deletion to find, and an
     approval also enters it in the account's session list (sessions.py), in the same
-    transaction, so ending the account's sessions can cancel it before the CLI collects it."""
+    transaction, so ending the account's sessions can cancel it before the CLI collects it.
+    `approver`: how the deciding session was won (its `auth`, `sso_connection_id`), which the
+    CLI session inherits."""
     index = _cli_login_index_key(account_id, now, device_hash)
     ops = [_op_update(_device_code_key(device_hash),
                       "SET #status = :status, account_id = :a, email = :e, decided_at = :now, GSI1PK = :gpk, "
-                      "GSI1SK = :gsk",
-                      {":status": status, ":a": account_id, ":e": email, ":now": now,
+                      "GSI1SK = :gsk, approver = :approver",
+                      {":status": status, ":a": account_id, ":e": email, ":now": now, ":approver": approver,
                        ":pending": CliLoginStatus.PENDING, ":gpk": index["GSI1PK"], ":gsk": index["GSI1SK"]},
                       condition="attribute_exists(PK) AND #status = :pending AND expires_at > :now",
                       names={"#status": "status"})]

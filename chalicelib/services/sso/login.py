@@ -37,6 +37,8 @@ STEP_UP = "step_up"
 DEFAULT_RETURN = "/account"
 # A path of the frontend, never another site (an open redirect).
 _RETURN_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9/_\-.~?=&%]{0,200}$")
+# An address as the API accepts one: one @, no spaces or control characters.
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[a-z0-9.-]{1,253}$")
 
 
 @dataclass
@@ -190,7 +192,7 @@ def finish_saml(connection_id: str, *, saml_response: str, browser: str | None, 
 
 def _finish(connection: dict, request: dict, email: str, mfa: bool, evidence: dict, client: Client,
             ops: list[dict]) -> Outcome:
-    if not email or connections.domain_of(email) not in connection["domains"]:
+    if not _EMAIL.match(email) or connections.domain_of(email) not in connection["domains"]:
         # An IdP speaks only for its own domains: anything else would hand it other people's accounts.
         _refused(connection, request, client, "email_domain")
         raise errors.sso_email_not_allowed()
