@@ -13,12 +13,11 @@ import pytest
 from ops import sso
 from tests.support import LOCAL_STAGE, PROJECT
 from tests.support.saml_idp import REFEDS_MFA, saml_idp
-from tests.support.sso import idp_metadata
+from tests.support.sso import UNREACHABLE_ISSUER, idp_metadata
 from tests.support.table import TABLE, items
 
 BASE = LOCAL_STAGE["PUBLIC_BASE_URL"]
 SECRET = "oidc-client-secret-Zq8vR2kLw9"
-LOOPBACK_ISSUER = "http://127.0.0.1:9/"   # the discard port: add-oidc fetches nothing from the issuer
 
 
 @pytest.fixture
@@ -55,7 +54,7 @@ def add_oidc(tmp_path, *extra: str, domains=("example.com",)) -> list[str]:
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(SECRET + "\n")
     return ["add-oidc", "--name", "Example Corp", *(a for d in domains for a in ("--domain", d)),
-            "--issuer", LOOPBACK_ISSUER, "--client-id", "mfa-service", "--client-secret-file", str(secret_file),
+            "--issuer", UNREACHABLE_ISSUER, "--client-id", "mfa-service", "--client-secret-file", str(secret_file),
             *extra]
 
 
@@ -78,7 +77,7 @@ def test_add_oidc_keeps_the_client_secret_encrypted_and_never_shows_it(arn, caps
     assert SECRET not in out
 
     item = raw(f"SSO#{cid}", "CONNECTION")
-    assert item["protocol"] == {"S": "oidc"} and item["issuer"] == {"S": LOOPBACK_ISSUER}
+    assert item["protocol"] == {"S": "oidc"} and item["issuer"] == {"S": UNREACHABLE_ISSUER}
     assert "B" in item["client_secret"]
     # The plaintext is nowhere in the table, only a KMS ciphertext that decrypts back to it.
     assert all(SECRET not in repr(i) and SECRET.encode() not in repr(i).encode() for i in items())
