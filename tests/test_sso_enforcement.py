@@ -4,8 +4,8 @@ answer says where to start instead and reveals no account, the methods stay stor
 lifting enforcement restores password logins. POST /v1/sso/start and its refusals."""
 import pytest
 
-from tests.support.journeys import PASSWORD, Person, mailbox, totp_code
 from tests.support.http import set_cookies
+from tests.support.journeys import PASSWORD, Person, mailbox, totp_code
 from tests.support.sso import OPERATOR, add_connection
 from tests.support.table import items_of
 
