@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
                                allow_abbrev=False)
     _common_add_options(oidc)
     oidc.add_argument("--issuer", required=True, help="the issuer URL (https://; its discovery document is "
-                                                      "read at the first login)")
+                                                      "read when a login starts)")
     oidc.add_argument("--client-id", required=True, help="the client id the identity provider issued")
     oidc.add_argument("--client-secret-file", metavar="FILE",
                       help="a file holding the client secret (default: read it from stdin; never give it as an "
@@ -87,15 +87,13 @@ def main(argv: list[str] | None = None) -> int:
             secret = _read(args.client_secret_file) if args.client_secret_file else _secret_from_stdin()
             added = connections.add_oidc(
                 name=args.name, domains=args.domains, issuer=args.issuer, client_id=args.client_id,
-                client_secret=secret.strip(), scopes=args.scopes or connections.DEFAULT_SCOPES,
-                amr_values=args.amr_values or connections.DEFAULT_AMR_VALUES,
-                acr_values=args.acr_values or [connections.REFEDS_MFA], operator_arn=support.operator_arn())
+                client_secret=secret.strip(), operator_arn=support.operator_arn(),
+                **_given(scopes=args.scopes, amr_values=args.amr_values, acr_values=args.acr_values))
             print(_added(added))
         elif args.command == "add-saml":
             added = connections.add_saml(
                 name=args.name, domains=args.domains, metadata_xml=_read(args.metadata),
-                authn_context_class_refs=args.authn_contexts or [connections.REFEDS_MFA],
-                operator_arn=support.operator_arn())
+                operator_arn=support.operator_arn(), **_given(authn_context_class_refs=args.authn_contexts))
             print(_added(added))
         elif args.command == "list":
             found = connections.list_all()
@@ -114,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{', '.join(changed['domains'])} {what}")
 
     return run(carry_out, refusals=(connections.InvalidConnection,))
+
+
+def _given(**options: list[str] | None) -> dict[str, list[str]]:
+    """The options given; the others keep the connections module's defaults."""
+    return {name: values for name, values in options.items() if values}
 
 
 def _read(path: str) -> str:
