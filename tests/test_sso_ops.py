@@ -50,6 +50,16 @@ def log_of(connection_id: str) -> list[dict]:
         ExpressionAttributeValues={":pk": {"S": f"SSO#{connection_id}"}, ":ev": {"S": "EVENT#"}})["Items"]
 
 
+def items_of_sso() -> list[dict]:
+    """Every connection and domain item: what a refused command must not leave behind."""
+    return [i for i in items() if i["PK"]["S"].startswith(("SSO#", "SSODOMAIN#"))]
+
+
+def replaced(argv: list[str], option: str, value: str) -> list[str]:
+    at = argv.index(option) + 1
+    return [*argv[:at], value, *argv[at + 1:]]
+
+
 def add_oidc(tmp_path, *extra: str, domains=("example.com",)) -> list[str]:
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text(SECRET + "\n")
@@ -163,11 +173,6 @@ def test_a_domain_held_by_another_connection_is_refused(arn, capsys, tmp_path):
     assert [c["connection_id"] for c in json.loads(capsys.readouterr().out)] == [held_by]
 
 
-def replaced(argv: list[str], option: str, value: str) -> list[str]:
-    at = argv.index(option) + 1
-    return [*argv[:at], value, *argv[at + 1:]]
-
-
 @pytest.mark.parametrize("option, value, says", [
     ("--domain", "not a domain", "not an email domain: not a domain"),
     ("--domain", "localhost", "not an email domain: localhost"),
@@ -201,10 +206,6 @@ def test_bad_saml_metadata_is_refused_in_one_line(arn, capsys, tmp_path, metadat
     captured = capsys.readouterr()
     assert captured.err.startswith("error: ") and captured.err.count("\n") == 1 and says in captured.err
     assert items_of_sso() == []
-
-
-def items_of_sso() -> list[dict]:
-    return [i for i in items() if i["PK"]["S"].startswith(("SSO#", "SSODOMAIN#"))]
 
 
 def test_enforce_unenforce_and_remove_change_the_domains_and_are_logged_with_the_operator(arn, capsys, tmp_path):
