@@ -20,8 +20,9 @@ def use_stage(stage: str | None) -> None:
         os.environ.update(config.environment_variables)
 
 
-def run(action) -> int:
-    """Exit code of `action()`: 0, or 1 with the refusal printed."""
+def run(action, refusals: tuple[type[Exception], ...] = ()) -> int:
+    """Exit code of `action()`: 0, or 1 with the refusal printed (an ApiError, or one of the
+    command's own `refusals`, whose message is written for operators)."""
     from chalicelib.api.http import DOMAIN_ERRORS, from_domain
     from chalicelib.errors import ApiError
 
@@ -32,5 +33,8 @@ def run(action) -> int:
         return 1
     except DOMAIN_ERRORS as error:
         print(f"error: {from_domain(error).message}", file=sys.stderr)
+        return 1
+    except refusals as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

@@ -8,6 +8,7 @@
 - saml_idp.py: a real SAML IdP (pysaml2 with xmlsec1) on 127.0.0.1, with response variants and forgeries
 - servers.py: the served API (`make run`'s program) and the real local servers, with their gating
 - soft_authenticator.py: WebAuthn responses built with fido2
+- sso.py: SSO connections (and a SAML IdP's metadata) for tests where no identity provider answers
 - table.py: reading the DynamoDB table as stored
 """
 import json

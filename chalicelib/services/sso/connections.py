@@ -146,12 +146,13 @@ def set_enforced(connection_id: str, enforced: bool, operator_arn: str) -> dict:
     return {**public_view(connection), "enforced": enforced}
 
 
-def remove(connection_id: str, operator_arn: str) -> None:
+def remove(connection_id: str, operator_arn: str) -> dict:
     """Its domains log in with passwords again; accounts made by it stay (they can reset a
-    password by email)."""
+    password by email). Returns what was removed."""
     connection = _existing(connection_id)
     try:
         store.transact([*store.ops_delete_connection(connection),
                         _event(connection_id, "sso_connection_removed", operator_arn, domains=connection["domains"])])
     except store.ConditionFailed:
         raise errors.sso_connection_not_found() from None
+    return public_view(connection)
