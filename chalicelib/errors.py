@@ -335,6 +335,11 @@ def idp_mfa_required() -> ApiError:
                     "administrator to require MFA for this application.")
 
 
+def idp_unavailable() -> ApiError:
+    return ApiError(503, "idp_unavailable", "Your identity provider cannot be reached right now. Try again in a "
+                    "few minutes; if it keeps happening, tell your administrator.")
+
+
 def sso_request_invalid() -> ApiError:
     return ApiError(400, "sso_request_invalid", "This sign-in was not started in this browser, was already "
                     "completed or has expired. Start again.")

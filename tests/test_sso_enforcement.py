@@ -126,8 +126,6 @@ def test_another_domain_is_unaffected(api, clock, make_client):
     assert carol.login().status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: account_methods.confirm upgrades a restricted enrolment session "
-                   "(won by a password before enforcement) to a full session without op_domain_allows_passwords")
 def test_an_enrolment_begun_before_enforcement_does_not_end_in_a_session(person, api, clock):
     connection = add_connection("example.com")
     person.sign_up()
@@ -153,9 +151,7 @@ def test_sso_start_needs_a_configured_domain_and_one_of_email_or_connection_id(a
     assert started.status_code == 200 and started.json["redirect_url"].startswith("https://idp.example.com/sso?")
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: login.start lets the IdpRefused of a failed OIDC discovery "
-                   "through, answered as 500 internal_error")
 def test_an_unreachable_oidc_issuer_is_a_clean_refusal(api, clock):
     add_connection("example.com", protocol="oidc")
     started = api.post("/v1/sso/start", {"email": "alice@example.com"})
-    assert started.status_code != 500 and started.json["error"] != "internal_error"
+    assert (started.status_code, started.json["error"]) == (503, "idp_unavailable")

@@ -76,7 +76,7 @@ def _finished(call, finish) -> Response:
 
 @endpoint(bp, "/v1/sso/start", "POST", summary="Log in through the identity provider of the email's domain (or "
           "of connection_id): send the browser to redirect_url", body=sso_models.SsoStart,
-          response=sso_models.SsoRedirect, errors=(400, 404, 429))
+          response=sso_models.SsoRedirect, errors=(400, 404, 429, 503))
 def sso_start(call):
     from chalicelib.services.sso import connections, login
 
@@ -119,7 +119,7 @@ def saml_metadata(call, connection_id):
 
 @endpoint(bp, "/v1/account/step-up/sso", "POST", summary="Step-up of a session that logged in through an identity "
           "provider: re-authenticate there (forced), with MFA, then land on return_to", auth=FULL,
-          body=sso_models.SsoStepUp, response=sso_models.SsoRedirect, errors=(400, 401, 403, 404, 409))
+          body=sso_models.SsoStepUp, response=sso_models.SsoRedirect, errors=(400, 401, 403, 404, 409, 503))
 def sso_step_up(call):
     from chalicelib.services.sso import login
 

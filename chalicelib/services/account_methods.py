@@ -12,6 +12,7 @@ from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client, MethodStatus
 from chalicelib.services import sessions, step_up
+from chalicelib.services.sso import connections as sso_connections
 
 
 def _account(session: dict) -> dict:
@@ -159,6 +160,10 @@ def confirm(session: dict, method_id: str | None, proof: dict, client: Client, *
         upgraded = sessions.new_session(session["account_id"], session["email"], sessions.WEB, client, mfa_at=n)
         change.add(store.op_delete_session(session["token_hash"]),
                    *store.ops_put_session(upgraded.token_hash, upgraded.record))
+        # The restricted session was won by a password: once the domain enforces SSO, it
+        # becomes no full session.
+        change.add(store.op_domain_allows_passwords(sso_connections.domain_of(session["email"])),
+                   on_fail=errors.sso_required())
     change.commit(otherwise=errors.method_not_pending())
     for name in impl.enrollment_only:
         method.pop(name, None)

@@ -94,8 +94,8 @@ def _add(connection_id: str, name: str, domains: list[str], operator_arn: str, *
 
 
 def _event(connection_id: str, kind: str, operator_arn: str, **details) -> dict:
-    return store.op_put_connection_event(connection_id,
-                                         audit.event(kind, operator(f"operator ({operator_arn})"), **details))
+    return store.op_put_connection_event(connection_id, audit.event(kind, operator(f"operator ({operator_arn})"),
+                                                                    operator=operator_arn, **details))
 
 
 def get(connection_id: str) -> dict:

@@ -91,13 +91,16 @@ def start(connection: dict, client: Client, *, return_to: str | None = None,
     if session:
         record.update(session_hash=session["token_hash"], account_id=session["account_id"], email=session["email"])
     if connection["protocol"] == OIDC:
-        from chalicelib.idp import oidc
+        from chalicelib.idp import IdpRefused, oidc
 
         request_id, nonce = random_token(24), random_token(24)
-        url = oidc.authorization_url(
-            connection["issuer"], client_id=connection["client_id"], redirect_uri=callback_url(connection),
-            scopes=connection["scopes"], state=request_id, nonce=nonce, code_verifier=_code_verifier(browser),
-            acr_values=connection["acr_values"], force_reauthentication=session is not None)
+        try:
+            url = oidc.authorization_url(
+                connection["issuer"], client_id=connection["client_id"], redirect_uri=callback_url(connection),
+                scopes=connection["scopes"], state=request_id, nonce=nonce, code_verifier=_code_verifier(browser),
+                acr_values=connection["acr_values"], force_reauthentication=session is not None)
+        except IdpRefused:   # its discovery document could not be read
+            raise errors.idp_unavailable() from None
         record["nonce"] = nonce
     else:
         from chalicelib.idp import saml
