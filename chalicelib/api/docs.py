@@ -9,9 +9,9 @@ from chalicelib.config import get_settings
 
 bp = Blueprint(__name__)
 
-_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 303: "See other", 400: "Bad request", 401: "Unauthenticated",
-                403: "Forbidden", 404: "Not found", 409: "Conflict", 410: "Gone", 413: "Payload too large", 503: "Unavailable",
-                429: "Too many requests"}
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 303: "See other", 400: "Bad request",
+                401: "Unauthenticated", 403: "Forbidden", 404: "Not found", 409: "Conflict", 410: "Gone",
+                413: "Payload too large", 429: "Too many requests", 503: "Unavailable"}
 
 
 def _schema_ref(model, components: dict) -> dict:
