@@ -139,6 +139,30 @@ def main() -> None:
         step("approved push + new session", "POST", f"/v1/login/{started['login_id']}/verify",
              {"challenge_id": pushed["challenge_id"]})
 
+        # Single sign-on through a SAML identity provider (the tests' pysaml2 IdP): the start,
+        # then the IdP's answer posted to the ACS, which issues the session (the IdP made the
+        # account's first login: the account is created just in time in the same transaction).
+        from chalicelib.services.sso import connections, login as sso
+        from tests.support.saml_idp import saml_idp
+
+        connection_id = "5" * 32
+        connections.random_id = lambda: connection_id
+        with saml_idp(sso.sp_entity_id(connection_id), f"{STAGE['PUBLIC_BASE_URL']}/v1/sso/{connection_id}/saml/acs") as idp:
+            connections.add_saml(name="bench", domains=["sso.example.com"], metadata_xml=idp.metadata_xml,
+                                 operator_arn="bench")
+            started = step("SSO start", "POST", "/v1/sso/start", {"email": "ada@sso.example.com"})
+            binding = next(h for h in started.headers["Set-Cookie"] if h.startswith("__Host-mfa_sso="))
+            _, answer, _ = idp.log_in(json.loads(started.body)["redirect_url"], "ada@sso.example.com")
+            import urllib.parse
+            calls.clear()
+            landed = http.request("POST", f"/v1/sso/{connection_id}/saml/acs",
+                                  body=urllib.parse.urlencode({"SAMLResponse": answer}).encode(),
+                                  headers={"content-type": "application/x-www-form-urlencoded",
+                                           "cookie": binding.split(";")[0]})
+            rows.append(("SAML answer + new session (+ new account)", landed.status_code,
+                         sum(v for k, v in calls.items() if k.startswith("dynamodb:")),
+                         ", ".join(f"{k}×{v}" for k, v in sorted(calls.items()))))
+
         class Later:
             def now(self):
                 return time.time() + 600

@@ -138,6 +138,8 @@ def finish_oidc(connection_id: str, *, state: str, code: str | None, idp_error: 
         raise errors.sso_not_configured()
     request = _use_request(state, connection_id, browser)
     n = now_s()
+    if idp_error is not None and not re.fullmatch(r"[a-z_]{1,64}", idp_error):
+        idp_error = "invalid_error"   # RFC 6749's codes are short snake_case: nothing else is logged
     if idp_error or not code:
         # The IdP could not (or would not) authenticate as asked, e.g. no second factor.
         _refused(connection, request, client, idp_error or "no_code")
