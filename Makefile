@@ -7,6 +7,8 @@ PYTHON312 := $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { command -v $$p || echo $$p; } && break; done)
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Two test workers (the suite's target machine has 2 cores); files that start LocalStack share one.
+TEST_WORKERS ?= 2
 
 .PHONY: run test bench routes servers package deploy venv clean
 STAGE ?= dev
@@ -32,7 +34,7 @@ run: venv
 	$(VENV)/bin/python localdev/serve.py --port $(PORT)
 
 test: venv servers
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # The Lambda zip and CloudFormation template for a stage: chalice package on Python 3.12 (the
 # runtime follows the packaging interpreter), merged with infra/app.json, checked by cfn-lint.

@@ -16,6 +16,9 @@ from tests.support.http import Browser
 from tests.support.journeys import PASSWORD, onboarded_browser, token_in
 from tests.support.servers import serve_locally
 
+# One LocalStack at a time (they share build/localstack-root): these files run on one test worker.
+pytestmark = pytest.mark.xdist_group("localstack")
+
 
 @pytest.fixture(scope="module", params=["embedded", "dynamodb-local", "localstack"])
 def base_url(request):

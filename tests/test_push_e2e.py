@@ -15,6 +15,9 @@ from tests.support.phone import ApiError, mfa_authenticator, paired_over_http, p
 from tests.support.races import race
 from tests.support.servers import serve_locally
 
+# One LocalStack at a time (they share build/localstack-root): these files run on one test worker.
+pytestmark = pytest.mark.xdist_group("localstack")
+
 ANSWER_SECONDS = 8   # push challenges of this server expire this fast, so that expiry is seen
 
 

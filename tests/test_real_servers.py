@@ -12,6 +12,9 @@ from tests.support.journeys import Person, totp_code
 from tests.support.servers import real_server
 from tests.support.table import items_of
 
+# One LocalStack at a time (they share build/localstack-root): these files run on one test worker.
+pytestmark = pytest.mark.xdist_group("localstack")
+
 
 @pytest.fixture(scope="session")
 def dynamodb_local():
