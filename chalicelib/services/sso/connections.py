@@ -7,6 +7,7 @@ step learns in the read it already makes (store.get_account_and_domain) whether 
 email's domain is enforced. A domain belongs to one connection. Every change is recorded in
 the connection's own log with the operator's AWS identity.
 """
+import functools
 import re
 
 from chalicelib import crypto, errors, store
@@ -114,7 +115,14 @@ def for_email(email: str) -> dict:
 
 
 def client_secret(connection: dict) -> str:
-    return crypto.decrypt_secret(connection["client_secret"], _secret_context(connection["connection_id"])).decode()
+    return _decrypted_secret(connection["connection_id"], bytes(connection["client_secret"]))
+
+
+@functools.lru_cache(maxsize=64)
+def _decrypted_secret(connection_id: str, ciphertext: bytes) -> str:
+    # Once per container and ciphertext: no KMS call on each login (a new secret is a new
+    # ciphertext, so it is decrypted afresh).
+    return crypto.decrypt_secret(ciphertext, _secret_context(connection_id)).decode()
 
 
 def public_view(connection: dict) -> dict:

@@ -14,8 +14,10 @@ email, no password, no local method: their MFA is at the IdP).
 Step-up on an SSO session goes back to the IdP with forced re-authentication (OIDC
 `prompt=login`, `max_age=0`; SAML ForceAuthn) and checks the MFA claim again.
 
-Round trips of a login callback: 1 conditional update (use the request) + 1 read (the
-account) + 1 transaction (account if new, session, assertion id, audit event).
+Round trips of a login callback: 1 read (the connection) + 1 conditional update (use the
+request) + 1 read (the account) + 1 transaction (account if new, session, assertion id, audit
+event); OIDC adds the IdP's token endpoint (and its discovery and JWKS when not cached) and,
+once per container, the KMS decryption of the client secret.
 """
 import base64
 import hashlib
