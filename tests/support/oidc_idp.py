@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from tests.support import PROJECT
+from tests.support.servers import wait_until_answering
 
 SCRIPT = PROJECT / "tests" / "identity_providers" / "oidc_provider.mjs"
 
@@ -119,7 +120,8 @@ def oidc_provider(clients: list[Client], id_token_ttl: int = 600):
                                    env={**os.environ, "OIDC_PROVIDER_MODULE": str(module)})
         provider = OidcProvider(f"http://127.0.0.1:{port}", keys)
         try:
-            _wait_for_discovery(provider.issuer, process, log)
+            wait_until_answering(provider.issuer + "/.well-known/openid-configuration", process, log,
+                                 "oidc-provider", timeout=30)
             yield provider
         finally:
             process.terminate()
@@ -129,16 +131,3 @@ def oidc_provider(clients: list[Client], id_token_ttl: int = 600):
                 process.kill()
                 process.wait()
 
-
-def _wait_for_discovery(issuer: str, process: subprocess.Popen, log) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if requests.get(issuer + "/.well-known/openid-configuration", timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            log.seek(0)
-            raise RuntimeError("oidc-provider did not start:\n" + log.read())
-        time.sleep(0.05)

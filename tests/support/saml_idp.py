@@ -162,7 +162,8 @@ class SamlIdp:
     def acs_url_of(self, saml_request: str) -> str:
         from saml2 import BINDING_HTTP_REDIRECT
 
-        return self._server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT).message.assertion_consumer_service_url
+        request = self._server.parse_authn_request(saml_request, BINDING_HTTP_REDIRECT).message
+        return request.assertion_consumer_service_url
 
     def log_in(self, redirect_url: str, email: str, mfa: bool = True) -> tuple[str, str, str | None]:
         """(acs_url, SAMLResponse, RelayState): the login a browser would do, over this IdP's HTTP endpoints."""

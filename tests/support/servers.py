@@ -47,9 +47,6 @@ def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | N
     yields its base URL on 127.0.0.1 and stops it (and any real servers it started)."""
     import subprocess
     import tempfile
-    import time
-
-    import requests
 
     from localdev.embedded_aws import free_port
 
@@ -64,17 +61,7 @@ def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | N
                                cwd=PROJECT, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if requests.get(url + "/openapi.json", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError("local server did not start:\n" + log.read())
-            time.sleep(0.1)
+        wait_until_answering(url + "/openapi.json", process, log, "local server", timeout=180)
         yield url
     finally:
         process.terminate()
@@ -83,6 +70,25 @@ def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | N
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def wait_until_answering(url: str, process, log, name: str, timeout: float) -> None:
+    """Until GET `url` answers 200; a process that exits or a timeout fails with its log."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            log.seek(0)
+            raise RuntimeError(f"{name} did not start:\n" + log.read())
+        time.sleep(0.05)
 
 
 @contextlib.contextmanager
