@@ -147,7 +147,8 @@ def user_code_not_found() -> ApiError:
 
 
 def browser_session_required() -> ApiError:
-    return ApiError(403, "browser_session_required", "Approve CLI logins in the browser.")
+    return ApiError(403, "browser_session_required", "This needs the browser: log in there to approve CLI logins "
+                    "and to change how your account is protected.")
 
 
 def cli_login_not_pending() -> ApiError:

@@ -17,7 +17,10 @@ AUTH = {
     "public": "none",
     "enrollment": "session",
     "full": "full session",
+    "browser": "full browser session",
+    "browser_enrollment": "browser session",
     "device": "device signature",
+    "idp": "identity provider's answer",
 }
 METHOD_ORDER = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -34,8 +37,11 @@ statuses, schemas) is `GET /openapi.json`; the rules behind the routes are in
 
 Auth: **none**: anyone; **session**: a web session cookie or a CLI bearer token, including a
 new account's restricted enrolment session; **full session**: a session that has passed a
-second factor (a restricted one gets 403 `mfa_enrollment_required`); **device signature**: a
-paired authenticator app's signed request. The `/v1/login/{login_id}` routes also need the
+second factor (a restricted one gets 403 `mfa_enrollment_required`); **browser session**, **full
+browser session**: the same from a web session only (a CLI token gets 403
+`browser_session_required`: changing how the account is protected needs the browser); **device
+signature**: a paired authenticator app's signed request; **identity provider's answer**: posted
+by the browser from the IdP's site (its signature and the SSO cookie vouch for it). The `/v1/login/{login_id}` routes also need the
 `__Host-mfa_login` cookie of the browser that made the password step. A body field marked `?` is
 optional.
 """

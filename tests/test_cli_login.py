@@ -188,7 +188,7 @@ def test_malformed_user_codes_are_not_found(alice, api, code):
 def test_a_cli_session_has_no_step_up_rights_and_cannot_approve_cli_logins(alice, api, cli, clock):
     bearer = approved_session(api, cli)
     refused = cli.post("/v1/account/recovery-codes", {}, headers=bearer, browser=False)
-    assert refused.status_code == 403 and refused.json["error"] == "step_up_required"
+    assert refused.status_code == 403 and refused.json["error"] == "browser_session_required"
     another = start(cli, "second cli")
     chained = cli.post("/v1/cli/logins/approve", {"user_code": another["user_code"], "decision": "approve"},
                        headers=bearer, browser=False)

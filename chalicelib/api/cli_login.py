@@ -1,7 +1,7 @@
 from chalice import Blueprint
 
 from chalicelib.api import models
-from chalicelib.api.http import FULL, Reply, endpoint
+from chalicelib.api.http import BROWSER, Reply, endpoint
 from chalicelib.services import cli_login
 
 bp = Blueprint(__name__)
@@ -22,7 +22,7 @@ def token(call):
 
 
 @endpoint(bp, "/v1/cli/logins/approve", "POST", summary="Browser: approve or deny a CLI login by its user code "
-          "(a fresh second factor is required)", auth=FULL, body=models.CliLoginDecision,
+          "(a fresh second factor is required)", auth=BROWSER, body=models.CliLoginDecision,
           response=models.CliLoginDecided, errors=(400, 401, 403, 404, 409, 429))
 def approve(call):
     status = cli_login.decide(call.session, call.body.user_code, call.body.decision == "approve", call.client)
@@ -30,6 +30,6 @@ def approve(call):
 
 
 @endpoint(bp, "/v1/cli/logins/{user_code}", "GET", summary="Browser: which CLI asks (client name, IP, time)",
-          auth=FULL, response=models.CliLoginDetails, errors=(401, 403, 404, 429))
+          auth=BROWSER, response=models.CliLoginDetails, errors=(401, 403, 404, 429))
 def describe(call, user_code):
     return models.CliLoginDetails(**cli_login.describe(user_code, call.client)).model_dump()

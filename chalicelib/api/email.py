@@ -2,7 +2,7 @@
 from chalice import Blueprint
 
 from chalicelib.api import models
-from chalicelib.api.http import FULL, Reply, clear_session_cookie, endpoint
+from chalicelib.api.http import BROWSER, Reply, clear_session_cookie, endpoint
 from chalicelib.services import email_address
 
 bp = Blueprint(__name__)
@@ -20,7 +20,7 @@ def resend_verification(call):
 
 
 @endpoint(bp, "/v1/account/email", "POST", summary="Change the email address (step-up required); a "
-          "confirmation link goes to the new address", auth=FULL, body=models.EmailChangeRequest,
+          "confirmation link goes to the new address", auth=BROWSER, body=models.EmailChangeRequest,
           response=models.Accepted, status=202, errors=(400, 401, 403, 429))
 def request_email_change(call):
     email_address.request_change(call.session, call.body.new_email, call.client)

@@ -38,6 +38,11 @@ def from_domain(error: Exception) -> ApiError:
 PUBLIC = "public"
 ENROLLMENT = "enrollment"   # any session, including a restricted one
 FULL = "full"               # a session that has passed a second factor
+# Control of the account's security (step-up, methods, recovery codes, ending sessions, the
+# password, the email, deleting it): a browser's web session only. A stolen CLI token must not
+# turn into permanent control (it cannot step up, so it cannot add a factor).
+BROWSER = "browser"                        # as FULL, from a web session
+BROWSER_ENROLLMENT = "browser_enrollment"  # as ENROLLMENT, from a web session
 DEVICE = "device"           # a paired device's signed request (services/device_auth.py)
 # An identity provider's answer, which the browser brings from the IdP's site (a SAML POST):
 # no origin check; the answer's signature and the SSO request's browser cookie vouch for it.
@@ -211,7 +216,9 @@ def _authenticate(request, auth: str) -> dict | None:
     if unsafe:
         _check_origin(request, required=(kind == sessions.WEB))
     session = sessions.authenticate(token, kind)
-    if auth == FULL and session["restricted"]:
+    if auth in (BROWSER, BROWSER_ENROLLMENT) and session["kind"] != sessions.WEB:
+        raise errors.browser_session_required()
+    if auth in (FULL, BROWSER) and session["restricted"]:
         raise errors.mfa_enrollment_required()
     return session
 

@@ -2,7 +2,7 @@ from chalice import Blueprint
 
 from chalicelib import errors
 from chalicelib.api import models
-from chalicelib.api.http import ENROLLMENT, FULL, Reply, cookie_for, endpoint, issued
+from chalicelib.api.http import BROWSER, BROWSER_ENROLLMENT, FULL, Reply, cookie_for, endpoint, issued
 from chalicelib.methods import webauthn
 from chalicelib.services import account_methods, audit
 
@@ -17,7 +17,7 @@ def list_methods(call):
 
 @endpoint(bp, "/v1/account/methods", "POST", summary="Start enrolling a method of any type that enrols here "
           "(then confirm it at /v1/account/methods/{method_id}/confirm, or as its type says); step-up required, "
-          "except for an account's first method", auth=ENROLLMENT, body=models.EnrollmentRequest,
+          "except for an account's first method", auth=BROWSER_ENROLLMENT, body=models.EnrollmentRequest,
           response=models.EnrollmentStarted, status=201, errors=(400, 401, 403, 429))
 def enroll(call):
     request = call.body.root
@@ -27,7 +27,7 @@ def enroll(call):
 
 @endpoint(bp, "/v1/account/methods/totp", "POST", summary="Start enrolling a TOTP authenticator app "
           "(step-up required, except for an account's first method)",
-          auth=ENROLLMENT, body=models.EnrollTotpRequest, response=models.TotpEnrollment, status=201,
+          auth=BROWSER_ENROLLMENT, body=models.EnrollTotpRequest, response=models.TotpEnrollment, status=201,
           errors=(400, 401, 403))
 def enroll_totp(call):
     started = account_methods.begin(call.session, "totp", call.body.label, call.client)
@@ -36,7 +36,7 @@ def enroll_totp(call):
 
 @endpoint(bp, "/v1/account/methods/webauthn/options", "POST", summary="Start registering a security key "
           "or built-in authenticator: creation options for navigator.credentials.create() (step-up required, "
-          "except for an account's first method)", auth=ENROLLMENT, body=models.WebAuthnOptionsRequest,
+          "except for an account's first method)", auth=BROWSER_ENROLLMENT, body=models.WebAuthnOptionsRequest,
           response=models.WebAuthnCreationOptions, errors=(400, 401, 403))
 def webauthn_creation_options(call):
     started = account_methods.begin(call.session, call.body.type, call.body.label, call.client)
@@ -44,7 +44,7 @@ def webauthn_creation_options(call):
 
 
 @endpoint(bp, "/v1/account/methods/webauthn", "POST", summary="Finish registering a security key or built-in "
-          "authenticator with the credential navigator.credentials.create() returned", auth=ENROLLMENT,
+          "authenticator with the credential navigator.credentials.create() returned", auth=BROWSER_ENROLLMENT,
           body=models.WebAuthnRegistration, response=models.MethodConfirmed, status=201,
           errors=(400, 401, 403, 404, 409))
 def register_webauthn(call):
@@ -58,7 +58,7 @@ def register_webauthn(call):
 
 
 @endpoint(bp, "/v1/account/methods/{method_id}/confirm", "POST",
-          summary="Confirm a pending method with a proof (a TOTP code)", auth=ENROLLMENT,
+          summary="Confirm a pending method with a proof (a TOTP code)", auth=BROWSER_ENROLLMENT,
           body=models.ConfirmMethodRequest, response=models.MethodConfirmed, errors=(400, 401, 403, 404, 409))
 def confirm_method(call, method_id):
     method, upgraded = account_methods.confirm(call.session, method_id, call.body.model_dump(), call.client)
@@ -69,13 +69,13 @@ def confirm_method(call, method_id):
 
 
 @endpoint(bp, "/v1/account/methods/{method_id}", "PATCH", summary="Rename a method (step-up required)",
-          auth=FULL, body=models.RenameMethodRequest, response=models.Method, errors=(400, 401, 403, 404))
+          auth=BROWSER, body=models.RenameMethodRequest, response=models.Method, errors=(400, 401, 403, 404))
 def rename_method(call, method_id):
     return models.Method(**account_methods.rename(call.session, method_id, call.body.label, call.client)).model_dump()
 
 
 @endpoint(bp, "/v1/account/methods/{method_id}", "DELETE", summary="Remove a method for good (step-up and "
-          "{\"confirm\": true} required); answers the remaining methods", auth=FULL,
+          "{\"confirm\": true} required); answers the remaining methods", auth=BROWSER,
           body=models.RemoveMethodRequest, response=models.MethodList, errors=(400, 401, 403, 404, 409))
 def remove_method(call, method_id):
     return models.MethodList(**account_methods.remove(call.session, method_id, call.body.confirm,
@@ -83,7 +83,7 @@ def remove_method(call, method_id):
 
 
 @endpoint(bp, "/v1/account/recovery-codes", "POST", summary="Generate 10 recovery codes, shown once; the "
-          "previous set stops working (step-up required)", auth=FULL, body=models.RecoveryCodesRequest,
+          "previous set stops working (step-up required)", auth=BROWSER, body=models.RecoveryCodesRequest,
           response=models.RecoveryCodes, status=201, errors=(400, 401, 403))
 def generate_recovery_codes(call):
     generated = account_methods.begin(call.session, "recovery_codes", None, call.client)

@@ -2,14 +2,14 @@ from chalice import Blueprint
 
 from chalicelib.api import models
 from chalicelib.api import password_models as pm
-from chalicelib.api.http import FULL, Reply, endpoint
+from chalicelib.api.http import BROWSER, Reply, endpoint
 from chalicelib.services import password
 
 bp = Blueprint(__name__)
 
 
 @endpoint(bp, "/v1/account/password", "POST", summary="Change the password (step-up required); ends every "
-          "other session", auth=FULL, body=pm.ChangePasswordRequest, response=pm.PasswordChanged,
+          "other session", auth=BROWSER, body=pm.ChangePasswordRequest, response=pm.PasswordChanged,
           errors=(400, 401, 403))
 def change_password(call):
     ended = password.change(call.session, call.body.current_password, call.body.new_password, call.client)

@@ -3,7 +3,7 @@ requests at login and step-up are in api/login.py and api/step_up.py."""
 from chalice import Blueprint
 
 from chalicelib.api import device_models, models
-from chalicelib.api.http import DEVICE, ENROLLMENT, PUBLIC, Reply, cookie_for, endpoint, issued
+from chalicelib.api.http import BROWSER_ENROLLMENT, DEVICE, PUBLIC, Reply, cookie_for, endpoint, issued
 from chalicelib.services import account_methods
 from chalicelib.services.push import challenges, devices, pairing
 
@@ -12,7 +12,7 @@ bp = Blueprint(__name__)
 
 @endpoint(bp, "/v1/account/methods/push/pairings", "POST", summary="Start pairing a mobile authenticator app: "
           "a single-use pairing code and its QR code, 10 minutes (step-up required, except for an account's "
-          "first method)", auth=ENROLLMENT, body=models.StartPairingRequest, response=models.PairingStarted,
+          "first method)", auth=BROWSER_ENROLLMENT, body=models.StartPairingRequest, response=models.PairingStarted,
           status=201, errors=(400, 401, 403))
 def start_pairing(call):
     started = account_methods.begin(call.session, "push", call.body.label, call.client)
@@ -20,7 +20,7 @@ def start_pairing(call):
 
 
 @endpoint(bp, "/v1/account/methods/push/pairings/{pairing_id}/confirm", "POST", summary="Finish pairing with "
-          "the phrase the app shows: the push method becomes active", auth=ENROLLMENT,
+          "the phrase the app shows: the push method becomes active", auth=BROWSER_ENROLLMENT,
           body=models.ConfirmPairingRequest, response=models.MethodConfirmed, errors=(400, 401, 403, 404, 409, 410))
 def confirm_pairing(call, pairing_id):
     method, upgraded = pairing.confirm_pairing(call.session, pairing_id, call.body.phrase, call.client)

@@ -2,7 +2,7 @@ from chalice import Blueprint
 
 from chalicelib import errors
 from chalicelib.api import models
-from chalicelib.api.http import ENROLLMENT, FULL, Reply, clear_session_cookie, endpoint
+from chalicelib.api.http import BROWSER, ENROLLMENT, FULL, Reply, clear_session_cookie, endpoint
 from chalicelib.services import sessions
 
 bp = Blueprint(__name__)
@@ -22,7 +22,7 @@ def list_sessions(call):
 
 
 @endpoint(bp, "/v1/account/sessions", "DELETE", summary="End every session but the current one "
-          "(?scope=others; step-up required)", auth=FULL, response=models.SessionsRevoked, errors=(400, 401, 403))
+          "(?scope=others; step-up required)", auth=BROWSER, response=models.SessionsRevoked, errors=(400, 401, 403))
 def revoke_other_sessions(call):
     if (call.request.query_params or {}).get("scope") != "others":
         raise errors.invalid_request("Say which sessions to end: ?scope=others.")
@@ -30,7 +30,7 @@ def revoke_other_sessions(call):
 
 
 @endpoint(bp, "/v1/account/sessions/{session_id}", "DELETE", summary="Revoke one session (another one "
-          "needs step-up)", auth=FULL, response=models.Ok, errors=(401, 403, 404))
+          "needs step-up)", auth=BROWSER, response=models.Ok, errors=(401, 403, 404))
 def revoke_session(call, session_id):
     sessions.revoke(call.session, session_id, call.client)
     return models.Ok().model_dump()

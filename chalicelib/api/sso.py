@@ -11,8 +11,8 @@ from chalice import Blueprint, Response
 
 from chalicelib.api import sso_models
 from chalicelib.api.http import (
+    BROWSER,
     FORM,
-    FULL,
     IDP,
     PUBLIC,
     Reply,
@@ -118,7 +118,7 @@ def saml_metadata(call, connection_id):
 
 
 @endpoint(bp, "/v1/account/step-up/sso", "POST", summary="Step-up of a session that logged in through an identity "
-          "provider: re-authenticate there (forced), with MFA, then land on return_to", auth=FULL,
+          "provider: re-authenticate there (forced), with MFA, then land on return_to", auth=BROWSER,
           body=sso_models.SsoStepUp, response=sso_models.SsoRedirect, errors=(400, 401, 403, 404, 409, 503))
 def sso_step_up(call):
     from chalicelib.services.sso import login

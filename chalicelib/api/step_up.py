@@ -4,7 +4,7 @@ the verify step."""
 from chalice import Blueprint
 
 from chalicelib.api import models
-from chalicelib.api.http import FULL, Reply, endpoint
+from chalicelib.api.http import BROWSER, Reply, endpoint
 from chalicelib.methods import push as push_method
 from chalicelib.methods.push import PushMethod
 from chalicelib.methods.sms import SmsMethod
@@ -16,7 +16,7 @@ bp = Blueprint(__name__)
 
 @endpoint(bp, "/v1/account/step-up/challenges", "POST", summary="Begin the challenge of one of the account's "
           "methods for step-up: {type: none} for a code, WebAuthn request options, a push (its number) or a text",
-          auth=FULL, body=models.ChallengeRequest, response=models.Challenge, status=201,
+          auth=BROWSER, body=models.ChallengeRequest, response=models.Challenge, status=201,
           errors=(400, 401, 403, 404, 409, 410, 429, 503))
 def step_up_challenge(call):
     return Reply(models.Challenge(**step_up.challenge(call.session, call.body.method_id, call.client)).model_dump(),
@@ -24,14 +24,14 @@ def step_up_challenge(call):
 
 
 @endpoint(bp, "/v1/account/step-up/webauthn/options", "POST", summary="WebAuthn request options (a new "
-          "challenge) for step-up on this session", auth=FULL, response=models.WebAuthnRequestOptions,
+          "challenge) for step-up on this session", auth=BROWSER, response=models.WebAuthnRequestOptions,
           errors=(401, 403, 409))
 def step_up_webauthn_options(call):
     started = step_up.challenge(call.session, None, call.client, SecurityKeyMethod.type)
     return models.WebAuthnRequestOptions(**started).model_dump()
 
 
-@endpoint(bp, "/v1/account/step-up/push", "POST", summary="Send a push request for step-up", auth=FULL,
+@endpoint(bp, "/v1/account/step-up/push", "POST", summary="Send a push request for step-up", auth=BROWSER,
           body=models.PushRequest, response=models.PushStarted, status=201, errors=(400, 401, 403, 404, 429))
 def step_up_push(call):
     started = step_up.challenge(call.session, call.body.method_id, call.client, PushMethod.type)
@@ -39,13 +39,13 @@ def step_up_push(call):
 
 
 @endpoint(bp, "/v1/account/step-up/push/{challenge_id}", "GET", summary="A step-up push request's status",
-          auth=FULL, response=models.PushStatus, errors=(401, 403, 404))
+          auth=BROWSER, response=models.PushStatus, errors=(401, 403, 404))
 def step_up_push_status(call, challenge_id):
     return models.PushStatus(**push_method.status_of(call.session, challenge_id)).model_dump()
 
 
 @endpoint(bp, "/v1/account/step-up/sms", "POST", summary="Text a step-up code to a legacy SMS method (before the "
-          "sunset only)", auth=FULL, body=models.PushRequest, response=models.SmsCodeSent, status=201,
+          "sunset only)", auth=BROWSER, body=models.PushRequest, response=models.SmsCodeSent, status=201,
           errors=(400, 401, 403, 404, 410, 429))
 def step_up_sms(call):
     started = step_up.challenge(call.session, call.body.method_id, call.client, SmsMethod.type)
@@ -53,7 +53,7 @@ def step_up_sms(call):
 
 
 @endpoint(bp, "/v1/account/step-up", "POST", summary="Verify a second factor again on this session",
-          auth=FULL, body=models.SecondFactorProof, response=models.SteppedUp, errors=(400, 401, 403, 404, 429))
+          auth=BROWSER, body=models.SecondFactorProof, response=models.SteppedUp, errors=(400, 401, 403, 404, 429))
 def step_up_session(call):
     at, used = step_up.step_up(call.session, call.body, call.client)
     return models.SteppedUp(mfa_at=at, step_up_valid_until=at + step_up.window_seconds(),

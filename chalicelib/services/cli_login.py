@@ -91,9 +91,7 @@ def describe(user_code: str, client: Client) -> dict:
 
 
 def decide(session: dict, user_code: str, approve: bool, client: Client) -> str:
-    if session["kind"] != sessions.WEB:
-        raise errors.browser_session_required()
-    step_up.require_recent(session)
+    step_up.require_recent(session)   # a web session's: the route takes no CLI token
     login = _find(user_code, client)
     status = CliLoginStatus.APPROVED if approve else CliLoginStatus.DENIED
     try:
