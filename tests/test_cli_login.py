@@ -168,14 +168,37 @@ def test_user_code_guessing_is_rate_limited_per_ip(alice, api, clock):
     assert api.get("/v1/cli/logins/BBBB-BBBB").status_code == 404
 
 
-def test_user_code_guessing_is_rate_limited_globally(alice, api, monkeypatch):
+def settings(monkeypatch, **values) -> None:
     from chalicelib.config import get_settings
 
-    monkeypatch.setenv("USER_CODE_LIMIT_GLOBAL", "3")
+    for name, value in values.items():
+        monkeypatch.setenv(name, str(value))
     get_settings.cache_clear()
+
+
+def test_misses_spend_the_global_budget_and_then_no_code_is_found(alice, api, cli, monkeypatch):
+    settings(monkeypatch, USER_CODE_MISS_LIMIT_GLOBAL=3, USER_CODE_MISS_SHARDS=1)
+    live = start(cli)["user_code"]
     for _ in range(3):
         assert api.get("/v1/cli/logins/BBBB-BBBB").status_code == 404
+    # Spent: guesses are bounded in total, a right one included.
     assert api.get("/v1/cli/logins/BBBB-BBBB").status_code == 429
+    assert api.get(f"/v1/cli/logins/{live}").status_code == 429
+
+
+def test_a_code_that_exists_spends_none_of_the_global_budget(alice, api, cli, monkeypatch):
+    settings(monkeypatch, USER_CODE_MISS_LIMIT_GLOBAL=3, USER_CODE_MISS_SHARDS=1)
+    live = start(cli)["user_code"]
+    for _ in range(5):
+        assert api.get(f"/v1/cli/logins/{live}").status_code == 200
+    for _ in range(3):
+        assert api.get("/v1/cli/logins/BBBB-BBBB").status_code == 404
+
+
+def test_cli_login_starts_are_limited_per_ip(cli, monkeypatch):
+    settings(monkeypatch, CLI_LOGIN_START_LIMIT_PER_IP=2)
+    answers = [cli.post("/v1/cli/logins", {"client_name": "x"}, browser=False).status_code for _ in range(3)]
+    assert answers == [201, 201, 429]
 
 
 @pytest.mark.parametrize("code", ["", "AAAA-AAAA", "BBBB-BBB", "BBBB-BBBBB", "bbbb_bbbb"])

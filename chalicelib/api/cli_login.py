@@ -8,7 +8,7 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "/v1/cli/logins", "POST", summary="CLI: start a browser-approved login (RFC 8628 device "
-          "authorization)", body=models.CliLoginStart, response=models.CliLoginStarted, status=201, errors=(400,))
+          "authorization)", body=models.CliLoginStart, response=models.CliLoginStarted, status=201, errors=(400, 429))
 def start(call):
     return Reply(models.CliLoginStarted(**cli_login.start(call.body.client_name, call.client)).model_dump(), 201)
 

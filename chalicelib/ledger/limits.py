@@ -20,3 +20,8 @@ def enforce(window: int, *limits: tuple[str, str, int]) -> None:
         store.transact(counters(window, *limits))
     except store.ConditionFailed:
         raise limited(window) from None
+
+
+def refund(window: int, counted_at: int, scope: str, key: str) -> None:
+    """Take back a hit that turned out not to count (e.g. a lookup that found its code)."""
+    store.refund_hit(scope, key, counted_at, window)

@@ -5,7 +5,7 @@ with MFA in the browser, looks the user code up and approves or denies it; the C
 token endpoint and, once approved, gets a 30-day CLI session exactly once.
 """
 from chalicelib import crypto, errors, store
-from chalicelib.clock import now_s, random_string, random_token
+from chalicelib.clock import now_s, random_below, random_string, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import audit, limits
 from chalicelib.ledger.change import Change
@@ -31,6 +31,7 @@ def normalise_user_code(value: str) -> str | None:
 
 def start(client_name: str, client: Client) -> dict:
     s = get_settings()
+    limits.enforce(s.user_code_window_seconds, ("cli-start-ip", client.ip_or_unknown, s.cli_login_start_limit_per_ip))
     n = now_s()
     device_code = random_token(32)
     record = {
@@ -60,20 +61,21 @@ def start(client_name: str, client: Client) -> dict:
     }
 
 
-def _limit_guessing(client: Client) -> None:
-    """Every lookup or decision counts, per IP and for the whole service, per fixed window."""
-    s = get_settings()
-    limits.enforce(s.user_code_window_seconds,
-                        ("user-code-ip", client.ip_or_unknown, s.user_code_limit_per_ip),
-                        ("user-code", "all", s.user_code_limit_global))
-
-
 def _find(user_code: str, client: Client) -> dict:
-    _limit_guessing(client)
+    """Every lookup or decision counts per IP; each also takes one miss from a shard of the
+    service-wide budget before the code is read, given back when the code exists: so
+    guesses are bounded in total, a live code once the budget is spent included, while
+    people who type their code spend none of it."""
+    s = get_settings()
+    window, counted_at = s.user_code_window_seconds, now_s()
+    shard = f"shard-{random_below(s.user_code_miss_shards)}"
+    limits.enforce(window, ("user-code-ip", client.ip_or_unknown, s.user_code_limit_per_ip),
+                   ("user-code-misses", shard, max(1, s.user_code_miss_limit_global // s.user_code_miss_shards)))
     normalised = normalise_user_code(user_code)
     login = store.get_cli_login_by_user_code(normalised, now_s()) if normalised else None
     if login is None:
         raise errors.user_code_not_found()
+    limits.refund(window, counted_at, "user-code-misses", shard)
     return login
 
 

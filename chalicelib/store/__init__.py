@@ -50,7 +50,13 @@ from chalicelib.store.cli_logins import (
 )
 from chalicelib.store.engine import Busy, ConditionFailed, transact
 from chalicelib.store.keys import GSI1, is_event_sort_key
-from chalicelib.store.limits import get_method_and_lockout, op_count_hit, op_reset_lockout, reserve_second_factor_try
+from chalicelib.store.limits import (
+    get_method_and_lockout,
+    op_count_hit,
+    op_reset_lockout,
+    refund_hit,
+    reserve_second_factor_try,
+)
 from chalicelib.store.login_attempts import (
     get_login_attempt,
     op_consume_login_attempt,

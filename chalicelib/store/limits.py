@@ -1,5 +1,5 @@
 """Rate-limit counters (fixed windows) and the per-account second-factor lockout."""
-from chalicelib.store.engine import _get_two, _op_delete, _op_update, _update
+from chalicelib.store.engine import ConditionFailed, _get_two, _op_delete, _op_update, _update
 from chalicelib.store.keys import _limit_key, _lockout_key, _method_key
 
 # ---------------------------------------------------------------- rate limits
@@ -11,6 +11,16 @@ def op_count_hit(scope: str, key: str, now: int, window: int, limit: int) -> dic
     return _op_update(_limit_key(scope, key[:200], start), "ADD hits :one SET expires_at = :end",
                       {":one": 1, ":end": start + window, ":limit": limit},
                       condition="attribute_not_exists(hits) OR hits < :limit")
+
+
+def refund_hit(scope: str, key: str, counted_at: int, window: int) -> None:
+    """Take back one hit counted at `counted_at` (its window may be over: then nothing)."""
+    start = counted_at - counted_at % window
+    try:
+        _update(_limit_key(scope, key[:200], start), "ADD hits :minus", {":minus": -1, ":zero": 0},
+                condition="hits > :zero")
+    except ConditionFailed:
+        pass
 
 
 # ---------------------------------------------------------------- second-factor lockout
