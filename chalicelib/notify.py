@@ -6,6 +6,7 @@ import html
 
 from chalicelib import aws
 from chalicelib.config import get_settings
+from chalicelib.records import is_unsafe_character
 
 # kind -> (subject, text body); `{...}` fields come from the send() context.
 TEMPLATES = {
@@ -54,7 +55,8 @@ TEMPLATES = {
     ),
     "cli_login": (
         "A command-line client logged in to your account",
-        "The command-line client \"{client_name}\" was logged in to your {service} account after an approval "
+        "A command-line client (it calls itself \"{client_name}\") was logged in to your {service} account "
+        "after an approval "
         "in the browser. Its session lasts 30 days unless you end it.\n\n{WHERE}\n\n{NOT_YOU}",
     ),
     "recovery_code_used": (
@@ -64,7 +66,8 @@ TEMPLATES = {
     ),
     "push_fraud_reported": (
         "Someone tried to log in to your account: you reported it",
-        "Your mobile app \"{device_name}\" answered \"this wasn't me\" to a request to {purpose} on your "
+        "Your mobile app (named \"{device_name}\" when it was paired) answered \"this wasn't me\" to a request "
+        "to {purpose} on your "
         "{service} account. The request was refused and ended.\n\nThe request came from IP address "
         "{request_ip}, {request_browser}.\n{WHERE}\n\nWhoever sent it knows your password: change it now, "
         "and review your sessions and verification methods.",
@@ -147,7 +150,11 @@ def render(kind: str, **context) -> tuple[str, str, str]:
 
 def render_message(subject: str, text: str, **context) -> tuple[str, str, str]:
     """A subject and text with `{...}` fields (and {WHERE}, {NOT_YOU}) as subject, text and HTML."""
-    context = {"service": get_settings().service_name, **context}
+    # Names chosen by people and clients are checked when given (records.PlainText); this also
+    # keeps any stored before that from adding lines to a security notice.
+    context = {"service": get_settings().service_name,
+               **{k: "".join(c for c in v if not is_unsafe_character(c)) if isinstance(v, str) and k != "link" else v
+                  for k, v in context.items()}}
     text = text.replace("{WHERE}", _WHERE).replace("{NOT_YOU}", _NOT_YOU)
     body = text.format(**context)
     link = context.get("link")

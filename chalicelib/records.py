@@ -1,14 +1,44 @@
 """Typed shapes that cross layers: who is asking (Client), what a challenge belongs to
 (Owner), the proof a verify request carries (Proof), and the status values stored on items."""
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 # The shape of chalicelib.clock.random_id().
 Id = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Text direction controls (U+202A..E, U+2066..9, marks): they can make a name read backwards.
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def is_unsafe_character(character: str) -> bool:
+    """Control characters (a newline in a name becomes a paragraph of a security notice),
+    line and paragraph separators, and text direction controls."""
+    return unicodedata.category(character) in ("Cc", "Zl", "Zp") or character in _BIDI_CONTROLS
+
+
+def _plain_text(max_length: int):
+    def check(value: str) -> str:
+        value = unicodedata.normalize("NFC", value).strip()
+        if any(is_unsafe_character(c) for c in value):
+            raise ValueError("must not contain control characters, line breaks or text direction controls")
+        if not value:
+            raise ValueError("must not be empty")
+        if len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        return value
+    return check
+
+
+def PlainText(max_length: int):  # named as a type: it makes one
+    """A name people or clients choose (a method's label, a device's or a CLI's name): one
+    line of text, NFC, bounded after normalisation."""
+    return Annotated[str, StringConstraints(max_length=4 * max_length), AfterValidator(_plain_text(max_length))]
+
+
+Label = PlainText(64)
 # Answered after a change of factors: how many other sessions and CLI sessions exist, to offer ending them.
 OtherSessions = Annotated[int | None, Field(description="other sessions and CLI sessions of the account, to "
                                                         "offer ending them (DELETE /v1/account/sessions?scope=others)")]

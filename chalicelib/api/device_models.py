@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints
 
 from chalicelib.api.models import Body, Reply
+from chalicelib.records import PlainText
 
 
 class DeviceRegistration(Body):
@@ -13,7 +14,7 @@ class DeviceRegistration(Body):
         description="the device's P-256 public key: a JWK {kty: EC, crv: P-256, x, y}, or SPKI as DER base64 or PEM")
     push_token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
     platform: Literal["apns", "fcm"]
-    device_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    device_name: PlainText(100)
 
 
 class ChallengeDecision(Body):

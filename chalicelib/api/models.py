@@ -6,7 +6,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, St
 
 from chalicelib import errors, methods
 from chalicelib.methods.webauthn import Credential
-from chalicelib.records import Code, Id, Label, OtherSessions
+from chalicelib.records import Code, Id, Label, OtherSessions, PlainText
 
 
 def _normalise_email(value: str) -> str:
@@ -160,7 +160,7 @@ class RecoveryCodesRequest(Body):
 
 
 class CliLoginStart(Body):
-    client_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    client_name: PlainText(100)
 
 
 class CliLoginDecision(Body):
