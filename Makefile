@@ -65,6 +65,7 @@ deploy: package
 
 bench: venv
 	$(VENV)/bin/python bench/round_trips.py
+	$(VENV)/bin/python bench/password_timing.py
 
 # docs/routes.md from the route table /openapi.json is built from (tests/test_docs.py checks it).
 routes: venv

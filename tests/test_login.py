@@ -1,4 +1,6 @@
 """Password step, mandatory enrolment, second factor with TOTP, attempts and lockout."""
+import json
+
 import pytest
 
 from tests.support.http import set_cookies
@@ -319,3 +321,30 @@ def test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise(alice, 
                     pause_before=(store, "reserve_second_factor_try"))
     assert first.status_code == 410
     assert len(mailbox(api, alice.email, "locked after failed attempts")) == 1
+
+
+def test_a_wrong_password_costs_the_same_storage_work_for_known_and_unknown_emails(alice, api):
+    """Same transaction shape either way (counters and one event of one size), so the
+    password step's time tells no one whether an email has an account."""
+    import boto3
+
+    from chalicelib import aws
+
+    written = []
+    aws.client("dynamodb").meta.events.register(
+        "before-parameter-build.dynamodb.TransactWriteItems", lambda params, **kw: written.append(params["TransactItems"]))
+    for email in (alice.email, "nobody@example.com"):
+        assert api.post("/v1/login", {"email": email, "password": "wrong password, long enough"}).status_code == 401
+    known, unknown = written
+
+    def shape(items):
+        return [(next(iter(i)), len(json.dumps(i, sort_keys=True))) for i in items]
+
+    assert [kind for kind, _ in shape(known)] == [kind for kind, _ in shape(unknown)]
+    [known_event] = [i["Put"]["Item"] for i in known if "Put" in i]
+    [unknown_event] = [i["Put"]["Item"] for i in unknown if "Put" in i]
+    assert len(json.dumps(known_event["PK"])) == len(json.dumps(unknown_event["PK"]))
+    assert unknown_event["PK"]["S"].startswith("UNKNOWN#") and unknown_event["kind"]["S"] == "login_failed"
+    stored = boto3.client("dynamodb").get_item(TableName="mfa-local", Key={"PK": unknown_event["PK"],
+                                                                           "SK": unknown_event["SK"]})["Item"]
+    assert stored["details"]["M"]["reason"]["S"] == "invalid_password"

@@ -4,9 +4,10 @@ from chalicelib.clock import now, random_id
 from chalicelib.records import Client
 
 RETENTION_SECONDS = 400 * 24 * 3600
+UNKNOWN_EMAIL_RETENTION_SECONDS = 30 * 24 * 3600
 
 
-def event(kind: str, client: Client, **details) -> dict:
+def event(kind: str, client: Client, retention: int = RETENTION_SECONDS, **details) -> dict:
     at = now()
     record = {
         "event_id": random_id(),
@@ -15,7 +16,7 @@ def event(kind: str, client: Client, **details) -> dict:
         "at_ms": int(at * 1000),
         "ip": client.ip,
         "user_agent": client.short_user_agent,
-        "expires_at": int(at) + RETENTION_SECONDS,
+        "expires_at": int(at) + retention,
     }
     if details:
         record["details"] = {k: v for k, v in details.items() if v is not None}
@@ -24,6 +25,11 @@ def event(kind: str, client: Client, **details) -> dict:
 
 def op(account_id: str, kind: str, client: Client, **details) -> dict:
     return store.op_put_event(account_id, event(kind, client, **details))
+
+
+def op_unknown_email(email: str, kind: str, client: Client, **details) -> dict:
+    """The event an account would get, for an email without one (kept 30 days)."""
+    return store.op_put_unknown_login_event(email, event(kind, client, UNKNOWN_EMAIL_RETENTION_SECONDS, **details))
 
 
 def record(account_id: str, kind: str, client: Client, **details) -> None:

@@ -10,6 +10,7 @@ password step, record the method's use, create the session, reset the lockout, a
 from chalicelib import errors, passwords, store
 from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
+from chalicelib.ledger import audit
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client, Proof
 from chalicelib.services import challenges, cli_login, login_attempts, sessions, verification
@@ -33,8 +34,13 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
         s.login_window_seconds, ("login-email", email, s.login_limit_per_email),
         ("login-ip", client.ip_or_unknown, s.login_limit_per_ip))
     if not passwords.verify_password(account.get("password_hash") if account else None, password):
-        # One transaction either way, so a known email costs what an unknown one does.
-        (change.audit("login_failed", reason="invalid_password") if account else change).commit()
+        # The same transaction either way (the counters and one event of one size), so a known
+        # email costs what an unknown one does: its time tells neither (bench/password_timing.py).
+        if account:
+            change.audit("login_failed", reason="invalid_password")
+        else:
+            change.add(audit.op_unknown_email(email, "login_failed", client, reason="invalid_password"))
+        change.commit()
         raise errors.invalid_credentials()
     if not account["email_verified"]:
         change.commit()

@@ -38,7 +38,7 @@ from chalicelib.store.accounts import (
     op_set_verify_token,
     set_password_hash,
 )
-from chalicelib.store.audit import list_events, op_put_event, put_event
+from chalicelib.store.audit import list_events, op_put_event, op_put_unknown_login_event, put_event
 from chalicelib.store.cli_logins import (
     cancel_cli_logins,
     create_cli_login,

@@ -1,10 +1,15 @@
 """Audit events, under their account's partition; listed newest first."""
 from chalicelib.store.engine import _alive, _db, _from_item, _op_put, _table, _to_attr_values, transact
-from chalicelib.store.keys import _event_key, _events_of, _key
+from chalicelib.store.keys import _event_key, _events_of, _key, _unknown_login_event_key
 
 
 def op_put_event(account_id: str, event: dict) -> dict:
     return _op_put(_event_key(account_id, event["at_ms"], event["event_id"]), event)
+
+
+def op_put_unknown_login_event(email: str, event: dict) -> dict:
+    """A failed password step for an email without an account."""
+    return _op_put(_unknown_login_event_key(email, event["at_ms"], event["event_id"]), event)
 
 
 def put_event(account_id: str, event: dict) -> None:

@@ -22,6 +22,10 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   pending pushes   ACCOUNT#<id>            PUSHPENDING         1 h after the last push request: the
                                                                account's unanswered push challenges
   audit event      ACCOUNT#<id>            EVENT#<ms>#<id>     400 days (<ms> 15 digits, <id> 32 hex)
+  failed login of  UNKNOWN#<sha256(email),  EVENT#<ms>#<id>     30 days: a wrong password for an email
+  an unknown email   32 hex>                                   without an account (password spraying
+                                                               shows here); the same size as the
+                                                               account's own login_failed event
   login attempt    LOGIN#<login_id>        LOGIN               5 min
   session          SESSION#<sha256(tok)>   SESSION             sliding expiry;
                    GSI1: ACCOUNT#<id>      GSI1: SESSION#<created, 12 digits>#<session_id>
@@ -77,6 +81,13 @@ def _email_token_key(token_hash: str) -> dict:
 
 def _event_key(account_id: str, at_ms: int, event_id: str) -> dict:
     return {"PK": f"ACCOUNT#{account_id}", "SK": f"EVENT#{at_ms:015d}#{event_id}"}
+
+
+def _unknown_login_event_key(email: str, at_ms: int, event_id: str) -> dict:
+    import hashlib
+
+    # As long as ACCOUNT#<32 hex>: both failures of the password step write items of one size.
+    return {"PK": f"UNKNOWN#{hashlib.sha256(email.encode()).hexdigest()[:32]}", "SK": f"EVENT#{at_ms:015d}#{event_id}"}
 
 
 def _notice_key(notice_id: str) -> dict:

@@ -1,0 +1,60 @@
+"""Whether the password step's time tells a known email from an unknown one: 200 pairs of
+wrong-password requests, a known and an unknown email back to back (alternating which goes
+first), in-process moto; prints both medians and their ratio (target: within 2%).
+
+    .venv/bin/python bench/password_timing.py [pairs]
+"""
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from localdev import embedded_aws  # noqa: E402
+
+STAGE = json.loads((PROJECT / ".chalice" / "config.json").read_text())["stages"]["local"]["environment_variables"]
+
+
+def main(pairs: int) -> None:
+    os.environ.update({**embedded_aws.LOCAL_CREDENTIALS, **STAGE,
+                       "LOGIN_LIMIT_PER_EMAIL": "1000000", "LOGIN_LIMIT_PER_IP": "1000000"})
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from chalice.test import Client
+    from moto import mock_aws
+
+    from app import app
+    from chalicelib.dev import mailbox
+
+    with mock_aws():
+        embedded_aws.provision(STAGE["TABLE_NAME"], STAGE["KMS_KEY_ID"], STAGE["MAIL_FROM"])
+        http = Client(app, stage_name="local", project_dir=str(PROJECT)).http
+        headers = {"content-type": "application/json", "origin": "http://localhost:8000", "x-requested-with": "x"}
+
+        def post(path, body):
+            started = time.perf_counter()
+            response = http.request("POST", path, headers=headers, body=json.dumps(body).encode())
+            return response, time.perf_counter() - started
+
+        known = "timing@example.com"
+        post("/v1/accounts", {"email": known, "password": "correct horse battery staple"})
+        token = mailbox.messages()[0]["links"][0].split("token=")[1]
+        post("/v1/accounts/verify-email", {"token": token})
+        times = {"known": [], "unknown": []}
+        for i in range(pairs + 5):
+            order = [("known", known), ("unknown", "nobody@example.com")]
+            for kind, email in order if i % 2 else reversed(order):
+                response, took = post("/v1/login", {"email": email, "password": "wrong password, long enough"})
+                assert response.status_code == 401, response.body
+                if i >= 5:   # the first few warm up
+                    times[kind].append(took)
+    known_ms, unknown_ms = (statistics.median(times[k]) * 1000 for k in ("known", "unknown"))
+    print(f"password step, wrong password, {pairs} pairs: known email median {known_ms:.1f} ms, "
+          f"unknown email median {unknown_ms:.1f} ms, ratio {known_ms / unknown_ms:.3f} (target 0.98-1.02)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
