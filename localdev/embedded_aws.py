@@ -71,10 +71,11 @@ def provision(table_name: str, key_alias: str, sender: str) -> dict[str, str]:
     return applications
 
 
-def _serialise_dynamodb() -> None:
-    """DynamoDB applies each request atomically; moto's server handles requests in threads
-    and can interleave two transactions on one item. One request at a time, as DynamoDB
-    would appear, so races (two answers to a push, two uses of a code) behave as deployed."""
+def serialise_dynamodb() -> None:
+    """DynamoDB applies each request atomically; moto (its server's threads, or a request's
+    own concurrent calls in-process) can interleave two requests on one table. One request
+    at a time, as DynamoDB would appear, so races (two answers to a push, two uses of a
+    code) behave as deployed."""
     import threading
 
     from moto.dynamodb.responses import DynamoHandler
@@ -99,7 +100,7 @@ def start_moto(port: int | None = None):
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    _serialise_dynamodb()
+    serialise_dynamodb()
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -333,18 +333,32 @@ def test_a_wrong_password_costs_the_same_storage_work_for_known_and_unknown_emai
     written = []
     aws.client("dynamodb").meta.events.register(
         "before-parameter-build.dynamodb.TransactWriteItems", lambda params, **kw: written.append(params["TransactItems"]))
+    shapes = []
     for email in (alice.email, "nobody@example.com"):
+        written.clear()
         assert api.post("/v1/login", {"email": email, "password": "wrong password, long enough"}).status_code == 401
-    known, unknown = written
-
-    def shape(items):
-        return [(next(iter(i)), len(json.dumps(i, sort_keys=True))) for i in items]
-
-    assert [kind for kind, _ in shape(known)] == [kind for kind, _ in shape(unknown)]
-    [known_event] = [i["Put"]["Item"] for i in known if "Put" in i]
-    [unknown_event] = [i["Put"]["Item"] for i in unknown if "Put" in i]
+        shapes.append(sorted([next(iter(i)) for i in items] for items in written))
+        [event] = [i["Put"]["Item"] for items in written for i in items if "Put" in i]
+        shapes[-1].append(event)
+    (*known, known_event), (*unknown, unknown_event) = shapes
+    assert known == unknown == [["Put"], ["Update", "Update"]]   # the event; the counters
     assert len(json.dumps(known_event["PK"])) == len(json.dumps(unknown_event["PK"]))
     assert unknown_event["PK"]["S"].startswith("UNKNOWN#") and unknown_event["kind"]["S"] == "login_failed"
     stored = boto3.client("dynamodb").get_item(TableName="mfa-local", Key={"PK": unknown_event["PK"],
                                                                            "SK": unknown_event["SK"]})["Item"]
     assert stored["details"]["M"]["reason"]["S"] == "invalid_password"
+
+
+def test_over_the_limit_no_password_is_hashed(alice, api, monkeypatch):
+    """The tries are counted before the hash: a 429 costs no argon2 work."""
+    from chalicelib import passwords
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("LOGIN_LIMIT_PER_EMAIL", "3")   # alice's own login counted one
+    get_settings.cache_clear()
+    hashed = []
+    verify = passwords.verify_password
+    monkeypatch.setattr(passwords, "verify_password", lambda *args: hashed.append(1) or verify(*args))
+    answers = [api.post("/v1/login", {"email": alice.email, "password": "wrong password, long enough"}).status_code
+               for _ in range(3)]
+    assert answers == [401, 401, 429] and len(hashed) == 2

@@ -56,7 +56,7 @@ def test_enforced_the_password_step_answers_sso_required_for_anyone_of_the_domai
         assert started.status_code == 200 and started.json["redirect_url"].startswith("https://idp.example.com/sso?")
 
 
-def test_enforced_no_password_is_checked_so_none_counts_against_the_account(alice, api, clock):
+def test_enforced_the_answer_stays_sso_required_however_many_tries(alice, api, clock):
     from chalicelib.config import get_settings
 
     connection = add_connection("example.com", enforced=True)
@@ -64,6 +64,9 @@ def test_enforced_no_password_is_checked_so_none_counts_against_the_account(alic
     for _ in range(get_settings().login_limit_per_email + 1):
         assert_sso_required(api.post("/v1/login", {"email": alice.email, "password": "guess"}), connection)
     enforce(connection, False)
+    # Every try counted (before any password is looked at); the next window is open again.
+    assert api.post("/v1/login", {"email": alice.email, "password": "guess"}).status_code == 429
+    clock.advance(get_settings().login_window_seconds)
     assert alice.login().status_code == 200
 
 

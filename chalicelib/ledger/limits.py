@@ -22,6 +22,20 @@ def enforce(window: int, *limits: tuple[str, str, int]) -> None:
         raise limited(window) from None
 
 
+def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read):
+    """`read()`'s result, once the hits are counted: the counting write runs beside the read
+    (one round trip of waiting for both), and over a limit the answer is 429 before anything
+    that follows the read (a password hash, say) is paid for. A refusal `read()` raises wins
+    over the limit's (the hits stay counted)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        counted = pool.submit(enforce, window, *limits)
+        result = read()
+        counted.result()
+    return result
+
+
 def refund(window: int, counted_at: int, scope: str, key: str) -> None:
     """Take back a hit that turned out not to count (e.g. a lookup that found its code)."""
     store.refund_hit(scope, key, counted_at, window)

@@ -10,7 +10,7 @@ password step, record the method's use, create the session, reset the lockout, a
 from chalicelib import errors, passwords, store
 from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
-from chalicelib.ledger import audit
+from chalicelib.ledger import audit, limits
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client, Proof
 from chalicelib.services import challenges, cli_login, login_attempts, sessions, verification
@@ -24,18 +24,16 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
         raise errors.browser_login_required(cli_login.verification_uri())
     n = now_s()
     s = get_settings()
-    account, domain = store.get_account_and_domain(email, sso_connections.domain_of(email), n)
-    if domain and domain["enforced"]:
-        # Whether or not the email has an account: the domain, not the person, is revealed.
-        raise errors.sso_required(domain["connection_id"])
-    # Counted in the same transaction as whatever the step writes: over the limit, the answer
-    # is 429 whether or not the password was right.
-    change = Change(account["account_id"] if account else "", email, client).limit(
-        s.login_window_seconds, ("login-email", email, s.login_limit_per_email),
-        ("login-ip", client.ip_or_unknown, s.login_limit_per_ip))
+    # Every try counts before the password is hashed: over a limit, the answer is 429 whether
+    # or not the password was right, and no hash is paid for.
+    account = limits.enforce_while(
+        s.login_window_seconds, (("login-email", email, s.login_limit_per_email),
+                                 ("login-ip", client.ip_or_unknown, s.login_limit_per_ip)),
+        lambda: _password_account(email, n))
+    change = Change(account["account_id"] if account else "", email, client)
     if not passwords.verify_password(account.get("password_hash") if account else None, password):
-        # The same transaction either way (the counters and one event of one size), so a known
-        # email costs what an unknown one does: its time tells neither (bench/password_timing.py).
+        # The same write either way (one event of one size), so a known email costs what an
+        # unknown one does: its time tells neither (bench/password_timing.py).
         if account:
             change.audit("login_failed", reason="invalid_password")
         else:
@@ -43,7 +41,6 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
         change.commit()
         raise errors.invalid_credentials()
     if not account["email_verified"]:
-        change.commit()
         raise errors.email_not_verified()
     if passwords.needs_rehash(account["password_hash"]):
         store.set_password_hash(email, passwords.hash_password(password))
@@ -75,6 +72,16 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
               if challenges.offered(m["type"])]
     return ({"login_id": login_id, "expires_at": expires_at, "methods": listed, "enrollment_required": False},
             None, browser)
+
+
+def _password_account(email: str, now: int) -> dict | None:
+    """The account of the email (or None), unless its domain logs in only through SSO: then
+    403 sso_required, whether or not the email has an account (the domain, not the person,
+    is revealed), and however many tries were made."""
+    account, domain = store.get_account_and_domain(email, sso_connections.domain_of(email), now)
+    if domain and domain["enforced"]:
+        raise errors.sso_required(domain["connection_id"])
+    return account
 
 
 def challenge(login_id: str, method_id: str | None, client: Client, browser: str | None,
