@@ -11,6 +11,9 @@ import pytest
 
 from tests.support import PROJECT
 
+# chalice package shares its dependency cache (.chalice/deployments/): one worker packages.
+pytestmark = pytest.mark.xdist_group("package")
+
 SMOKE = r"""
 import json, os, sys
 os.environ["STAGE"] = "dev"   # as the dev stage's Lambda is configured
@@ -18,9 +21,6 @@ assert sys.version_info[:2] == (3, 12), sys.version
 import app
 from chalicelib import passwords
 from chalicelib.methods import totp
-
-# chalice package shares its dependency cache (.chalice/deployments/): one worker packages.
-pytestmark = pytest.mark.xdist_group("package")
 assert passwords.hash_password("x" * 20).startswith("$argon2id$")
 import segno, pyotp, pydantic_core, email_validator, zxcvbn
 # WebAuthn's compiled dependencies (cryptography, cbor2) load and work on Lambda's runtime.
