@@ -1,10 +1,10 @@
 """Login: the password step creates a short-lived, single-use login attempt; the verify
 step checks a second factor (services.verification) and issues the session.
 
-Round trips: password step = 1 read (with the counting write beside it) + 1 write; verify = 1 conditional update (counts the
-try and reads the attempt; for a push, only once approved) + 1 batch read (method, lockout)
-+ 1 conditional update (the account's try, counted before the proof is checked) + 1
-transaction (consume the attempt, check the password was not changed or reset since the
+Round trips: password step = 1 read (with the counting write beside it) + 1 write; verify =
+1 conditional update (counts the try and reads the attempt; for a push, only once approved)
++ 1 batch read (method, lockout) + 1 conditional update (the account's try, counted before
+the proof is checked) + 1 transaction (consume the attempt, check the password was not changed or reset since the
 password step, record the method's use, create the session, reset the lockout, audit event).
 """
 from chalicelib import errors, passwords, store

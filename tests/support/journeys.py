@@ -119,3 +119,14 @@ def onboarded_browser(base_url: str, email: str, label: str | None = None) -> tu
                              {"code": pyotp.TOTP(enrolment["secret"]).now()})
     assert confirmed.status_code == 200, confirmed.text
     return browser, enrolment
+
+
+def assert_ends_ten_days_after(api: ApiClient, clock: FrozenClock, login_time: float) -> None:
+    """A web session used every 12 hours lasts until 10 days after its login, not a second more."""
+    while clock.now() + 12 * 3600 < login_time + 10 * 24 * 3600:
+        clock.advance(12 * 3600)
+        assert api.get("/v1/account").status_code == 200
+    clock.advance(login_time + 10 * 24 * 3600 - clock.now() - 1)
+    assert api.get("/v1/account").status_code == 200
+    clock.advance(1)
+    assert api.get("/v1/account").status_code == 401

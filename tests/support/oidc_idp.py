@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests.support import PROJECT
-from tests.support.servers import wait_until_answering
+from tests.support.servers import stop, wait_until_answering
 
 SCRIPT = PROJECT / "tests" / "identity_providers" / "oidc_provider.mjs"
 
@@ -124,10 +124,5 @@ def oidc_provider(clients: list[Client], id_token_ttl: int = 600):
                                  "oidc-provider", timeout=30)
             yield provider
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=5)
 

@@ -64,12 +64,20 @@ def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | N
         wait_until_answering(url + "/openapi.json", process, log, "local server", timeout=180)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, timeout=30)
         log.close()
+
+
+def stop(process, timeout: float) -> None:
+    """Terminate, and kill what does not end within `timeout` seconds."""
+    import subprocess
+
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_until_answering(url: str, process, log, name: str, timeout: float) -> None:
