@@ -62,3 +62,19 @@ def test_what_a_cli_needs_still_works(cli_bearer, make_client):
     assert cli.get("/v1/account", headers=cli_bearer, browser=False).status_code == 200
     assert cli.get("/v1/account/sessions", headers=cli_bearer, browser=False).status_code == 200
     assert cli.post("/v1/logout", {}, headers=cli_bearer, browser=False).status_code == 200
+
+
+def test_the_step_up_service_itself_refuses_a_cli_session(alice, cli_bearer):
+    """Beside the routes' auth: a route declared with a weaker level still cannot step up a CLI token."""
+    from chalicelib import crypto, store
+    from chalicelib.errors import ApiError
+    from chalicelib.records import Client
+    from chalicelib.services import step_up
+    from chalicelib.services.sso import login as sso_login
+
+    session = store.get_session(crypto.hash_token(cli_bearer["authorization"].split()[1]), int(alice.clock.now()))
+    for attempt in (lambda: step_up.challenge(session, alice.method_id, Client()),
+                    lambda: sso_login.step_up_start(session, Client(), None)):
+        with pytest.raises(ApiError) as refused:
+            attempt()
+        assert refused.value.code == "browser_session_required"

@@ -22,8 +22,12 @@ def require_recent(session: dict) -> None:
 
 
 def _local(session: dict) -> None:
-    """A session won through an identity provider steps up there (services/sso), not with
-    local methods, which its domain may no longer use."""
+    """Only a browser's session steps up (the routes say so too): a CLI token that could
+    would turn a phished code into control of the account. A session won through an
+    identity provider steps up there (services/sso), not with local methods, which its
+    domain may no longer use."""
+    if session.get("kind") != "web":
+        raise errors.browser_session_required()
     if session.get("auth") == "sso":
         raise errors.sso_reauthentication_required()
 

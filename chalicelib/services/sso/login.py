@@ -255,6 +255,8 @@ def _log(connection: dict, account_id: str | None, kind: str, client: Client, **
 
 def step_up_start(session: dict, client: Client, return_to: str | None) -> tuple[str, str]:
     """A step-up of an SSO session goes back to its IdP."""
+    if session.get("kind") != sessions.WEB:
+        raise errors.browser_session_required()
     if session.get("auth") != "sso":
         raise errors.not_sso_session()
     return start(connections.get(session.get("sso_connection_id", "")), client, return_to=return_to,
