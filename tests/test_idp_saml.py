@@ -10,7 +10,7 @@ import zlib
 import pytest
 from lxml import etree
 
-from chalicelib.idp import IdpRefused, saml
+from chalicelib.idp import REFEDS_MFA, IdpRefused, saml
 from tests.support.saml_idp import (
     DS,
     PASSWORD_PROTECTED,
@@ -38,7 +38,7 @@ def metadata(idp):
     return saml.parse_idp_metadata(idp.metadata_xml)
 
 
-def start(metadata, *, force_authn=False, relay_state="state-1", refs=(saml.REFEDS_MFA,)):
+def start(metadata, *, force_authn=False, relay_state="state-1", refs=(REFEDS_MFA,)):
     """(request id, redirect URL) of a fresh AuthnRequest."""
     request_id = saml.new_request_id()
     url = saml.authn_request_url(sso_url=metadata.sso_url, request_id=request_id, sp_entity_id=SP, acs_url=ACS,
@@ -134,7 +134,7 @@ def test_request_ids_are_xml_ids_with_128_random_bits():
 
 
 def test_the_redirect_carries_the_request_with_the_contexts_and_force_authn(metadata):
-    request_id, url = start(metadata, force_authn=True, refs=(saml.REFEDS_MFA, PASSWORD_PROTECTED))
+    request_id, url = start(metadata, force_authn=True, refs=(REFEDS_MFA, PASSWORD_PROTECTED))
     assert url.startswith(metadata.sso_url + "?")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
     assert query["RelayState"] == ["state-1"]
@@ -145,7 +145,7 @@ def test_the_redirect_carries_the_request_with_the_contexts_and_force_authn(meta
     assert request.findtext(f"{{{SAML}}}Issuer") == SP
     context = request.find(f"{{{SAMLP}}}RequestedAuthnContext")
     assert context.get("Comparison") == "exact"
-    assert [r.text for r in context] == [saml.REFEDS_MFA, PASSWORD_PROTECTED]
+    assert [r.text for r in context] == [REFEDS_MFA, PASSWORD_PROTECTED]
     _, unforced = start(metadata)
     assert b"ForceAuthn" not in zlib.decompress(base64.b64decode(saml_request(unforced)), -15)
 
@@ -158,7 +158,7 @@ def test_a_login_with_mfa_at_the_idp_gives_the_signed_assertion(idp, metadata):
     assert (acs_url, relay_state) == (ACS, "state-1")
     assertion = read(response, metadata)
     assert assertion.email == "alice@example.org"
-    assert assertion.authn_context_class_ref == saml.REFEDS_MFA
+    assert assertion.authn_context_class_ref == REFEDS_MFA
     assert assertion.in_response_to == request_id
     assert assertion.issuer == idp.entity_id and assertion.assertion_id and assertion.session_index
     now = int(time.time())
@@ -328,4 +328,4 @@ def test_chromium_logs_in_at_the_idp_and_posts_the_response_to_the_acs(idp, meta
     assert form["RelayState"] == ["state-1"]
     assertion = read(form["SAMLResponse"][0], metadata)
     assert (assertion.email, assertion.in_response_to, assertion.authn_context_class_ref) == (
-        "carol@example.org", request_id, saml.REFEDS_MFA)
+        "carol@example.org", request_id, REFEDS_MFA)

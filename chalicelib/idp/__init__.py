@@ -6,6 +6,10 @@ Heavy libraries (joserfc, signxml, lxml) are imported inside these modules, whic
 SSO routes import.
 """
 
+# The REFEDS MFA profile: an identity provider says it verified a second factor (OIDC `acr`,
+# SAML AuthnContextClassRef). The default of what counts as MFA for both.
+REFEDS_MFA = "https://refeds.org/profile/mfa"
+
 
 class IdpRefused(Exception):
     """What an identity provider sent (or failed to send) cannot be trusted. `reason` is a

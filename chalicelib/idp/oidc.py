@@ -17,10 +17,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from chalicelib.idp import IdpRefused
+from chalicelib.idp import REFEDS_MFA, IdpRefused
 
 DEFAULT_AMR_VALUES = ["mfa"]
-DEFAULT_ACR_VALUES = ["https://refeds.org/profile/mfa"]
+DEFAULT_ACR_VALUES = [REFEDS_MFA]
 # Asymmetric only: "none" proves nothing, and HS* would make the client secret a signing key.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 TIMEOUT = 5

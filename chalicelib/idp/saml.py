@@ -21,8 +21,6 @@ from signxml.exceptions import SignXMLException
 from chalicelib import clock
 from chalicelib.idp import IdpRefused
 
-REFEDS_MFA = "https://refeds.org/profile/mfa"
-
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"

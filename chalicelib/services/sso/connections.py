@@ -12,6 +12,7 @@ import re
 
 from chalicelib import crypto, errors, store
 from chalicelib.clock import now_s, random_id
+from chalicelib.idp import REFEDS_MFA
 from chalicelib.ledger import audit
 from chalicelib.records import operator
 
@@ -20,8 +21,6 @@ SAML = "saml"
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 DEFAULT_SCOPES = ("openid", "email", "profile")
 DEFAULT_AMR_VALUES = ("mfa",)
-# REFEDS MFA profile: the identity provider asserts that a second factor was used.
-REFEDS_MFA = "https://refeds.org/profile/mfa"
 
 
 class InvalidConnection(ValueError):
