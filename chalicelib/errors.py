@@ -98,6 +98,12 @@ def push_unavailable(platform: str) -> ApiError:
                                              "this service. Ask its operators.")
 
 
+def push_blocked(wait: int) -> ApiError:
+    """A fraud report ("this wasn't me") blocks the account's push requests for a while."""
+    return _retry_after(403, "push_blocked", "Push requests to your phone are paused because one was reported as "
+                        f"not made by you. Use another method, or try again in {wait} seconds.", wait)
+
+
 def invalid_push_token(platform: str, again: bool) -> ApiError:
     if again:
         return ApiError(400, "invalid_push_token", f"The push service refused this {platform.upper()} push token; "

@@ -261,22 +261,9 @@ class PairingStarted(Reply):
     expires_at: int
 
 
-class PushStarted(Reply):
-    challenge_id: str
-    number: int = Field(description="two digits: the browser shows it, the person picks it in the app")
-    expires_at: int
-    notified: bool = Field(description="false when the push could not be sent: the app still lists the request")
-
-
 class SmsCodeSent(Reply):
     sent_to: str = Field(description="the phone's last digits")
     expires_at: int
-
-
-class PushStatus(Reply):
-    status: Literal["pending", "approved", "denied", "expired"]
-    challenge_id: str | None
-    expires_at: int | None
 
 
 class Method(Reply):

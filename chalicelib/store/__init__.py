@@ -100,6 +100,7 @@ from chalicelib.store.push import (
     list_challenges,
     op_activate_device,
     op_attach_device,
+    op_block_push,
     op_consume_pairing,
     op_decide_challenge,
     op_delete_device,
