@@ -104,14 +104,17 @@ def test_a_link_from_before_the_account_was_deleted_makes_nothing(api, clock):
     [squatters] = links_from(api, SQUATTER)
     clock.advance(60)
     assert sign_up(api).status_code == 202
-    assert verify(api, links_from(api, OWNER)[0]).status_code == 200
+    [owners] = links_from(api, OWNER)
+    assert verify(api, owners).status_code == 200
     owner = Person(api, clock, EMAIL, PASSWORD)
     assert owner.password_step().status_code == 200
     owner.enroll_totp()
     assert owner.step_up().status_code == 200
     assert api.delete("/v1/account", {"confirm": True}).status_code == 200
-    # The address has no account: the squatter's link, still unexpired, does not make one.
+    # The address has no account: the squatter's link, still unexpired, does not make one;
+    # the owner's used link went with the account.
     assert verify(api, squatters).json["error"] == "invalid_token"
+    assert verify(api, owners).json["error"] == "invalid_token"
     # Nor once someone signs up with the address again: the link is older than that sign-up.
     clock.advance(60)
     assert sign_up(api, "a new owners passphrase 7", "Newcomer/3.0").status_code == 202

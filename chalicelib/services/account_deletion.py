@@ -60,7 +60,7 @@ def begin(account: dict, client: Client, keep: str | None = None) -> None:
     n = now_s()
     sessions = sorted(store.list_sessions(account_id, n), key=lambda x: x["token_hash"] != keep)
     found = store.list_methods(account_id, n)
-    token_hashes = sorted({account[a] for a in ("email_change_token", "reset_token_hash")
+    token_hashes = sorted({account[a] for a in ("verify_token", "email_change_token", "reset_token_hash")
                            if account.get(a)})
     change = Change(account_id, email, client).add(
         store.op_delete_account_item(email, account_id), on_fail=errors.try_again(),

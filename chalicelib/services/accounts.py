@@ -87,13 +87,15 @@ def verify_email(token: str, client: Client) -> None:
     now = now_s()
     token_hash = crypto.hash_token(token)
     record = store.get_email_token(token_hash, now)
-    # Links mailed before sign-ups carried their password hash verify nothing: sign up again.
-    if record is None or record.get("purpose") != VERIFY_EMAIL or "password_hash" not in record:
+    if record is None or record.get("purpose") != VERIFY_EMAIL:
         raise errors.invalid_token()
     if "used_at" not in record:
+        # Links mailed before sign-ups carried their password hash verify nothing: sign up again.
+        if "password_hash" not in record:
+            raise errors.invalid_token()
         try:
             store.transact([store.op_use_email_token(token_hash, now),
-                            store.op_verify_pending_signup(record, now),
+                            store.op_verify_pending_signup(record, token_hash, now),
                             audit.op(record["account_id"], "email_verified", client)])
             return
         except store.ConditionFailed:

@@ -48,16 +48,18 @@ def op_put_pending_signup(account: dict, now: int) -> dict:
                       condition="attribute_not_exists(PK) OR email_verified = :f OR expires_at <= :now")
 
 
-def op_verify_pending_signup(link: dict, now: int) -> dict:
+def op_verify_pending_signup(link: dict, token_hash: str, now: int) -> dict:
     """The verified account a link was mailed for, made from the link's own sign-up (its
     account id and password hash, no methods), whichever sign-up the address's unverified item
     now holds. Only while the address has no verified account (so the first link used wins),
-    its unverified run is live, and the link is not older than that run (op_put_pending_signup)."""
+    its unverified run is live, and the link is not older than that run (op_put_pending_signup).
+    The account keeps the used link's hash (`verify_token`) so that deleting it removes it."""
     return _op_update(_account_key(link["email"]),
                       "SET account_id = :a, password_hash = :p, email_verified = :t, created_at = :now, "
-                      "methods = :none REMOVE expires_at, pending_since, signup_from, primary_methods",
+                      "methods = :none, verify_token = :h REMOVE expires_at, pending_since, signup_from, "
+                      "primary_methods",
                       {":a": link["account_id"], ":p": link["password_hash"], ":t": True, ":f": False,
-                       ":now": now, ":none": {}, ":made": link["created_at"]},
+                       ":now": now, ":none": {}, ":made": link["created_at"], ":h": token_hash},
                       condition="email_verified = :f AND expires_at > :now AND pending_since <= :made")
 
 
@@ -107,9 +109,10 @@ def get_email_token(token_hash: str, now: int) -> dict | None:
 
 
 def op_use_email_token(token_hash: str, now: int) -> dict:
-    """Single use and unexpired, decided by the write itself; the record stays, marked used,
-    so that a retried verification can be told what became of its link."""
-    return _op_update(_email_token_key(token_hash), "SET used_at = :now", {":now": now},
+    """Single use and unexpired, decided by the write itself; the record stays, marked used
+    (without the password hash it carried), so that a retried verification can be told what
+    became of its link."""
+    return _op_update(_email_token_key(token_hash), "SET used_at = :now REMOVE password_hash", {":now": now},
                       condition="attribute_exists(PK) AND expires_at > :now AND attribute_not_exists(used_at)")
 
 
