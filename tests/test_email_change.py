@@ -170,6 +170,23 @@ def test_verification_token_does_not_confirm_a_change(api, make_client, clock):
     assert refused.status_code == 400 and refused.json["error"] == "invalid_token"
 
 
+def test_an_unverified_sign_up_of_the_new_address_does_not_block_a_change(alice, api, make_client, clock):
+    """Whoever signed up with the address cannot read its mail; the change's link proves its
+    reader. The pending sign-up gives way, before the link is sent and when it is used."""
+    squatter = make_client()
+    Person(squatter, clock, NEW, "squatters own passphrase 1").sign_up(verify=False)
+    squatters_link = verification_token(api, NEW)
+    ask_change(alice)
+    token = change_link(api)
+    Person(squatter, clock, NEW, "squatters own passphrase 1").sign_up(verify=False)
+    assert make_client().post("/v1/account/email/confirm", {"token": token}).status_code == 200
+    alice.email = NEW
+    assert alice.password_step().status_code == 200
+    refused = make_client().post("/v1/accounts/verify-email", {"token": squatters_link})
+    assert refused.status_code == 409 and refused.json["error"] == "email_already_verified"
+    assert Person(squatter, clock, NEW, "squatters own passphrase 1").password_step().status_code == 401
+
+
 def test_address_taken_before_the_link_is_used(alice, api, make_client, clock):
     ask_change(alice)
     token = change_link(api)

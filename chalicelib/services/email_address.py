@@ -8,7 +8,8 @@ address (the taken address's owner is mailed instead of a link).
 
 The account item is keyed by its email, so a change moves it: one transaction deletes the
 old item (only while it is this account's, with this newest change link) and creates the new
-one where no live account is, the same condition that keeps sign-ups unique. Two accounts
+one where no verified account is, the same condition that keeps sign-ups unique (an unverified
+sign-up gives way: nobody can hold an address whose mail they cannot read). Two accounts
 racing for one address cannot both win; paired devices, which carry the email, follow it in
 the same transaction. Sessions carry the email they were made with, so a
 change ends every session and CLI session of the account: the person logs in again with the
@@ -82,7 +83,9 @@ def request_change(session: dict, new_email: str, client: Client) -> None:
         CHANGE_WINDOW, ("email-change-account", account["account_id"], CHANGE_LIMIT_PER_ACCOUNT),
         ("email-change-ip", client.ip_or_unknown, CHANGE_LIMIT_PER_IP))
     token = None
-    taken = store.get_account(new_email, now) is not None
+    # An unverified sign-up holds no address: the link will prove who reads its mail.
+    existing = store.get_account(new_email, now)
+    taken = existing is not None and existing["email_verified"]
     if not taken:
         token = random_token(32)
         token_hash = crypto.hash_token(token)

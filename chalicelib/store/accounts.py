@@ -7,20 +7,19 @@ from chalicelib.store.keys import _account_key, _email_token_key
 # ---------------------------------------------------------------- accounts
 
 def op_create_account(account: dict, now: int) -> dict:
-    """Fails (ConditionFailed) when the email is taken: this is what keeps emails unique. An
-    account never verified expires (`expires_at`); once past it, even before TTL removes it,
-    the email is free again."""
+    """Fails (ConditionFailed) when the email has a verified account: this is what keeps
+    emails unique. It takes the place of an unverified sign-up (whoever made that may not read
+    the address's mail; whoever makes this proved they do), and of an expired one even before
+    TTL removes it."""
     return _op_put(_account_key(account["email"]), account,
-                   condition="attribute_not_exists(PK) OR expires_at <= :now", values={":now": now})
+                   condition="attribute_not_exists(PK) OR expires_at <= :now OR email_verified = :false",
+                   values={":now": now, ":false": False})
 
 
 def op_create_sso_account(account: dict, now: int) -> dict:
     """An account made by a first login through an identity provider, which proved the
-    email: it also takes the place of an unverified sign-up of the same email (whoever made
-    that could not read the address's mail)."""
-    return _op_put(_account_key(account["email"]), account,
-                   condition="attribute_not_exists(PK) OR expires_at <= :now OR email_verified = :false",
-                   values={":now": now, ":false": False})
+    email (op_create_account)."""
+    return op_create_account(account, now)
 
 
 def get_account(email: str, now: int) -> dict | None:
@@ -139,7 +138,7 @@ def op_set_email_change_token(email: str, account_id: str, token_hash: str) -> d
 def op_move_account(account: dict, new_email: str, token_hash: str, now: int) -> list[dict]:
     """Two transaction parts moving an account item to another email: the old item goes, only
     while it is this account's with this change link; the new one is created only where no
-    live account is (as op_create_account: what keeps emails unique, racing or not)."""
+    verified account is (op_create_account: what keeps emails unique, racing or not)."""
     moved = {k: v for k, v in account.items() if k not in ("PK", "SK", "email_change_token")}
     moved["email"] = new_email
     return [_op_delete(_account_key(account["email"]), condition="account_id = :a AND email_change_token = :h",
