@@ -138,6 +138,15 @@ def test_ses_down_during_signup_answers_503_and_signing_up_again_mails_a_working
     assert logs_in(api, clock, PASSWORD)
 
 
+def test_with_ses_down_an_address_with_an_account_answers_as_one_without(api, clock, ses):
+    Person(api, clock, EMAIL).sign_up()
+    ses["down"] = True
+    taken = sign_up(api, "another long passphrase 42")
+    free = api.post("/v1/accounts", {"email": "carol@example.com", "password": PASSWORD})
+    assert (taken.status_code, taken.json) == (free.status_code, free.json) == (503, free.json)
+    assert free.json["error"] == "service_unavailable"
+
+
 def test_signups_failed_by_an_outage_do_not_spend_the_signup_limit(api, ses):
     ses["down"] = True
     assert [sign_up(api).status_code for _ in range(5)] == [503] * 5
