@@ -55,8 +55,7 @@ def op_verify_pending_signup(link: dict, token_hash: str, now: int) -> dict:
     The account keeps the used link's hash (`verify_token`) so that deleting it removes it."""
     return _op_update(_account_key(link["email"]),
                       "SET account_id = :a, password_hash = :p, email_verified = :t, created_at = :now, "
-                      "methods = :none, verify_token = :h REMOVE expires_at, pending_since, signup_from, "
-                      "primary_methods",
+                      "methods = :none, verify_token = :h REMOVE expires_at, pending_since, signup_from",
                       {":a": link["account_id"], ":p": link["password_hash"], ":t": True, ":f": False,
                        ":now": now, ":none": {}, ":made": link["created_at"], ":h": token_hash},
                       condition="email_verified = :f AND expires_at > :now AND pending_since <= :made")
