@@ -99,6 +99,24 @@ def test_two_links_used_at_once_make_exactly_one_account(make_client, clock, rac
     assert logs_in(api, clock, PASSWORD) and not logs_in(api, clock, SQUATTER_PASSWORD)
 
 
+def test_a_squatters_sign_up_while_the_owners_link_is_being_used_takes_nothing(make_client, clock, race):
+    """Staged: the owner's link has read its sign-up and is about to write when the squatter
+    signs up again, over the pending item."""
+    from chalicelib import store
+
+    api = make_client()
+    sign_up(api)
+    [owners] = links_from(api, OWNER)
+    squatter = make_client()
+    results = race(lambda: verify(make_client(), owners).status_code,
+                   lambda: sign_up(squatter, SQUATTER_PASSWORD, SQUATTER).status_code,
+                   pause_before=(store, "transact"))
+    assert results == [200, 202]
+    assert logs_in(api, clock, PASSWORD) and not logs_in(api, clock, SQUATTER_PASSWORD)
+    [squatters] = links_from(api, SQUATTER)
+    assert verify(api, squatters).json["error"] == "email_already_verified"
+
+
 def test_a_link_from_before_the_account_was_deleted_makes_nothing(api, clock):
     assert sign_up(api, SQUATTER_PASSWORD, SQUATTER).status_code == 202
     [squatters] = links_from(api, SQUATTER)
