@@ -20,3 +20,11 @@ def client(service: str):
 
 def reset() -> None:
     client.cache_clear()
+
+
+def failures() -> tuple[type[Exception], ...]:
+    """What a call to AWS raises when the service fails it: an error answer (after botocore's
+    own retries) or no answer at all."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError)

@@ -63,6 +63,11 @@ def try_again() -> ApiError:
     return _retry_after(429, "try_again", "Another request is changing the same data. Try again.", 1)
 
 
+def service_unavailable(wait: int = 5) -> ApiError:
+    """An AWS service this request needs failed it: nothing the client did; retry shortly."""
+    return _retry_after(503, "service_unavailable", "The service is briefly unavailable. Try again in a moment.", wait)
+
+
 def verification_in_progress() -> ApiError:
     return _retry_after(429, "try_again", "Another verification for this account is in progress. Try again.", 1)
 
@@ -79,6 +84,11 @@ def email_not_verified() -> ApiError:
 
 def invalid_token() -> ApiError:
     return ApiError(400, "invalid_token", "This verification link is invalid, used or expired.")
+
+
+def email_already_verified() -> ApiError:
+    return ApiError(409, "email_already_verified", "This email address was already verified through another "
+                    "sign-up's link: log in with the password chosen in that sign-up, or reset it.")
 
 
 def account_not_found(email: str) -> ApiError:

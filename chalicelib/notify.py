@@ -13,7 +13,10 @@ TEMPLATES = {
     "verify_email": (
         "Verify your email address",
         "Welcome to {service}.\n\nConfirm this email address to finish creating your account:\n\n"
-        "{link}\n\nThe link works once and expires in 24 hours. If you did not sign up, ignore this email.",
+        "{link}\n\nThis link finishes one sign-up, with the password chosen in it; it was made here:\n"
+        "{WHERE}\n\nThe link works once and expires in 24 hours. If that sign-up was not yours, do not use "
+        "the link (whoever made it knows its password): ignore this email, or sign up yourself for a link "
+        "of your own.",
     ),
     "signup_existing": (
         "Someone tried to sign up with your email address",

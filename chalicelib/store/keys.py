@@ -6,7 +6,9 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   account          EMAIL#<email>           ACCOUNT             none once verified; unverified: 24 h
                                                                (login identity: password hash, verified
                                                                flag, summary of active methods,
-                                                               password generation, live reset token)
+                                                               password generation, live reset token;
+                                                               unverified: the newest pending sign-up,
+                                                               and since when sign-ups are pending)
   method           ACCOUNT#<id>            METHOD#<mid>        pending ones (15 min at most, a push
                                                                pairing 10 min); active ones none
   lockout          ACCOUNT#<id>            LOCKOUT             none: consecutive second-factor failures,
