@@ -20,3 +20,11 @@ def client(service: str):
 
 def reset() -> None:
     client.cache_clear()
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` is an AWS call failing (an error answer once botocore's retries are
+    spent, a dropped connection, a timeout), rather than a refusal or a bug of ours."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return isinstance(error, (BotoCoreError, ClientError))

@@ -100,9 +100,11 @@ def verify(login_id: str, proof: Proof, client: Client, browser: str | None) -> 
         raise errors.login_not_found()
     impl = challenges.reading(proof)
     reservation = impl.reservation(proof)
+    try_id = random_id()
     try:
-        attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures, takes=reservation.takes,
-                                          requires=reservation.requires, browser_hash=login_attempts.browser_hash(browser))
+        attempt = store.reserve_login_try(login_id, try_id, n, s.login_attempt_max_failures,
+                                          takes=reservation.takes, requires=reservation.requires,
+                                          browser_hash=login_attempts.browser_hash(browser))
     except store.ConditionFailed as failed:
         old = failed.old
         if old is None:
@@ -115,15 +117,21 @@ def verify(login_id: str, proof: Proof, client: Client, browser: str | None) -> 
     owner = challenges.attempt_owner(login_id, attempt)
     method_id, checked = impl.locate(attempt, proof)
     session = sessions.new_session(owner.account_id, owner.email, sessions.WEB, client, mfa_at=n)
-    used = verification.check(
-        owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="login",
-        guards=[(store.op_consume_login_attempt(login_id, n), errors.login_expired()),
-                (store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0)),
-                 errors.login_expired()),
-                # Enforced since the password step: the login ends here.
-                (store.op_domain_allows_passwords(sso_connections.domain_of(owner.email)),
-                 errors.sso_required())],
-        tries_left=s.login_attempt_max_failures - attempt["tries"],
-        extra_ops=store.ops_put_session(session.token_hash, session.record),
-    )
+    try:
+        used = verification.check(
+            owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="login",
+            guards=[(store.op_consume_login_attempt(login_id, n), errors.login_expired()),
+                    (store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0)),
+                     errors.login_expired()),
+                    # Enforced since the password step: the login ends here.
+                    (store.op_domain_allows_passwords(sso_connections.domain_of(owner.email)),
+                     errors.sso_required())],
+            tries_left=s.login_attempt_max_failures - attempt["tries"],
+            extra_ops=store.ops_put_session(session.token_hash, session.record),
+        )
+    except Exception as failed:
+        if verification.unchecked(failed):
+            # The attempt's try goes back too (best effort, as the lockout's).
+            verification.release_quietly(store.release_login_try, login_id, try_id)
+        raise
     return session, used

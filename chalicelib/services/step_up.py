@@ -4,7 +4,7 @@ Wrong proofs count towards the account lockout, as at login, and a session gets
 `step_up_max_failures` tries: then it is ended and the user logs in again with the password.
 """
 from chalicelib import errors, store
-from chalicelib.clock import now_s
+from chalicelib.clock import now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.records import Client, Proof
 from chalicelib.services import challenges, verification
@@ -45,17 +45,23 @@ def step_up(session: dict, proof: Proof, client: Client) -> tuple[int, dict]:
     n = now_s()
     impl = challenges.reading(proof)
     impl.explain(session, proof)   # before a try is counted: a push not answered yet costs nothing
+    try_id = random_id()
     try:
-        reserved = store.reserve_step_up_try(session["token_hash"], n, s.step_up_max_failures,
+        reserved = store.reserve_step_up_try(session["token_hash"], try_id, n, s.step_up_max_failures,
                                              takes=impl.reservation(proof).takes)
     except store.ConditionFailed:
         store.delete_session(session["token_hash"], session["account_id"])
         raise errors.too_many_step_up_failures() from None
     owner = challenges.session_owner(session)
     method_id, checked = impl.locate(reserved, proof)
-    used = verification.check(
-        owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="step_up",
-        guards=[(store.op_mark_step_up(session["token_hash"], n), errors.unauthenticated())],
-        tries_left=s.step_up_max_failures - reserved["step_up_tries"],
-    )
+    try:
+        used = verification.check(
+            owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="step_up",
+            guards=[(store.op_mark_step_up(session["token_hash"], n), errors.unauthenticated())],
+            tries_left=s.step_up_max_failures - reserved["step_up_tries"],
+        )
+    except Exception as failed:
+        if verification.unchecked(failed):
+            verification.release_quietly(store.release_step_up_try, session["token_hash"], try_id)
+        raise
     return n, used

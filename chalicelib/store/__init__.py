@@ -55,12 +55,14 @@ from chalicelib.store.limits import (
     op_count_hit,
     op_reset_lockout,
     refund_hit,
+    release_second_factor_try,
     reserve_second_factor_try,
 )
 from chalicelib.store.login_attempts import (
     get_login_attempt,
     op_consume_login_attempt,
     op_put_login_attempt,
+    release_login_try,
     reserve_login_try,
 )
 from chalicelib.store.methods import (
@@ -122,6 +124,7 @@ from chalicelib.store.sessions import (
     op_delete_session,
     op_mark_step_up,
     ops_put_session,
+    release_step_up_try,
     reserve_step_up_try,
     touch_session,
     unlist,

@@ -114,21 +114,40 @@ def touch_session(token_hash: str, now: int, expires_at: int) -> None:
         pass
 
 
-def reserve_step_up_try(token_hash: str, now: int, max_tries: int, takes: tuple[str, ...] = ()) -> dict:
-    """As reserve_login_try, for step-up on a live session."""
-    session = _update(
-        _session_key(token_hash), "ADD step_up_tries :one" + _removal(takes),
-        {":one": 1, ":now": now, ":max": max_tries},
-        condition="attribute_exists(PK) AND expires_at > :now AND "
-                  "(attribute_not_exists(step_up_tries) OR step_up_tries < :max)",
-        returns="ALL_OLD",
-    )
+def reserve_step_up_try(token_hash: str, try_id: str, now: int, max_tries: int, takes: tuple[str, ...] = ()) -> dict:
+    """As reserve_login_try (a resent write counts once), for step-up on a live session."""
+    try:
+        session = _update(
+            _session_key(token_hash), "ADD step_up_tries :one, step_up_try_ids :ids" + _removal(takes),
+            {":one": 1, ":now": now, ":max": max_tries, ":id": try_id, ":ids": {try_id}},
+            condition="attribute_exists(PK) AND expires_at > :now AND "
+                      "(attribute_not_exists(step_up_tries) OR step_up_tries < :max) AND "
+                      "NOT contains(step_up_try_ids, :id)",
+            returns="ALL_OLD",
+        )
+    except ConditionFailed as failed:
+        if failed.old and try_id in failed.old.get("step_up_try_ids", ()):
+            return failed.old
+        raise
     session["step_up_tries"] = session.get("step_up_tries", 0) + 1
     return session
 
 
+def release_step_up_try(token_hash: str, try_id: str) -> None:
+    """As release_login_try, for a step-up try on a session."""
+    try:
+        _update(_session_key(token_hash), "ADD step_up_tries :minus, step_up_released :ids",
+                {":minus": -1, ":id": try_id, ":ids": {try_id}},
+                condition="attribute_exists(PK) AND contains(step_up_try_ids, :id) AND "
+                          "NOT contains(step_up_released, :id)")
+    except ConditionFailed:
+        pass
+
+
 def op_mark_step_up(token_hash: str, now: int) -> dict:
-    return _op_update(_session_key(token_hash), "SET mfa_at = :now, step_up_tries = :zero",
+    """The tries start again (their ids with them: the item stays small)."""
+    return _op_update(_session_key(token_hash), "SET mfa_at = :now, step_up_tries = :zero "
+                      "REMOVE step_up_try_ids, step_up_released",
                       {":now": now, ":zero": 0}, condition="attribute_exists(PK) AND expires_at > :now")
 
 
