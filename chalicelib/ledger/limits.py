@@ -39,3 +39,13 @@ def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read):
 def refund(window: int, counted_at: int, scope: str, key: str) -> None:
     """Take back a hit that turned out not to count (e.g. a lookup that found its code)."""
     store.refund_hit(scope, key, counted_at, window)
+
+
+def refund_quietly(window: int, counted_at: int, *hits: tuple[str, str]) -> None:
+    """Take back hits (scope, key) for a request that failed on an outage, not on its input:
+    best effort, as the same outage may refuse these writes (the hits then stay counted)."""
+    for scope, key in hits:
+        try:
+            store.refund_hit(scope, key, counted_at, window)
+        except Exception:  # noqa: BLE001 - the caller raises the outage that ended the request
+            pass

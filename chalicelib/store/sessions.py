@@ -27,6 +27,7 @@ from chalicelib.store.engine import (
 from chalicelib.store.keys import (
     GSI1,
     _key,
+    _revoked_session_key,
     _session_index_key,
     _session_key,
     _session_list_key,
@@ -95,6 +96,20 @@ def unlist(account_id: str, tokens: set[str], cli_logins: set[str] = frozenset()
 
 def op_delete_session(token_hash: str) -> dict:
     return _op_delete(_session_key(token_hash))
+
+
+def ops_revoke_session(session: dict) -> list[dict]:
+    """End one session of its account (refused when it is gone) and keep a record of that
+    until the session would have ended anyway, which a retry of the same revocation finds
+    (`was_revoked`)."""
+    account_id = session["account_id"]
+    return [_op_delete(_session_key(session["token_hash"]), condition="account_id = :a", values={":a": account_id}),
+            _op_put(_revoked_session_key(account_id, session["session_id"]),
+                    {"expires_at": session["absolute_expires_at"]})]
+
+
+def was_revoked(account_id: str, session_id: str, now: int) -> bool:
+    return _get(_revoked_session_key(account_id, session_id), now) is not None
 
 
 def get_session(token_hash: str, now: int) -> dict | None:
