@@ -1,0 +1,180 @@
+"""When AWS fails under a second factor, a CLI approval or a revocation: the person is not
+charged for the outage (no lockout failure, no login-attempt or step-up try, no failure
+event), a counter write botocore sends twice counts once, a late lockout write cannot
+undo a success, and a change whose answer was lost reaches the same outcome when retried.
+Failures are injected at the botocore level (tests/support/faults.py)."""
+import boto3
+import pytest
+
+from tests.support import faults as fault
+from tests.support.journeys import totp_code
+from tests.support.table import TABLE, account_item
+
+
+def account_id(email: str) -> str:
+    return account_item(email)["account_id"]["S"]
+
+
+def lockout_failures(email: str) -> int:
+    item = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"PK": {"S": f"ACCOUNT#{account_id(email)}"}, "SK": {"S": "LOCKOUT"}}).get("Item", {})
+    return int(item.get("failures", {}).get("N", 0))
+
+
+def attempt_tries(login_id: str) -> int:
+    item = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"PK": {"S": f"LOGIN#{login_id}"},
+                                                                   "SK": {"S": "LOGIN"}})["Item"]
+    return int(item["tries"]["N"])
+
+
+def event_kinds(api) -> list[str]:
+    return [e["kind"] for e in api.get("/v1/account/events").json["events"]]
+
+
+def step_up_tries(api) -> int:
+    from chalicelib import crypto
+
+    token = api.cookies["__Host-mfa_session"]
+    item = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"PK": {"S": f"SESSION#{crypto.hash_token(token)}"},
+                                                                   "SK": {"S": "SESSION"}})["Item"]
+    return int(item.get("step_up_tries", {}).get("N", 0))
+
+
+# ---------------------------------------------------------------- an outage is not a failed try
+
+@pytest.mark.parametrize("kind", [fault.SERVER_ERROR, fault.THROTTLED, fault.CONNECTION_DROPPED])
+def test_kms_failing_during_a_login_counts_nothing_against_the_person(alice, api, faults, kind):
+    """Ten verifications while KMS is down: each answers 503, and none is a lockout failure,
+    a try of the login attempt or a login_failed event; the same attempt then succeeds."""
+    login_id = alice.start_login()
+    faults.fail("kms", kind, times=fault.ALWAYS)
+    for _ in range(10):
+        failed = alice.verify(login_id)
+        assert failed.status_code == 503 and failed.json["error"] == "service_unavailable"
+    assert lockout_failures(alice.email) == 0
+    assert attempt_tries(login_id) == 0
+    faults.clear()
+    assert alice.verify(login_id).status_code == 200
+    assert "login_failed" not in event_kinds(api)
+
+
+def test_the_final_write_failing_during_a_login_counts_nothing(alice, api, faults):
+    """The code was right and only the transaction that accepts it failed: nothing counted."""
+    login_id = alice.start_login()
+    faults.fail("dynamodb", fault.SERVER_ERROR, operation="TransactWriteItems")
+    assert alice.verify(login_id).status_code == 503
+    assert lockout_failures(alice.email) == 0 and attempt_tries(login_id) == 0
+    assert alice.verify(login_id).status_code == 200
+    assert "login_failed" not in event_kinds(api)
+
+
+def test_a_wrong_code_still_counts_while_kms_works(alice, api):
+    """The rule given back only what was not checked: a wrong code is the person's failure."""
+    login_id = alice.start_login()
+    assert alice.verify(login_id, "000000").status_code == 401
+    assert lockout_failures(alice.email) == 1 and attempt_tries(login_id) == 1
+    assert "login_failed" in event_kinds(api)
+
+
+def test_kms_failing_during_a_step_up_counts_nothing(alice, api, clock, faults):
+    faults.fail("kms", fault.SERVER_ERROR, times=fault.ALWAYS)
+    for _ in range(10):
+        clock.advance(30)
+        failed = api.post("/v1/account/step-up", {"method_id": alice.method_id,
+                                                  "code": totp_code(alice.secret, clock.now())})
+        assert failed.status_code == 503 and failed.json["error"] == "service_unavailable"
+    assert lockout_failures(alice.email) == 0 and step_up_tries(api) == 0
+    faults.clear()
+    assert alice.step_up().status_code == 200
+    assert "step_up_failed" not in event_kinds(api)
+
+
+# ---------------------------------------------------------------- a resent counter write counts once
+
+def test_a_resent_login_try_write_counts_once(alice):
+    """botocore sends the same UpdateItem twice (the first answer lost): one try, the same
+    attempt as the first write found it, and a different try still counts."""
+    from chalicelib import store
+
+    login_id = alice.start_login()
+    now = int(alice.clock.now())
+    first = store.reserve_login_try(login_id, "a" * 32, now, 5)
+    again = store.reserve_login_try(login_id, "a" * 32, now, 5)
+    assert first["tries"] == again["tries"] == attempt_tries(login_id) == 1
+    assert store.reserve_login_try(login_id, "b" * 32, now, 5)["tries"] == attempt_tries(login_id) == 2
+
+
+def test_a_resent_step_up_try_write_counts_once(alice, api):
+    from chalicelib import crypto, store
+
+    token_hash = crypto.hash_token(api.cookies["__Host-mfa_session"])
+    now = int(alice.clock.now())
+    for _ in range(2):
+        assert store.reserve_step_up_try(token_hash, "a" * 32, now, 5)["step_up_tries"] == 1
+    assert step_up_tries(api) == 1
+
+
+@pytest.mark.parametrize("nth", [1, 2])   # the login attempt's try, then the lockout's
+def test_a_try_whose_answer_botocore_lost_and_resent_counts_once(alice, faults, nth):
+    """The answer of the nth UpdateItem of a wrong verification is lost and botocore sends
+    the request again (tests/support/faults.py drop_answer): one try, one failure."""
+    login_id = alice.start_login()
+    faults.drop_answer("dynamodb", nth=nth, operation="UpdateItem")
+    wrong = alice.verify(login_id, "000000")
+    assert faults.injected == 1
+    assert wrong.status_code == 401 and wrong.json["error"] == "invalid_code", wrong.json
+    assert wrong.json["attempts_remaining"] == 4
+    assert attempt_tries(login_id) == 1 and lockout_failures(alice.email) == 1
+
+
+def test_a_step_up_try_whose_answer_botocore_lost_and_resent_counts_once(alice, api, faults):
+    faults.drop_answer("dynamodb", nth=1, operation="UpdateItem")
+    wrong = api.post("/v1/account/step-up", {"method_id": alice.method_id, "code": "000000"})
+    assert faults.injected == 1 and wrong.status_code == 401
+    assert step_up_tries(api) == 1 and lockout_failures(alice.email) == 1
+
+
+# ---------------------------------------------------------------- a late lockout write after a success
+
+def test_a_lockout_write_arriving_after_the_success_is_refused(alice):
+    """A try's write delivered again late (botocore's resend), after that try succeeded and
+    forgot the failures: refused, the failures stay forgotten."""
+    from chalicelib import store
+
+    owner = account_id(alice.email)
+    now = int(alice.clock.now())
+    store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    store.transact([store.op_reset_lockout(owner, "b" * 32)])
+    with pytest.raises(store.ConditionFailed):
+        store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    assert lockout_failures(alice.email) == 0
+
+
+def test_a_try_counted_before_a_success_cannot_land_after_it(alice, make_client, race):
+    """Staged: a wrong guess has read the lockout (no failures) and is about to count itself
+    when the person logs in in another browser. Its write comes after the success: refused
+    (try again), and no failure is left behind the success."""
+    from chalicelib import store
+
+    other = alice.in_another_browser(make_client())
+    login_id = other.start_login()
+    late, success = race(lambda: other.verify(login_id, "000000"), lambda: alice.login(),
+                         pause_before=(store, "reserve_second_factor_try"))
+    assert success.status_code == 200
+    assert late.status_code == 429 and late.json["error"] == "try_again"
+    assert lockout_failures(alice.email) == 0
+
+
+def test_a_try_given_back_leaves_a_later_try_counted(alice):
+    """The release takes back only the try that is still the last counted."""
+    from chalicelib import store
+
+    owner = account_id(alice.email)
+    now = int(alice.clock.now())
+    store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    read = store.get_lockout(owner, now)
+    store.reserve_second_factor_try(owner, read, "b" * 32, now, None)
+    assert store.release_second_factor_try(owner, "a" * 32, None, "c" * 32) is False
+    assert lockout_failures(alice.email) == 2
+    assert store.release_second_factor_try(owner, "b" * 32, read, "c" * 32) is True
+    assert lockout_failures(alice.email) == 1
