@@ -117,14 +117,16 @@ def test_a_resent_step_up_try_write_counts_once(alice, api):
 @pytest.mark.parametrize("nth", [1, 2])   # the login attempt's try, then the lockout's
 def test_a_try_whose_answer_botocore_lost_and_resent_counts_once(alice, faults, nth):
     """The answer of the nth UpdateItem of a wrong verification is lost and botocore sends
-    the request again (tests/support/faults.py drop_answer): one try, one failure."""
-    login_id = alice.start_login()
-    faults.drop_answer("dynamodb", nth=nth, operation="UpdateItem")
-    wrong = alice.verify(login_id, "000000")
-    assert faults.injected == 1
-    assert wrong.status_code == 401 and wrong.json["error"] == "invalid_code", wrong.json
-    assert wrong.json["attempts_remaining"] == 4
-    assert attempt_tries(login_id) == 1 and lockout_failures(alice.email) == 1
+    the request again (tests/support/faults.py drop_answer): one try, one failure. Both for
+    the first failure (no lockout item yet) and for a later one."""
+    for failures in (1, 2):
+        login_id = alice.start_login()
+        faults.drop_answer("dynamodb", nth=nth, operation="UpdateItem")
+        wrong = alice.verify(login_id, "000000")
+        assert faults.injected == failures
+        assert wrong.status_code == 401 and wrong.json["error"] == "invalid_code", wrong.json
+        assert wrong.json["attempts_remaining"] == 4
+        assert attempt_tries(login_id) == 1 and lockout_failures(alice.email) == failures
 
 
 def test_a_step_up_try_whose_answer_botocore_lost_and_resent_counts_once(alice, api, faults):
