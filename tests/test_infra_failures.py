@@ -180,3 +180,123 @@ def test_a_try_given_back_leaves_a_later_try_counted(alice):
     assert lockout_failures(alice.email) == 2
     assert store.release_second_factor_try(owner, "b" * 32, read, "c" * 32) is True
     assert lockout_failures(alice.email) == 1
+
+
+# ---------------------------------------------------------------- committed, but the answer was lost
+
+@pytest.fixture
+def cli(make_client):
+    """The CLI: no browser headers, no cookies."""
+    return make_client(origin=None)
+
+
+def started_cli_login(cli) -> dict:
+    started = cli.post("/v1/cli/logins", {"client_name": "mfa-cli on laptop"}, browser=False)
+    assert started.status_code == 201, started.json
+    return started.json
+
+
+@pytest.fixture
+def failing_event_writes(local_aws):
+    """fail(kind): every DynamoDB write that carries an audit event of that kind fails (a 500
+    after botocore's retries), whatever else it carries. Returns the failures injected."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib import aws
+
+    kinds, failed = set(), []
+
+    def refuse(params, **_):
+        items = [next(iter(part.values())).get("Item", {}) for part in params.get("TransactItems", [])]
+        if any(item.get("kind", {}).get("S") in kinds for item in items):
+            failed.append(1)
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"},
+                               "ResponseMetadata": {"HTTPStatusCode": 500}}, "TransactWriteItems")
+
+    aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", refuse)
+
+    def fail(kind: str | None) -> list:
+        kinds.clear()
+        kinds.update({kind} - {None})
+        return failed
+
+    return fail
+
+
+def test_a_cli_approval_whose_answer_was_lost_answers_the_same_when_retried(alice, api, cli, make_client, faults):
+    started = started_cli_login(cli)
+    decision = {"user_code": started["user_code"], "decision": "approve"}
+    # The approval's transaction (after the one counting the lookup) commits; its answer is lost.
+    faults.fail("dynamodb", fault.ANSWER_LOST, nth=2, operation="TransactWriteItems")
+    assert api.post("/v1/cli/logins/approve", decision).status_code == 503
+    retried = api.post("/v1/cli/logins/approve", decision)
+    assert retried.status_code == 200 and retried.json["status"] == "approved"
+    assert event_kinds(api).count("cli_login_approved") == 1
+    alice.clock.advance(5)
+    assert cli.post("/v1/cli/logins/token", {"device_code": started["device_code"]}, browser=False).status_code == 200
+    # Collected since: still this session's approval. Another decision, or another session's, is 409.
+    assert api.post("/v1/cli/logins/approve", decision).status_code == 200
+    assert api.post("/v1/cli/logins/approve", {**decision, "decision": "deny"}).status_code == 409
+    other = alice.in_another_browser(make_client())
+    assert other.login().status_code == 200
+    refused = other.api.post("/v1/cli/logins/approve", decision)
+    assert refused.status_code == 409 and refused.json["error"] == "cli_login_not_pending"
+
+
+def test_a_cli_decision_and_its_audit_event_are_one_write(alice, api, cli, failing_event_writes):
+    """The event's write fails: the login is still pending, and deciding again works."""
+    started = started_cli_login(cli)
+    decision = {"user_code": started["user_code"], "decision": "deny"}
+    failed = failing_event_writes("cli_login_denied")
+    assert api.post("/v1/cli/logins/approve", decision).status_code == 503 and failed
+    assert api.get(f"/v1/cli/logins/{started['user_code']}").json["status"] == "pending"
+    failing_event_writes(None)
+    assert api.post("/v1/cli/logins/approve", decision).json["status"] == "denied"
+    assert event_kinds(api).count("cli_login_denied") == 1
+
+
+def test_a_failed_user_code_lookup_spends_no_budget(alice, api, cli, faults, monkeypatch):
+    """The lookup itself failed (an outage), not the code: its hits are given back, so the
+    whole budget is left for the codes people type."""
+    from chalicelib.config import get_settings
+
+    # One lookup in all, and one from this IP.
+    for name in ("USER_CODE_MISS_LIMIT_GLOBAL", "USER_CODE_MISS_SHARDS", "USER_CODE_LIMIT_PER_IP"):
+        monkeypatch.setenv(name, "1")
+    get_settings.cache_clear()
+    live = started_cli_login(cli)["user_code"]
+    # The session's read, then the user code's.
+    faults.fail("dynamodb", fault.SERVER_ERROR, nth=2, operation="GetItem")
+    assert api.get(f"/v1/cli/logins/{live}").status_code == 503 and faults.injected == 1
+    assert api.get("/v1/cli/logins/BBBB-BBBB").status_code == 404
+    assert api.get(f"/v1/cli/logins/{live}").status_code == 429   # now both are spent
+
+
+def other_session(alice, api, make_client) -> tuple:
+    """Alice logged in in another browser too: (that browser's Person, its session id)."""
+    other = alice.in_another_browser(make_client())
+    assert other.login().status_code == 200
+    listed = api.get("/v1/account/sessions").json["sessions"]
+    return other, next(s["id"] for s in listed if not s["current"])
+
+
+def test_a_revocation_and_its_audit_event_are_one_write(alice, api, make_client, failing_event_writes):
+    other, session_id = other_session(alice, api, make_client)
+    failed = failing_event_writes("session_revoked")
+    assert api.delete(f"/v1/account/sessions/{session_id}").status_code == 503 and failed
+    assert other.api.get("/v1/account").status_code == 200   # nothing changed
+    failing_event_writes(None)
+    assert api.delete(f"/v1/account/sessions/{session_id}").status_code == 200
+    assert other.api.get("/v1/account").status_code == 401
+    assert event_kinds(api).count("session_revoked") == 1
+
+
+def test_a_revocation_whose_answer_was_lost_succeeds_when_retried(alice, api, make_client, faults):
+    other, session_id = other_session(alice, api, make_client)
+    faults.fail("dynamodb", fault.ANSWER_LOST, operation="TransactWriteItems")
+    assert api.delete(f"/v1/account/sessions/{session_id}").status_code == 503
+    assert other.api.get("/v1/account").status_code == 401
+    assert api.delete(f"/v1/account/sessions/{session_id}").status_code == 200
+    assert event_kinds(api).count("session_revoked") == 1
+    never = api.delete(f"/v1/account/sessions/{'0' * 32}")
+    assert never.status_code == 404 and never.json["error"] == "session_not_found"
