@@ -152,6 +152,18 @@ def test_a_lockout_write_arriving_after_the_success_is_refused(alice):
     assert lockout_failures(alice.email) == 0
 
 
+def test_a_lockout_write_arriving_after_support_lifted_the_lock_is_refused(alice):
+    from chalicelib import store
+
+    owner = account_id(alice.email)
+    now = int(alice.clock.now())
+    store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    store.transact([store.op_lift_lock(owner, "b" * 32)])
+    with pytest.raises(store.ConditionFailed):
+        store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    assert lockout_failures(alice.email) == 0
+
+
 def test_a_try_counted_before_a_success_cannot_land_after_it(alice, make_client, race):
     """Staged: a wrong guess has read the lockout (no failures) and is about to count itself
     when the person logs in in another browser. Its write comes after the success: refused
