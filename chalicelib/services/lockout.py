@@ -89,7 +89,7 @@ def _human(seconds: int) -> str:
 
 
 def cancelling(change: Change, lock: dict | None) -> Change:
-    """For a successful second factor's transaction (which deletes the lockout item, and so
+    """For a successful second factor's transaction (which replaces the lockout item, and so
     the pending support reset on it, services/support.py): record the cancellation and tell
     the owner."""
     if lock and lock.get("reset_due_at"):

@@ -3,7 +3,7 @@ account's status, lifting a hard lock, and resetting every verification method a
 waiting period.
 
 A reset is scheduled on the account's lockout item (store/support.py). The verify step of a
-login or step-up already reads that item and its success deletes it, so a successful second
+login or step-up already reads that item and its success replaces it, so a successful second
 factor during the wait cancels the reset at no extra round trip: verification adds the
 `mfa_reset_cancelled` event and notice to the transaction it commits anyway (`lockout.cancelling`).
 When the wait is over, `complete_due` (ops.recovery complete-resets, run on a schedule)

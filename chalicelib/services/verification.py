@@ -93,7 +93,7 @@ def _accept(account: dict, method: dict, proof: dict, client: Client, event: str
             *verified.ops,
             *extra_ops,
         ).audit(f"{event}_succeeded", method_id=method_id, method_type=method["type"], **verified.details)
-        lockout.cancelling(change, lock)   # deleting the lockout item cancels a pending MFA reset
+        lockout.cancelling(change, lock)   # replacing the lockout item cancels a pending MFA reset
         if verified.notice:
             kind, context = verified.notice
             change.notify(kind, **context).audit(kind, method_id=method_id, **verified.details)

@@ -9,9 +9,12 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
                                                                password generation, live reset token)
   method           ACCOUNT#<id>            METHOD#<mid>        pending ones (15 min at most, a push
                                                                pairing 10 min); active ones none
-  lockout          ACCOUNT#<id>            LOCKOUT             none: consecutive second-factor failures,
-                                                               deleted by a success; also a pending MFA
-                                                               reset (support), which that delete cancels
+  lockout          ACCOUNT#<id>            LOCKOUT             none: consecutive second-factor failures
+                                                               and the `version` of the last write (each
+                                                               try's write is conditional on it), replaced
+                                                               by a version alone on a success; also a
+                                                               pending MFA reset (support), which that
+                                                               replacement cancels
                    GSI1: MFARESET          GSI1: <due, 12 digits>#<id>   (only while a reset is pending)
   session list     ACCOUNT#<id>            SESSIONS            none: `tokens`, the account's session token
                                                                hashes ("<hash>:<absolute expiry>"), and

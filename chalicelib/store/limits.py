@@ -45,8 +45,8 @@ def reserve_second_factor_try(account_id: str, read: dict | None, try_id: str, n
         condition = "version = :read OR version = :mine"
         values[":read"] = read["version"]
     elif read is not None:   # an item written before versions (or holding only a pending reset)
-        condition = ("(attribute_not_exists(version) AND (attribute_not_exists(failures) OR failures = :expected)) "
-                     "OR version = :mine")
+        condition = ("(attribute_exists(PK) AND attribute_not_exists(version) AND "
+                     "(attribute_not_exists(failures) OR failures = :expected)) OR version = :mine")
         values[":expected"] = expected
     else:
         condition = "attribute_not_exists(PK) OR version = :mine"

@@ -1,5 +1,5 @@
 """Support-assisted recovery on the lockout item: lifting a hard lock, and the pending MFA
-reset. The reset lives on the item the verify step already reads and a success deletes, so a
+reset. The reset lives on the item the verify step already reads and a success replaces, so a
 successful second factor cancels it without another round trip (services.support)."""
 from chalicelib.store.engine import _get, _op_delete, _op_update, _query
 from chalicelib.store.keys import GSI1, _account_key, _lockout_key, _pending_reset_index_key, _pending_resets_due
