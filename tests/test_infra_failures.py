@@ -164,6 +164,24 @@ def test_a_lockout_write_arriving_after_support_lifted_the_lock_is_refused(alice
     assert lockout_failures(alice.email) == 0
 
 
+def test_a_lockout_write_read_from_an_item_without_a_version_needs_it_still_there(alice):
+    """An item written before versions (or one holding only a pending reset) that is gone by
+    the time the try's write arrives (a finished reset deletes it): refused, not recreated."""
+    from chalicelib import store
+
+    owner = account_id(alice.email)
+    now = int(alice.clock.now())
+    key = {"PK": {"S": f"ACCOUNT#{owner}"}, "SK": {"S": "LOCKOUT"}}
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={**key, "failures": {"N": "3"}})
+    read = store.get_lockout(owner, now)
+    boto3.client("dynamodb").delete_item(TableName=TABLE, Key=key)
+    with pytest.raises(store.ConditionFailed):
+        store.reserve_second_factor_try(owner, read, "a" * 32, now, None)
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={**key, "failures": {"N": "3"}})
+    store.reserve_second_factor_try(owner, read, "a" * 32, now, None)
+    assert lockout_failures(alice.email) == 4
+
+
 def test_a_try_counted_before_a_success_cannot_land_after_it(alice, make_client, race):
     """Staged: a wrong guess has read the lockout (no failures) and is about to count itself
     when the person logs in in another browser. Its write comes after the success: refused
