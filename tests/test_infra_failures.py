@@ -68,6 +68,24 @@ def test_the_final_write_failing_during_a_login_counts_nothing(alice, api, fault
     assert "login_failed" not in event_kinds(api)
 
 
+@pytest.mark.parametrize("nth", [1, 2])   # the login attempt's try, then the lockout's
+def test_a_try_whose_counting_write_lost_its_answer_is_given_back(alice, api, faults, nth):
+    """The write that counts the try was applied, but its answer never came (botocore's
+    retries spent): 503, and what it counted is given back."""
+    login_id = alice.start_login()
+    faults.fail("dynamodb", fault.ANSWER_LOST, nth=nth, operation="UpdateItem")
+    assert alice.verify(login_id).status_code == 503 and faults.injected == 1
+    assert attempt_tries(login_id) == 0 and lockout_failures(alice.email) == 0
+    assert alice.verify(login_id).status_code == 200
+    assert "login_failed" not in event_kinds(api)
+
+
+def test_a_step_up_try_whose_counting_write_lost_its_answer_is_given_back(alice, api, faults):
+    faults.fail("dynamodb", fault.ANSWER_LOST, operation="UpdateItem")
+    assert alice.step_up().status_code == 503 and faults.injected == 1
+    assert step_up_tries(api) == 0 and lockout_failures(alice.email) == 0
+
+
 def test_a_wrong_code_still_counts_while_kms_works(alice, api):
     """The rule given back only what was not checked: a wrong code is the person's failure."""
     login_id = alice.start_login()

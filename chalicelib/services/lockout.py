@@ -9,7 +9,7 @@ overshoot; a try whose proof could not be checked (an outage) is given back (`re
 """
 from dataclasses import dataclass
 
-from chalicelib import errors, store
+from chalicelib import aws, errors, store
 from chalicelib.clock import random_id
 from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
@@ -53,6 +53,14 @@ def reserve(account_id: str, lockout: dict | None, now: int) -> Try:
         store.reserve_second_factor_try(account_id, lockout, counted.try_id, now, locked_until)
     except store.ConditionFailed:
         raise errors.verification_in_progress() from None
+    except Exception as failed:
+        if aws.is_outage(failed):
+            # Only its answer may have been lost: give back what it may have counted.
+            try:
+                release(account_id, counted)
+            except Exception:  # noqa: BLE001 - the outage that ended the try is what is answered
+                pass
+        raise
     return counted
 
 

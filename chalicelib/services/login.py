@@ -93,14 +93,26 @@ def challenge(login_id: str, method_id: str | None, client: Client, browser: str
 def verify(login_id: str, proof: Proof, client: Client, browser: str | None) -> tuple[sessions.NewSession, dict]:
     """The new session and the method used (see verification.check). The proof names its
     method (directly, or through the challenge it answers); the write that counts the try
-    takes what the method's reservation says from the attempt, so a challenge answers once."""
-    s = get_settings()
-    n = now_s()
+    takes what the method's reservation says from the attempt, so a challenge answers once.
+    A try that ends in an AWS failure is given back (verification.unchecked)."""
     if not is_id(login_id):
         raise errors.login_not_found()
+    try_id = random_id()
+    try:
+        return _verify(login_id, try_id, proof, client, browser)
+    except Exception as failed:
+        if verification.unchecked(failed):
+            # Also when the write that counted the try failed: only its answer may have been lost.
+            verification.release_quietly(store.release_login_try, login_id, try_id)
+        raise
+
+
+def _verify(login_id: str, try_id: str, proof: Proof, client: Client,
+            browser: str | None) -> tuple[sessions.NewSession, dict]:
+    s = get_settings()
+    n = now_s()
     impl = challenges.reading(proof)
     reservation = impl.reservation(proof)
-    try_id = random_id()
     try:
         attempt = store.reserve_login_try(login_id, try_id, n, s.login_attempt_max_failures,
                                           takes=reservation.takes, requires=reservation.requires,
@@ -117,21 +129,15 @@ def verify(login_id: str, proof: Proof, client: Client, browser: str | None) -> 
     owner = challenges.attempt_owner(login_id, attempt)
     method_id, checked = impl.locate(attempt, proof)
     session = sessions.new_session(owner.account_id, owner.email, sessions.WEB, client, mfa_at=n)
-    try:
-        used = verification.check(
-            owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="login",
-            guards=[(store.op_consume_login_attempt(login_id, n), errors.login_expired()),
-                    (store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0)),
-                     errors.login_expired()),
-                    # Enforced since the password step: the login ends here.
-                    (store.op_domain_allows_passwords(sso_connections.domain_of(owner.email)),
-                     errors.sso_required())],
-            tries_left=s.login_attempt_max_failures - attempt["tries"],
-            extra_ops=store.ops_put_session(session.token_hash, session.record),
-        )
-    except Exception as failed:
-        if verification.unchecked(failed):
-            # The attempt's try goes back too (best effort, as the lockout's).
-            verification.release_quietly(store.release_login_try, login_id, try_id)
-        raise
+    used = verification.check(
+        owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="login",
+        guards=[(store.op_consume_login_attempt(login_id, n), errors.login_expired()),
+                (store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0)),
+                 errors.login_expired()),
+                # Enforced since the password step: the login ends here.
+                (store.op_domain_allows_passwords(sso_connections.domain_of(owner.email)),
+                 errors.sso_required())],
+        tries_left=s.login_attempt_max_failures - attempt["tries"],
+        extra_ops=store.ops_put_session(session.token_hash, session.record),
+    )
     return session, used

@@ -39,13 +39,24 @@ def challenge(session: dict, method_id: str | None, client: Client, method_type:
 
 
 def step_up(session: dict, proof: Proof, client: Client) -> tuple[int, dict]:
-    """The new step-up time and the method used (see verification.check)."""
+    """The new step-up time and the method used (see verification.check). A try that ends in
+    an AWS failure is given back (verification.unchecked)."""
     _local(session)
+    try_id = random_id()
+    try:
+        return _step_up(session, try_id, proof, client)
+    except Exception as failed:
+        if verification.unchecked(failed):
+            # Also when the write that counted the try failed: only its answer may have been lost.
+            verification.release_quietly(store.release_step_up_try, session["token_hash"], try_id)
+        raise
+
+
+def _step_up(session: dict, try_id: str, proof: Proof, client: Client) -> tuple[int, dict]:
     s = get_settings()
     n = now_s()
     impl = challenges.reading(proof)
     impl.explain(session, proof)   # before a try is counted: a push not answered yet costs nothing
-    try_id = random_id()
     try:
         reserved = store.reserve_step_up_try(session["token_hash"], try_id, n, s.step_up_max_failures,
                                              takes=impl.reservation(proof).takes)
@@ -54,14 +65,9 @@ def step_up(session: dict, proof: Proof, client: Client) -> tuple[int, dict]:
         raise errors.too_many_step_up_failures() from None
     owner = challenges.session_owner(session)
     method_id, checked = impl.locate(reserved, proof)
-    try:
-        used = verification.check(
-            owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="step_up",
-            guards=[(store.op_mark_step_up(session["token_hash"], n), errors.unauthenticated())],
-            tries_left=s.step_up_max_failures - reserved["step_up_tries"],
-        )
-    except Exception as failed:
-        if verification.unchecked(failed):
-            verification.release_quietly(store.release_step_up_try, session["token_hash"], try_id)
-        raise
+    used = verification.check(
+        owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="step_up",
+        guards=[(store.op_mark_step_up(session["token_hash"], n), errors.unauthenticated())],
+        tries_left=s.step_up_max_failures - reserved["step_up_tries"],
+    )
     return n, used
