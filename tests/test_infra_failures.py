@@ -271,6 +271,15 @@ def failing_event_writes(local_aws):
     return fail
 
 
+def test_a_wrong_code_whose_failure_could_not_be_recorded_still_counts(alice, failing_event_writes):
+    """The code was checked and wrong; only writing the failure event failed (503): the try
+    stays counted, on the attempt and on the lockout."""
+    login_id = alice.start_login()
+    failed = failing_event_writes("login_failed")
+    assert alice.verify(login_id, "000000").status_code == 503 and failed
+    assert attempt_tries(login_id) == 1 and lockout_failures(alice.email) == 1
+
+
 def test_a_cli_approval_whose_answer_was_lost_answers_the_same_when_retried(alice, api, cli, make_client, faults):
     started = started_cli_login(cli)
     decision = {"user_code": started["user_code"], "decision": "approve"}

@@ -55,8 +55,9 @@ def unchecked(error: Exception) -> bool:
     """Whether a try ended without an answer about its proof: an AWS call failed (KMS, the
     final write), or the final write stayed busy with others. A wrong proof is refused before
     anything is written, so only a proof that checked out reaches the write that can be
-    busy: giving such a try back hands a guesser nothing."""
-    return aws.is_outage(error) or isinstance(error, store.Busy)
+    busy: giving such a try back hands a guesser nothing. An outage while a refusal was being
+    recorded (the refusal is its context) is not one: that proof was checked."""
+    return (aws.is_outage(error) or isinstance(error, store.Busy)) and not isinstance(error.__context__, ApiError)
 
 
 def release_quietly(release, *args) -> None:
