@@ -63,9 +63,11 @@ def try_again() -> ApiError:
     return _retry_after(429, "try_again", "Another request is changing the same data. Try again.", 1)
 
 
-def service_unavailable(wait: int = 5) -> ApiError:
-    """An AWS service this request needs failed it: nothing the client did; retry shortly."""
-    return _retry_after(503, "service_unavailable", "The service is briefly unavailable. Try again in a moment.", wait)
+def service_unavailable(wait: int) -> ApiError:
+    """AWS failed under the request (throttling, an outage, a timeout) after its retries, or
+    the invocation had no time left for another call: the same request can be sent again."""
+    return _retry_after(503, "service_unavailable", "The service is briefly unavailable. Try again in a moment.",
+                        wait)
 
 
 def verification_in_progress() -> ApiError:
@@ -139,7 +141,8 @@ def mfa_enrollment_required(message: str = "Set up a verification method before 
 
 
 def step_up_required(window_seconds: int) -> ApiError:
-    return ApiError(403, "step_up_required", "Confirm it's you: verify a second factor again (POST /v1/account/step-up).",
+    return ApiError(403, "step_up_required",
+                    "Confirm it's you: verify a second factor again (POST /v1/account/step-up).",
                     extra={"step_up_seconds": window_seconds})
 
 

@@ -26,12 +26,8 @@ class Counted:
 
     def refund(self) -> None:
         """For a request that failed for a reason that was not the person's (an outage): it
-        should not bring them nearer a 429. Best effort: the storage may be what failed."""
-        for scope, key, _ in self.limits:
-            try:
-                refund(self.window, self.at, scope, key)
-            except (store.Busy, *aws.failures()):
-                log.warning("hit of %s not refunded", scope, exc_info=True)
+        should not bring them nearer a 429."""
+        refund_quietly(self.window, self.at, *((scope, key) for scope, key, _ in self.limits))
 
 
 def enforce(window: int, *limits: tuple[str, str, int]) -> Counted:
@@ -61,3 +57,15 @@ def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read):
 def refund(window: int, counted_at: int, scope: str, key: str) -> None:
     """Take back a hit that turned out not to count (e.g. a lookup that found its code)."""
     store.refund_hit(scope, key, counted_at, window)
+
+
+def refund_quietly(window: int, counted_at: int, *hits: tuple[str, str]) -> None:
+    """Take back hits (scope, key) for a request that failed on an outage, not on its input:
+    best effort, as the same outage may refuse these writes (the hits then stay counted)."""
+    for scope, key in hits:
+        try:
+            store.refund_hit(scope, key, counted_at, window)
+        except Exception as error:
+            if not (isinstance(error, store.Busy) or aws.is_outage(error)):
+                raise
+            log.warning("hit of %s not refunded", scope, exc_info=True)

@@ -26,15 +26,12 @@ def signup(email: str, password: str, client: Client) -> None:
                              ("signup-ip", client.ip_or_unknown, s.signup_limit_per_ip))
     try:
         _sign_up(email, password, client)
-    except store.Busy:
-        counted.refund()
+    except Exception as error:
+        # An outage or a conflict is not the person's doing (the pending sign-up may stand:
+        # signing up again mails a new link), so it does not bring them nearer a 429 either.
+        if isinstance(error, store.Busy) or aws.is_outage(error):
+            counted.refund()
         raise
-    except aws.failures():
-        # Not the person's doing (the pending sign-up may stand: signing up again mails a new
-        # link), so it does not bring them nearer a 429 either.
-        log.warning("sign-up failed on AWS", exc_info=True)
-        counted.refund()
-        raise errors.service_unavailable() from None
 
 
 def _sign_up(email: str, password: str, client: Client) -> None:

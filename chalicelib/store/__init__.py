@@ -43,9 +43,9 @@ from chalicelib.store.audit import list_events, op_put_event, op_put_unknown_log
 from chalicelib.store.cli_logins import (
     cancel_cli_logins,
     create_cli_login,
-    decide_cli_login,
     get_cli_login_by_user_code,
     op_consume_cli_login,
+    ops_decide_cli_login,
     record_cli_poll,
     slow_down_cli_login,
 )
@@ -56,12 +56,14 @@ from chalicelib.store.limits import (
     op_count_hit,
     op_reset_lockout,
     refund_hit,
+    release_second_factor_try,
     reserve_second_factor_try,
 )
 from chalicelib.store.login_attempts import (
     get_login_attempt,
     op_consume_login_attempt,
     op_put_login_attempt,
+    release_login_try,
     reserve_login_try,
 )
 from chalicelib.store.methods import (
@@ -124,9 +126,12 @@ from chalicelib.store.sessions import (
     op_delete_session,
     op_mark_step_up,
     ops_put_session,
+    ops_revoke_session,
+    release_step_up_try,
     reserve_step_up_try,
     touch_session,
     unlist,
+    was_revoked,
 )
 from chalicelib.store.sso import (
     get_account_and_domain,
