@@ -59,7 +59,9 @@ def _reshape_chalice_error(response: Response) -> Response:
         if response.status_code >= 500:
             return error_response(_INTERNAL_ERROR)
         code = _CHALICE_ERRORS.get(body["Code"], "request_refused")
-        return json_response(response.status_code, {"error": code, "message": str(body.get("Message", ""))})
+        # A 405 names the methods the path has (RFC 9110); Chalice puts them in Allow.
+        kept = {name: value for name, value in response.headers.items() if name.lower() == "allow"}
+        return json_response(response.status_code, {"error": code, "message": str(body.get("Message", ""))}, kept)
     return response
 
 

@@ -87,6 +87,7 @@ def test_wrong_content_type_gets_415_in_error_shape(api):
 def test_wrong_method_gets_405_in_error_shape(api):
     response = api.request("PUT", "/v1/login", raw=b"{}")
     assert response.status_code == 405 and response.json["error"] == "method_not_allowed"
+    assert {m.strip() for m in response.headers["Allow"].split(",")} == {"POST", "OPTIONS"}
 
 
 def test_unexpected_failure_is_a_json_500_without_details(api, monkeypatch):
