@@ -32,8 +32,9 @@ _INTERNAL_ERROR = errors.internal_error()
 _ALLOWED_HEADERS = "Content-Type, X-Requested-With, Authorization, X-Client"
 
 
-def _preflight():
-    """CORS preflight; the headers themselves are added by the middleware below."""
+def _preflight(**path_parameters):
+    """CORS preflight; the headers themselves are added by the middleware below. A path with
+    parameters ({login_id}...) passes them, unused."""
     methods_here = sorted(app.routes[app.current_request.context["resourcePath"]])
     return Response(body="", status_code=204, headers={
         "Access-Control-Allow-Methods": ", ".join(methods_here),
