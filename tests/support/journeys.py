@@ -125,7 +125,8 @@ def cli_token_over_http(browser: Browser) -> str:
     """On the served API: a CLI login started, approved by `browser` (a full session with a
     fresh second factor) and polled: the CLI session's bearer token."""
     started = browser.call("POST", "/v1/cli/logins", {"client_name": "tests"}).json()
-    approved = browser.call("POST", "/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
+    approved = browser.call("POST", "/v1/cli/logins/approve",
+                            {"user_code": started["user_code"], "decision": "approve"})
     assert approved.status_code == 200, approved.text
     issued = browser.call("POST", "/v1/cli/logins/token", {"device_code": started["device_code"]})
     assert issued.status_code == 200, issued.text
