@@ -101,6 +101,47 @@ def test_openapi_document_is_valid(api):
     validate(api.get("/openapi.json").json)
 
 
+# The routes that count hits against a limit (ledger/limits.py, methods/push.py, the
+# second-factor lockout's verification_in_progress).
+RATE_LIMITED = [("post", "/v1/accounts"), ("post", "/v1/accounts/verification-email"), ("post", "/v1/login"),
+                ("post", "/v1/login/{login_id}/verify"), ("post", "/v1/login/{login_id}/push"),
+                ("post", "/v1/login/{login_id}/challenges"), ("post", "/v1/account/step-up"),
+                ("post", "/v1/account/step-up/push"), ("post", "/v1/account/step-up/challenges"),
+                ("post", "/v1/account/password"), ("post", "/v1/password-resets"), ("post", "/v1/account/methods"),
+                ("post", "/v1/devices"), ("post", "/v1/cli/logins"), ("post", "/v1/cli/logins/approve"),
+                ("get", "/v1/cli/logins/{user_code}"), ("post", "/v1/sso/start")]
+
+
+def test_openapi_document_declares_the_limits_and_rules(api):
+    document = api.get("/openapi.json").json
+    paths, schemas = document["paths"], document["components"]["schemas"]
+    for method, path in RATE_LIMITED:
+        too_many = paths[path][method]["responses"]["429"]
+        assert "Retry-After" in too_many["headers"], (method, path)
+    # Exactly one proof on the verify step and step-up.
+    for path in ("/v1/login/{login_id}/verify", "/v1/account/step-up"):
+        ref = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        proofs = schemas[ref.rsplit("/", 1)[1]]
+        assert len(proofs["oneOf"]) >= 3 and "anyOf" not in proofs
+    scope = paths["/v1/account/sessions"]["delete"]["parameters"]
+    assert [(p["name"], p["in"], p["required"], p["schema"]) for p in scope] == [
+        ("scope", "query", True, {"type": "string", "enum": ["others"]})]
+    for model, field in [("SignupRequest", "email"), ("LoginRequest", "email"), ("EmailChangeRequest", "new_email"),
+                         ("PasswordResetRequest", "email"), ("ResendVerificationRequest", "email")]:
+        assert schemas[model]["properties"][field]["format"] == "email", (model, field)
+    not_allowed = document["components"]["responses"]["MethodNotAllowed"]
+    assert not_allowed["headers"]["Allow"]["required"] is True and "405" in document["info"]["description"]
+
+
+def test_a_body_is_required_only_where_the_model_needs_fields(api):
+    paths = api.get("/openapi.json").json["paths"]
+    assert paths["/v1/account/recovery-codes"]["post"]["requestBody"]["required"] is False
+    assert paths["/v1/account/methods/totp"]["post"]["requestBody"]["required"] is False
+    assert paths["/v1/login"]["post"]["requestBody"]["required"] is True
+    # No body at all is read as {}: the route answers as it does to {}.
+    assert api.request("POST", "/v1/login", raw=b"").json["error"] == "invalid_request"
+
+
 def test_dev_mailbox_is_404_outside_the_local_stage(api, monkeypatch):
     from chalicelib.config import get_settings
 

@@ -13,6 +13,8 @@ from tests.support.http import ORIGIN  # noqa: E402
 from tests.support.journeys import cli_token_over_http, onboarded_browser  # noqa: E402
 from tests.support.servers import serve_locally  # noqa: E402
 
+# Both tests on one worker: one served API for the module.
+pytestmark = pytest.mark.xdist_group("schemathesis")
 SEED = 17
 # Fuzzed examples per operation, beside the coverage phase's deterministic cases.
 EXAMPLES_PER_OPERATION = 3
