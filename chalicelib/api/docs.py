@@ -3,7 +3,7 @@ import re
 
 from chalice import Blueprint
 
-from chalicelib.api.http import FORM, FULL, IDP, PUBLIC, ROUTES, UNSAFE_METHODS, endpoint
+from chalicelib.api.http import DEVICE, FORM, FULL, IDP, PUBLIC, ROUTES, UNSAFE_METHODS, endpoint
 from chalicelib.api.models import Error
 from chalicelib.config import get_settings
 
@@ -81,7 +81,10 @@ def build_document() -> dict:
             operation["responses"][str(status)] = {"description": _STATUS_TEXT.get(status, "Error"),
                                                    "content": error_content,
                                                    **({"headers": _RETRY_AFTER} if status == 429 else {})}
-        if route.auth not in (PUBLIC, IDP):
+        if route.auth == DEVICE:
+            operation["security"] = [{"deviceSignature": []}]
+            operation["x-requires"] = "a paired device's signature (X-Device-Timestamp, X-Device-Nonce)"
+        elif route.auth not in (PUBLIC, IDP):
             operation["security"] = [{"sessionCookie": []}, {"bearer": []}]
             operation["x-requires"] = "full session" if route.auth == FULL else "any session, including enrolment"
         paths.setdefault(route.path, {})[route.method.lower()] = operation
@@ -98,6 +101,9 @@ def build_document() -> dict:
             "securitySchemes": {
                 "sessionCookie": {"type": "apiKey", "in": "cookie", "name": get_settings().session_cookie_name},
                 "bearer": {"type": "http", "scheme": "bearer"},
+                # ECDSA P-256 over METHOD, path, X-Device-Timestamp, X-Device-Nonce and the body's
+                # SHA-256 (services/device_auth.py), with the key given at pairing.
+                "deviceSignature": {"type": "apiKey", "in": "header", "name": "X-Device-Signature"},
             },
         },
     }
