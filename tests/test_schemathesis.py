@@ -17,7 +17,7 @@ from tests.support.servers import serve_locally  # noqa: E402
 pytestmark = pytest.mark.xdist_group("schemathesis")
 SEED = 17
 # Fuzzed examples per operation, beside the coverage phase's deterministic cases.
-EXAMPLES_PER_OPERATION = 3
+EXAMPLES_PER_OPERATION = 4
 SESSION_COOKIE = "__Host-mfa_session"
 _accounts = itertools.count()
 
