@@ -35,7 +35,9 @@ def base_url():
 class Credential:
     """A session for the generated requests, put on each one as it is sent. A request can end
     the session (logout, deleting the account): later requests to the same operation meet the
-    401 that follows, and the next operation starts with a new session."""
+    401 that follows, and the next operation starts with a new session. (Schemathesis' auth
+    providers set the token when a case is drawn, and the coverage phase draws its cases ahead:
+    an ended session would be sent again, each time costing a new account.)"""
 
     def __init__(self, kind: str, base_url: str):
         self.kind, self.base_url = kind, base_url
