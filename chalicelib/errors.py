@@ -29,6 +29,11 @@ def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "not_found", f"The {what} does not exist.")
 
 
+def method_not_allowed(method: str, allowed: list[str]) -> ApiError:
+    """As app.py reshapes Chalice's own 405: the path's methods in Allow (RFC 9110)."""
+    return ApiError(405, "method_not_allowed", f"Unsupported method: {method}", headers={"Allow": ", ".join(allowed)})
+
+
 def malformed_json() -> ApiError:
     return ApiError(400, "malformed_json", "The request body is not valid JSON.")
 

@@ -139,6 +139,14 @@ def test_cors_headers_only_for_allowed_origins(api):
     assert "X-Requested-With" in preflight.headers["Access-Control-Allow-Headers"]
 
 
+@pytest.mark.parametrize("path, methods", [("/v1/login/abc/verify", {"POST", "OPTIONS"}),
+                                           ("/v1/account/methods/abc", {"PATCH", "DELETE", "OPTIONS"})])
+def test_preflight_of_a_path_with_parameters(api, path, methods):
+    preflight = api.request("OPTIONS", path)
+    assert preflight.status_code == 204
+    assert {m.strip() for m in preflight.headers["Access-Control-Allow-Methods"].split(",")} == methods
+
+
 def make_cli_session(account_id: str, email: str) -> str:
     from chalicelib import store
     from chalicelib.records import Client
