@@ -10,6 +10,7 @@
 - LOCAL_AWS=real: the ambient AWS credentials and an already deployed stack are used as is.
 """
 import argparse
+import errno
 import json
 import os
 import signal
@@ -54,6 +55,16 @@ def frontend_file(path: str) -> Path | None:
     return None
 
 
+def local_origins(host: str, port: int) -> dict:
+    """The local stage's frontend is this server: its links and allowed origins follow the
+    port and host it listens on (localhost first: WebAuthn needs that name, not the IP)."""
+    names = ["localhost", "127.0.0.1"]
+    if host not in (*names, "0.0.0.0", "::"):
+        names.append(host)
+    return {"PUBLIC_BASE_URL": f"http://localhost:{port}",
+            "ALLOWED_ORIGINS": ",".join(f"http://{name}:{port}" for name in names)}
+
+
 def _stop_like_ctrl_c(signum, frame):
     """`kill` (tests, CI) stops as cleanly as Ctrl-C, real servers included."""
     raise KeyboardInterrupt
@@ -67,6 +78,8 @@ def main() -> None:
     args = parser.parse_args()
 
     config, environment = stage_environment(args.stage)
+    if args.stage == "local":
+        environment.update(local_origins(args.host, args.port))
     for name, value in environment.items():
         os.environ.setdefault(name, value)
 
@@ -146,13 +159,20 @@ def main() -> None:
         # As `chalice local` does: each server thread gets its own current_request.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
-        server = LocalDevServer(app, config, args.host, args.port, handler_cls=Handler)
+        try:
+            server = LocalDevServer(app, config, args.host, args.port, handler_cls=Handler)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise
+            print(f"Port {args.port} on {args.host} is already in use: stop what uses it, or pick another "
+                  f"port (PORT=8101 make run).", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
         base = f"http://{args.host}:{args.port}"
         print(f"API on {base}  (OpenAPI: {base}/openapi.json)", flush=True)
         print(f"Web frontend: http://localhost:{args.port}/  (WebAuthn needs the name localhost, not the IP)",
               flush=True)
         if args.stage == "local":
-            print(f"Dev mailbox: {base}/_dev/mailbox", flush=True)
+            print(f"Dev mailbox: http://localhost:{args.port}/_dev/mailbox", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass

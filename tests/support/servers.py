@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.support import PROJECT
+from tests.support.http import ORIGIN
 
 
 def require_real_servers(kind: str) -> None:
@@ -54,7 +55,13 @@ def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | N
         require_real_servers(mode)
     port = port or free_port()
     environment = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_AWS")}
+    # The suite's clients send the local stage's usual origin (tests.support.http.ORIGIN),
+    # whatever port the server got; a test of the port-following defaults unsets them (a None
+    # value in `env` removes the variable).
+    environment.update(PUBLIC_BASE_URL=ORIGIN, ALLOWED_ORIGINS=f"{ORIGIN},http://127.0.0.1:8000")
     environment.update(env or {}, LOCAL_AWS=mode)
+    for name in [name for name, value in environment.items() if value is None]:
+        del environment[name]
     # A file, not a pipe: a pipe nobody reads stalls the server once its request log fills it.
     log = tempfile.TemporaryFile(mode="w+")
     process = subprocess.Popen([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],

@@ -1,0 +1,49 @@
+"""`make run`'s program as a person starts it: on another port its links and allowed origins
+follow that port (unless set), and a port already taken gets one clear line, not a traceback."""
+import os
+import socket
+import subprocess
+import sys
+
+import requests
+
+from localdev.embedded_aws import free_port
+from tests.support import PROJECT
+from tests.support.servers import serve_locally
+
+FOLLOW_THE_PORT = {"PUBLIC_BASE_URL": None, "ALLOWED_ORIGINS": None}
+
+
+def test_on_another_port_the_frontend_origin_works_and_links_point_to_it():
+    port = free_port()
+    origin = f"http://localhost:{port}"
+    with serve_locally("embedded", FOLLOW_THE_PORT, port=port) as url:
+        headers = {"Origin": origin, "X-Requested-With": "fetch"}
+        signed_up = requests.post(f"{url}/v1/accounts", json={"email": "port@example.com",
+                                                            "password": "a long enough passphrase 42"},
+                                  headers=headers, timeout=30)
+        assert signed_up.status_code == 202, signed_up.text
+        mail = requests.get(f"{url}/_dev/mailbox", timeout=10).json()["messages"]
+        assert mail[0]["links"][0].startswith(f"{origin}/verify-email#token=")
+        # The IP form of this port is allowed too; the default port's origin is not.
+        for allowed in (origin, f"http://127.0.0.1:{port}"):
+            answer = requests.post(f"{url}/v1/login", json={"email": "port@example.com", "password": "x" * 12},
+                                   headers={**headers, "Origin": allowed}, timeout=30)
+            assert answer.json().get("error") != "origin_not_allowed"
+        refused = requests.post(f"{url}/v1/login", json={"email": "port@example.com", "password": "x" * 12},
+                                headers={**headers, "Origin": "http://localhost:8000"}, timeout=30)
+        assert refused.status_code == 403 and refused.json()["error"] == "origin_not_allowed"
+
+
+def test_a_port_in_use_gets_one_clear_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        finished = subprocess.run([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],
+                                  cwd=PROJECT, capture_output=True, text=True, timeout=120,
+                                  env={k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "LOCAL_AWS")})
+    assert finished.returncode == 1
+    assert "Traceback" not in finished.stderr
+    assert f"Port {port} on 127.0.0.1 is already in use" in finished.stderr
+    assert "PORT=8101 make run" in finished.stderr
