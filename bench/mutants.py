@@ -257,7 +257,8 @@ class Outcome:
 def _run_tests(repo: Path, tests: tuple[str, ...], runs: int) -> Outcome:
     """Runs the tests `runs` times in the copy: how many runs had a failure."""
     report = repo / ".repeat-report.json"
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(repo / "bench")}
+    # Wide enough for pytest's summary to say why a test failed (--why).
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(repo / "bench"), "COLUMNS": "240"}
     command = [str(repo / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
                "-p", "repeat_plugin", "--repeat-runs", str(runs), "--repeat-report", str(report), *tests]
     try:
