@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -331,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the rules and exit")
     parser.add_argument("--why", action="store_true", help="print each mutant's first failure (to check the reason)")
     args = parser.parse_args(argv)
+    # Stopped from outside: unwind, so the running pytest is killed and the copy removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     problems = drift()
     if problems:
         print("The mutant list no longer matches the source:", *problems, sep="\n  ")
