@@ -3,8 +3,9 @@
 Each test stages the interleaving with the `race` fixture (tests/support/races.py): the
 first request has read the one-time thing and is held just before its conditional write,
 while the second reads the same state and runs to the end; then the first writes. Only the
-write's own condition can refuse the first, so each test fails every time that condition is
-missing (bench/mutants.py removes them one at a time to prove it). The races for a TOTP
+conditions of the writes can refuse the first (one, or for some rules several guards side by
+side), so each test fails every time they are missing: bench/mutants.py removes them and
+runs these tests to prove it. The races for a TOTP
 step, a recovery code, an emailed code, a push answer and a reset link live beside their
 features (test_login, test_recovery_codes, test_email_code, test_push, test_passwords).
 """
