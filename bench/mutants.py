@@ -132,7 +132,7 @@ MUTANTS = (
            (Edit("chalicelib/store/login_attempts.py",
                  'condition="attribute_exists(PK) AND used = :false AND expires_at > :now"',
                  f'condition="attribute_exists(PK) AND {_always("used = :false")} AND expires_at > :now"'),),
-           ("tests/test_login.py::test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise",)),
+           ("tests/test_login.py::test_attempt_is_single_use_even_with_two_right_codes_at_once",)),
     Mutant("signed device request: nonce used once",
            (Edit("chalicelib/store/push.py", 'ConditionExpression="attribute_not_exists(PK) OR expires_at <= :now"',
                  'ConditionExpression="attribute_not_exists(PK) OR attribute_exists(PK) OR expires_at <= :now"'),),

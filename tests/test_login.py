@@ -170,6 +170,21 @@ def test_attempt_is_single_use(alice, api):
     assert used.status_code == 410
 
 
+def test_attempt_is_single_use_even_with_two_right_codes_at_once(alice, clock, race):
+    """A double submit carrying two codes that are both right (the next step's and the
+    current one's). Staged: the first, with the later step, has checked its code and is
+    about to complete the login when the second completes it with the earlier step; the
+    first's step is still new, so only the write using up the attempt refuses it."""
+    from chalicelib import store
+
+    login_id = alice.start_login()
+    later, current = (totp_code(alice.secret, clock.now() + 30), totp_code(alice.secret, clock.now()))
+    first, second = race(lambda: alice.verify(login_id, later), lambda: alice.verify(login_id, current),
+                         pause_before=(store, "transact"))
+    assert second.status_code == 200
+    assert first.status_code == 410 and first.json["error"] == "login_expired"
+
+
 def test_attempt_expires_after_five_minutes_even_before_ttl_deletion(alice, api, clock):
     login_id = alice.start_login()
     clock.advance(301)
