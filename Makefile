@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Two test workers (the suite's target machine has 2 cores); files that start LocalStack share one.
 TEST_WORKERS ?= 2
 
-.PHONY: run test bench routes servers package deploy venv clean
+.PHONY: run test bench mutants routes servers package deploy venv clean
 STAGE ?= dev
 PACKAGE_DIR := build/package/$(STAGE)
 
@@ -66,6 +66,10 @@ deploy: package
 bench: venv
 	$(VENV)/bin/python bench/round_trips.py
 	$(VENV)/bin/python bench/password_timing.py
+
+# Each security condition broken in turn in a throwaway copy: its tests must fail in every run.
+mutants: venv
+	$(VENV)/bin/python bench/mutants.py
 
 # docs/routes.md from the route table /openapi.json is built from (tests/test_docs.py checks it).
 routes: venv

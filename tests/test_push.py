@@ -517,3 +517,24 @@ def test_only_the_browser_that_started_the_login_can_follow_and_complete_it(pair
     assert elsewhere.post(f"/v1/login/{login_id}/webauthn/options").status_code == 403
     assert paired.api.post(f"/v1/login/{login_id}/verify",
                            {"challenge_id": pushed["challenge_id"]}).status_code == 200   # the starting browser
+
+
+def test_two_push_requests_at_once_cannot_both_take_the_last_pending_slot(paired, make_client, race):
+    """Two pending already, two requests at once: one gets the third slot, the other is told
+    to try again. Staged: the first has read the two pending ones and is about to add its
+    own when the second adds its own; only the write replacing the version read refuses the
+    first."""
+    from chalicelib import store
+
+    for _ in range(2):
+        start_push_login(paired)
+    other = paired.in_another_browser(make_client())
+    login_ids = [paired.start_login(), other.start_login()]
+    first, second = race(*[lambda b=b, login_id=login_id: b.api.post(f"/v1/login/{login_id}/push",
+                                                                      {"method_id": paired.push_method["id"]})
+                           for b, login_id in zip((paired, other), login_ids, strict=True)],
+                         pause_before=(store, "transact"))
+    assert second.status_code == 201, second.json
+    assert first.status_code == 429 and first.json["error"] == "try_again"
+    fourth = paired.api.post(f"/v1/login/{paired.start_login()}/push", {"method_id": paired.push_method["id"]})
+    assert fourth.status_code == 429 and fourth.json["error"] == "push_rate_limited"
