@@ -132,3 +132,12 @@ def alice(person):
     ago (the clock moved past the code used at enrolment)."""
     return person.onboard()
 
+
+
+@pytest.fixture
+def faults(local_aws):
+    """tests/support/faults.py installed on the app's AWS clients: inject a failure at the
+    Nth call of a service, and see which calls a request made."""
+    from tests.support.faults import Faults
+
+    return Faults().install()

@@ -1,6 +1,7 @@
 """Helpers for the tests, by concern; tests/conftest.py keeps the fixtures built on them.
 
 - clock.py: the frozen clock that the service reads in in-process tests
+- faults.py: AWS failures injected into the app's botocore clients (the Nth call fails with X)
 - http.py: API clients with a cookie jar: Chalice's test client, and the served API over HTTP
 - journeys.py: a person driven through the API (sign up, verify, log in, enrol, step up)
 - phone.py: a paired phone: the reference authenticator's signing, in-process or over HTTP
