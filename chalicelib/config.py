@@ -120,6 +120,14 @@ class Settings(BaseModel):
     # Each start writes a request: per IP, per login window (a company's NAT logs many in).
     sso_start_limit_per_ip: int = 200
 
+    # Every AWS call: attempts (botocore's standard mode; SES is tried once, the outbox sends
+    # again) of at most these timeouts. A call starts only when the Lambda invocation has time
+    # for all of them (chalicelib/aws.py); a failing dependency answers 503 with this Retry-After.
+    aws_attempts: int = Field(2, ge=1)
+    aws_connect_timeout_seconds: float = 1.0
+    aws_read_timeout_seconds: float = 2.0
+    unavailable_retry_after_seconds: int = 5
+
     max_body_bytes: int = 64 * 1024
     # Verification methods that are off unless named here (comma-separated), e.g. email_code:
     # weaker than the others, a stage opts in.

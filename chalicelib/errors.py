@@ -63,6 +63,13 @@ def try_again() -> ApiError:
     return _retry_after(429, "try_again", "Another request is changing the same data. Try again.", 1)
 
 
+def service_unavailable(wait: int) -> ApiError:
+    """AWS failed under the request (throttling, an outage, a timeout) after its retries, or
+    the invocation had no time left for another call: the same request can be sent again."""
+    return _retry_after(503, "service_unavailable", "The service is briefly unavailable. Try again in a moment.",
+                        wait)
+
+
 def verification_in_progress() -> ApiError:
     return _retry_after(429, "try_again", "Another verification for this account is in progress. Try again.", 1)
 

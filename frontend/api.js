@@ -1,11 +1,17 @@
 // The service's API on this same origin: JSON in and out, the session cookie sent by the
 // browser, and the X-Requested-With header the API's CSRF check asks for.
 
+// What a person reads when the service or what it runs on is failing for a moment (the API's
+// 503 service_unavailable, or a gateway's 502/503/504 without the API's error shape).
+export const BRIEFLY_UNAVAILABLE = "The service is briefly unavailable. Try again in a moment.";
+
 export class ApiError extends Error {
   constructor(status, body) {
-    super((body && body.message) || `The service answered ${status}.`);
+    const ours = body && typeof body.error === "string";
+    const briefly = status >= 502 && status <= 504 && (!ours || body.error === "service_unavailable");
+    super(briefly ? BRIEFLY_UNAVAILABLE : (body && body.message) || `The service answered ${status}.`);
     this.status = status;
-    this.code = (body && body.error) || "http_" + status;
+    this.code = (ours && body.error) || (briefly ? "service_unavailable" : "http_" + status);
     this.body = body || {};
   }
 }

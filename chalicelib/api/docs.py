@@ -39,7 +39,8 @@ def build_document() -> dict:
         if route.response:
             success["content"] = {"application/json": {"schema": _schema_ref(route.response, components)}}
         operation["responses"][str(route.status)] = success
-        for status in sorted(set(route.errors) | ({400, 413} if route.body else set())):
+        # Any route may find AWS failing: 503 service_unavailable.
+        for status in sorted(set(route.errors) | {503} | ({400, 413} if route.body else set())):
             operation["responses"][str(status)] = {"description": _STATUS_TEXT.get(status, "Error"),
                                                    "content": {"application/json": {"schema": error_ref}}}
         if route.auth not in (PUBLIC, IDP):

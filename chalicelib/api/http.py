@@ -6,12 +6,13 @@ and return a `Reply` (or a dict for 200).
 """
 import functools
 import json
+import logging
 from dataclasses import dataclass, field
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import errors, passwords, sns
+from chalicelib import aws, errors, passwords, sns
 from chalicelib.api import models
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
@@ -19,9 +20,12 @@ from chalicelib.records import Client
 from chalicelib.services import sessions
 from chalicelib.store import Busy
 
+log = logging.getLogger(__name__)
+
 # What the layers below the services raise, and how the API answers it.
 _DOMAIN_ANSWERS = {
     Busy: lambda error: errors.try_again(),
+    aws.Unavailable: lambda error: errors.service_unavailable(get_settings().unavailable_retry_after_seconds),
     passwords.PasswordRejected: lambda error: errors.password_rejected(error.reason, passwords.MIN_LENGTH,
                                                                        passwords.MAX_LENGTH),
     sns.PushUnavailable: lambda error: errors.push_unavailable(error.platform),
@@ -33,6 +37,18 @@ DOMAIN_ERRORS = tuple(_DOMAIN_ANSWERS)
 def from_domain(error: Exception) -> ApiError:
     answer = next(_DOMAIN_ANSWERS[kind] for kind in type(error).__mro__ if kind in _DOMAIN_ANSWERS)
     return answer(error)
+
+
+def from_failure(error: Exception) -> ApiError | None:
+    """How the API answers an exception a route let through: a domain error's answer; 503
+    when AWS failed (a throttled, failing or unreachable service, after the retries); None for
+    anything else, a bug, which stays a 500."""
+    if isinstance(error, DOMAIN_ERRORS):
+        return from_domain(error)
+    if aws.is_outage(error):
+        log.warning("AWS unavailable: %r", error)
+        return errors.service_unavailable(get_settings().unavailable_retry_after_seconds)
+    return None
 
 
 PUBLIC = "public"
@@ -232,14 +248,21 @@ def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUB
         @functools.wraps(view)
         def handler(**params):
             request = blueprint.current_request
+            context = blueprint.lambda_context
+            aws.use_time_left(getattr(context, "get_remaining_time_in_millis", None))
             try:
                 session = _authenticate(request, auth)
                 parsed = _parse_body(request, body, content_type) if body else None
                 result = view(Call(request, parsed, session), **params)
             except ApiError as error:
                 return error_response(error)
-            except DOMAIN_ERRORS as error:
-                return error_response(from_domain(error))
+            except Exception as error:
+                answer = from_failure(error)
+                if answer is None:
+                    raise
+                return error_response(answer)
+            finally:
+                aws.use_time_left(None)
             if isinstance(result, Response):
                 return result
             if isinstance(result, Reply):

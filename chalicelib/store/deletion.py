@@ -5,7 +5,7 @@ The sweeps use plain batch deletes: each is idempotent, so a deletion interrupte
 is finished by running it again.
 """
 from chalicelib.store.engine import (
-    Busy,
+    _batch_delete,
     _db,
     _from_item,
     _get,
@@ -13,7 +13,6 @@ from chalicelib.store.engine import (
     _op_delete,
     _op_put,
     _op_update,
-    _pause,
     _table,
     _to_attr_values,
 )
@@ -25,7 +24,6 @@ from chalicelib.store.keys import (
     _device_partition,
     _email_token_key,
     _is_kept_on_deletion,
-    _key,
 )
 
 DELETING = "deleting"
@@ -99,15 +97,7 @@ def email_token_items(token_hashes: list[str]) -> list[dict]:
 
 def delete_items(keys: list[dict]) -> None:
     """Unconditional deletes, 25 to a batch; an item already gone is fine."""
-    for start in range(0, len(keys), 25):
-        pending = {_table(): [{"DeleteRequest": {"Key": _key(k)}} for k in keys[start:start + 25]]}
-        for attempt in range(8):
-            pending = _db().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            if not pending:
-                break
-            _pause(attempt)
-        else:
-            raise Busy()
+    _batch_delete(keys)
 
 
 def deletions_in_progress() -> list[dict]:

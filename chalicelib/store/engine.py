@@ -8,7 +8,7 @@ is also checked on read here, because DynamoDB deletes expired items hours late.
 Services compose several writes into one transaction with the `op_*` builders and
 `transact`; a failed condition raises ConditionFailed naming which part failed. Only domain
 exceptions leave the store: ConditionFailed and Busy (the API answers Busy as
-errors.try_again()).
+errors.try_again()), and aws.Unavailable when DynamoDB keeps throttling a batch (503).
 """
 from decimal import Decimal
 
@@ -128,13 +128,36 @@ def _is_condition_failure(error) -> bool:
 
 
 _CONFLICT_RETRIES = 4
+# Batch writes whose items come back unprocessed (throttled) are sent again this many times.
+_BATCH_ATTEMPTS = 5
+
+
+def _sleep(seconds: float) -> None:
+    """Where the store waits; tests replace it (monkeypatch) to count pauses without waiting."""
+    import time
+
+    time.sleep(seconds)
 
 
 def _pause(attempt: int) -> None:
     """Jittered, growing pause between retries of a conflicting or throttled request."""
-    import time
+    _sleep(jitter(0.01, 0.04) * 2 ** attempt)
 
-    time.sleep(jitter(0.01, 0.04) * 2 ** attempt)
+
+def _batch_delete(keys: list[dict]) -> None:
+    """Unconditional deletes, 25 to a batch (an item already gone is fine). Items DynamoDB
+    leaves unprocessed (throttled) are sent again after a pause, a few times, then the store
+    gives up with aws.Unavailable rather than hold the request until Lambda's timeout."""
+    for start in range(0, len(keys), 25):
+        pending = {_table(): [{"DeleteRequest": {"Key": _key(k)}} for k in keys[start:start + 25]]}
+        for attempt in range(_BATCH_ATTEMPTS):
+            if attempt:
+                _pause(attempt)
+            pending = _db().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+        else:
+            raise aws.Unavailable("DynamoDB left deletes unprocessed after every retry")
 
 
 def transact(ops: list[dict]) -> None:

@@ -11,6 +11,7 @@ session item itself. Entries of sessions already gone are dropped as sessions ar
 from chalicelib.store.engine import (
     ConditionFailed,
     _alive,
+    _batch_delete,
     _db,
     _from_item,
     _get,
@@ -133,11 +134,7 @@ def op_mark_step_up(token_hash: str, now: int) -> dict:
 
 
 def delete_sessions(token_hashes: list[str]) -> None:
-    for start in range(0, len(token_hashes), 25):
-        requests = [{"DeleteRequest": {"Key": _key(_session_key(h))}} for h in token_hashes[start:start + 25]]
-        pending = {_table(): requests}
-        while pending:
-            pending = _db().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    _batch_delete([_session_key(h) for h in token_hashes])
 
 
 def list_sessions(account_id: str, now: int) -> list[dict]:
