@@ -1,8 +1,14 @@
 """AWS failing under the API: throttling, 500s, dropped connections, transaction conflicts
 and lost answers injected at the botocore level (tests/support/faults.py)."""
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pytest
 
 from tests.support import faults as fault
+from tests.support import table
+from tests.support.journeys import totp_code, verification_token
 from tests.support.table import TABLE
 
 # ---------------------------------------------------------------- the harness itself
@@ -91,3 +97,351 @@ def test_a_dropped_answer_is_resent_by_botocore_when_its_retries_allow(faults):
     answer = aws.client("dynamodb").put_item(TableName=TABLE, Item={"PK": {"S": "FAULT#1"}, "SK": {"S": "FAULT"}})
     assert answer["ResponseMetadata"]["RetryAttempts"] == 1
     assert faults.injected == 1
+
+
+# ---------------------------------------------------------------- how the API answers a failing AWS
+
+@pytest.mark.parametrize("kind", fault.OUTAGES)
+def test_a_failing_dependency_answers_503_with_retry_after(alice, faults, kind):
+    faults.fail("dynamodb", kind, times=fault.ALWAYS)
+    answer = alice.api.get("/v1/account")
+    assert answer.status_code == 503, answer.json
+    assert answer.json == {"error": "service_unavailable", "retry_after": 5,
+                           "message": "The service is briefly unavailable. Try again in a moment."}
+    assert answer.headers["Retry-After"] == "5"
+    faults.clear()
+    assert alice.api.get("/v1/account").status_code == 200
+
+
+def test_a_write_that_keeps_conflicting_answers_429_try_again(alice, faults, monkeypatch):
+    from chalicelib.store import engine
+
+    monkeypatch.setattr(engine, "_sleep", lambda seconds: None)
+    faults.fail("dynamodb", fault.CONFLICT, operation="TransactWriteItems", times=fault.ALWAYS)
+    answer = alice.step_up()
+    assert (answer.status_code, answer.json["error"], answer.headers["Retry-After"]) == (429, "try_again", "1")
+
+
+def test_a_bug_stays_a_500(alice, monkeypatch):
+    from chalicelib.services import sessions
+
+    def broken(*args, **kwargs):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(sessions, "list_sessions", broken)
+    answer = alice.api.get("/v1/account/sessions")
+    assert (answer.status_code, answer.json["error"]) == (500, "internal_error")
+
+
+def test_only_failures_of_aws_itself_count_as_an_outage():
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError, ReadTimeoutError
+
+    from chalicelib import aws
+
+    def client_error(code: str, status: int) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": ""},
+                            "ResponseMetadata": {"HTTPStatusCode": status}}, "Op")
+
+    outages = [client_error("ThrottlingException", 400), client_error("ProvisionedThroughputExceededException", 400),
+               client_error("Throttling", 400), client_error("KMSInternalException", 500),
+               client_error("Whatever", 502), EndpointConnectionError(endpoint_url="x"),
+               ReadTimeoutError(endpoint_url="x"), aws.Unavailable("no time left")]
+    bugs = [client_error("ValidationException", 400), client_error("AccessDeniedException", 400),
+            client_error("ConditionalCheckFailedException", 400), NoCredentialsError(), KeyError("x")]
+    assert [aws.is_outage(e) for e in outages] == [True] * len(outages)
+    assert [aws.is_outage(e) for e in bugs] == [False] * len(bugs)
+
+
+# ---------------------------------------------------------------- botocore sized to the invocation
+
+def test_clients_try_twice_within_short_timeouts_and_ses_once(local_aws):
+    from chalicelib import aws
+
+    for service in ("dynamodb", "kms", "sns"):
+        config = aws.client(service).meta.config
+        assert (config.retries, config.connect_timeout, config.read_timeout) == (
+            {"total_max_attempts": 2, "mode": "standard"}, 1.0, 2.0)
+    assert aws.client("ses").meta.config.retries == {"total_max_attempts": 1, "mode": "standard"}
+    assert aws.call_budget_seconds() == 7
+
+
+def test_a_call_starts_only_with_time_left_for_all_its_attempts(faults):
+    from chalicelib import aws
+
+    db = aws.client("dynamodb")
+    try:
+        aws.use_time_left(lambda: 7000)
+        db.list_tables()
+        aws.use_time_left(lambda: 6999)
+        with pytest.raises(aws.Unavailable):
+            db.list_tables()
+    finally:
+        aws.use_time_left(None)
+    assert faults.positions() == [("dynamodb", 1, "ListTables")] * 1 + [("dynamodb", 2, "ListTables")]
+
+
+def test_a_request_without_time_for_another_call_answers_503_without_calling(alice, monkeypatch):
+    from chalicelib import aws
+    from chalicelib.config import get_settings
+    from tests.support.faults import Faults
+
+    # Calls that could take 2 x (1 + 20) s do not fit in the 15 s Lambda: none may start.
+    monkeypatch.setenv("AWS_READ_TIMEOUT_SECONDS", "20")
+    get_settings.cache_clear()
+    aws.reset()
+    watched = Faults().install()
+    answer = alice.api.get("/v1/account")
+    assert (answer.status_code, answer.json["error"]) == (503, "service_unavailable")
+    assert watched.sent == []
+    monkeypatch.delenv("AWS_READ_TIMEOUT_SECONDS")
+    get_settings.cache_clear()
+    aws.reset()
+    assert alice.api.get("/v1/account").status_code == 200
+
+
+def test_an_ses_answer_lost_is_not_sent_again_by_botocore(alice, faults):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from chalicelib import aws
+
+    ses = ses_backends[DEFAULT_ACCOUNT_ID][aws.client("ses").meta.region_name]
+    before = len(ses.sent_messages)
+    assert alice.step_up().status_code == 200
+    # The password_changed notice: SES takes it, its answer is lost.
+    faults.drop_answer("ses")
+    changed = alice.api.post("/v1/account/password", {"current_password": alice.password,
+                                                      "new_password": "another horse battery staple"})
+    assert changed.status_code == 200, changed.json
+    assert faults.injected == 1
+    assert [c.operation for c in faults.sent if c.service == "ses"] == ["SendRawEmail"]
+    assert len(ses.sent_messages) - before == 1
+    # The notice stays in the outbox: its delivery (the stream handler, retried by Lambda) sends it again.
+    assert len(table.items_of(pk_prefix="OUTBOX#")) == 1
+
+
+# ---------------------------------------------------------------- batch deletes
+
+class _Throttled:
+    """A DynamoDB client whose batch writes leave the first `unprocessed` answers' items unprocessed."""
+
+    def __init__(self, unprocessed: int):
+        self.unprocessed, self.batches = unprocessed, []
+
+    def batch_write_item(self, RequestItems):
+        self.batches.append(RequestItems)
+        if len(self.batches) <= self.unprocessed:
+            return {"UnprocessedItems": RequestItems}
+        return {"UnprocessedItems": {}}
+
+
+@pytest.fixture
+def pauses(monkeypatch):
+    from chalicelib.store import engine
+
+    waited = []
+    monkeypatch.setattr(engine, "_sleep", waited.append)
+    return waited
+
+
+def test_deleting_sessions_sends_unprocessed_items_again_after_growing_pauses(local_aws, monkeypatch, pauses):
+    from chalicelib import store
+    from chalicelib.store import engine
+
+    db = _Throttled(unprocessed=2)
+    monkeypatch.setattr(engine, "_db", lambda: db)
+    store.delete_sessions(["a" * 64, "b" * 64])
+    assert len(db.batches) == 3
+    assert len(pauses) == 2 and pauses[0] < pauses[1]
+
+
+def test_deleting_sessions_gives_up_as_unavailable_when_dynamodb_keeps_throttling(local_aws, monkeypatch, pauses):
+    from chalicelib import aws, store
+    from chalicelib.store import engine
+
+    db = _Throttled(unprocessed=1000)
+    monkeypatch.setattr(engine, "_db", lambda: db)
+    with pytest.raises(aws.Unavailable):
+        store.delete_sessions(["a" * 64])
+    assert len(db.batches) == 5 and len(pauses) == 4
+
+
+# ---------------------------------------------------------------- every write path, every call position
+#
+# Each path is prepared once, then its request is sent from the same starting point (the
+# table restored, the browser's cookies put back) once cleanly, to record its calls, and then
+# with one fault at each call position: one outage kind per position (in turn, so a path meets
+# them all), plus, at each write, a lost answer and a conflict that outlasts the store's retries.
+# The answer is 503 (429 try_again for a conflict), or the clean answer where the failure is
+# meant to be absorbed (a notice left in the outbox, a push that could not be delivered); the
+# table is as before the request or as after the clean one, never between; and the same
+# request sent again reaches the clean outcome. Counters (tries, lockout, rate limits, audit
+# events) are left out of the comparison: whether an infrastructure failure counts against the
+# person is tested with the counting rules.
+
+ROTATION = (fault.THROTTLED, fault.CONNECTION_DROPPED, fault.SERVER_ERROR, fault.CONNECT_TIMEOUT, fault.UNAVAILABLE)
+WRITES = {"TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem", "BatchWriteItem", "SendRawEmail", "Publish",
+          "CreatePlatformEndpoint", "SetEndpointAttributes", "DeleteEndpoint"}
+DYNAMODB_WRITES = {"TransactWriteItems", "UpdateItem", "PutItem", "DeleteItem"}
+OUTBOX = '"PK": "OUTBOX#'
+
+
+@dataclass
+class Request:
+    """One request of a write path, sent as many times as the matrix needs."""
+    client: object
+    send: Callable
+    status: int
+
+
+def _kinds_for(call) -> list[str]:
+    kinds = [*ROTATION]
+    if call.operation in WRITES:
+        kinds.insert(0, fault.ANSWER_LOST)
+    if call.operation in DYNAMODB_WRITES:
+        kinds.insert(0, fault.CONFLICT)
+    return kinds
+
+
+def schedule(calls: list) -> list[tuple[int, str]]:
+    """(position, kind) to inject: every position once, with the kind that fits it and has
+    been used least so far; then, on a short path, each kind not used yet at a position it
+    fits, so that a path meets every kind that fits one of its calls."""
+    used: Counter = Counter()
+    planned = []
+    for position, call in enumerate(calls):
+        kind = min(_kinds_for(call), key=lambda k: used[k])
+        used[kind] += 1
+        planned.append((position, kind))
+    for kind in (*ROTATION, fault.ANSWER_LOST, fault.CONFLICT):
+        fitting = [p for p, call in enumerate(calls) if kind in _kinds_for(call)]
+        if not used[kind] and fitting:
+            planned.append((fitting[-1], kind))
+    return planned
+
+
+def _held(found: list[dict]) -> list[str]:
+    """What the table holds, counters and the outbox's pending notices left aside."""
+    return [item for item in table.state(found)[0] if OUTBOX not in item]
+
+
+def _extra(found: list[str], expected: list[str]) -> list[str]:
+    return list((Counter(found) - Counter(expected)).elements())
+
+
+class Matrix:
+    """One request of a write path, sent from the same starting point (the table restored, the
+    browser's cookies put back) once cleanly and then with one fault at each call position."""
+
+    def __init__(self, request: Request, faults):
+        self.request, self.faults = request, faults
+        self.before, self.cookies = table.items(), dict(request.client.cookies)
+        self.current = self.before
+        self.start = _held(self.before)
+
+    def from_the_start(self) -> None:
+        table.restore(self.before, self.current)
+        self.request.client.cookies = dict(self.cookies)
+        self.faults.clear()
+
+    def read(self) -> list[dict]:
+        self.current = table.items()
+        return self.current
+
+    def run(self) -> list[tuple]:
+        """The (position, kind, answer, answer again) tried."""
+        request, faults = self.request, self.faults
+        faults.calls.clear()
+        clean = request.send()
+        assert clean.status_code == request.status, clean.json
+        calls, after = list(faults.calls), _held(self.read())
+        created = _extra(after, self.start)
+        assert created, "the request changed nothing"
+        tried = []
+        for position, kind in schedule(calls):
+            call = calls[position]
+            arguments = {"times": fault.ALWAYS, "operation": call.operation} if kind == fault.CONFLICT else {}
+            nth = sum(1 for c in calls[:position + 1] if (c == call if arguments else c.service == call.service))
+            self.from_the_start()
+            faults.fail(call.service, kind, nth=nth, **arguments)
+            answer = request.send()
+            where = f"{kind} at call {position + 1} ({call.service} {call.operation}): {answer.status_code} " \
+                    f"{answer.json}"
+            if kind == fault.CONFLICT:
+                assert (answer.status_code, answer.json["error"]) == (429, "try_again"), where
+            elif answer.status_code != request.status:
+                assert (answer.status_code, answer.json["error"]) == (503, "service_unavailable"), where
+            found = self.read()
+            held = _held(found)
+            assert held in (self.start, after), f"half-written after {where}"
+            if answer.status_code == request.status:
+                assert held == after, f"answered {request.status} without the change after {where}"
+                tried.append((position + 1, kind, answer.status_code, None))
+                continue
+            if table.state(found) == table.state(self.before):
+                # Nothing moved, not even a counter: sending it again is the clean run again.
+                tried.append((position + 1, kind, answer.status_code, None))
+                continue
+            faults.clear()
+            again = request.send()
+            retried = f"retry after {where}: {again.status_code} {again.json}"
+            assert again.status_code < 500, retried
+            final = _held(self.read())
+            if held == self.start:
+                assert again.status_code == request.status and final == after, retried
+            else:
+                # Committed, but the answer was lost: the retry may start the same thing again
+                # (a second login attempt), never anything else.
+                assert not _extra(after, final) and set(_extra(final, after)) <= set(created), retried
+            tried.append((position + 1, kind, answer.status_code, again.status_code))
+        self.from_the_start()
+        return tried
+
+
+def _sign_up(person, **_) -> Request:
+    return Request(person.api, lambda: person.api.post("/v1/accounts", {"email": person.email,
+                                                                         "password": person.password}), 202)
+
+
+def _verify_email(person, **_) -> Request:
+    person.sign_up(verify=False)
+    token = verification_token(person.api, person.email)
+    return Request(person.api, lambda: person.api.post("/v1/accounts/verify-email", {"token": token}), 200)
+
+
+def _password_step(alice, **_) -> Request:
+    alice.api.post("/v1/logout")
+    return Request(alice.api, alice.password_step, 200)
+
+
+def _second_factor(alice, **_) -> Request:
+    alice.api.post("/v1/logout")
+    login_id = alice.start_login()
+    code = totp_code(alice.secret, alice.clock.now())
+    return Request(alice.api, lambda: alice.verify(login_id, code), 200)
+
+
+def _step_up(alice, **_) -> Request:
+    alice.clock.advance(30)
+    body = {"method_id": alice.method_id, "code": totp_code(alice.secret, alice.clock.now())}
+    return Request(alice.api, lambda: alice.api.post("/v1/account/step-up", body), 200)
+
+
+WRITE_PATHS = {
+    "sign up": _sign_up,
+    "verify email": _verify_email,
+    "password step": _password_step,
+    "second factor": _second_factor,
+    "step-up": _step_up,
+}
+
+
+@pytest.mark.parametrize("path", WRITE_PATHS)
+def test_every_failure_at_every_call_of_a_write_path(path, person, faults, monkeypatch, make_client):
+    signed_up = path not in ("sign up", "verify email")
+    request = WRITE_PATHS[path](person.onboard() if signed_up else person, make_client=make_client)
+    from chalicelib.store import engine
+
+    monkeypatch.setattr(engine, "_sleep", lambda seconds: None)
+    tried = Matrix(request, faults).run()
+    assert {kind for _, kind, *_ in tried} >= set(ROTATION) | {fault.ANSWER_LOST}

@@ -36,3 +36,57 @@ def stored_method(email: str, method_id: str, now: float) -> dict:
 
     account = store.get_account(email, int(now))
     return store.get_method(account["account_id"], method_id, int(now))
+
+
+def restore(saved: list[dict], current: list[dict] | None = None) -> None:
+    """Put the table back as `saved` (what items() answered then): every item deleted (those
+    of `current`, when the caller has just read them), then every saved one written again."""
+    db = _dynamodb()
+    deletes = [{"DeleteRequest": {"Key": {"PK": i["PK"], "SK": i["SK"]}}} for i in current or items()]
+    puts = [{"PutRequest": {"Item": i}} for i in saved]
+    for requests in (deletes, puts):
+        for start in range(0, len(requests), 25):
+            db.batch_write_item(RequestItems={TABLE: requests[start:start + 25]})
+
+
+# Counts of tries and failures, kept apart by state(): rate-limit windows, the lockout,
+# audit events, and the tries counted on a login attempt, a session or a pending method.
+COUNTER_ITEMS = ("LIMIT#", "LOCKOUT", "EVENT#")
+COUNTER_ATTRIBUTES = frozenset({"tries", "step_up_tries", "confirm_tries", "failures", "last_failure_at"})
+
+
+def _generic(value):
+    """An attribute value with what differs from run to run (random ids and tokens, their
+    hashes, ciphertexts) replaced by a placeholder."""
+    import re
+
+    kind, inner = next(iter(value.items()))
+    if kind == "S":
+        return re.sub(r"[0-9a-f]{32,}|[A-Za-z0-9_\-+/=]{16,}", "~", inner)
+    if kind == "B":
+        return "<bytes>"
+    if kind in ("SS", "BS", "NS"):
+        return sorted(_generic({kind[0]: v}) for v in inner)
+    if kind == "M":
+        return {k: _generic(v) for k, v in sorted(inner.items())}
+    if kind == "L":
+        return [_generic(v) for v in inner]
+    return inner
+
+
+def state(found: list[dict]) -> tuple[list[str], list[str]]:
+    """(what the table holds, its counters), each a sorted list of items in a form that two
+    runs of the same requests give alike."""
+    import json
+
+    held, counted = [], []
+    for item in found:
+        generic = {k: _generic(v) for k, v in item.items()}
+        key = generic["PK"] + " " + generic["SK"]
+        if any(mark in item["PK"]["S"] + item["SK"]["S"] for mark in COUNTER_ITEMS):
+            counted.append(json.dumps(generic, sort_keys=True))
+            continue
+        counted.append(json.dumps({"key": key, **{k: v for k, v in generic.items() if k in COUNTER_ATTRIBUTES}},
+                                  sort_keys=True))
+        held.append(json.dumps({k: v for k, v in generic.items() if k not in COUNTER_ATTRIBUTES}, sort_keys=True))
+    return sorted(held), sorted(counted)
