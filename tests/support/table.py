@@ -41,14 +41,40 @@ def stored_method(email: str, method_id: str, now: float) -> dict:
 
 
 def restore(saved: list[dict], current: list[dict] | None = None) -> None:
-    """Put the table back as `saved` (what items() answered then): every item deleted (those
-    of `current`, when the caller has just read them), then every saved one written again."""
-    db = _dynamodb()
-    deletes = [{"DeleteRequest": {"Key": {"PK": i["PK"], "SK": i["SK"]}}} for i in current or items()]
-    puts = [{"PutRequest": {"Item": i}} for i in saved]
-    for requests in (deletes, puts):
-        for start in range(0, len(requests), 25):
-            db.batch_write_item(RequestItems={TABLE: requests[start:start + 25]})
+    """Put the table back as `saved` (what items() answered then), from `current` (what it
+    holds now, when the caller has just read it): only the items that differ are written."""
+    def by_key(found):
+        return {(i["PK"]["S"], i["SK"]["S"]): i for i in found}
+
+    then, now = by_key(saved), by_key(items() if current is None else current)
+    requests = [{"DeleteRequest": {"Key": {"PK": i["PK"], "SK": i["SK"]}}} for k, i in now.items() if k not in then]
+    requests += [{"PutRequest": {"Item": i}} for k, i in then.items() if now.get(k) != i]
+    for start in range(0, len(requests), 25):
+        _dynamodb().batch_write_item(RequestItems={TABLE: requests[start:start + 25]})
+
+
+# For tests that read the table thousands of times, on in-process moto only.
+
+def _moto_table():
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID][_dynamodb().meta.region_name].tables[TABLE]
+
+
+def items_in_moto() -> list[dict]:
+    """What items() answers, read from moto's own store: a scan spends ~100 ms in moto's
+    serialiser. Binary values are in moto's form: for state(), not for restore()."""
+    return [item.to_json()["Attributes"] for item in _moto_table().all_items()]
+
+
+def forget_stream_records() -> None:
+    """In-process moto keeps every stream record of the table and copies them all in each
+    transaction, so a test that writes thousands of times gets slower with every write: it
+    drops them (nothing reads them in-process: the local stage delivers notices inline)."""
+    shard = _moto_table().stream_shard
+    if shard is not None:
+        shard.items.clear()
 
 
 # Counts of tries and failures, kept apart by state(): rate-limit windows, the lockout,
