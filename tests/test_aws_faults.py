@@ -196,6 +196,31 @@ def test_a_request_without_time_for_another_call_answers_503_without_calling(api
     assert api.post("/v1/accounts/verify-email", UNKNOWN_TOKEN).status_code == 400
 
 
+class _Invocation:
+    """A Lambda context with this much time left."""
+
+    def __init__(self, milliseconds: float):
+        self.get_remaining_time_in_millis = lambda: milliseconds
+
+
+def test_the_notice_sender_starts_no_send_without_time_for_it(app_module, faults):
+    from chalicelib import aws, store
+    from chalicelib.ledger import outbox
+    from chalicelib.records import Client
+
+    notice_id, queued = outbox.notice("alice@example.com", "password_changed", Client(), ended=0)
+    store.transact([queued])
+    event = {"Records": [{"eventName": "INSERT",
+                          "dynamodb": {"Keys": {"PK": {"S": f"OUTBOX#{notice_id}"}, "SK": {"S": "OUTBOX"}}}}]}
+    faults.sent.clear()
+    # Raising makes Lambda deliver the batch again, later.
+    with pytest.raises(aws.Unavailable):
+        app_module.outbox_delivery(event, _Invocation(6999))
+    assert faults.sent == []
+    assert app_module.outbox_delivery(event, _Invocation(7000)) == {"delivered": 1}
+    assert [c.operation for c in faults.sent] == ["GetItem", "SendRawEmail", "DeleteItem"]
+
+
 def test_an_ses_answer_lost_is_not_sent_again_by_botocore(api, faults):
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
