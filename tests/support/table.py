@@ -78,10 +78,10 @@ def forget_stream_records() -> None:
 
 
 # Counts of tries and failures, kept apart by state(): rate-limit windows, the lockout,
-# audit events, and the tries counted on a login attempt, a session or a pending method; and
-# the account's list of its sessions, an index whose entries for ended sessions are dropped
-# on read.
-COUNTER_ITEMS = ("LIMIT#", "LOCKOUT", "EVENT#", "SESSIONS")
+# audit events, and the tries counted on a login attempt, a session or a pending method; the
+# account's list of its sessions, an index whose entries for ended sessions are dropped on
+# read; and its count of unanswered push requests.
+COUNTER_ITEMS = ("LIMIT#", "LOCKOUT", "EVENT#", "SESSIONS", "PUSHPENDING")
 # The time a set of recovery codes replaced an earlier one is history, kept apart too.
 COUNTER_ATTRIBUTES = frozenset({"tries", "step_up_tries", "confirm_tries", "failures", "last_failure_at",
                                 "replaced_at"})
