@@ -32,8 +32,9 @@ _INTERNAL_ERROR = errors.internal_error()
 _ALLOWED_HEADERS = "Content-Type, X-Requested-With, Authorization, X-Client"
 
 
-def _preflight():
-    """CORS preflight; the headers themselves are added by the middleware below."""
+def _preflight(**path_parameters):
+    """CORS preflight; the headers themselves are added by the middleware below. A path with
+    parameters ({login_id}...) passes them, unused."""
     methods_here = sorted(app.routes[app.current_request.context["resourcePath"]])
     return Response(body="", status_code=204, headers={
         "Access-Control-Allow-Methods": ", ".join(methods_here),
@@ -59,7 +60,9 @@ def _reshape_chalice_error(response: Response) -> Response:
         if response.status_code >= 500:
             return error_response(_INTERNAL_ERROR)
         code = _CHALICE_ERRORS.get(body["Code"], "request_refused")
-        return json_response(response.status_code, {"error": code, "message": str(body.get("Message", ""))})
+        # A 405 names the methods the path has (RFC 9110); Chalice puts them in Allow.
+        kept = {name: value for name, value in response.headers.items() if name.lower() == "allow"}
+        return json_response(response.status_code, {"error": code, "message": str(body.get("Message", ""))}, kept)
     return response
 
 

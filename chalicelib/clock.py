@@ -60,9 +60,3 @@ def random_choice(items):
 def jitter(low: float, high: float) -> float:
     """A uniform random float in [low, high): spreads retries, never a secret."""
     return secrets.SystemRandom().uniform(low, high)
-
-
-def shuffled(items) -> list:
-    shuffled_items = list(items)
-    secrets.SystemRandom().shuffle(shuffled_items)
-    return shuffled_items

@@ -100,6 +100,7 @@ class Settings(BaseModel):
     push_challenge_seconds: int = 120
     push_pending_limit: int = 3          # unanswered push challenges per account
     push_hourly_limit: int = 10          # push challenges per account per hour
+    push_fraud_block_seconds: int = 3600   # no push requests for an account after "this wasn't me"
     device_pairing_limit_per_ip: int = 20   # pairing attempts per IP per 10 minutes
     # Signed device requests: allowed clock difference.
     device_signature_skew_seconds: int = 300

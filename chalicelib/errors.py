@@ -29,6 +29,11 @@ def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "not_found", f"The {what} does not exist.")
 
 
+def method_not_allowed(method: str, allowed: list[str]) -> ApiError:
+    """As app.py reshapes Chalice's own 405: the path's methods in Allow (RFC 9110)."""
+    return ApiError(405, "method_not_allowed", f"Unsupported method: {method}", headers={"Allow": ", ".join(allowed)})
+
+
 def malformed_json() -> ApiError:
     return ApiError(400, "malformed_json", "The request body is not valid JSON.")
 
@@ -88,6 +93,11 @@ def invalid_token() -> ApiError:
     return ApiError(400, "invalid_token", "This verification link is invalid, used or expired.")
 
 
+def email_already_verified() -> ApiError:
+    return ApiError(409, "email_already_verified", "This email address was already verified through another "
+                    "sign-up's link: log in with the password chosen in that sign-up, or reset it.")
+
+
 def account_not_found(email: str) -> ApiError:
     return ApiError(404, "account_not_found", f"No verified account for {email}.")
 
@@ -103,6 +113,12 @@ def password_rejected(reason: str, minimum: int, maximum: int) -> ApiError:
 def push_unavailable(platform: str) -> ApiError:
     return ApiError(503, "push_unavailable", f"Push notifications through {platform.upper()} are not set up for "
                                              "this service. Ask its operators.")
+
+
+def push_blocked(wait: int) -> ApiError:
+    """A fraud report ("this wasn't me") blocks the account's push requests for a while."""
+    return _retry_after(403, "push_blocked", "Push requests to your phone are paused because one was reported as "
+                        f"not made by you. Use another method, or try again in {wait} seconds.", wait)
 
 
 def invalid_push_token(platform: str, again: bool) -> ApiError:
@@ -130,7 +146,8 @@ def mfa_enrollment_required(message: str = "Set up a verification method before 
 
 
 def step_up_required(window_seconds: int) -> ApiError:
-    return ApiError(403, "step_up_required", "Confirm it's you: verify a second factor again (POST /v1/account/step-up).",
+    return ApiError(403, "step_up_required",
+                    "Confirm it's you: verify a second factor again (POST /v1/account/step-up).",
                     extra={"step_up_seconds": window_seconds})
 
 

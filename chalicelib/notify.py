@@ -13,7 +13,10 @@ TEMPLATES = {
     "verify_email": (
         "Verify your email address",
         "Welcome to {service}.\n\nConfirm this email address to finish creating your account:\n\n"
-        "{link}\n\nThe link works once and expires in 24 hours. If you did not sign up, ignore this email.",
+        "{link}\n\nThis link finishes one sign-up, with the password chosen in it; it was made here:\n"
+        "{WHERE}\n\nThe link works once and expires in 24 hours. If that sign-up was not yours, do not use "
+        "the link (whoever made it knows its password): ignore this email, or sign up yourself for a link "
+        "of your own.",
     ),
     "signup_existing": (
         "Someone tried to sign up with your email address",
@@ -68,9 +71,18 @@ TEMPLATES = {
         "Someone tried to log in to your account: you reported it",
         "Your mobile app (named \"{device_name}\" when it was paired) answered \"this wasn't me\" to a request "
         "to {purpose} on your "
-        "{service} account. The request was refused and ended.\n\nThe request came from IP address "
-        "{request_ip}, {request_browser}.\n{WHERE}\n\nWhoever sent it knows your password: change it now, "
-        "and review your sessions and verification methods.",
+        "{service} account. The request was refused and ended, and push requests to your phone are paused "
+        "for {block_minutes} minutes.\n\nThe request came from IP address {request_ip}, {request_browser}.\n"
+        "{WHERE}\n\nWhoever sent it knows your password: change it now, and review your sessions and "
+        "verification methods.",
+    ),
+    "push_wrong_number": (
+        "A push request was refused: the wrong number was typed",
+        "Your mobile app (named \"{device_name}\" when it was paired) answered a request to {purpose} on your "
+        "{service} account with a number other than the one the browser showed, so the request was "
+        "refused.\n\nThe request came from IP address {request_ip}, {request_browser}.\n{WHERE}\n\n"
+        "If you did not ask to {purpose}, someone knows your password: change it now. Approve a request only "
+        "when you started it and typed the number your own browser shows.",
     ),
     "webauthn_suspicious": (
         "A security key on your account may have been copied",

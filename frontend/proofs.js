@@ -35,15 +35,16 @@ const PROOF_FORMS = {
     }
   },
 
-  // Waits for the phone's answer to a push request: shows the number to pick, polls the
-  // status, and sends the approved challenge. A Cancel button stops waiting.
+  // Waits for the phone's answer to a push request: shows the number to type in the app,
+  // polls the status, and sends the approved challenge. A Cancel button stops waiting.
   async push(area, {challenge, scope, send}) {
     let stopped = false;
     const stop = h("button", {type: "button", class: "secondary", onclick: () => { stopped = true; }}, "Cancel");
     const status = h("p", {role: "status"}, "Waiting for your answer…");
     area.replaceChildren(h("div", {class: "card", id: "push-wait"},
-      h("p", {}, "On your phone, open the notification and pick this number:"),
+      h("p", {}, "On your phone, open the notification and type this number in the app:"),
       h("p", {class: "big-number", "aria-label": `Number ${challenge.number}`, id: "push-number"}, String(challenge.number)),
+      h("p", {class: "muted"}, "Type it only if you started this yourself, here."),
       challenge.notified === false
         ? h("p", {class: "notice"}, "The notification could not be sent: open the app to see the request.") : null,
       status, stop));
@@ -53,8 +54,7 @@ const PROOF_FORMS = {
         if (stopped) break;
         const state = await scope.pushStatus(challenge.challenge_id);
         if (state.status === "approved") return send(challenge.challenge_id);
-        if (state.status === "denied") throw new Error("The request was denied on your phone, or the wrong number was picked.");
-        if (state.status === "expired") throw new Error("The request expired without an answer. Send a new one, or use another method.");
+        if (state.status === "denied" || state.status === "expired") throw new Error(pushOutcome(state));
       }
       throw new Error("Stopped waiting for your phone. Choose a method to try again.");
     } finally {
@@ -62,6 +62,22 @@ const PROOF_FORMS = {
     }
   },
 };
+
+// Why a push did not approve, in a plain sentence, from its status and reason.
+const PUSH_OUTCOMES = {
+  wrong_number: "The number typed in the app was not the one shown here, so the request was denied. Send a new " +
+                "one and type the number this page shows.",
+  fraud_report: "The request was reported on the phone as not made by the account's owner, so this login has " +
+                "ended. The owner was emailed.",
+  push_blocked: "Push requests to this phone are paused after a report from it. Use another method.",
+  denied: "The request was denied on your phone.",
+};
+
+function pushOutcome(state) {
+  if (PUSH_OUTCOMES[state.reason]) return PUSH_OUTCOMES[state.reason];
+  return state.status === "denied" ? PUSH_OUTCOMES.denied
+    : "The request expired without an answer. Send a new one, or use another method.";
+}
 
 // The proof choices for a login attempt or a step-up: a button per method of `methods`
 // (one per type for oneChoice types), in METHOD_UI's order, and the area their forms use.

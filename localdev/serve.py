@@ -10,6 +10,7 @@
 - LOCAL_AWS=real: the ambient AWS credentials and an already deployed stack are used as is.
 """
 import argparse
+import json
 import os
 import signal
 import sys
@@ -105,10 +106,28 @@ def main() -> None:
         from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
 
         from app import app
+        from chalicelib import errors
 
         class Handler(ChaliceRequestHandler):
             # Without this, keep-alive clients wait for Nagle's 40 ms delayed ACK on each request.
             disable_nagle_algorithm = True
+
+            def __getattr__(self, name):
+                """Methods no route has (TRACE, CONNECT, ...) get the API's 405 with Allow, like the
+                ones Chalice knows, rather than http.server's HTML 501."""
+                if name.startswith("do_"):
+                    return self._other_method
+                raise AttributeError(name)
+
+            def _other_method(self):
+                if frontend_file(self.path) is None:
+                    return self._generic_handle()   # the app answers 405 with the route's methods
+                self._parse_payload()   # read the body, so that the connection can serve the next request
+                refused = errors.method_not_allowed(self.command, ["GET"])
+                self._send_http_response(refused.status, {**refused.headers, "Content-Type": "application/json"},
+                                         json.dumps(refused.body()))
+
+            do_POST = do_PUT = do_PATCH = do_DELETE = _other_method
 
             def do_GET(self):
                 """The web frontend on the API's origin (production hosts it as static files)."""

@@ -369,8 +369,9 @@ def test_pair_a_phone_and_log_in_by_approving_the_push(tab, origin, tmp_path):
     tab.password_step(email)
     tab.button("Approve on your phone: My phone").click()
     number = int(tab.page.locator("#push-number").inner_text())
+    assert "type this number in the app" in tab.page.locator("#push-wait").inner_text()
     waiting, = phone.challenges()
-    assert number in waiting["candidates"] and waiting["context"]["browser"] == "Chrome"
+    assert "candidates" not in waiting and waiting["context"]["browser"] == "Chrome"
     phone.answer(waiting["challenge_id"], "approve", number)
     tab.account_page_ready()
     assert tab.page.locator("#events li").first.inner_text().startswith("Login succeeded (Mobile app (push))")
@@ -386,6 +387,24 @@ def test_a_push_denied_on_the_phone_shows_a_clear_message(tab, origin, tmp_path)
     tab.page.locator("#push-number").wait_for()
     phone.answer(phone.challenges()[0]["challenge_id"], "deny")
     assert "denied on your phone" in tab.alert_text()
+
+
+def test_a_wrong_number_and_a_fraud_report_are_told_plainly(tab, origin, tmp_path):
+    email = "browser-push-wrong@example.com"
+    enrolled(tab, email)
+    phone = pair_phone_in_the_ui(tab, origin, tmp_path)
+    tab.log_out()
+    tab.password_step(email)
+    tab.button("Approve on your phone: My phone").click()
+    number = int(tab.page.locator("#push-number").inner_text())
+    typed = number % 89 + 10
+    assert phone.answer(phone.challenges()[0]["challenge_id"], "approve", typed)["reason"] == "wrong_number"
+    tab.page.locator("main [role=alert]", has_text="was not the one shown here").wait_for()
+
+    tab.button("Approve on your phone: My phone").click()
+    tab.page.locator("#push-number").wait_for()
+    phone.answer(phone.challenges()[0]["challenge_id"], "fraud")
+    tab.page.locator("main [role=alert]", has_text="this login has ended").wait_for()
 
 
 def mailed_code(tab, email: str) -> str:

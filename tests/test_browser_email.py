@@ -16,7 +16,7 @@ def test_resend_the_verification_email_from_the_login_page(tab):
     tab.password_step(email)
     assert "Verify your email address first" in tab.alert_text()
     tab.button("Resend the verification email").click()
-    tab.page.get_by_text("Only the newest link works").wait_for()
+    tab.page.get_by_text("Use the link whose sign-up you made").wait_for()
     tab.go("/dev/mailbox")
     links = tab.page.locator("article", has_text=email).locator("a[href*='/verify-email#token=']")
     links.nth(1).wait_for()

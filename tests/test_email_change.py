@@ -30,17 +30,25 @@ def test_resend_answers_the_same_for_unknown_unverified_and_verified(api, make_c
     assert mailbox(api, "nobody@example.com") == []
 
 
-def test_only_the_newest_verification_link_works(api, clock):
+def test_a_resent_link_works_and_the_earlier_one_still_does(api, clock):
+    """A resend, which anyone may ask for, takes no link away; the new one finishes the same
+    sign-up, and its email says when and from where that sign-up was made."""
     bob = Person(api, clock, "bob@example.com").sign_up(verify=False)
     old = verification_token(api, bob.email)
-    assert api.post("/v1/accounts/verification-email", {"email": bob.email}).status_code == 202
-    new = verification_token(api, bob.email)
+    signed_up = mailbox(api, bob.email, "Verify your email")[0]["text"]
+    clock.advance(3600)
+    assert api.post("/v1/accounts/verification-email", {"email": bob.email},
+                    headers={"user-agent": "someone else/1.0"}).status_code == 202
+    resent = mailbox(api, bob.email, "Verify your email")[0]
+    new = token_in(resent["links"][0])
     assert new != old
-    refused = api.post("/v1/accounts/verify-email", {"token": old})
-    assert refused.status_code == 400 and refused.json["error"] == "invalid_token"
+    when_and_where = signed_up[signed_up.index("When:"):signed_up.index("\n\nThe link works")]
+    assert when_and_where in resent["text"] and "someone else" not in resent["text"]
     assert bob.password_step().json["error"] == "email_not_verified"
-    assert api.post("/v1/accounts/verify-email", {"token": new}).status_code == 200
+    assert api.post("/v1/accounts/verify-email", {"token": old}).status_code == 200
     assert bob.password_step().status_code == 200
+    # The other link of the same sign-up answers as a retry would: the address is verified.
+    assert api.post("/v1/accounts/verify-email", {"token": new}).status_code == 200
 
 
 def test_resent_link_expires_with_the_unverified_account(api, clock):
@@ -160,6 +168,23 @@ def test_verification_token_does_not_confirm_a_change(api, make_client, clock):
     token = verification_token(api, "bob@example.com")
     refused = make_client().post("/v1/account/email/confirm", {"token": token})
     assert refused.status_code == 400 and refused.json["error"] == "invalid_token"
+
+
+def test_an_unverified_sign_up_of_the_new_address_does_not_block_a_change(alice, api, make_client, clock):
+    """Whoever signed up with the address cannot read its mail; the change's link proves its
+    reader. The pending sign-up gives way, before the link is sent and when it is used."""
+    squatter = make_client()
+    Person(squatter, clock, NEW, "squatters own passphrase 1").sign_up(verify=False)
+    squatters_link = verification_token(api, NEW)
+    ask_change(alice)
+    token = change_link(api)
+    Person(squatter, clock, NEW, "squatters own passphrase 1").sign_up(verify=False)
+    assert make_client().post("/v1/account/email/confirm", {"token": token}).status_code == 200
+    alice.email = NEW
+    assert alice.password_step().status_code == 200
+    refused = make_client().post("/v1/accounts/verify-email", {"token": squatters_link})
+    assert refused.status_code == 409 and refused.json["error"] == "email_already_verified"
+    assert Person(squatter, clock, NEW, "squatters own passphrase 1").password_step().status_code == 401
 
 
 def test_address_taken_before_the_link_is_used(alice, api, make_client, clock):

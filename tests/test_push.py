@@ -1,5 +1,6 @@
 """Push approval over HTTP: pairing with a confirmation phrase, signed device requests,
-number matching, the first answer winning, expiry, anti-fatigue limits, "this wasn't me",
+number matching (the number typed in the app), the first answer winning and the same answer
+retried, expiry, anti-fatigue limits, "this wasn't me" and the pause it puts on push,
 step-up, and what SNS was asked to send. The phone is the reference authenticator's own
 signing code (clients/authenticator), with its key in memory."""
 import json
@@ -125,9 +126,9 @@ def test_log_in_by_approving_with_the_right_number(paired):
     assert len(waiting) == 1
     challenge = waiting[0]
     assert challenge["challenge_id"] == pushed["challenge_id"] and challenge["purpose"] == "login"
-    assert pushed["number"] in challenge["candidates"] and len(set(challenge["candidates"])) == 3
     assert challenge["context"]["ip"] is not None and challenge["context"]["user_agent"] == "pytest-browser/1.0"
-    assert "number" not in challenge
+    # Nothing to pick from: the person types the number the browser shows.
+    assert set(challenge) == {"challenge_id", "purpose", "created_at", "expires_at", "context"}
 
     early = paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
     assert early.status_code == 409 and early.json["error"] == "push_pending"
@@ -144,16 +145,44 @@ def test_log_in_by_approving_with_the_right_number(paired):
     assert paired.phone.challenges().json["challenges"] == []
 
 
+def wrong(number: int) -> int:
+    """Another two-digit number."""
+    return (number % 89) + 10
+
+
 def test_deny_and_wrong_number_both_refuse_the_login(paired):
-    for decision, number, reason in (("deny", None, "denied"), ("approve", "wrong", "wrong_number")):
+    for decision, number, reason in (("deny", None, "denied"), ("approve", "wrong", "wrong_number"),
+                                     ("approve", None, "wrong_number")):
         login_id, pushed = start_push_login(paired)
-        pick = (pushed["number"] % 89) + 10 if number == "wrong" else number
+        pick = wrong(pushed["number"]) if number == "wrong" else number
         answered = paired.phone.answer(pushed["challenge_id"], decision, pick)
         assert answered.json == {"status": "denied", "reason": reason}
-        assert paired.api.get(f"/v1/login/{login_id}").json["status"] == "denied"
+        status = paired.api.get(f"/v1/login/{login_id}").json
+        assert status["status"] == "denied" and status["reason"] == reason
         refused = paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
         assert refused.status_code == 401 and refused.json["error"] == "push_denied"
         assert paired.api.get("/v1/account").status_code == 401
+
+
+def test_a_wrong_number_mails_the_owner_and_a_denial_does_not(paired):
+    _, denied = start_push_login(paired)
+    paired.phone.answer(denied["challenge_id"], "deny")
+    assert not mailbox(paired.api, paired.email, "wrong number")
+    _, pushed = start_push_login(paired)
+    paired.phone.answer(pushed["challenge_id"], "approve", wrong(pushed["number"]))
+    mail, = mailbox(paired.api, paired.email, "wrong number was typed")
+    assert "Pixel 9" in mail["text"] and "pytest-browser" in mail["text"] and "change it now" in mail["text"]
+    paired.login()
+    events = paired.api.get("/v1/account/events?limit=50").json["events"]
+    assert any(e["kind"] == "push_denied" and e["details"].get("reason") == "wrong_number" for e in events), events
+
+
+def test_the_number_is_kept_for_the_check_and_no_candidates_are_stored(paired):
+    from chalicelib import store
+
+    _, pushed = start_push_login(paired)
+    stored = store.get_challenge(paired.phone.device_id, pushed["challenge_id"])
+    assert stored["number"] == pushed["number"] and "candidates" not in stored
 
 
 def test_an_unanswered_push_expires_after_two_minutes(paired, clock):
@@ -168,16 +197,60 @@ def test_an_unanswered_push_expires_after_two_minutes(paired, clock):
 
 
 def test_the_first_answer_wins(paired, race):
-    """Staged: the first answer has read the push as pending and is about to record itself
-    when the three others come."""
+    """Staged: the right number's approval has read the push as pending and is about to
+    record itself when three other answers come; the first of those to write wins."""
     from chalicelib import store
 
+    login_id, pushed = start_push_login(paired)
+    challenge_id, number = pushed["challenge_id"], pushed["number"]
+    results = race(lambda: paired.phone.answer(challenge_id, "approve", number),
+                   lambda: paired.phone.answer(challenge_id, "deny"),
+                   lambda: paired.phone.answer(challenge_id, "approve", wrong(number)),
+                   lambda: paired.phone.answer(challenge_id, "fraud"),
+                   pause_before=(store, "transact"))
+    assert [r.status_code for r in results] == [409, 200, 409, 409], [r.json for r in results]
+    assert all(r.json["error"] == "already_decided" for r in results if r.status_code == 409)
+    status = paired.api.get(f"/v1/login/{login_id}").json
+    assert status["status"] == "denied" and status["reason"] == "denied"
+    refused = paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": challenge_id})
+    assert refused.status_code == 401 and refused.json["error"] == "push_denied"
+
+
+def test_an_approval_sent_twice_at_once_is_answered_the_same(paired, race):
+    """Staged: an approval retried while the first one is about to write (its reply was
+    slow): both say approved, and the push is approved once."""
+    from chalicelib import store
+
+    login_id, pushed = start_push_login(paired)
+    approve = lambda: paired.phone.answer(pushed["challenge_id"], "approve", pushed["number"])  # noqa: E731
+    results = race(approve, approve, pause_before=(store, "transact"))
+    assert [(r.status_code, r.json) for r in results] == [(200, {"status": "approved", "reason": None})] * 2
+    assert paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]}).status_code == 200
+
+
+def test_an_answer_retried_is_answered_the_same_and_another_is_409(paired):
+    login_id, pushed = start_push_login(paired)
+    challenge_id, number = pushed["challenge_id"], pushed["number"]
+    approved = {"status": "approved", "reason": None}
+    assert paired.phone.answer(challenge_id, "approve", number).json == approved
+    retried = paired.phone.answer(challenge_id, "approve", number)   # signed again: a new nonce
+    assert retried.status_code == 200 and retried.json == approved
+    for other in (("deny", None), ("approve", wrong(number)), ("fraud", None)):
+        late = paired.phone.answer(challenge_id, *other)
+        assert late.status_code == 409 and late.json["error"] == "already_decided"
+    assert paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": challenge_id}).status_code == 200
+    # Used by the login now: the approval retried still says what it said.
+    assert paired.phone.answer(challenge_id, "approve", number).json == approved
+    assert [e["kind"] for e in paired.api.get("/v1/account/events?limit=50").json["events"]].count("push_approved") == 1
+
     _, pushed = start_push_login(paired)
-    answers = [lambda decision=decision: paired.phone.answer(pushed["challenge_id"], decision, pushed["number"])
-               for decision in ("approve", "deny", "approve", "deny")]
-    results = race(*answers, pause_before=(store, "transact"))
-    statuses = sorted(r.status_code for r in results)
-    assert statuses == [200, 409, 409, 409], [r.json for r in results]
+    typed = wrong(pushed["number"])
+    for _ in range(2):
+        again = paired.phone.answer(pushed["challenge_id"], "approve", typed)
+        assert again.status_code == 200 and again.json == {"status": "denied", "reason": "wrong_number"}
+    assert len(mailbox(paired.api, paired.email, "wrong number")) == 1   # one denial, one notice
+    right = paired.phone.answer(pushed["challenge_id"], "approve", pushed["number"])
+    assert right.status_code == 409 and right.json["error"] == "already_decided"
 
 
 def test_a_new_push_replaces_the_earlier_one_of_the_same_login(paired):
@@ -268,14 +341,51 @@ def test_this_wasnt_me_ends_the_login_emails_the_owner_and_is_audited(paired):
     login_id, pushed = start_push_login(paired)
     reported = paired.phone.answer(pushed["challenge_id"], "deny", report_fraud=True)
     assert reported.json == {"status": "denied", "reason": "fraud_report"}
-    assert paired.api.get(f"/v1/login/{login_id}").json["status"] == "expired"
+    status = paired.api.get(f"/v1/login/{login_id}").json
+    assert status["status"] == "expired" and status["reason"] == "fraud_report"
     assert paired.api.post(f"/v1/login/{login_id}/verify", {"method_id": paired.method_id,
                                                              "code": "000000"}).status_code == 410
     mail = mailbox(paired.api, paired.email, "you reported it")
     assert mail and "Pixel 9" in mail[0]["text"] and "change it now" in mail[0]["text"]
+    assert "paused for 60 minutes" in mail[0]["text"]
     paired.login()
     events = [e["kind"] for e in paired.api.get("/v1/account/events?limit=50").json["events"]]
     assert "push_fraud_reported" in events and "push_denied" in events
+
+
+def test_a_fraud_report_pauses_push_for_the_configured_time(paired, make_client, clock, monkeypatch):
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("PUSH_FRAUD_BLOCK_SECONDS", "900")
+    get_settings.cache_clear()
+    login_id, pushed = start_push_login(paired)
+    elsewhere = paired.in_another_browser(make_client())
+    elsewhere.push_method = paired.push_method
+    _, other = start_push_login(elsewhere)   # another push, still waiting when the report comes
+    assert paired.phone.answer(pushed["challenge_id"], "fraud").json == {"status": "denied", "reason": "fraud_report"}
+    # The attempt is over for every method, not only push.
+    code = paired.verify(login_id)
+    assert code.status_code == 410 and code.json["error"] == "login_expired"
+    assert "paused for 15 minutes" in mailbox(paired.api, paired.email, "you reported it")[0]["text"]
+
+    # The push still waiting cannot be approved any more.
+    late = paired.phone.answer(other["challenge_id"], "approve", other["number"])
+    assert late.status_code == 200 and late.json == {"status": "denied", "reason": "push_blocked"}
+
+    clock.advance(300)
+    started = paired.password_step().json
+    assert {m["type"] for m in started["methods"]} == {"totp", "push"}   # other methods are still offered
+    for path, body in ((f"/v1/login/{started['login_id']}/push", {"method_id": paired.push_method["id"]}),
+                       (f"/v1/login/{started['login_id']}/challenges", {"method_id": paired.push_method["id"]})):
+        blocked = paired.api.post(path, body)
+        assert blocked.status_code == 403 and blocked.json["error"] == "push_blocked", blocked.json
+        assert blocked.json["retry_after"] == 600 and blocked.headers["Retry-After"] == "600"
+    assert paired.verify(started["login_id"]).status_code == 200   # the authenticator app still logs in
+    clock.advance(601)
+    stepped_up = paired.api.post("/v1/account/step-up/push", {"method_id": paired.push_method["id"]})
+    assert stepped_up.status_code == 201, stepped_up.json   # the pause is over
+    paired.phone.answer(stepped_up.json["challenge_id"], "approve", stepped_up.json["number"])
+    assert paired.api.post("/v1/account/step-up", {"challenge_id": stepped_up.json["challenge_id"]}).status_code == 200
 
 
 # ---------------------------------------------------------------- step-up, pushes sent, token, unpair

@@ -36,9 +36,15 @@ def test_pair_confirm_and_log_in_by_approving_the_right_number(base_url, tmp_pat
     monkeypatch.setenv("MFA_AUTHENTICATOR_STATE", str(app.state_path))
     assert mfa_authenticator.main(["list"]) == 0
     listed = capsys.readouterr().out
-    assert pushed["challenge_id"] in listed and str(pushed["number"]) in listed and "a request to log in" in listed
-    assert mfa_authenticator.main(["approve", pushed["challenge_id"], str(pushed["number"])]) == 0
+    assert pushed["challenge_id"] in listed and "a request to log in" in listed
+    # Not the number: the person reads it in the browser and types it.
+    assert "NUMBER, with the number your browser shows" in listed and "candidates" not in app.challenges()[0]
+    # The person types the number when asked for it.
+    monkeypatch.setattr("builtins.input", lambda prompt: f" {pushed['number']} ")
+    assert mfa_authenticator.main(["approve", pushed["challenge_id"]]) == 0
     assert "Approved." in capsys.readouterr().out
+    # Sent again (its reply lost): the same answer.
+    assert app.answer(pushed["challenge_id"], "approve", pushed["number"]) == {"status": "approved", "reason": None}
 
     assert browser.call("GET", f"/v1/login/{login_id}").json()["status"] == "approved"
     verified = browser.call("POST", f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
@@ -58,12 +64,15 @@ def test_deny_and_wrong_number(base_url, tmp_path, capsys, monkeypatch):
     assert browser.call("GET", f"/v1/login/{login_id}").json()["status"] == "denied"
 
     login_id, pushed = push_login_over_http(browser, email, method_id)
-    wrong = next(n for n in app.challenges()[0]["candidates"] if n != pushed["number"])
-    assert mfa_authenticator.main(["approve", pushed["challenge_id"], str(wrong)]) == 0
-    assert "not the number the browser shows" in capsys.readouterr().out
-    assert browser.call("GET", f"/v1/login/{login_id}").json()["status"] == "denied"
+    wrong = (pushed["number"] % 89) + 10
+    assert mfa_authenticator.main(["approve", pushed["challenge_id"], str(wrong)]) == 2
+    assert "not the number the browser shows" in capsys.readouterr().err
+    assert browser.call("GET", f"/v1/login/{login_id}").json() == {
+        "status": "denied", "challenge_id": pushed["challenge_id"], "expires_at": pushed["expires_at"],
+        "reason": "wrong_number"}
     refused = browser.call("POST", f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
     assert refused.status_code == 401 and refused.json()["error"] == "push_denied"
+    assert browser.mailbox(email, "wrong number was typed")
 
 
 def test_an_unanswered_push_expires(base_url, tmp_path):
@@ -82,15 +91,16 @@ def test_two_answers_race_and_one_wins(base_url, tmp_path):
     browser, email, app, method_id = paired_over_http(base_url, tmp_path)
     _, pushed = push_login_over_http(browser, email, method_id)
 
-    def answer(decision):
+    def answer(decision, number=None):
         try:
-            return app.answer(pushed["challenge_id"], decision, pushed["number"])["status"]
+            return app.answer(pushed["challenge_id"], decision, number)["status"]
         except ApiError as error:
             return error.status
 
-    outcomes = race(*[lambda d=d: answer(d) for d in ("approve", "deny", "approve")],
-                    pause_before=(urllib.request, "urlopen"))
-    assert sorted(map(str, outcomes)).count("409") == 2, outcomes
+    wrong = (pushed["number"] % 89) + 10
+    outcomes = race(lambda: answer("approve", pushed["number"]), lambda: answer("deny"),
+                    lambda: answer("approve", wrong), pause_before=(urllib.request, "urlopen"))
+    assert outcomes == [409, "denied", 409], outcomes
 
 
 def test_a_replayed_signed_request_is_refused(base_url, tmp_path):
@@ -115,17 +125,21 @@ def test_pending_pushes_are_limited(base_url, tmp_path):
     assert len(app.challenges()) == 3
 
 
-def test_a_fraud_report_emails_the_owner(base_url, tmp_path, monkeypatch, capsys):
+def test_a_fraud_report_emails_the_owner_and_pauses_push(base_url, tmp_path, monkeypatch, capsys):
     browser, email, app, method_id = paired_over_http(base_url, tmp_path)
     monkeypatch.setenv("MFA_AUTHENTICATOR_STATE", str(app.state_path))
     login_id, pushed = push_login_over_http(browser, email, method_id)
-    assert mfa_authenticator.main(["deny", pushed["challenge_id"], "--fraud"]) == 0
+    assert mfa_authenticator.main(["report", pushed["challenge_id"]]) == 0
     assert "reported" in capsys.readouterr().out
     mails = [m for m in browser.call("GET", "/_dev/mailbox").json()["messages"]
              if email in m["to"] and "you reported it" in m["subject"]]
-    assert mails and "Reference phone" in mails[0]["text"]
+    assert mails and "Reference phone" in mails[0]["text"] and "change it now" in mails[0]["text"]
     refused = browser.call("POST", f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]})
     assert refused.status_code in (401, 410)
+    login_id = browser.call("POST", "/v1/login", {"email": email, "password": PASSWORD}).json()["login_id"]
+    paused = browser.call("POST", f"/v1/login/{login_id}/push", {"method_id": method_id})
+    assert paused.status_code == 403 and paused.json()["error"] == "push_blocked"
+    assert 0 < int(paused.headers["Retry-After"]) <= 3600
 
 
 def test_unpair_from_the_app(base_url, tmp_path, monkeypatch):

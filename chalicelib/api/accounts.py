@@ -8,14 +8,15 @@ bp = Blueprint(__name__)
 
 
 @endpoint(bp, "/v1/accounts", "POST", summary="Sign up; a verification email follows",
-          body=models.SignupRequest, response=models.Accepted, status=202, errors=(400,))
+          body=models.SignupRequest, response=models.Accepted, status=202, errors=(400, 429, 503))
 def signup(call):
     accounts.signup(call.body.email, call.body.password, call.client)
     return Reply(models.Accepted(message="Check your inbox to verify your email address.").model_dump(), 202)
 
 
-@endpoint(bp, "/v1/accounts/verify-email", "POST", summary="Verify the email address with the emailed token",
-          body=models.VerifyEmailRequest, response=models.Ok, errors=(400,))
+@endpoint(bp, "/v1/accounts/verify-email", "POST", summary="Verify the email address with the emailed token "
+          "(the first link of the address used makes the account)",
+          body=models.VerifyEmailRequest, response=models.Ok, errors=(400, 409))
 def verify_email(call):
     accounts.verify_email(call.body.token, call.client)
     return models.Ok().model_dump()

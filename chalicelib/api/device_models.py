@@ -18,9 +18,12 @@ class DeviceRegistration(Body):
 
 
 class ChallengeDecision(Body):
-    decision: Literal["approve", "deny"]
-    number: int | None = Field(None, ge=0, le=99, description="the number the browser shows, picked in the app")
-    report_fraud: bool = Field(False, description="\"this wasn't me\": ends the login and alerts the owner")
+    decision: Literal["approve", "deny", "fraud"] = Field(description="fraud: \"this wasn't me\", as deny with "
+                                                          "report_fraud")
+    number: int | None = Field(None, ge=0, le=99, description="with approve: the number the browser shows, as the "
+                               "person typed it in the app; any other number is a denial")
+    report_fraud: bool = Field(False, description="\"this wasn't me\": ends the login, pauses push for the account "
+                               "and alerts the owner")
 
 
 class PushTokenUpdate(Body):
@@ -48,7 +51,6 @@ class DeviceChallenge(Reply):
     created_at: int
     expires_at: int
     context: ChallengeContext
-    candidates: list[int] = Field(description="three numbers; the one the browser shows is the right one")
 
 
 class DeviceChallenges(Reply):
@@ -57,4 +59,5 @@ class DeviceChallenges(Reply):
 
 class ChallengeDecided(Reply):
     status: Literal["approved", "denied"]
-    reason: str | None = Field(description="why it counts as a denial: denied, wrong_number, fraud_report")
+    reason: str | None = Field(description="why it counts as a denial: denied, wrong_number, fraud_report, "
+                               "push_blocked")

@@ -11,9 +11,9 @@ RESENT = "If this address has an account waiting for verification, a new link is
 CHANGE_ASKED = "Check the new address's inbox: the change happens when its link is used, within 24 hours."
 
 
-@endpoint(bp, "/v1/accounts/verification-email", "POST", summary="Send the sign-up verification link again "
-          "(the previous one stops working)", body=models.ResendVerificationRequest, response=models.Accepted,
-          status=202, errors=(400, 429))
+@endpoint(bp, "/v1/accounts/verification-email", "POST", summary="Send a verification link again, for the "
+          "address's newest unverified sign-up (earlier links keep working)",
+          body=models.ResendVerificationRequest, response=models.Accepted, status=202, errors=(400, 429))
 def resend_verification(call):
     email_address.resend_verification(call.body.email, call.client)
     return Reply(models.Accepted(message=RESENT).model_dump(), 202)

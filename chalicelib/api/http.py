@@ -70,6 +70,15 @@ FORM = "application/x-www-form-urlencoded"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+@dataclass(frozen=True)
+class QueryParam:
+    """A query-string parameter a route reads, as /openapi.json declares it."""
+    name: str
+    schema: dict
+    required: bool = False
+    description: str = ""
+
+
 @dataclass
 class RouteSpec:
     path: str
@@ -81,6 +90,7 @@ class RouteSpec:
     status: int
     errors: tuple[int, ...]
     content_type: str = "application/json"
+    query: tuple[QueryParam, ...] = ()
 
 
 ROUTES: list[RouteSpec] = []
@@ -244,8 +254,9 @@ def _authenticate(request, auth: str) -> dict | None:
 
 def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUBLIC,
              body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-             status: int = 200, errors: tuple[int, ...] = (), content_type: str = "application/json"):
-    ROUTES.append(RouteSpec(path, method, summary, auth, body, response, status, errors, content_type))
+             status: int = 200, errors: tuple[int, ...] = (), content_type: str = "application/json",
+             query: tuple[QueryParam, ...] = ()):
+    ROUTES.append(RouteSpec(path, method, summary, auth, body, response, status, errors, content_type, query))
 
     def decorator(view):
         @functools.wraps(view)

@@ -1,6 +1,6 @@
 from chalice import Blueprint
 
-from chalicelib.api import models
+from chalicelib.api import models, push_models
 from chalicelib.api.http import Reply, cookie_for, endpoint, issued, login_cookie
 from chalicelib.config import get_settings
 from chalicelib.methods.push import PushMethod
@@ -41,17 +41,17 @@ def login_webauthn_options(call, login_id):
 
 @endpoint(bp, "/v1/login/{login_id}/push", "POST", summary="Send a push request to the account's mobile app: "
           "the browser shows `number`, valid 2 minutes", body=models.PushRequest,
-          response=models.PushStarted, status=201, errors=(400, 404, 410, 429))
+          response=push_models.PushStarted, status=201, errors=(400, 403, 404, 410, 429))
 def login_push(call, login_id):
     started = login.challenge(login_id, call.body.method_id, call.client, call.login_browser, PushMethod.type)
-    return Reply(models.PushStarted(**started).model_dump(), 201)
+    return Reply(push_models.PushStarted(**started).model_dump(), 201)
 
 
 @endpoint(bp, "/v1/login/{login_id}", "GET", summary="The login attempt's push status: pending, approved, "
           "denied or expired (poll this, then verify with the challenge_id)",
-          response=models.PushStatus, errors=(404,))
+          response=push_models.PushStatus, errors=(404,))
 def login_status(call, login_id):
-    return models.PushStatus(**push_challenges.login_status(login_id, call.login_browser)).model_dump()
+    return push_models.PushStatus(**push_challenges.login_status(login_id, call.login_browser)).model_dump()
 
 
 @endpoint(bp, "/v1/login/{login_id}/sms", "POST", summary="Text a 6-digit code to a legacy SMS method (before "

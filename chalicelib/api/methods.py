@@ -2,7 +2,7 @@ from chalice import Blueprint
 
 from chalicelib import errors
 from chalicelib.api import models
-from chalicelib.api.http import BROWSER, BROWSER_ENROLLMENT, FULL, Reply, cookie_for, endpoint, issued
+from chalicelib.api.http import BROWSER, BROWSER_ENROLLMENT, FULL, QueryParam, Reply, cookie_for, endpoint, issued
 from chalicelib.methods import webauthn
 from chalicelib.services import account_methods, audit
 
@@ -91,7 +91,9 @@ def generate_recovery_codes(call):
 
 
 @endpoint(bp, "/v1/account/events", "GET", summary="The account's security events, newest first "
-          "(?limit=1..100&cursor=)", auth=FULL, response=models.AuditEventPage, errors=(400, 401, 403))
+          "(?limit=1..100&cursor=)", auth=FULL, response=models.AuditEventPage, errors=(400, 401, 403),
+          query=(QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+                 QueryParam("cursor", {"type": "string"}, description="next_cursor of the previous page")))
 def list_events(call):
     params = call.request.query_params or {}
     try:

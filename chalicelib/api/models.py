@@ -22,7 +22,8 @@ def _normalise_email(value: str) -> str:
     return f"{local.lower()}@{domain}"
 
 
-Email = Annotated[str, StringConstraints(min_length=3, max_length=254), AfterValidator(_normalise_email)]
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254), AfterValidator(_normalise_email),
+                  Field(json_schema_extra={"format": "email"})]
 # Length is checked by the password policy, with its own error codes; this only bounds input.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=256)]
@@ -52,9 +53,9 @@ class LoginRequest(Body):
 
 
 class SecondFactorProof:
-    """What the login verify step and step-up accept: the proof of one of the registered
-    methods, each method declaring its own model (methods/<type>.py). The body is read as
-    the first model whose required fields it has, so its field errors are that model's."""
+    """What the login verify step and step-up accept: exactly one proof of one of the registered
+    methods, each method declaring its own model (methods/<type>.py) that forbids the others'
+    fields (so oneOf). The body is read as the first model whose required fields it has."""
 
     @staticmethod
     def _required(model) -> set[str]:
@@ -77,7 +78,7 @@ class SecondFactorProof:
     def model_json_schema(cls, ref_template: str) -> dict:
         schemas = [m.model_json_schema(ref_template=ref_template) for m in methods.proof_models()]
         definitions = {name: d for s in schemas for name, d in s.pop("$defs", {}).items()}
-        return {"title": cls.__name__, "description": cls.__doc__.split("\n\n")[0], "anyOf": schemas,
+        return {"title": cls.__name__, "description": cls.__doc__.split("\n\n")[0], "oneOf": schemas,
                 **({"$defs": definitions} if definitions else {})}
 
 
@@ -261,22 +262,9 @@ class PairingStarted(Reply):
     expires_at: int
 
 
-class PushStarted(Reply):
-    challenge_id: str
-    number: int = Field(description="two digits: the browser shows it, the person picks it in the app")
-    expires_at: int
-    notified: bool = Field(description="false when the push could not be sent: the app still lists the request")
-
-
 class SmsCodeSent(Reply):
     sent_to: str = Field(description="the phone's last digits")
     expires_at: int
-
-
-class PushStatus(Reply):
-    status: Literal["pending", "approved", "denied", "expired"]
-    challenge_id: str | None
-    expires_at: int | None
 
 
 class Method(Reply):

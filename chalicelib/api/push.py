@@ -40,14 +40,16 @@ def register_device(call):
 
 
 @endpoint(bp, "/v1/devices/{device_id}/challenges", "GET", summary="App (signed): the push requests waiting "
-          "for an answer, with their context and three candidate numbers", auth=DEVICE,
+          "for an answer, with their context (not the number: the person types the one the browser shows)", auth=DEVICE,
           response=device_models.DeviceChallenges, errors=(401, 403))
 def list_challenges(call, device_id):
     return device_models.DeviceChallenges(challenges=devices.pending_for_device(call.session)).model_dump()
 
 
 @endpoint(bp, "/v1/devices/{device_id}/challenges/{challenge_id}", "POST", summary="App (signed): approve with "
-          "the number the browser shows, or deny (report_fraud: \"this wasn't me\"); the first answer wins",
+          "the number the browser shows, typed by the person (a wrong one denies), deny, or report fraud (\"this "
+          "wasn't me\": decision fraud or report_fraud); the first answer wins, the same answer again is answered "
+          "the same",
           auth=DEVICE, body=device_models.ChallengeDecision, response=device_models.ChallengeDecided,
           errors=(400, 401, 403, 404, 409, 410))
 def decide_challenge(call, device_id, challenge_id):

@@ -2,7 +2,7 @@ from chalice import Blueprint
 
 from chalicelib import errors
 from chalicelib.api import models
-from chalicelib.api.http import BROWSER, ENROLLMENT, FULL, Reply, clear_session_cookie, endpoint
+from chalicelib.api.http import BROWSER, ENROLLMENT, FULL, QueryParam, Reply, clear_session_cookie, endpoint
 from chalicelib.services import sessions
 
 bp = Blueprint(__name__)
@@ -22,7 +22,9 @@ def list_sessions(call):
 
 
 @endpoint(bp, "/v1/account/sessions", "DELETE", summary="End every session but the current one "
-          "(?scope=others; step-up required)", auth=BROWSER, response=models.SessionsRevoked, errors=(400, 401, 403))
+          "(?scope=others; step-up required)", auth=BROWSER, response=models.SessionsRevoked, errors=(400, 401, 403),
+          query=(QueryParam("scope", {"type": "string", "enum": ["others"]}, required=True,
+                            description="which sessions to end: `others`, every one but this one"),))
 def revoke_other_sessions(call):
     if (call.request.query_params or {}).get("scope") != "others":
         raise errors.invalid_request("Say which sessions to end: ?scope=others.")

@@ -3,7 +3,7 @@ per-type ones kept beside it (they answer the same challenge in their older shap
 the verify step."""
 from chalice import Blueprint
 
-from chalicelib.api import models
+from chalicelib.api import models, push_models
 from chalicelib.api.http import BROWSER, Reply, endpoint
 from chalicelib.methods import push as push_method
 from chalicelib.methods.push import PushMethod
@@ -32,16 +32,16 @@ def step_up_webauthn_options(call):
 
 
 @endpoint(bp, "/v1/account/step-up/push", "POST", summary="Send a push request for step-up", auth=BROWSER,
-          body=models.PushRequest, response=models.PushStarted, status=201, errors=(400, 401, 403, 404, 429))
+          body=models.PushRequest, response=push_models.PushStarted, status=201, errors=(400, 401, 403, 404, 429))
 def step_up_push(call):
     started = step_up.challenge(call.session, call.body.method_id, call.client, PushMethod.type)
-    return Reply(models.PushStarted(**started).model_dump(), 201)
+    return Reply(push_models.PushStarted(**started).model_dump(), 201)
 
 
 @endpoint(bp, "/v1/account/step-up/push/{challenge_id}", "GET", summary="A step-up push request's status",
-          auth=BROWSER, response=models.PushStatus, errors=(401, 403, 404))
+          auth=BROWSER, response=push_models.PushStatus, errors=(401, 403, 404))
 def step_up_push_status(call, challenge_id):
-    return models.PushStatus(**push_method.status_of(call.session, challenge_id)).model_dump()
+    return push_models.PushStatus(**push_method.status_of(call.session, challenge_id)).model_dump()
 
 
 @endpoint(bp, "/v1/account/step-up/sms", "POST", summary="Text a step-up code to a legacy SMS method (before the "

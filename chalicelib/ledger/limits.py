@@ -1,7 +1,11 @@
 """Fixed-window rate limits kept in DynamoDB, checked by the same conditional writes that
 count them (so they hold across Lambda containers and under concurrency)."""
-from chalicelib import errors, store
+import logging
+
+from chalicelib import aws, errors, store
 from chalicelib.clock import now_s
+
+log = logging.getLogger(__name__)
 
 
 def counters(window: int, *limits: tuple[str, str, int]) -> list[dict]:
@@ -14,12 +18,26 @@ def limited(window: int) -> errors.ApiError:
     return errors.rate_limited(window - now_s() % window)
 
 
-def enforce(window: int, *limits: tuple[str, str, int]) -> None:
+class Counted:
+    """Hits counted together, which can be taken back together."""
+
+    def __init__(self, window: int, at: int, limits: tuple[tuple[str, str, int], ...]):
+        self.window, self.at, self.limits = window, at, limits
+
+    def refund(self) -> None:
+        """For a request that failed for a reason that was not the person's (an outage): it
+        should not bring them nearer a 429."""
+        refund_quietly(self.window, self.at, *((scope, key) for scope, key, _ in self.limits))
+
+
+def enforce(window: int, *limits: tuple[str, str, int]) -> Counted:
     """Count the hits on their own; 429 rate_limited when any limit is reached."""
+    at = now_s()
     try:
-        store.transact(counters(window, *limits))
+        store.transact([store.op_count_hit(scope, key, at, window, limit) for scope, key, limit in limits])
     except store.ConditionFailed:
         raise limited(window) from None
+    return Counted(window, at, limits)
 
 
 def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read):
@@ -39,3 +57,15 @@ def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read):
 def refund(window: int, counted_at: int, scope: str, key: str) -> None:
     """Take back a hit that turned out not to count (e.g. a lookup that found its code)."""
     store.refund_hit(scope, key, counted_at, window)
+
+
+def refund_quietly(window: int, counted_at: int, *hits: tuple[str, str]) -> None:
+    """Take back hits (scope, key) for a request that failed on an outage, not on its input:
+    best effort, as the same outage may refuse these writes (the hits then stay counted)."""
+    for scope, key in hits:
+        try:
+            store.refund_hit(scope, key, counted_at, window)
+        except Exception as error:
+            if not (isinstance(error, store.Busy) or aws.is_outage(error)):
+                raise
+            log.warning("hit of %s not refunded", scope, exc_info=True)

@@ -5,21 +5,23 @@ app posts the code with its P-256 public key and receives a confirmation phrase;
 types that phrase into the browser, which activates the method. A stolen pairing code thus
 cannot bind an attacker's phone silently: its phrase shows on the attacker's phone only.
 
-A login or step-up challenge is a push: a two-digit number shown in the browser and three
-candidates in the app, kept in the owner's push slot (`push_*` attributes of the login
-attempt or session) and on the device's challenge item. The app's answers are taken by
+A login or step-up challenge is a push: a two-digit number shown in the browser, which the
+person types in the app (the app is never told it: no candidates to tap without looking),
+kept in the owner's push slot (`push_*` attributes of the login attempt or session) and on
+the device's challenge item. The app's answers are taken by
 services/push/challenges.py; a proof names an approved challenge, and verifying it marks the
 challenge used in the same write that issues the session.
 
 Anti-fatigue rules (push bombing): an account has at most `push_pending_limit` unanswered
-challenges and `push_hourly_limit` in any sliding hour.
+challenges and `push_hourly_limit` in any sliding hour; after a fraud report ("this wasn't
+me") it gets none for `push_fraud_block_seconds`.
 """
 import hashlib
 import hmac
 from typing import Literal
 
 from chalicelib import errors, sns, store, user_agents
-from chalicelib.clock import is_id, now_s, random_below, random_choice, random_id, random_string, shuffled
+from chalicelib.clock import is_id, now_s, random_below, random_choice, random_id, random_string
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.ledger import audit
@@ -33,7 +35,7 @@ CODE_LENGTH = 16                                   # 77 bits
 PHRASE_WORDS = 3
 RECORD_SECONDS = 3600   # a decided or expired challenge stays readable this long
 # The owner's push slot: which challenge is current, on which device, and its answer.
-SLOT = ("push_challenge_id", "push_device_id", "push_method_id", "push_status", "push_answer_by")
+SLOT = ("push_challenge_id", "push_device_id", "push_method_id", "push_status", "push_answer_by", "push_reason")
 
 
 class PushProof(Proof):
@@ -183,19 +185,14 @@ def _context(client: Client, n: int) -> dict:
             "user_agent": client.short_user_agent}
 
 
-def _candidates(number: int) -> list[int]:
-    others = set()
-    while len(others) < 2:
-        candidate = 10 + random_below(90)
-        if candidate != number:
-            others.add(candidate)
-    return shuffled([number, *others])
-
-
 def _check_limits(pending_item: dict, n: int) -> tuple[dict, list[int]]:
     """The account's unanswered pushes and the last hour's requests, if one more is allowed;
-    429 push_rate_limited otherwise. The hour slides: it is not a clock hour."""
+    403 push_blocked after a fraud report, 429 push_rate_limited otherwise. The hour slides:
+    it is not a clock hour."""
     s = get_settings()
+    blocked_until = pending_item.get("blocked_until") or 0
+    if blocked_until > n:
+        raise errors.push_blocked(blocked_until - n)
     pending = {cid: until for cid, until in (pending_item.get("pending") or {}).items() if until > n}
     if len(pending) >= s.push_pending_limit:
         raise _rate_limited(f"{len(pending)} push requests are already waiting for an answer on your phone. Answer "
@@ -223,7 +220,7 @@ def offer(owner: Owner, method_id: str, client: Client) -> dict:
     answer_by = n + s.push_challenge_seconds
     challenge = {"challenge_id": challenge_id, "account_id": owner.account_id, "email": owner.email,
                  "method_id": method_id, "device_id": method["device_id"], "owner_kind": owner.kind,
-                 "owner_id": owner.id, "number": number, "candidates": _candidates(number),
+                 "owner_id": owner.id, "number": number,
                  "context": _context(client, n), "status": PushStatus.PENDING, "created_at": n,
                  "answer_by": answer_by, "expires_at": n + RECORD_SECONDS}
     try:
@@ -235,7 +232,8 @@ def offer(owner: Owner, method_id: str, client: Client) -> dict:
                                                             "push_device_id": method["device_id"],
                                                             "push_method_id": method_id,
                                                             "push_status": PushStatus.PENDING,
-                                                            "push_answer_by": answer_by},
+                                                            "push_answer_by": answer_by,
+                                                            "push_reason": None},
                                   max_tries=s.login_attempt_max_failures),
             audit.op(owner.account_id, "push_requested", client, method_id=method_id, challenge_id=challenge_id,
                      purpose=owner.kind),
@@ -257,7 +255,8 @@ def status_of(slot: dict, challenge_id: str | None = None) -> dict:
     status = slot.get("push_status", PushStatus.PENDING)
     if status == PushStatus.PENDING and slot.get("push_answer_by", 0) <= now_s():
         status = PushStatus.EXPIRED
-    return {"status": status, "challenge_id": current, "expires_at": slot.get("push_answer_by")}
+    return {"status": status, "challenge_id": current, "expires_at": slot.get("push_answer_by"),
+            "reason": slot.get("push_reason") if status == PushStatus.DENIED else None}
 
 
 def proof_from(slot: dict, challenge_id: str) -> tuple[str, dict]:

@@ -1,20 +1,40 @@
 """Sign-up, email verification and the account view."""
-from chalicelib import crypto, errors, methods, notify, passwords, store
+import logging
+
+from chalicelib import aws, crypto, errors, methods, notify, passwords, store
 from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
-from chalicelib.ledger import audit, limits
+from chalicelib.ledger import audit, limits, outbox
 from chalicelib.records import Client
 from chalicelib.services.sso import connections as sso_connections
 
 VERIFY_EMAIL = "verify_email"
+log = logging.getLogger(__name__)
 
 
 def signup(email: str, password: str, client: Client) -> None:
     """Same answer and the same work (one hash, one conditional write, one email) whether or
-    not the email already has an account, so neither reveals which."""
+    not the email already has an account, so neither reveals which.
+
+    An address without a verified account gets a pending sign-up and a link of its own: the
+    link's token record carries this sign-up (its account id and password hash), so it works
+    whatever anyone signs up with the address afterwards, and the first link of the address
+    used makes the account. Nobody can hold an address they cannot read the mail of, and a
+    sign-up whose email was lost is mended by signing up again."""
     s = get_settings()
-    limits.enforce(s.signup_window_seconds, ("signup-email", email, s.signup_limit_per_email),
-                        ("signup-ip", client.ip_or_unknown, s.signup_limit_per_ip))
+    counted = limits.enforce(s.signup_window_seconds, ("signup-email", email, s.signup_limit_per_email),
+                             ("signup-ip", client.ip_or_unknown, s.signup_limit_per_ip))
+    try:
+        _sign_up(email, password, client)
+    except Exception as error:
+        # An outage or a conflict is not the person's doing (the pending sign-up may stand:
+        # signing up again mails a new link), so it does not bring them nearer a 429 either.
+        if isinstance(error, store.Busy) or aws.is_outage(error):
+            counted.refund()
+        raise
+
+
+def _sign_up(email: str, password: str, client: Client) -> None:
     domain = store.get_domain(sso_connections.domain_of(email))
     if domain and domain["enforced"]:
         raise errors.sso_required(domain["connection_id"])
@@ -24,10 +44,11 @@ def signup(email: str, password: str, client: Client) -> None:
     account_id = random_id()
     token = random_token(32)
     token_hash = crypto.hash_token(token)
-    # Unverified, the account lasts as long as its verification link: someone who signs up
-    # with an address that is not theirs holds it for a day at most.
+    # Unverified, the account lasts as long as its newest link: an address nobody proves is
+    # free again a day after its last sign-up.
     expires_at = now + get_settings().email_token_seconds
-    account = {
+    where = outbox.where(client)
+    pending = {
         "account_id": account_id,
         "email": email,
         "password_hash": password_hash,
@@ -35,38 +56,52 @@ def signup(email: str, password: str, client: Client) -> None:
         "created_at": now,
         "methods": {},
         "expires_at": expires_at,
-        "verify_token": token_hash,   # the newest link: a resent one replaces it
+        "signup_from": where,   # what a resent link's email says of the sign-up it finishes
     }
-    token_record = {
+    record = {
         "purpose": VERIFY_EMAIL,
         "email": email,
         "account_id": account_id,
+        "password_hash": password_hash,
         "created_at": now,
         "expires_at": expires_at,
     }
     try:
-        store.transact([store.op_create_account(account, now),
-                        store.op_put_email_token(token_hash, token_record),
+        store.transact([store.op_put_pending_signup(pending, now),
+                        store.op_put_email_token(token_hash, record),
                         audit.op(account_id, "signup", client)])
     except store.ConditionFailed:
         notify.send(email, "signup_existing")
         return
     link = f"{get_settings().public_base_url.rstrip('/')}/verify-email#token={token}"
-    notify.send(email, "verify_email", link=link)
+    notify.send(email, "verify_email", link=link, **where)
 
 
 def verify_email(token: str, client: Client) -> None:
+    """Makes the account of the link's sign-up. Used again (a retry whose answer was lost)
+    it answers the same; another sign-up's link of an address verified meanwhile answers
+    409 email_already_verified."""
     now = now_s()
     token_hash = crypto.hash_token(token)
     record = store.get_email_token(token_hash, now)
     if record is None or record.get("purpose") != VERIFY_EMAIL:
         raise errors.invalid_token()
-    try:
-        store.transact([store.op_consume_email_token(token_hash, now),
-                        store.op_mark_email_verified(record["email"], record["account_id"], now, token_hash),
-                        audit.op(record["account_id"], "email_verified", client)])
-    except store.ConditionFailed:
-        raise errors.invalid_token() from None
+    if "used_at" not in record:
+        # Links mailed before sign-ups carried their password hash verify nothing: sign up again.
+        if "password_hash" not in record:
+            raise errors.invalid_token()
+        try:
+            store.transact([store.op_use_email_token(token_hash, now),
+                            store.op_verify_pending_signup(record, token_hash, now),
+                            audit.op(record["account_id"], "email_verified", client)])
+            return
+        except store.ConditionFailed:
+            pass
+    account = store.get_account(record["email"], now)
+    if account is None or not account["email_verified"]:
+        raise errors.invalid_token()   # expired, or the address's account was deleted since
+    if account["account_id"] != record["account_id"]:
+        raise errors.email_already_verified()
 
 
 def view(session: dict) -> dict:

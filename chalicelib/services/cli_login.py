@@ -4,10 +4,10 @@ The CLI gets a secret device code (stored hashed) and a short user code; the use
 with MFA in the browser, looks the user code up and approves or denies it; the CLI polls the
 token endpoint and, once approved, gets a 30-day CLI session exactly once.
 """
-from chalicelib import crypto, errors, store
+from chalicelib import aws, crypto, errors, store
 from chalicelib.clock import now_s, random_below, random_string, random_token
 from chalicelib.config import get_settings
-from chalicelib.ledger import audit, limits
+from chalicelib.ledger import limits
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client, CliLoginStatus
 from chalicelib.services import sessions, step_up
@@ -65,14 +65,21 @@ def _find(user_code: str, client: Client) -> dict:
     """Every lookup or decision counts per IP; each also takes one miss from a shard of the
     service-wide budget before the code is read, given back when the code exists: so
     guesses are bounded in total, a live code once the budget is spent included, while
-    people who type their code spend none of it."""
+    people who type their code spend none of it. A lookup that fails (an outage) looked
+    nothing up: both hits are given back."""
     s = get_settings()
     window, counted_at = s.user_code_window_seconds, now_s()
     shard = f"shard-{random_below(s.user_code_miss_shards)}"
     limits.enforce(window, ("user-code-ip", client.ip_or_unknown, s.user_code_limit_per_ip),
                    ("user-code-misses", shard, max(1, s.user_code_miss_limit_global // s.user_code_miss_shards)))
     normalised = normalise_user_code(user_code)
-    login = store.get_cli_login_by_user_code(normalised, now_s()) if normalised else None
+    try:
+        login = store.get_cli_login_by_user_code(normalised, now_s()) if normalised else None
+    except Exception as failed:
+        if aws.is_outage(failed):
+            limits.refund_quietly(window, counted_at, ("user-code-ip", client.ip_or_unknown),
+                                  ("user-code-misses", shard))
+        raise
     if login is None:
         raise errors.user_code_not_found()
     limits.refund(window, counted_at, "user-code-misses", shard)
@@ -93,18 +100,23 @@ def describe(user_code: str, client: Client) -> dict:
 
 
 def decide(session: dict, user_code: str, approve: bool, client: Client) -> str:
+    """The decision and its audit event, in one transaction. Deciding again as this session
+    already did (a retry whose answer was lost) answers the same; any other decision on a
+    login no longer pending is 409."""
     step_up.require_recent(session)   # a web session's: the route takes no CLI token
     login = _find(user_code, client)
     status = CliLoginStatus.APPROVED if approve else CliLoginStatus.DENIED
-    try:
-        approver = {"auth": session.get("auth", sessions.PASSWORD),
-                    **({"sso_connection_id": session["sso_connection_id"]} if session.get("sso_connection_id") else {})}
-        store.decide_cli_login(login["device_hash"], now_s(), status, session["account_id"], session["email"],
-                               login["expires_at"], approver)
-    except store.ConditionFailed:
-        raise errors.cli_login_not_pending() from None
-    audit.record(session["account_id"], f"cli_login_{status}", client, client_name=login["client_name"],
-                 cli_ip=login["ip"])
+    # An approval the CLI has collected since is still this approval.
+    same = {CliLoginStatus.APPROVED, CliLoginStatus.USED} if approve else {CliLoginStatus.DENIED}
+    if login["status"] in same and login.get("decided_by") == session["session_id"]:
+        return status
+    approver = {"auth": session.get("auth", sessions.PASSWORD),
+                **({"sso_connection_id": session["sso_connection_id"]} if session.get("sso_connection_id") else {})}
+    Change(session["account_id"], session["email"], client).add(
+        *store.ops_decide_cli_login(login["device_hash"], now_s(), status, session["account_id"], session["email"],
+                                    login["expires_at"], approver, session["session_id"]),
+        on_fail=errors.cli_login_not_pending(),
+    ).audit(f"cli_login_{status}", client_name=login["client_name"], cli_ip=login["ip"]).commit()
     return status
 
 

@@ -8,7 +8,8 @@ address (the taken address's owner is mailed instead of a link).
 
 The account item is keyed by its email, so a change moves it: one transaction deletes the
 old item (only while it is this account's, with this newest change link) and creates the new
-one where no live account is, the same condition that keeps sign-ups unique. Two accounts
+one where no verified account is, the same condition that keeps sign-ups unique (an unverified
+sign-up gives way: nobody can hold an address whose mail they cannot read). Two accounts
 racing for one address cannot both win; paired devices, which carry the email, follow it in
 the same transaction. Sessions carry the email they were made with, so a
 change ends every session and CLI session of the account: the person logs in again with the
@@ -36,25 +37,29 @@ def _link(page: str, token: str) -> str:
 # ---------------------------------------------------------------- resending the verification link
 
 def resend_verification(email: str, client: Client) -> None:
-    """A new link for an unverified account; the previous one dies. It expires with the
-    unverified account, 24 h after sign-up (sign up again after that). Silent otherwise."""
+    """A new link for the address's unverified sign-up (the newest one, whoever made it: its
+    email says when and from where, as the first one did). Earlier links keep working: a
+    resend asked by someone else must not take the owner's link away. It expires with the
+    unverified account, 24 h after its sign-up (sign up again after that). Silent otherwise."""
     s = get_settings()
     limits.enforce(s.signup_window_seconds, ("verify-resend-email", email, s.signup_limit_per_email),
                    ("verify-resend-ip", client.ip_or_unknown, s.signup_limit_per_ip))
     now = now_s()
     account = store.get_account(email, now)
-    if account is None or account["email_verified"]:
+    # (A sign-up older than pending sign-ups' links has no `signup_from`: signing up again
+    # mails a link for it.)
+    if account is None or account["email_verified"] or "signup_from" not in account:
         return
     token = random_token(32)
     token_hash = crypto.hash_token(token)
     record = {"purpose": accounts.VERIFY_EMAIL, "email": email, "account_id": account["account_id"],
-              "created_at": now, "expires_at": account["expires_at"]}
+              "password_hash": account["password_hash"], "created_at": now, "expires_at": account["expires_at"]}
     try:
-        store.transact([store.op_set_verify_token(email, account["account_id"], token_hash, now),
+        store.transact([store.op_check_pending_signup(email, account["account_id"], now),
                         store.op_put_email_token(token_hash, record)])
     except store.ConditionFailed:
-        return   # verified or expired meanwhile: nothing to resend
-    notify.send(email, "verify_email", link=_link("verify-email", token))
+        return   # verified, expired or signed up again meanwhile: that sign-up mailed its own link
+    notify.send(email, "verify_email", link=_link("verify-email", token), **account["signup_from"])
 
 
 # ---------------------------------------------------------------- changing the address
@@ -78,7 +83,9 @@ def request_change(session: dict, new_email: str, client: Client) -> None:
         CHANGE_WINDOW, ("email-change-account", account["account_id"], CHANGE_LIMIT_PER_ACCOUNT),
         ("email-change-ip", client.ip_or_unknown, CHANGE_LIMIT_PER_IP))
     token = None
-    taken = store.get_account(new_email, now) is not None
+    # An unverified sign-up holds no address: the link will prove who reads its mail.
+    existing = store.get_account(new_email, now)
+    taken = existing is not None and existing["email_verified"]
     if not taken:
         token = random_token(32)
         token_hash = crypto.hash_token(token)

@@ -4,9 +4,13 @@ After `lockout_threshold` consecutive failures (across login attempts) each furt
 waits an increasing delay after the last failure; at `hard_lock_failures` the account is
 locked until support unlocks it (NIST 800-63B 5.2.2: at most 100 consecutive failures).
 A success resets the count. Each try is counted before its proof is checked, one try at a
-time per account (a conditional write on the count), so parallel guesses cannot overshoot.
+time per account (a conditional write on the item's version), so parallel guesses cannot
+overshoot; a try whose proof could not be checked (an outage) is given back (`release`).
 """
-from chalicelib import errors, store
+from dataclasses import dataclass
+
+from chalicelib import aws, errors, store
+from chalicelib.clock import random_id
 from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client
@@ -30,17 +34,41 @@ def check(lockout: dict | None, now: int) -> None:
         raise errors.mfa_locked(wait)
 
 
-def reserve(account_id: str, lockout: dict | None, now: int) -> int:
-    """Count this try before its proof is checked; returns the count it makes. A second try
-    racing for the same count is refused (429 try_again)."""
-    expected = lockout.get("failures", 0) if lockout else 0
-    count = expected + 1
+@dataclass(frozen=True)
+class Try:
+    """A try reserve() counted: `count` failures with it, `try_id` its write's version, and
+    the lockout item as it was read before (what release() puts back)."""
+    count: int
+    try_id: str
+    read: dict | None
+
+
+def reserve(account_id: str, lockout: dict | None, now: int) -> Try:
+    """Count this try before its proof is checked. A second try racing for the same count is
+    refused (429 try_again)."""
+    count = (lockout.get("failures", 0) if lockout else 0) + 1
     locked_until = now + delay_for(count) if count >= get_settings().lockout_threshold else None
+    counted = Try(count, random_id(), lockout)
     try:
-        store.reserve_second_factor_try(account_id, expected, now, locked_until)
+        store.reserve_second_factor_try(account_id, lockout, counted.try_id, now, locked_until)
     except store.ConditionFailed:
         raise errors.verification_in_progress() from None
-    return count
+    except Exception as failed:
+        if aws.is_outage(failed):
+            # Only its answer may have been lost: give back what it may have counted.
+            try:
+                release(account_id, counted)
+            except Exception:  # noqa: BLE001 - the outage that ended the try is what is answered
+                pass
+        raise
+    return counted
+
+
+def release(account_id: str, counted: Try) -> bool:
+    """The try's proof could not be checked (a dependency failed): it does not count against
+    the person. Only while no later try was counted on top of it (then it stays counted,
+    the safe side); False then."""
+    return store.release_second_factor_try(account_id, counted.try_id, counted.read, random_id())
 
 
 def after_failure(account: dict, client: Client, count: int) -> None:
@@ -69,7 +97,7 @@ def _human(seconds: int) -> str:
 
 
 def cancelling(change: Change, lock: dict | None) -> Change:
-    """For a successful second factor's transaction (which deletes the lockout item, and so
+    """For a successful second factor's transaction (which replaces the lockout item, and so
     the pending support reset on it, services/support.py): record the cancellation and tell
     the owner."""
     if lock and lock.get("reset_due_at"):

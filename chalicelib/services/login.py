@@ -93,16 +93,30 @@ def challenge(login_id: str, method_id: str | None, client: Client, browser: str
 def verify(login_id: str, proof: Proof, client: Client, browser: str | None) -> tuple[sessions.NewSession, dict]:
     """The new session and the method used (see verification.check). The proof names its
     method (directly, or through the challenge it answers); the write that counts the try
-    takes what the method's reservation says from the attempt, so a challenge answers once."""
-    s = get_settings()
-    n = now_s()
+    takes what the method's reservation says from the attempt, so a challenge answers once.
+    A try that ends in an AWS failure is given back (verification.unchecked)."""
     if not is_id(login_id):
         raise errors.login_not_found()
+    try_id = random_id()
+    try:
+        return _verify(login_id, try_id, proof, client, browser)
+    except Exception as failed:
+        if verification.unchecked(failed):
+            # Also when the write that counted the try failed: only its answer may have been lost.
+            verification.release_quietly(store.release_login_try, login_id, try_id)
+        raise
+
+
+def _verify(login_id: str, try_id: str, proof: Proof, client: Client,
+            browser: str | None) -> tuple[sessions.NewSession, dict]:
+    s = get_settings()
+    n = now_s()
     impl = challenges.reading(proof)
     reservation = impl.reservation(proof)
     try:
-        attempt = store.reserve_login_try(login_id, n, s.login_attempt_max_failures, takes=reservation.takes,
-                                          requires=reservation.requires, browser_hash=login_attempts.browser_hash(browser))
+        attempt = store.reserve_login_try(login_id, try_id, n, s.login_attempt_max_failures,
+                                          takes=reservation.takes, requires=reservation.requires,
+                                          browser_hash=login_attempts.browser_hash(browser))
     except store.ConditionFailed as failed:
         old = failed.old
         if old is None:

@@ -19,6 +19,7 @@ from chalicelib import crypto, errors, store
 from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import audit
+from chalicelib.ledger.change import Change
 from chalicelib.records import Client
 from chalicelib.services import step_up
 
@@ -113,18 +114,24 @@ def list_sessions(current: dict) -> list[dict]:
 
 
 def revoke(current: dict, session_id: str, client: Client) -> None:
-    """Ending another session needs a recent second factor; ending one's own does not."""
+    """Ending another session needs a recent second factor; ending one's own does not. The
+    session ends with its audit event, in one transaction; a retry of a revocation that
+    committed (its answer lost) succeeds again, without a second event."""
     if not is_id(session_id):
         raise errors.session_not_found()
     if session_id != current["session_id"]:
         step_up.require_recent(current)
-    for candidate in store.list_sessions(current["account_id"], now_s()):
+    account_id = current["account_id"]
+    for candidate in store.list_sessions(account_id, now_s()):
         if candidate["session_id"] == session_id:
-            store.delete_session(candidate["token_hash"], current["account_id"])
-            audit.record(current["account_id"], "session_revoked", client, session_id=session_id,
-                         session_kind=candidate["kind"])
+            try:
+                Change(account_id, current["email"], client).add(*store.ops_revoke_session(candidate)).audit(
+                    "session_revoked", session_id=session_id, session_kind=candidate["kind"]).commit()
+            except store.ConditionFailed:
+                break   # gone meanwhile (GSI1 lags): revoked by a request before this one, or ended otherwise
             return
-    raise errors.session_not_found()
+    if not store.was_revoked(account_id, session_id, now_s()):
+        raise errors.session_not_found()
 
 
 def revoke_others(current: dict, client: Client) -> int:

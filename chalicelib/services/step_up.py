@@ -4,7 +4,7 @@ Wrong proofs count towards the account lockout, as at login, and a session gets
 `step_up_max_failures` tries: then it is ended and the user logs in again with the password.
 """
 from chalicelib import errors, store
-from chalicelib.clock import now_s
+from chalicelib.clock import now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.records import Client, Proof
 from chalicelib.services import challenges, verification
@@ -39,14 +39,26 @@ def challenge(session: dict, method_id: str | None, client: Client, method_type:
 
 
 def step_up(session: dict, proof: Proof, client: Client) -> tuple[int, dict]:
-    """The new step-up time and the method used (see verification.check)."""
+    """The new step-up time and the method used (see verification.check). A try that ends in
+    an AWS failure is given back (verification.unchecked)."""
     _local(session)
+    try_id = random_id()
+    try:
+        return _step_up(session, try_id, proof, client)
+    except Exception as failed:
+        if verification.unchecked(failed):
+            # Also when the write that counted the try failed: only its answer may have been lost.
+            verification.release_quietly(store.release_step_up_try, session["token_hash"], try_id)
+        raise
+
+
+def _step_up(session: dict, try_id: str, proof: Proof, client: Client) -> tuple[int, dict]:
     s = get_settings()
     n = now_s()
     impl = challenges.reading(proof)
     impl.explain(session, proof)   # before a try is counted: a push not answered yet costs nothing
     try:
-        reserved = store.reserve_step_up_try(session["token_hash"], n, s.step_up_max_failures,
+        reserved = store.reserve_step_up_try(session["token_hash"], try_id, n, s.step_up_max_failures,
                                              takes=impl.reservation(proof).takes)
     except store.ConditionFailed:
         store.delete_session(session["token_hash"], session["account_id"])

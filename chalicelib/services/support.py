@@ -3,14 +3,14 @@ account's status, lifting a hard lock, and resetting every verification method a
 waiting period.
 
 A reset is scheduled on the account's lockout item (store/support.py). The verify step of a
-login or step-up already reads that item and its success deletes it, so a successful second
+login or step-up already reads that item and its success replaces it, so a successful second
 factor during the wait cancels the reset at no extra round trip: verification adds the
 `mfa_reset_cancelled` event and notice to the transaction it commits anyway (`lockout.cancelling`).
 When the wait is over, `complete_due` (ops.recovery complete-resets, run on a schedule)
 removes every method and ends every session; the next login is back in mandatory enrolment.
 """
 from chalicelib import aws, errors, methods, store
-from chalicelib.clock import now_s
+from chalicelib.clock import now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client, MethodStatus, operator
@@ -75,7 +75,7 @@ def unlock(email: str, arn: str) -> None:
     account = _account(email)
     lock = store.get_lockout(account["account_id"], now_s()) or {}
     Change(account["account_id"], email, _operator(arn)).add(
-        store.op_lift_lock(account["account_id"]), on_fail=errors.not_locked(),
+        store.op_lift_lock(account["account_id"], random_id()), on_fail=errors.not_locked(),
     ).audit("support_unlock", operator=arn, failures=lock.get("failures")).notify("support_unlock").commit()
 
 

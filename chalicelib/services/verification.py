@@ -2,8 +2,8 @@
 lockout, the method's own check through the registry, and one transaction that accepts
 the proof once, resets the lockout (cancelling a pending support reset of every method,
 services.support), records the audit event and queues any notice."""
-from chalicelib import errors, methods, store
-from chalicelib.clock import now, now_s
+from chalicelib import aws, errors, methods, store
+from chalicelib.clock import now, now_s, random_id
 from chalicelib.errors import ApiError
 from chalicelib.ledger import audit
 from chalicelib.ledger.change import Change
@@ -17,7 +17,8 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
     """Returns what was used, `{id, type, **details}` (a recovery code adds `remaining`).
     `guards` are transaction parts that must hold (the login attempt unused, the session
     alive), each with the error its failure raises. A wrong proof counts towards the lockout
-    and raises 401 with `tries_left`."""
+    and raises 401 with `tries_left`; a try that ended in a dependency's failure does not
+    (`unchecked`)."""
     n = now_s()
     account = {"account_id": owner.account_id, "email": owner.email}
     method, lock = store.get_method_and_lockout(owner.account_id, method_id, n)
@@ -32,17 +33,41 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
     if not impl.enabled():
         raise errors.method_disabled(impl.display_name)
     impl.check_available(now())
-    count = lockout.reserve(account["account_id"], lock, n)
+    counted = lockout.reserve(account["account_id"], lock, n)
     try:
         return _accept(account, method, proof, client, event, guards, extra_ops, lock)
     except Exception as refused:
+        if unchecked(refused):
+            # A dependency failed (KMS, the final write): nothing was learnt about the proof,
+            # so the try is given back and no failure is recorded against the person.
+            release_quietly(lockout.release, account["account_id"], counted)
+            raise
         # Counted as a failure by reserve(): whatever ended the try, a lock it set is reported.
-        lockout.after_failure(account, client, count)
-        reason = refused.code if isinstance(refused, (ApiError, store.Busy)) else "error"
+        lockout.after_failure(account, client, counted.count)
+        reason = refused.code if isinstance(refused, ApiError) else "error"
         store.put_event(account["account_id"], _failure_event(client, event, reason, method["method_id"]))
         if reason == methods.get(method["type"]).refusal[0]:
             refused.extra["attempts_remaining"] = max(tries_left, 0)
         raise
+
+
+def unchecked(error: Exception) -> bool:
+    """Whether a try ended without an answer about its proof: an AWS call failed (KMS, the
+    final write), or the final write stayed busy with others. A wrong proof is refused before
+    anything is written, so only a proof that checked out reaches the write that can be
+    busy: giving such a try back hands a guesser nothing. An outage while a refusal was being
+    recorded (the refusal is its context) is not one: that proof was checked."""
+    return (aws.is_outage(error) or isinstance(error, store.Busy)) and not isinstance(error.__context__, ApiError)
+
+
+def release_quietly(release, *args) -> None:
+    """Give back an owner's try whose proof could not be checked (`unchecked`): best effort,
+    as the same outage may refuse this write too, and then the try stays counted (the safe
+    side). The caller raises the failure that ended the try."""
+    try:
+        release(*args)
+    except Exception:  # noqa: BLE001 - the failure that ended the try is what is answered
+        pass
 
 
 def _accept(account: dict, method: dict, proof: dict, client: Client, event: str,
@@ -65,11 +90,11 @@ def _accept(account: dict, method: dict, proof: dict, client: Client, event: str
         change.add(
             store.op_use_method(account["account_id"], method_id, n, verified.counter, verified.counter_value,
                                 verified.consume, verified.updates),
-            store.op_reset_lockout(account["account_id"]),
+            store.op_reset_lockout(account["account_id"], random_id()),
             *verified.ops,
             *extra_ops,
         ).audit(f"{event}_succeeded", method_id=method_id, method_type=method["type"], **verified.details)
-        lockout.cancelling(change, lock)   # deleting the lockout item cancels a pending MFA reset
+        lockout.cancelling(change, lock)   # replacing the lockout item cancels a pending MFA reset
         if verified.notice:
             kind, context = verified.notice
             change.notify(kind, **context).audit(kind, method_id=method_id, **verified.details)

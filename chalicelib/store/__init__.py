@@ -26,25 +26,26 @@ from chalicelib.store.accounts import (
     get_account,
     get_email_token,
     op_add_method_summary,
+    op_check_pending_signup,
     op_consume_email_token,
-    op_create_account,
     op_create_sso_account,
-    op_mark_email_verified,
     op_move_account,
     op_put_email_token,
+    op_put_pending_signup,
     op_remove_method_summary,
     op_rename_method_summary,
     op_set_email_change_token,
-    op_set_verify_token,
+    op_use_email_token,
+    op_verify_pending_signup,
     set_password_hash,
 )
 from chalicelib.store.audit import list_events, op_put_event, op_put_unknown_login_event, put_event
 from chalicelib.store.cli_logins import (
     cancel_cli_logins,
     create_cli_login,
-    decide_cli_login,
     get_cli_login_by_user_code,
     op_consume_cli_login,
+    ops_decide_cli_login,
     record_cli_poll,
     slow_down_cli_login,
 )
@@ -55,12 +56,14 @@ from chalicelib.store.limits import (
     op_count_hit,
     op_reset_lockout,
     refund_hit,
+    release_second_factor_try,
     reserve_second_factor_try,
 )
 from chalicelib.store.login_attempts import (
     get_login_attempt,
     op_consume_login_attempt,
     op_put_login_attempt,
+    release_login_try,
     reserve_login_try,
 )
 from chalicelib.store.methods import (
@@ -100,6 +103,7 @@ from chalicelib.store.push import (
     list_challenges,
     op_activate_device,
     op_attach_device,
+    op_block_push,
     op_consume_pairing,
     op_decide_challenge,
     op_delete_device,
@@ -122,9 +126,12 @@ from chalicelib.store.sessions import (
     op_delete_session,
     op_mark_step_up,
     ops_put_session,
+    ops_revoke_session,
+    release_step_up_try,
     reserve_step_up_try,
     touch_session,
     unlist,
+    was_revoked,
 )
 from chalicelib.store.sso import (
     get_account_and_domain,

@@ -1,26 +1,25 @@
 """Accounts (one item per email: the login identity, with a summary of the active methods
 and a count of the primary ones) and the single-use email tokens.
 """
-from chalicelib.store.engine import _get, _op_delete, _op_put, _op_update, _update
+from chalicelib.store.engine import _assignments, _get, _op_check, _op_delete, _op_put, _op_update, _update
 from chalicelib.store.keys import _account_key, _email_token_key
 
 # ---------------------------------------------------------------- accounts
 
 def op_create_account(account: dict, now: int) -> dict:
-    """Fails (ConditionFailed) when the email is taken: this is what keeps emails unique. An
-    account never verified expires (`expires_at`); once past it, even before TTL removes it,
-    the email is free again."""
+    """Fails (ConditionFailed) when the email has a verified account: this is what keeps
+    emails unique. It takes the place of an unverified sign-up (whoever made that may not read
+    the address's mail; whoever makes this proved they do), and of an expired one even before
+    TTL removes it."""
     return _op_put(_account_key(account["email"]), account,
-                   condition="attribute_not_exists(PK) OR expires_at <= :now", values={":now": now})
+                   condition="attribute_not_exists(PK) OR expires_at <= :now OR email_verified = :false",
+                   values={":now": now, ":false": False})
 
 
 def op_create_sso_account(account: dict, now: int) -> dict:
     """An account made by a first login through an identity provider, which proved the
-    email: it also takes the place of an unverified sign-up of the same email (whoever made
-    that could not read the address's mail)."""
-    return _op_put(_account_key(account["email"]), account,
-                   condition="attribute_not_exists(PK) OR expires_at <= :now OR email_verified = :false",
-                   values={":now": now, ":false": False})
+    email (op_create_account)."""
+    return op_create_account(account, now)
 
 
 def get_account(email: str, now: int) -> dict | None:
@@ -32,13 +31,34 @@ def set_password_hash(email: str, password_hash: str) -> None:
             condition="attribute_exists(PK)")
 
 
-def op_mark_email_verified(email: str, account_id: str, now: int, token_hash: str | None = None) -> dict:
-    """Verified accounts no longer expire. Only the account the token was issued for, unexpired,
-    and only with its newest verification link (`verify_token`, when the account keeps one)."""
-    return _op_update(_account_key(email), "SET email_verified = :t REMOVE expires_at, verify_token",
-                      {":t": True, ":a": account_id, ":now": now, ":h": token_hash or ""},
-                      condition="account_id = :a AND (attribute_not_exists(expires_at) OR expires_at > :now) "
-                                "AND (attribute_not_exists(verify_token) OR verify_token = :h)")
+def op_put_pending_signup(account: dict, now: int) -> dict:
+    """A sign-up waiting for its address to be proved takes the place of the address's
+    unverified one, whose links keep working (each link's token record carries its own
+    sign-up); it fails (ConditionFailed) only where a verified account is. `pending_since`,
+    the first sign-up of this run of unverified ones, stays: a link older than it belongs to
+    an earlier life of the address (an account since deleted or moved away) and no longer
+    verifies. (Over an expired item it may stay older still: every link of that run has
+    expired with it.)"""
+    assignments, names, values = _assignments(account)
+    return _op_update(_account_key(account["email"]),
+                      "SET " + ", ".join(assignments) + ", pending_since = if_not_exists(pending_since, :now) "
+                      "REMOVE verify_token",
+                      {**values, ":now": now, ":f": False}, names=names,
+                      condition="attribute_not_exists(PK) OR email_verified = :f OR expires_at <= :now")
+
+
+def op_verify_pending_signup(link: dict, token_hash: str, now: int) -> dict:
+    """The verified account a link was mailed for, made from the link's own sign-up (its
+    account id and password hash, no methods), whichever sign-up the address's unverified item
+    now holds. Only while the address has no verified account (so the first link used wins),
+    its unverified run is live, and the link is not older than that run (op_put_pending_signup).
+    The account keeps the used link's hash (`verify_token`) so that deleting it removes it."""
+    return _op_update(_account_key(link["email"]),
+                      "SET account_id = :a, password_hash = :p, email_verified = :t, created_at = :now, "
+                      "methods = :none, verify_token = :h REMOVE expires_at, pending_since, signup_from",
+                      {":a": link["account_id"], ":p": link["password_hash"], ":t": True, ":f": False,
+                       ":now": now, ":none": {}, ":made": link["created_at"], ":h": token_hash},
+                      condition="email_verified = :f AND expires_at > :now AND pending_since <= :made")
 
 
 def op_add_method_summary(email: str, method_id: str, summary: dict, primary: bool, first_only: bool = False,
@@ -86,6 +106,14 @@ def get_email_token(token_hash: str, now: int) -> dict | None:
     return _get(_email_token_key(token_hash), now)
 
 
+def op_use_email_token(token_hash: str, now: int) -> dict:
+    """Single use and unexpired, decided by the write itself; the record stays, marked used
+    (without the password hash it carried), so that a retried verification can be told what
+    became of its link."""
+    return _op_update(_email_token_key(token_hash), "SET used_at = :now REMOVE password_hash", {":now": now},
+                      condition="attribute_exists(PK) AND expires_at > :now AND attribute_not_exists(used_at)")
+
+
 def op_consume_email_token(token_hash: str, now: int) -> dict:
     """Single use and unexpired, decided by the write itself."""
     return _op_delete(_email_token_key(token_hash), condition="attribute_exists(PK) AND expires_at > :now",
@@ -94,12 +122,10 @@ def op_consume_email_token(token_hash: str, now: int) -> dict:
 
 # ---------------------------------------------------------------- email address: resend and change
 
-def op_set_verify_token(email: str, account_id: str, token_hash: str, now: int) -> dict:
-    """A new verification link replaces the previous one: only `verify_token` verifies. Only
-    on the unverified, unexpired account it was asked for."""
-    return _op_update(_account_key(email), "SET verify_token = :h", {":h": token_hash, ":a": account_id,
-                                                                       ":f": False, ":now": now},
-                      condition="account_id = :a AND email_verified = :f AND expires_at > :now")
+def op_check_pending_signup(email: str, account_id: str, now: int) -> dict:
+    """Holds while the address's unverified sign-up is still this one, unexpired."""
+    return _op_check(_account_key(email), "account_id = :a AND email_verified = :f AND expires_at > :now",
+                     {":a": account_id, ":f": False, ":now": now})
 
 
 def op_set_email_change_token(email: str, account_id: str, token_hash: str) -> dict:
@@ -111,7 +137,7 @@ def op_set_email_change_token(email: str, account_id: str, token_hash: str) -> d
 def op_move_account(account: dict, new_email: str, token_hash: str, now: int) -> list[dict]:
     """Two transaction parts moving an account item to another email: the old item goes, only
     while it is this account's with this change link; the new one is created only where no
-    live account is (as op_create_account: what keeps emails unique, racing or not)."""
+    verified account is (op_create_account: what keeps emails unique, racing or not)."""
     moved = {k: v for k, v in account.items() if k not in ("PK", "SK", "email_change_token")}
     moved["email"] = new_email
     return [_op_delete(_account_key(account["email"]), condition="account_id = :a AND email_change_token = :h",

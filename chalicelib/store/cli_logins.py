@@ -30,26 +30,28 @@ def get_cli_login_by_user_code(user_code: str, now: int) -> dict | None:
     return login
 
 
-def decide_cli_login(device_hash: str, now: int, status: str, account_id: str, email: str,
-                     expires_at: int, approver: dict) -> None:
-    """Pending -> approved/denied, once, while unexpired; ConditionFailed otherwise. The
+def ops_decide_cli_login(device_hash: str, now: int, status: str, account_id: str, email: str,
+                         expires_at: int, approver: dict, session_id: str) -> list[dict]:
+    """Pending -> approved/denied, once, while unexpired (the first part's condition). The
     decided login is indexed under its account (GSI1) for a deletion to find, and an
     approval also enters it in the account's session list (sessions.py), in the same
     transaction, so ending the account's sessions can cancel it before the CLI collects it.
     `approver`: how the deciding session was won (its `auth`, `sso_connection_id`), which the
-    CLI session inherits."""
+    CLI session inherits; `session_id` the deciding session's, to know a retry of its
+    decision."""
     index = _cli_login_index_key(account_id, now, device_hash)
     ops = [_op_update(_device_code_key(device_hash),
                       "SET #status = :status, account_id = :a, email = :e, decided_at = :now, GSI1PK = :gpk, "
-                      "GSI1SK = :gsk, approver = :approver",
+                      "GSI1SK = :gsk, approver = :approver, decided_by = :session",
                       {":status": status, ":a": account_id, ":e": email, ":now": now, ":approver": approver,
-                       ":pending": CliLoginStatus.PENDING, ":gpk": index["GSI1PK"], ":gsk": index["GSI1SK"]},
+                       ":pending": CliLoginStatus.PENDING, ":gpk": index["GSI1PK"], ":gsk": index["GSI1SK"],
+                       ":session": session_id},
                       condition="attribute_exists(PK) AND #status = :pending AND expires_at > :now",
                       names={"#status": "status"})]
     if status == CliLoginStatus.APPROVED:
         ops.append(_op_update(_session_list_key(account_id), "ADD cli_logins :c",
                               {":c": {f"{device_hash}:{expires_at}"}}))
-    transact(ops)
+    return ops
 
 
 def cancel_cli_logins(entries, now: int) -> int:

@@ -6,12 +6,17 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   account          EMAIL#<email>           ACCOUNT             none once verified; unverified: 24 h
                                                                (login identity: password hash, verified
                                                                flag, summary of active methods,
-                                                               password generation, live reset token)
+                                                               password generation, live reset token;
+                                                               unverified: the newest pending sign-up,
+                                                               and since when sign-ups are pending)
   method           ACCOUNT#<id>            METHOD#<mid>        pending ones (15 min at most, a push
                                                                pairing 10 min); active ones none
-  lockout          ACCOUNT#<id>            LOCKOUT             none: consecutive second-factor failures,
-                                                               deleted by a success; also a pending MFA
-                                                               reset (support), which that delete cancels
+  lockout          ACCOUNT#<id>            LOCKOUT             none: consecutive second-factor failures
+                                                               and the `version` of the last write (each
+                                                               try's write is conditional on it), replaced
+                                                               by a version alone on a success; also a
+                                                               pending MFA reset (support), which that
+                                                               replacement cancels
                    GSI1: MFARESET          GSI1: <due, 12 digits>#<id>   (only while a reset is pending)
   session list     ACCOUNT#<id>            SESSIONS            none: `tokens`, the account's session token
                                                                hashes ("<hash>:<absolute expiry>"), and
@@ -19,6 +24,9 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
                                                                ("<device hash>:<expiry>"), each added in
                                                                the write that makes it; read strongly
                                                                to end them all (the GSI may lag)
+  revoked session  ACCOUNT#<id>            REVOKED#<session_id>  until the session would have ended: a
+                                                               revocation's record, so its retry
+                                                               (the first answer lost) succeeds
   pending pushes   ACCOUNT#<id>            PUSHPENDING         1 h after the last push request: the
                                                                account's unanswered push challenges
   audit event      ACCOUNT#<id>            EVENT#<ms>#<id>     400 days (<ms> 15 digits, <id> 32 hex)
@@ -131,6 +139,10 @@ def _challenge_key(device_id: str, challenge_id: str) -> dict:
 
 def _session_list_key(account_id: str) -> dict:
     return {"PK": f"ACCOUNT#{account_id}", "SK": "SESSIONS"}
+
+
+def _revoked_session_key(account_id: str, session_id: str) -> dict:
+    return {"PK": f"ACCOUNT#{account_id}", "SK": f"REVOKED#{session_id}"}
 
 
 def _push_pending_key(account_id: str) -> dict:

@@ -1,5 +1,5 @@
 """Rate-limit counters (fixed windows) and the per-account second-factor lockout."""
-from chalicelib.store.engine import ConditionFailed, _get_two, _op_delete, _op_update, _update
+from chalicelib.store.engine import ConditionFailed, _get_two, _op_put, _op_update, _update
 from chalicelib.store.keys import _limit_key, _lockout_key, _method_key
 
 # ---------------------------------------------------------------- rate limits
@@ -30,19 +30,58 @@ def get_method_and_lockout(account_id: str, method_id: str, now: int) -> tuple[d
     return _get_two(_method_key(account_id, method_id), _lockout_key(account_id), now)
 
 
-def reserve_second_factor_try(account_id: str, expected: int, now: int, locked_until: int | None) -> None:
-    """Count a try as a failure before its proof is checked (a success deletes the item), and
-    only if the count is still `expected`: tries on one account go one at a time, so no
-    burst of parallel guesses gets past the lockout. `locked_until` engages the lock with
-    the try that reaches the threshold. ConditionFailed when another try got there first."""
-    condition = "attribute_not_exists(failures) OR failures = :expected"
-    values = {":n": expected + 1, ":now": now, ":expected": expected}
-    expression = "SET failures = :n, last_failure_at = :now"
+def reserve_second_factor_try(account_id: str, read: dict | None, try_id: str, now: int,
+                              locked_until: int | None) -> None:
+    """Count a try as a failure before its proof is checked, only if the lockout item is still
+    as `read` (its `version`; an item without one, by its count): tries on one account go
+    one at a time, so no burst of parallel guesses gets past the lockout. The write leaves
+    `try_id` as the item's version, so botocore resending it (an answer lost) is a no-op,
+    and a write that arrives late, after a success or a release replaced the version, is
+    refused. `locked_until` engages the lock with the try that reaches the threshold.
+    ConditionFailed when another try got there first."""
+    expected = read.get("failures", 0) if read else 0
+    values = {":n": expected + 1, ":now": now, ":mine": try_id}
+    if read and read.get("version"):
+        condition = "version = :read OR version = :mine"
+        values[":read"] = read["version"]
+    elif read is not None:   # an item written before versions (or holding only a pending reset)
+        condition = ("(attribute_exists(PK) AND attribute_not_exists(version) AND "
+                     "(attribute_not_exists(failures) OR failures = :expected)) OR version = :mine")
+        values[":expected"] = expected
+    else:
+        condition = "attribute_not_exists(PK) OR version = :mine"
+    expression = "SET failures = :n, last_failure_at = :now, version = :mine"
     if locked_until is not None:
         expression += ", locked_until = :until"
         values[":until"] = locked_until
     _update(_lockout_key(account_id), expression, values, condition=condition)
 
 
-def op_reset_lockout(account_id: str) -> dict:
-    return _op_delete(_lockout_key(account_id))
+def release_second_factor_try(account_id: str, try_id: str, read: dict | None, version: str) -> bool:
+    """Take back the try `try_id` counted, when it could not be checked (an outage): the count
+    and the lock go back to what `read` had, under a new `version`. Only while that try is
+    still the last one counted (else a later try counted on top of it, and it stays
+    counted); False then."""
+    read = read or {}
+    values = {":mine": try_id, ":version": version, ":failures": read.get("failures", 0)}
+    assignments, removals = ["failures = :failures", "version = :version"], []
+    for attribute in ("last_failure_at", "locked_until"):
+        if attribute in read:
+            assignments.append(f"{attribute} = :{attribute}")
+            values[f":{attribute}"] = read[attribute]
+        else:
+            removals.append(attribute)
+    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+    try:
+        _update(_lockout_key(account_id), expression, values, condition="version = :mine")
+    except ConditionFailed:
+        return False
+    return True
+
+
+def op_reset_lockout(account_id: str, version: str) -> dict:
+    """A success forgets the failures (and a pending support reset on the item) by replacing
+    the item with a new `version` alone, rather than deleting it: a try's write that arrives
+    late finds a version it did not read and is refused, where it would create a deleted
+    item again."""
+    return _op_put(_lockout_key(account_id), {"version": version})

@@ -117,11 +117,13 @@ def list_challenges(device_id: str, now: int) -> list[dict]:
     return [c for c in items if c["answer_by"] > now]
 
 
-def op_decide_challenge(device_id: str, challenge_id: str, status: str, now: int, reason: str | None) -> dict:
-    """Pending -> approved/denied, once and in time: of two answers the first wins."""
+def op_decide_challenge(device_id: str, challenge_id: str, status: str, now: int, reason: str | None,
+                        answer: str) -> dict:
+    """Pending -> approved/denied, once and in time: of two answers the first wins. The
+    answer itself is kept, so that the same answer sent again is known as a retry."""
     return _op_update(_challenge_key(device_id, challenge_id),
-                      "SET #status = :s, decided_at = :now, reason = :r",
-                      {":s": status, ":now": now, ":r": reason or "", ":pending": PushStatus.PENDING},
+                      "SET #status = :s, decided_at = :now, reason = :r, answer = :a",
+                      {":s": status, ":now": now, ":r": reason or "", ":a": answer, ":pending": PushStatus.PENDING},
                       condition="#status = :pending AND answer_by > :now", names={"#status": "status"})
 
 
@@ -153,8 +155,20 @@ def op_put_push_pending(account_id: str, pending: dict, recent: list[int], read_
                    condition, values)
 
 
-def op_forget_push_pending(account_id: str, challenge_id: str, version: str) -> dict:
+def op_forget_push_pending(account_id: str, challenge_id: str, version: str, now: int,
+                           approving: bool = False) -> dict:
     """Drop an answered challenge; the new version makes a push request that read the
-    map before this answer write again instead of putting the answered one back."""
-    return _op_update(_push_pending_key(account_id), "REMOVE pending.#c SET version = :v", {":v": version},
+    map before this answer write again instead of putting the answered one back. An
+    approval is refused (ConditionFailed) while the account's push is blocked."""
+    condition = "attribute_not_exists(blocked_until) OR blocked_until <= :now" if approving else None
+    return _op_update(_push_pending_key(account_id), "REMOVE pending.#c SET version = :v",
+                      {":v": version, **({":now": now} if approving else {})}, condition=condition,
                       names={"#c": challenge_id})
+
+
+def op_block_push(account_id: str, challenge_id: str, version: str, blocked_until: int, keep_until: int) -> dict:
+    """Drop an answered challenge and block the account's push requests until
+    `blocked_until` (a fraud report); the item is kept at least that long."""
+    return _op_update(_push_pending_key(account_id),
+                      "REMOVE pending.#c SET version = :v, blocked_until = :b, expires_at = :keep",
+                      {":v": version, ":b": blocked_until, ":keep": keep_until}, names={"#c": challenge_id})

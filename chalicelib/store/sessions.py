@@ -28,6 +28,7 @@ from chalicelib.store.engine import (
 from chalicelib.store.keys import (
     GSI1,
     _key,
+    _revoked_session_key,
     _session_index_key,
     _session_key,
     _session_list_key,
@@ -98,6 +99,20 @@ def op_delete_session(token_hash: str) -> dict:
     return _op_delete(_session_key(token_hash))
 
 
+def ops_revoke_session(session: dict) -> list[dict]:
+    """End one session of its account (refused when it is gone) and keep a record of that
+    until the session would have ended anyway, which a retry of the same revocation finds
+    (`was_revoked`)."""
+    account_id = session["account_id"]
+    return [_op_delete(_session_key(session["token_hash"]), condition="account_id = :a", values={":a": account_id}),
+            _op_put(_revoked_session_key(account_id, session["session_id"]),
+                    {"expires_at": session["absolute_expires_at"]})]
+
+
+def was_revoked(account_id: str, session_id: str, now: int) -> bool:
+    return _get(_revoked_session_key(account_id, session_id), now) is not None
+
+
 def get_session(token_hash: str, now: int) -> dict | None:
     # Strongly consistent: a logout or revocation takes effect on the very next request.
     session = _get(_session_key(token_hash), now)
@@ -115,21 +130,40 @@ def touch_session(token_hash: str, now: int, expires_at: int) -> None:
         pass
 
 
-def reserve_step_up_try(token_hash: str, now: int, max_tries: int, takes: tuple[str, ...] = ()) -> dict:
-    """As reserve_login_try, for step-up on a live session."""
-    session = _update(
-        _session_key(token_hash), "ADD step_up_tries :one" + _removal(takes),
-        {":one": 1, ":now": now, ":max": max_tries},
-        condition="attribute_exists(PK) AND expires_at > :now AND "
-                  "(attribute_not_exists(step_up_tries) OR step_up_tries < :max)",
-        returns="ALL_OLD",
-    )
+def reserve_step_up_try(token_hash: str, try_id: str, now: int, max_tries: int, takes: tuple[str, ...] = ()) -> dict:
+    """As reserve_login_try (a resent write counts once), for step-up on a live session."""
+    try:
+        session = _update(
+            _session_key(token_hash), "ADD step_up_tries :one, step_up_try_ids :ids" + _removal(takes),
+            {":one": 1, ":now": now, ":max": max_tries, ":id": try_id, ":ids": {try_id}},
+            condition="attribute_exists(PK) AND expires_at > :now AND "
+                      "(attribute_not_exists(step_up_tries) OR step_up_tries < :max) AND "
+                      "NOT contains(step_up_try_ids, :id)",
+            returns="ALL_OLD",
+        )
+    except ConditionFailed as failed:
+        if failed.old and try_id in failed.old.get("step_up_try_ids", ()):
+            return failed.old
+        raise
     session["step_up_tries"] = session.get("step_up_tries", 0) + 1
     return session
 
 
+def release_step_up_try(token_hash: str, try_id: str) -> None:
+    """As release_login_try, for a step-up try on a session."""
+    try:
+        _update(_session_key(token_hash), "ADD step_up_tries :minus, step_up_released :ids",
+                {":minus": -1, ":id": try_id, ":ids": {try_id}},
+                condition="attribute_exists(PK) AND contains(step_up_try_ids, :id) AND "
+                          "NOT contains(step_up_released, :id)")
+    except ConditionFailed:
+        pass
+
+
 def op_mark_step_up(token_hash: str, now: int) -> dict:
-    return _op_update(_session_key(token_hash), "SET mfa_at = :now, step_up_tries = :zero",
+    """The tries start again (their ids with them: the item stays small)."""
+    return _op_update(_session_key(token_hash), "SET mfa_at = :now, step_up_tries = :zero "
+                      "REMOVE step_up_try_ids, step_up_released",
                       {":now": now, ":zero": 0}, condition="attribute_exists(PK) AND expires_at > :now")
 
 

@@ -11,7 +11,6 @@ from chalicelib.store.engine import (
     _op_update,
     _query,
     _update,
-    transact,
 )
 from chalicelib.store.keys import (
     GSI1,

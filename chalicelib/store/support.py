@@ -1,5 +1,5 @@
 """Support-assisted recovery on the lockout item: lifting a hard lock, and the pending MFA
-reset. The reset lives on the item the verify step already reads and a success deletes, so a
+reset. The reset lives on the item the verify step already reads and a success replaces, so a
 successful second factor cancels it without another round trip (services.support)."""
 from chalicelib.store.engine import _get, _op_delete, _op_update, _query
 from chalicelib.store.keys import GSI1, _account_key, _lockout_key, _pending_reset_index_key, _pending_resets_due
@@ -9,11 +9,12 @@ def get_lockout(account_id: str, now: int) -> dict | None:
     return _get(_lockout_key(account_id), now)
 
 
-def op_lift_lock(account_id: str) -> dict:
+def op_lift_lock(account_id: str, version: str) -> dict:
     """Forget the consecutive failures (a hard lock, a delay); a pending reset stays. Refused
-    (ConditionFailed) when no failure is counted."""
-    return _op_update(_lockout_key(account_id), "REMOVE failures, locked_until, last_failure_at",
-                      condition="attribute_exists(failures)")
+    (ConditionFailed) when no failure is counted. A new `version`: a try counted before the
+    lift cannot land after it (store/limits.py)."""
+    return _op_update(_lockout_key(account_id), "SET version = :version REMOVE failures, locked_until, last_failure_at",
+                      {":version": version}, condition="attribute_exists(failures)")
 
 
 def op_schedule_reset(account_id: str, email: str, due_at: int, details: dict) -> dict:

@@ -4,8 +4,12 @@ It does what the phone app does, over the same HTTP API:
 
     mfa-authenticator pair CODE_OR_URI [--api URL] [--name NAME]   pair; prints the phrase to type in the browser
     mfa-authenticator list                                          push requests waiting, with their context
-    mfa-authenticator approve CHALLENGE_ID NUMBER                   approve, picking the number the browser shows
-    mfa-authenticator deny CHALLENGE_ID [--fraud]                   deny ("this wasn't me" with --fraud)
+    mfa-authenticator approve CHALLENGE_ID [NUMBER]                 approve: type the number the browser shows
+                                                                    (asked for when not given); exits 2 when
+                                                                    it was not that number (the request is denied)
+    mfa-authenticator deny CHALLENGE_ID                             deny
+    mfa-authenticator report CHALLENGE_ID                           "this wasn't me": deny, end that login, pause
+                                                                    push for the account and alert the owner
     mfa-authenticator push-token TOKEN                              register a new push token
     mfa-authenticator unpair                                        remove this device from the account
 
@@ -142,9 +146,11 @@ class Authenticator:
         self._require_paired()
         return self._call(self.state["api"], "GET", self._device_path("/challenges"))["challenges"]
 
-    def answer(self, challenge_id: str, decision: str, number: int | None = None, report_fraud: bool = False) -> dict:
+    def answer(self, challenge_id: str, decision: str, number: int | None = None) -> dict:
+        """decision: approve (with the number the person typed), deny, or fraud ("this
+        wasn't me"). Sending the same answer again is safe: it gets the same reply."""
         self._require_paired()
-        body = {"decision": decision, "report_fraud": report_fraud}
+        body = {"decision": decision}
         if number is not None:
             body["number"] = number
         return self._call(self.state["api"], "POST", self._device_path(f"/challenges/{challenge_id}"), body)
@@ -165,10 +171,19 @@ def describe(challenge: dict) -> str:
     when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(context["time"]))
     place = f", near {context['location']}" if context.get("location") else ""
     purpose = "log in" if challenge["purpose"] == "login" else "confirm a change"
-    numbers = "  ".join(str(n) for n in challenge["candidates"])
     return (f"{challenge['challenge_id']}: a request to {purpose}\n"
             f"  {context['browser']} on {context['os']}, IP {context['ip'] or 'unknown'}{place}, at {when}\n"
-            f"  pick the number the browser shows: {numbers}")
+            f"  if it is yours: approve {challenge['challenge_id']} NUMBER, with the number your browser shows")
+
+
+def typed_number(value: str | None) -> int:
+    """The two-digit number the person typed (asked for on the terminal when not given)."""
+    if value is None:
+        value = input("Type the number your browser shows: ")
+    value = value.strip()
+    if len(value) != 2 or not value.isdigit():
+        raise SystemExit("type the two-digit number the browser shows")
+    return int(value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -181,12 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     pair.add_argument("--platform", choices=["apns", "fcm"], default="fcm")
     pair.add_argument("--push-token")
     commands.add_parser("list", help="push requests waiting for an answer")
-    approve = commands.add_parser("approve", help="approve with the number the browser shows")
+    approve = commands.add_parser("approve", help="approve: type the number the browser shows")
     approve.add_argument("challenge_id")
-    approve.add_argument("number", type=int)
+    approve.add_argument("number", nargs="?", help="the two-digit number (asked for when left out)")
     deny = commands.add_parser("deny", help="deny a push request")
     deny.add_argument("challenge_id")
-    deny.add_argument("--fraud", action="store_true", help="\"this wasn't me\": end the login and alert the owner")
+    deny.add_argument("--fraud", action="store_true", help="the same as `report`")
+    report = commands.add_parser("report", help="\"this wasn't me\": deny, end the login, pause push, alert the "
+                                                "owner")
+    report.add_argument("challenge_id")
     token = commands.add_parser("push-token", help="register a new push token")
     token.add_argument("token")
     commands.add_parser("unpair", help="remove this device from the account")
@@ -202,12 +220,21 @@ def main(argv: list[str] | None = None) -> int:
             waiting = app.challenges()
             print("\n".join(describe(c) for c in waiting) if waiting else "No push requests are waiting.")
         elif args.command == "approve":
-            result = app.answer(args.challenge_id, "approve", args.number)
-            print("Approved." if result["status"] == "approved" else
-                  "Refused: that was not the number the browser shows, so the request is denied.")
+            result = app.answer(args.challenge_id, "approve", typed_number(args.number))
+            if result["status"] != "approved":
+                print("Refused: that was not the number the browser shows, so the request is denied and the "
+                      "account owner is emailed." if result["reason"] == "wrong_number" else
+                      "Refused: push is paused on this account after a report, so the request is denied.",
+                      file=sys.stderr)
+                return 2
+            print("Approved.")
+        elif args.command == "report" or (args.command == "deny" and args.fraud):
+            app.answer(args.challenge_id, "fraud")
+            print("Denied and reported: that login is ended, push is paused for a while, and the account owner "
+                  "is emailed to change the password.")
         elif args.command == "deny":
-            app.answer(args.challenge_id, "deny", report_fraud=args.fraud)
-            print("Denied and reported: the account owner is emailed." if args.fraud else "Denied.")
+            app.answer(args.challenge_id, "deny")
+            print("Denied.")
         elif args.command == "push-token":
             app.set_push_token(args.token)
             print("Push token updated.")

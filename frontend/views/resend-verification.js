@@ -1,5 +1,5 @@
-// "Resend the verification email": asks for a new sign-up link (the previous one stops
-// working). The answer is the same whatever the address, so the page says the same too.
+// "Resend the verification email": asks for a new sign-up link (earlier ones keep working;
+// each email says when and from where its sign-up was made). The answer is the same whatever the address, so the page says the same too.
 import * as api from "../api.js";
 import {alertBox, busy, field, h, statusBox} from "../dom.js";
 
@@ -16,7 +16,7 @@ export function resendVerification(email = "") {
     status.textContent = "";
     busy(button, box, async () => {
       const answer = await api.post("/v1/accounts/verification-email", {email: form.email.value});
-      status.textContent = `${answer.message} Only the newest link works.`;
+      status.textContent = `${answer.message} Use the link whose sign-up you made: each email says when and from where.`;
     });
   });
   return h("section", {}, h("h2", {}, "Didn't get the link?"), form);

@@ -121,6 +121,18 @@ def onboarded_browser(base_url: str, email: str, label: str | None = None) -> tu
     return browser, enrolment
 
 
+def cli_token_over_http(browser: Browser) -> str:
+    """On the served API: a CLI login started, approved by `browser` (a full session with a
+    fresh second factor) and polled: the CLI session's bearer token."""
+    started = browser.call("POST", "/v1/cli/logins", {"client_name": "tests"}).json()
+    approved = browser.call("POST", "/v1/cli/logins/approve",
+                            {"user_code": started["user_code"], "decision": "approve"})
+    assert approved.status_code == 200, approved.text
+    issued = browser.call("POST", "/v1/cli/logins/token", {"device_code": started["device_code"]})
+    assert issued.status_code == 200, issued.text
+    return issued.json()["access_token"]
+
+
 def assert_ends_ten_days_after(api: ApiClient, clock: FrozenClock, login_time: float) -> None:
     """A web session used every 12 hours lasts until 10 days after its login, not a second more."""
     while clock.now() + 12 * 3600 < login_time + 10 * 24 * 3600:

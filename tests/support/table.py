@@ -83,8 +83,8 @@ def forget_stream_records() -> None:
 # read; and its count of unanswered push requests.
 COUNTER_ITEMS = ("LIMIT#", "LOCKOUT", "EVENT#", "SESSIONS", "PUSHPENDING")
 # The time a set of recovery codes replaced an earlier one is history, kept apart too.
-COUNTER_ATTRIBUTES = frozenset({"tries", "step_up_tries", "confirm_tries", "failures", "last_failure_at",
-                                "replaced_at"})
+COUNTER_ATTRIBUTES = frozenset({"tries", "try_ids", "released_tries", "step_up_tries", "step_up_try_ids",
+                                "step_up_released", "confirm_tries", "failures", "last_failure_at", "replaced_at"})
 # Values drawn at random that are too short to tell from other values by their look.
 RANDOM_ATTRIBUTES = frozenset({"number", "candidates"})
 

@@ -11,8 +11,8 @@ def pending_for_device(device: dict) -> list[dict]:
     challenges = [c for c in store.list_challenges(device["device_id"], n) if c["status"] == PushStatus.PENDING]
     challenges.sort(key=lambda c: c["created_at"])
     return [{"challenge_id": c["challenge_id"], "created_at": c["created_at"], "expires_at": c["answer_by"],
-             "purpose": "login" if c["owner_kind"] == OwnerKind.LOGIN else "step_up", "context": c["context"],
-             "candidates": c["candidates"]} for c in challenges]
+             "purpose": "login" if c["owner_kind"] == OwnerKind.LOGIN else "step_up", "context": c["context"]}
+            for c in challenges]
 
 
 def update_push_token(device: dict, push_token: str) -> None:

@@ -1,0 +1,359 @@
+"""When AWS fails under a second factor, a CLI approval or a revocation: the person is not
+charged for the outage (no lockout failure, no login-attempt or step-up try, no failure
+event), a counter write botocore sends twice counts once, a late lockout write cannot
+undo a success, and a change whose answer was lost reaches the same outcome when retried.
+Failures are injected at the botocore level (tests/support/faults.py)."""
+import boto3
+import pytest
+
+from tests.support import faults as fault
+from tests.support.journeys import totp_code
+from tests.support.table import TABLE, account_item
+
+
+def account_id(email: str) -> str:
+    return account_item(email)["account_id"]["S"]
+
+
+def lockout_failures(email: str) -> int:
+    item = boto3.client("dynamodb").get_item(
+        TableName=TABLE, Key={"PK": {"S": f"ACCOUNT#{account_id(email)}"}, "SK": {"S": "LOCKOUT"}}).get("Item", {})
+    return int(item.get("failures", {}).get("N", 0))
+
+
+def attempt_tries(login_id: str) -> int:
+    item = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"PK": {"S": f"LOGIN#{login_id}"},
+                                                                   "SK": {"S": "LOGIN"}})["Item"]
+    return int(item["tries"]["N"])
+
+
+def event_kinds(api) -> list[str]:
+    return [e["kind"] for e in api.get("/v1/account/events").json["events"]]
+
+
+def step_up_tries(api) -> int:
+    from chalicelib import crypto
+
+    token = api.cookies["__Host-mfa_session"]
+    item = boto3.client("dynamodb").get_item(TableName=TABLE, Key={"PK": {"S": f"SESSION#{crypto.hash_token(token)}"},
+                                                                   "SK": {"S": "SESSION"}})["Item"]
+    return int(item.get("step_up_tries", {}).get("N", 0))
+
+
+# ---------------------------------------------------------------- an outage is not a failed try
+
+@pytest.mark.parametrize("kind", [fault.SERVER_ERROR, fault.THROTTLED, fault.CONNECTION_DROPPED])
+def test_kms_failing_during_a_login_counts_nothing_against_the_person(alice, api, faults, kind):
+    """Ten verifications while KMS is down: each answers 503, and none is a lockout failure,
+    a try of the login attempt or a login_failed event; the same attempt then succeeds."""
+    login_id = alice.start_login()
+    faults.fail("kms", kind, times=fault.ALWAYS)
+    for _ in range(10):
+        failed = alice.verify(login_id)
+        assert failed.status_code == 503 and failed.json["error"] == "service_unavailable"
+    assert lockout_failures(alice.email) == 0
+    assert attempt_tries(login_id) == 0
+    faults.clear()
+    assert alice.verify(login_id).status_code == 200
+    assert "login_failed" not in event_kinds(api)
+
+
+def test_the_final_write_failing_during_a_login_counts_nothing(alice, api, faults):
+    """The code was right and only the transaction that accepts it failed: nothing counted."""
+    login_id = alice.start_login()
+    faults.fail("dynamodb", fault.SERVER_ERROR, operation="TransactWriteItems")
+    assert alice.verify(login_id).status_code == 503
+    assert lockout_failures(alice.email) == 0 and attempt_tries(login_id) == 0
+    assert alice.verify(login_id).status_code == 200
+    assert "login_failed" not in event_kinds(api)
+
+
+@pytest.mark.parametrize("nth", [1, 2])   # the login attempt's try, then the lockout's
+def test_a_try_whose_counting_write_lost_its_answer_is_given_back(alice, api, faults, nth):
+    """The write that counts the try was applied, but its answer never came (botocore's
+    retries spent): 503, and what it counted is given back."""
+    login_id = alice.start_login()
+    faults.fail("dynamodb", fault.ANSWER_LOST, nth=nth, operation="UpdateItem")
+    assert alice.verify(login_id).status_code == 503 and faults.injected == 1
+    assert attempt_tries(login_id) == 0 and lockout_failures(alice.email) == 0
+    assert alice.verify(login_id).status_code == 200
+    assert "login_failed" not in event_kinds(api)
+
+
+def test_a_step_up_try_whose_counting_write_lost_its_answer_is_given_back(alice, api, faults):
+    faults.fail("dynamodb", fault.ANSWER_LOST, operation="UpdateItem")
+    assert alice.step_up().status_code == 503 and faults.injected == 1
+    assert step_up_tries(api) == 0 and lockout_failures(alice.email) == 0
+
+
+def test_a_wrong_code_still_counts_while_kms_works(alice, api):
+    """The rule given back only what was not checked: a wrong code is the person's failure."""
+    login_id = alice.start_login()
+    assert alice.verify(login_id, "000000").status_code == 401
+    assert lockout_failures(alice.email) == 1 and attempt_tries(login_id) == 1
+    assert "login_failed" in event_kinds(api)
+
+
+def test_kms_failing_during_a_step_up_counts_nothing(alice, api, clock, faults):
+    faults.fail("kms", fault.SERVER_ERROR, times=fault.ALWAYS)
+    for _ in range(10):
+        clock.advance(30)
+        failed = api.post("/v1/account/step-up", {"method_id": alice.method_id,
+                                                  "code": totp_code(alice.secret, clock.now())})
+        assert failed.status_code == 503 and failed.json["error"] == "service_unavailable"
+    assert lockout_failures(alice.email) == 0 and step_up_tries(api) == 0
+    faults.clear()
+    assert alice.step_up().status_code == 200
+    assert "step_up_failed" not in event_kinds(api)
+
+
+# ---------------------------------------------------------------- a resent counter write counts once
+
+def test_a_resent_login_try_write_counts_once(alice):
+    """botocore sends the same UpdateItem twice (the first answer lost): one try, the same
+    attempt as the first write found it, and a different try still counts."""
+    from chalicelib import store
+
+    login_id = alice.start_login()
+    now = int(alice.clock.now())
+    first = store.reserve_login_try(login_id, "a" * 32, now, 5)
+    again = store.reserve_login_try(login_id, "a" * 32, now, 5)
+    assert first["tries"] == again["tries"] == attempt_tries(login_id) == 1
+    assert store.reserve_login_try(login_id, "b" * 32, now, 5)["tries"] == attempt_tries(login_id) == 2
+
+
+def test_a_resent_step_up_try_write_counts_once(alice, api):
+    from chalicelib import crypto, store
+
+    token_hash = crypto.hash_token(api.cookies["__Host-mfa_session"])
+    now = int(alice.clock.now())
+    for _ in range(2):
+        assert store.reserve_step_up_try(token_hash, "a" * 32, now, 5)["step_up_tries"] == 1
+    assert step_up_tries(api) == 1
+
+
+@pytest.mark.parametrize("nth", [1, 2])   # the login attempt's try, then the lockout's
+def test_a_try_whose_answer_botocore_lost_and_resent_counts_once(alice, faults, nth):
+    """The answer of the nth UpdateItem of a wrong verification is lost and botocore sends
+    the request again (tests/support/faults.py drop_answer): one try, one failure. Both for
+    the first failure (no lockout item yet) and for a later one."""
+    for failures in (1, 2):
+        login_id = alice.start_login()
+        faults.drop_answer("dynamodb", nth=nth, operation="UpdateItem")
+        wrong = alice.verify(login_id, "000000")
+        assert faults.injected == failures
+        assert wrong.status_code == 401 and wrong.json["error"] == "invalid_code", wrong.json
+        assert wrong.json["attempts_remaining"] == 4
+        assert attempt_tries(login_id) == 1 and lockout_failures(alice.email) == failures
+
+
+def test_a_step_up_try_whose_answer_botocore_lost_and_resent_counts_once(alice, api, faults):
+    faults.drop_answer("dynamodb", nth=1, operation="UpdateItem")
+    wrong = api.post("/v1/account/step-up", {"method_id": alice.method_id, "code": "000000"})
+    assert faults.injected == 1 and wrong.status_code == 401
+    assert step_up_tries(api) == 1 and lockout_failures(alice.email) == 1
+
+
+# ---------------------------------------------------------------- a late lockout write after a success
+
+def test_a_lockout_write_arriving_after_the_success_is_refused(alice):
+    """A try's write delivered again late (botocore's resend), after that try succeeded and
+    forgot the failures: refused, the failures stay forgotten."""
+    from chalicelib import store
+
+    owner = account_id(alice.email)
+    now = int(alice.clock.now())
+    store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    store.transact([store.op_reset_lockout(owner, "b" * 32)])
+    with pytest.raises(store.ConditionFailed):
+        store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    assert lockout_failures(alice.email) == 0
+
+
+def test_a_lockout_write_arriving_after_support_lifted_the_lock_is_refused(alice):
+    from chalicelib import store
+
+    owner = account_id(alice.email)
+    now = int(alice.clock.now())
+    store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    store.transact([store.op_lift_lock(owner, "b" * 32)])
+    with pytest.raises(store.ConditionFailed):
+        store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    assert lockout_failures(alice.email) == 0
+
+
+def test_a_lockout_write_read_from_an_item_without_a_version_needs_it_still_there(alice):
+    """An item written before versions (or one holding only a pending reset) that is gone by
+    the time the try's write arrives (a finished reset deletes it): refused, not recreated."""
+    from chalicelib import store
+
+    owner = account_id(alice.email)
+    now = int(alice.clock.now())
+    key = {"PK": {"S": f"ACCOUNT#{owner}"}, "SK": {"S": "LOCKOUT"}}
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={**key, "failures": {"N": "3"}})
+    read = store.get_lockout(owner, now)
+    boto3.client("dynamodb").delete_item(TableName=TABLE, Key=key)
+    with pytest.raises(store.ConditionFailed):
+        store.reserve_second_factor_try(owner, read, "a" * 32, now, None)
+    boto3.client("dynamodb").put_item(TableName=TABLE, Item={**key, "failures": {"N": "3"}})
+    store.reserve_second_factor_try(owner, read, "a" * 32, now, None)
+    assert lockout_failures(alice.email) == 4
+
+
+def test_a_try_counted_before_a_success_cannot_land_after_it(alice, make_client, race):
+    """Staged: a wrong guess has read the lockout (no failures) and is about to count itself
+    when the person logs in in another browser. Its write comes after the success: refused
+    (try again), and no failure is left behind the success."""
+    from chalicelib import store
+
+    other = alice.in_another_browser(make_client())
+    login_id = other.start_login()
+    late, success = race(lambda: other.verify(login_id, "000000"), lambda: alice.login(),
+                         pause_before=(store, "reserve_second_factor_try"))
+    assert success.status_code == 200
+    assert late.status_code == 429 and late.json["error"] == "try_again"
+    assert lockout_failures(alice.email) == 0
+
+
+def test_a_try_given_back_leaves_a_later_try_counted(alice):
+    """The release takes back only the try that is still the last counted."""
+    from chalicelib import store
+
+    owner = account_id(alice.email)
+    now = int(alice.clock.now())
+    store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    read = store.get_lockout(owner, now)
+    store.reserve_second_factor_try(owner, read, "b" * 32, now, None)
+    assert store.release_second_factor_try(owner, "a" * 32, None, "c" * 32) is False
+    assert lockout_failures(alice.email) == 2
+    assert store.release_second_factor_try(owner, "b" * 32, read, "c" * 32) is True
+    assert lockout_failures(alice.email) == 1
+
+
+# ---------------------------------------------------------------- committed, but the answer was lost
+
+@pytest.fixture
+def cli(make_client):
+    """The CLI: no browser headers, no cookies."""
+    return make_client(origin=None)
+
+
+def started_cli_login(cli) -> dict:
+    started = cli.post("/v1/cli/logins", {"client_name": "mfa-cli on laptop"}, browser=False)
+    assert started.status_code == 201, started.json
+    return started.json
+
+
+@pytest.fixture
+def failing_event_writes(local_aws):
+    """fail(kind): every DynamoDB write that carries an audit event of that kind fails (a 500
+    after botocore's retries), whatever else it carries. Returns the failures injected."""
+    from botocore.exceptions import ClientError
+
+    from chalicelib import aws
+
+    kinds, failed = set(), []
+
+    def refuse(params, **_):
+        items = [next(iter(part.values())).get("Item", {}) for part in params.get("TransactItems", [])]
+        if any(item.get("kind", {}).get("S") in kinds for item in items):
+            failed.append(1)
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"},
+                               "ResponseMetadata": {"HTTPStatusCode": 500}}, "TransactWriteItems")
+
+    aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", refuse)
+
+    def fail(kind: str | None) -> list:
+        kinds.clear()
+        kinds.update({kind} - {None})
+        return failed
+
+    return fail
+
+
+def test_a_wrong_code_whose_failure_could_not_be_recorded_still_counts(alice, failing_event_writes):
+    """The code was checked and wrong; only writing the failure event failed (503): the try
+    stays counted, on the attempt and on the lockout."""
+    login_id = alice.start_login()
+    failed = failing_event_writes("login_failed")
+    assert alice.verify(login_id, "000000").status_code == 503 and failed
+    assert attempt_tries(login_id) == 1 and lockout_failures(alice.email) == 1
+
+
+def test_a_cli_approval_whose_answer_was_lost_answers_the_same_when_retried(alice, api, cli, make_client, faults):
+    started = started_cli_login(cli)
+    decision = {"user_code": started["user_code"], "decision": "approve"}
+    # The approval's transaction (after the one counting the lookup) commits; its answer is lost.
+    faults.fail("dynamodb", fault.ANSWER_LOST, nth=2, operation="TransactWriteItems")
+    assert api.post("/v1/cli/logins/approve", decision).status_code == 503
+    retried = api.post("/v1/cli/logins/approve", decision)
+    assert retried.status_code == 200 and retried.json["status"] == "approved"
+    assert event_kinds(api).count("cli_login_approved") == 1
+    alice.clock.advance(5)
+    assert cli.post("/v1/cli/logins/token", {"device_code": started["device_code"]}, browser=False).status_code == 200
+    # Collected since: still this session's approval. Another decision, or another session's, is 409.
+    assert api.post("/v1/cli/logins/approve", decision).status_code == 200
+    assert api.post("/v1/cli/logins/approve", {**decision, "decision": "deny"}).status_code == 409
+    other = alice.in_another_browser(make_client())
+    assert other.login().status_code == 200
+    refused = other.api.post("/v1/cli/logins/approve", decision)
+    assert refused.status_code == 409 and refused.json["error"] == "cli_login_not_pending"
+
+
+def test_a_cli_decision_and_its_audit_event_are_one_write(alice, api, cli, failing_event_writes):
+    """The event's write fails: the login is still pending, and deciding again works."""
+    started = started_cli_login(cli)
+    decision = {"user_code": started["user_code"], "decision": "deny"}
+    failed = failing_event_writes("cli_login_denied")
+    assert api.post("/v1/cli/logins/approve", decision).status_code == 503 and failed
+    assert api.get(f"/v1/cli/logins/{started['user_code']}").json["status"] == "pending"
+    failing_event_writes(None)
+    assert api.post("/v1/cli/logins/approve", decision).json["status"] == "denied"
+    assert event_kinds(api).count("cli_login_denied") == 1
+
+
+def test_a_failed_user_code_lookup_spends_no_budget(alice, api, cli, faults, monkeypatch):
+    """The lookup itself failed (an outage), not the code: its hits are given back, so the
+    whole budget is left for the codes people type."""
+    from chalicelib.config import get_settings
+
+    # One lookup in all, and one from this IP.
+    for name in ("USER_CODE_MISS_LIMIT_GLOBAL", "USER_CODE_MISS_SHARDS", "USER_CODE_LIMIT_PER_IP"):
+        monkeypatch.setenv(name, "1")
+    get_settings.cache_clear()
+    live = started_cli_login(cli)["user_code"]
+    # The session's read, then the user code's.
+    faults.fail("dynamodb", fault.SERVER_ERROR, nth=2, operation="GetItem")
+    assert api.get(f"/v1/cli/logins/{live}").status_code == 503 and faults.injected == 1
+    assert api.get("/v1/cli/logins/BBBB-BBBB").status_code == 404
+    assert api.get(f"/v1/cli/logins/{live}").status_code == 429   # now both are spent
+
+
+def other_session(alice, api, make_client) -> tuple:
+    """Alice logged in in another browser too: (that browser's Person, its session id)."""
+    other = alice.in_another_browser(make_client())
+    assert other.login().status_code == 200
+    listed = api.get("/v1/account/sessions").json["sessions"]
+    return other, next(s["id"] for s in listed if not s["current"])
+
+
+def test_a_revocation_and_its_audit_event_are_one_write(alice, api, make_client, failing_event_writes):
+    other, session_id = other_session(alice, api, make_client)
+    failed = failing_event_writes("session_revoked")
+    assert api.delete(f"/v1/account/sessions/{session_id}").status_code == 503 and failed
+    assert other.api.get("/v1/account").status_code == 200   # nothing changed
+    failing_event_writes(None)
+    assert api.delete(f"/v1/account/sessions/{session_id}").status_code == 200
+    assert other.api.get("/v1/account").status_code == 401
+    assert event_kinds(api).count("session_revoked") == 1
+
+
+def test_a_revocation_whose_answer_was_lost_succeeds_when_retried(alice, api, make_client, faults):
+    other, session_id = other_session(alice, api, make_client)
+    faults.fail("dynamodb", fault.ANSWER_LOST, operation="TransactWriteItems")
+    assert api.delete(f"/v1/account/sessions/{session_id}").status_code == 503
+    assert other.api.get("/v1/account").status_code == 401
+    assert api.delete(f"/v1/account/sessions/{session_id}").status_code == 200
+    assert event_kinds(api).count("session_revoked") == 1
+    never = api.delete(f"/v1/account/sessions/{'0' * 32}")
+    assert never.status_code == 404 and never.json["error"] == "session_not_found"
