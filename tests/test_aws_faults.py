@@ -289,10 +289,11 @@ def test_deleting_sessions_gives_up_as_unavailable_when_dynamodb_keeps_throttlin
 #
 # Each path is prepared once, then its request is sent from the same starting point (the
 # table restored, the browser's cookies put back) once cleanly, to record its calls, and then
-# with one fault at each call position: one outage kind per position (in turn, so a path meets
-# them all), plus, at each write, a lost answer and a conflict that outlasts the store's retries.
-# The answer is 503 (429 try_again for a conflict), or the clean answer where the failure is
-# meant to be absorbed (a notice left in the outbox, a push that could not be delivered); the
+# with one fault at each call position, the kinds that fit the call taken in turn so that a
+# path meets them all (a lost answer and a conflict that outlasts the store's retries fit the
+# writes; FAULTS_EVERY_KIND=1 injects every kind that fits at every position). The answer is
+# 503 (429 try_again for a conflict), or the clean answer where the failure is meant to be
+# absorbed (a notice left in the outbox, a push that could not be delivered); the
 # table is as before the request or as after the clean one, or a step of the change that the
 # same request sent again completes; and the same request sent again reaches the clean
 # outcome. Counters (tries, lockout, rate limits, audit events) are left out of that
