@@ -79,9 +79,16 @@ def _add_cors(request, response: Response) -> Response:
 def outbox_delivery(event, context):
     """DynamoDB Streams handler (its event source mapping is in infra/): sends the queued
     email notices. Raising makes Lambda retry the batch, so no notice is lost."""
+    from chalicelib import aws
     from chalicelib.ledger import outbox
 
-    return {"delivered": outbox.deliver_stream_records(event.get("Records", []))}
+    # No send starts without time for it: cut off between sending and removing a notice, the
+    # batch's retry would mail it again.
+    aws.use_time_left(getattr(context, "get_remaining_time_in_millis", None))
+    try:
+        return {"delivered": outbox.deliver_stream_records(event.get("Records", []))}
+    finally:
+        aws.use_time_left(None)
 
 
 @app.middleware("http")

@@ -84,6 +84,21 @@ def reset() -> None:
     client.cache_clear()
 
 
+def is_conflict(error: BaseException) -> bool:
+    """Whether an exception from boto3 is DynamoDB refusing a write because a concurrent
+    transaction holds the same item (the store retries those; one that gets out is answered
+    as the store's Busy)."""
+    from botocore.exceptions import ClientError
+
+    if not isinstance(error, ClientError):
+        return False
+    code = error.response.get("Error", {}).get("Code")
+    reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+    return code == "TransactionConflictException" or (
+        code == "TransactionCanceledException" and "TransactionConflict" in reasons
+        and "ConditionalCheckFailed" not in reasons)
+
+
 def is_outage(error: BaseException) -> bool:
     """Whether an exception from boto3 means AWS failed (throttling, 5xx, a dropped connection
     or a timeout, after botocore's retries) rather than a mistake of ours (a validation error,

@@ -40,11 +40,14 @@ def from_domain(error: Exception) -> ApiError:
 
 
 def from_failure(error: Exception) -> ApiError | None:
-    """How the API answers an exception a route let through: a domain error's answer; 503
-    when AWS failed (a throttled, failing or unreachable service, after the retries); None for
-    anything else, a bug, which stays a 500."""
+    """How the API answers an exception a route let through: a domain error's answer; 429
+    try_again for a write that met a concurrent transaction; 503 when AWS failed (a throttled,
+    failing or unreachable service, after the retries); None for anything else, a bug, which
+    stays a 500."""
     if isinstance(error, DOMAIN_ERRORS):
         return from_domain(error)
+    if aws.is_conflict(error):
+        return errors.try_again()
     if aws.is_outage(error):
         log.warning("AWS unavailable: %r", error)
         return errors.service_unavailable(get_settings().unavailable_retry_after_seconds)

@@ -128,6 +128,9 @@ def confirm_change(token: str, client: Client) -> str:
                    on_fail=errors.try_again())
               .audit("email_changed", old_email=account["email"], new_email=new_email)
               .notify("email_changed", new_email=new_email))
+    # Sessions end before the commit as well: should a step after it fail, the token is used
+    # and the same request cannot be sent again, yet no session outlives the change.
+    sessions.end_sessions(account["account_id"])
     change.commit()
     sessions.end_sessions(account["account_id"])
     return new_email

@@ -82,12 +82,15 @@ def confirm_reset(token: str, new_password: str, client: Client) -> int:
     new_hash = passwords.hash_password(new_password)
     email, account_id = record["email"], record["account_id"]
     ended = [x["token_hash"] for x in store.list_sessions(account_id, n)]
+    # Ended before the commit as well: should a step after it fail, the token is used and the
+    # same request cannot be sent again, yet no session that existed outlives the reset.
+    before = _end_sessions(account_id, ended)
     Change(account_id, email, client).add(
         store.op_consume_email_token(token_hash, n),
         store.op_reset_password(email, account_id, token_hash, new_hash, n),
         on_fail=errors.invalid_reset_token(),
     ).audit("password_reset", ended_sessions=len(ended)).notify("password_reset_done").commit()
-    return _end_sessions(account_id, ended)
+    return before + _end_sessions(account_id, [])
 
 
 def _end_sessions(account_id: str, listed: list[str], keep: str | None = None) -> int:

@@ -15,7 +15,8 @@ applied the request): the answer is lost and botocore's retry logic decides whet
 the request again, which shows what botocore resends by itself.
 
 `calls` records every call (service, operation) the app made while installed: run a path once
-cleanly to enumerate its call positions, then inject a fault at each.
+cleanly to enumerate its call positions, then inject a fault at each. `sent` records the HTTP
+attempts that reached the service (botocore's resends included).
 """
 import functools
 from dataclasses import dataclass
@@ -124,6 +125,7 @@ class Faults:
 
     def __init__(self):
         self.calls: list[Call] = []
+        self.sent: list[Call] = []
         self._plans: list[_Plan] = []
         self._dropped: list[_Plan] = []
 
@@ -209,5 +211,6 @@ class Faults:
         if sent_to != service_id:
             return
         call = Call(service, operation)
+        self.sent.append(call)
         if self._striking(self._dropped, call, (ANSWER_LOST,)) is not None:
             raise _answer_lost(call)
