@@ -357,3 +357,26 @@ def test_a_revocation_whose_answer_was_lost_succeeds_when_retried(alice, api, ma
     assert event_kinds(api).count("session_revoked") == 1
     never = api.delete(f"/v1/account/sessions/{'0' * 32}")
     assert never.status_code == 404 and never.json["error"] == "session_not_found"
+
+
+def test_password_steps_failed_by_an_outage_do_not_spend_the_login_limit(alice, api, faults):
+    """The login attempt's write fails after the hits were counted: they are given back."""
+    for _ in range(5):
+        faults.fail("dynamodb", fault.SERVER_ERROR, nth=2, operation="TransactWriteItems")
+        assert alice.password_step().status_code == 503
+    faults.clear()
+    # Onboarding made one step: 19 more wrong ones fit the limit of 20, then it is reached.
+    wrong = [api.post("/v1/login", {"email": alice.email, "password": "wrong but long enough"}).status_code
+             for _ in range(20)]
+    assert wrong == [401] * 19 + [429]
+
+
+def test_password_changes_failed_by_an_outage_do_not_spend_their_limit(alice, api, faults):
+    body = {"current_password": alice.password, "new_password": "a brand new passphrase 2042"}
+    for _ in range(5):
+        faults.fail("dynamodb", fault.SERVER_ERROR, nth=2, operation="TransactWriteItems")
+        assert api.post("/v1/account/password", body).status_code == 503
+    faults.clear()
+    wrong = {**body, "current_password": "not the password at all"}
+    answers = [api.post("/v1/account/password", wrong).status_code for _ in range(21)]
+    assert answers[:20] == [answers[0]] * 20 and answers[0] in (400, 401, 403) and answers[20] == 429

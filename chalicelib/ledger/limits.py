@@ -19,15 +19,28 @@ def limited(window: int) -> errors.ApiError:
 
 
 class Counted:
-    """Hits counted together, which can be taken back together."""
+    """Hits counted together, which can be taken back together. As a context (`with
+    counted:`), they are given back when what they were counted for ends in an outage or a
+    busy store: not the person's doing, so it does not bring them nearer a 429."""
 
     def __init__(self, window: int, at: int, limits: tuple[tuple[str, str, int], ...]):
         self.window, self.at, self.limits = window, at, limits
 
     def refund(self) -> None:
-        """For a request that failed for a reason that was not the person's (an outage): it
-        should not bring them nearer a 429."""
         refund_quietly(self.window, self.at, *((scope, key) for scope, key, _ in self.limits))
+
+    def __enter__(self) -> "Counted":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        if error is not None and not_the_persons(error):
+            self.refund()
+        return False
+
+
+def not_the_persons(error: BaseException) -> bool:
+    """A failure of ours or of AWS (an outage, a store busy with concurrent changes)."""
+    return isinstance(error, store.Busy) or aws.is_outage(error)
 
 
 def enforce(window: int, *limits: tuple[str, str, int]) -> Counted:
@@ -40,18 +53,22 @@ def enforce(window: int, *limits: tuple[str, str, int]) -> Counted:
     return Counted(window, at, limits)
 
 
-def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read):
-    """`read()`'s result, once the hits are counted: the counting write runs beside the read
+def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read) -> tuple[object, Counted]:
+    """`read()`'s result and the hits, once counted: the counting write runs beside the read
     (one round trip of waiting for both), and over a limit the answer is 429 before anything
     that follows the read (a password hash, say) is paid for. A refusal `read()` raises wins
-    over the limit's (the hits stay counted)."""
+    over the limit's (the hits stay counted); an outage of the read gives them back."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        counted = pool.submit(enforce, window, *limits)
-        result = read()
-        counted.result()
-    return result
+        counting = pool.submit(enforce, window, *limits)
+        try:
+            result = read()
+        except Exception as error:
+            if not_the_persons(error) and counting.exception() is None:
+                counting.result().refund()
+            raise
+        return result, counting.result()
 
 
 def refund(window: int, counted_at: int, scope: str, key: str) -> None:
@@ -66,6 +83,6 @@ def refund_quietly(window: int, counted_at: int, *hits: tuple[str, str]) -> None
         try:
             store.refund_hit(scope, key, counted_at, window)
         except Exception as error:
-            if not (isinstance(error, store.Busy) or aws.is_outage(error)):
+            if not not_the_persons(error):
                 raise
             log.warning("hit of %s not refunded", scope, exc_info=True)

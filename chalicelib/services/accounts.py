@@ -1,7 +1,5 @@
 """Sign-up, email verification and the account view."""
-import logging
-
-from chalicelib import aws, crypto, errors, methods, notify, passwords, store
+from chalicelib import crypto, errors, methods, notify, passwords, store
 from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import audit, limits, outbox
@@ -9,7 +7,6 @@ from chalicelib.records import Client
 from chalicelib.services.sso import connections as sso_connections
 
 VERIFY_EMAIL = "verify_email"
-log = logging.getLogger(__name__)
 
 
 def signup(email: str, password: str, client: Client) -> None:
@@ -24,14 +21,10 @@ def signup(email: str, password: str, client: Client) -> None:
     s = get_settings()
     counted = limits.enforce(s.signup_window_seconds, ("signup-email", email, s.signup_limit_per_email),
                              ("signup-ip", client.ip_or_unknown, s.signup_limit_per_ip))
-    try:
+    # An outage or a conflict is not the person's doing (the pending sign-up may stand:
+    # signing up again mails a new link): the hits are given back.
+    with counted:
         _sign_up(email, password, client)
-    except Exception as error:
-        # An outage or a conflict is not the person's doing (the pending sign-up may stand:
-        # signing up again mails a new link), so it does not bring them nearer a 429 either.
-        if isinstance(error, store.Busy) or aws.is_outage(error):
-            counted.refund()
-        raise
 
 
 def _sign_up(email: str, password: str, client: Client) -> None:

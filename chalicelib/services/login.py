@@ -26,10 +26,16 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
     s = get_settings()
     # Every try counts before the password is hashed: over a limit, the answer is 429 whether
     # or not the password was right, and no hash is paid for.
-    account = limits.enforce_while(
+    account, counted = limits.enforce_while(
         s.login_window_seconds, (("login-email", email, s.login_limit_per_email),
                                  ("login-ip", client.ip_or_unknown, s.login_limit_per_ip)),
         lambda: _password_account(email, n))
+    with counted:
+        return _after_the_count(account, email, password, client, n)
+
+
+def _after_the_count(account: dict | None, email: str, password: str, client: Client,
+                     n: int) -> tuple[dict, sessions.NewSession | None, str | None]:
     change = Change(account["account_id"] if account else "", email, client)
     if not passwords.verify_password(account.get("password_hash") if account else None, password):
         # The same write either way (one event of one size), so a known email costs what an
@@ -53,7 +59,7 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
         return body, session, None
 
     login_id = random_id()
-    expires_at = n + s.login_attempt_seconds
+    expires_at = n + get_settings().login_attempt_seconds
     browser = random_token(32)
     change.add(store.op_put_login_attempt(login_id, {
         "browser_hash": login_attempts.browser_hash(browser),

@@ -29,20 +29,20 @@ def change(session: dict, current_password: str, new_password: str, client: Clie
         raise errors.unauthenticated()
     # Guesses of the current password share the password step's budget per email.
     s = get_settings()
-    limits.enforce(s.login_window_seconds, ("password-change", account["account_id"], s.login_limit_per_email))
-    if not passwords.verify_password(account.get("password_hash"), current_password):
-        Change(account["account_id"], account["email"], client).audit(
-            "password_change_failed", reason="wrong_password").commit()
-        raise errors.wrong_password()
-    passwords.check_policy(new_password)
-    new_hash = passwords.hash_password(new_password)
-    others = [x["token_hash"] for x in store.list_sessions(account["account_id"], n)
-              if x["token_hash"] != session["token_hash"]]
-    Change(account["account_id"], account["email"], client).add(
-        store.op_change_password(account["email"], account["account_id"], account["password_hash"], new_hash, n),
-        on_fail=errors.try_again(),
-    ).audit("password_changed", ended_sessions=len(others)).notify("password_changed", ended=len(others)).commit()
-    return _end_sessions(account["account_id"], others, keep=session["token_hash"])
+    with limits.enforce(s.login_window_seconds, ("password-change", account["account_id"], s.login_limit_per_email)):
+        if not passwords.verify_password(account.get("password_hash"), current_password):
+            Change(account["account_id"], account["email"], client).audit(
+                "password_change_failed", reason="wrong_password").commit()
+            raise errors.wrong_password()
+        passwords.check_policy(new_password)
+        new_hash = passwords.hash_password(new_password)
+        others = [x["token_hash"] for x in store.list_sessions(account["account_id"], n)
+                  if x["token_hash"] != session["token_hash"]]
+        Change(account["account_id"], account["email"], client).add(
+            store.op_change_password(account["email"], account["account_id"], account["password_hash"], new_hash, n),
+            on_fail=errors.try_again(),
+        ).audit("password_changed", ended_sessions=len(others)).notify("password_changed", ended=len(others)).commit()
+        return _end_sessions(account["account_id"], others, keep=session["token_hash"])
 
 
 def request_reset(email: str, client: Client) -> None:
