@@ -329,6 +329,21 @@ def test_a_failed_user_code_lookup_spends_no_budget(alice, api, cli, faults, mon
     assert api.get(f"/v1/cli/logins/{live}").status_code == 429   # now both are spent
 
 
+def test_a_cli_decision_aws_failed_to_record_spends_no_budget(alice, api, cli, failing_event_writes, monkeypatch):
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("USER_CODE_LIMIT_PER_IP", "2")
+    get_settings.cache_clear()
+    user_code = started_cli_login(cli)["user_code"]
+    decision = {"user_code": user_code, "decision": "deny"}
+    failing_event_writes("cli_login_denied")
+    assert api.post("/v1/cli/logins/approve", decision).status_code == 503
+    failing_event_writes(None)
+    assert api.post("/v1/cli/logins/approve", decision).json["status"] == "denied"   # the first counted hit
+    assert api.get(f"/v1/cli/logins/{user_code}").status_code == 200                 # the second
+    assert api.get(f"/v1/cli/logins/{user_code}").status_code == 429
+
+
 def other_session(alice, api, make_client) -> tuple:
     """Alice logged in in another browser too: (that browser's Person, its session id)."""
     other = alice.in_another_browser(make_client())

@@ -4,7 +4,7 @@ The CLI gets a secret device code (stored hashed) and a short user code; the use
 with MFA in the browser, looks the user code up and approves or denies it; the CLI polls the
 token endpoint and, once approved, gets a 30-day CLI session exactly once.
 """
-from chalicelib import aws, crypto, errors, store
+from chalicelib import crypto, errors, store
 from chalicelib.clock import now_s, random_below, random_string, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import limits
@@ -61,33 +61,29 @@ def start(client_name: str, client: Client) -> dict:
     }
 
 
-def _find(user_code: str, client: Client) -> dict:
+def _find(user_code: str, client: Client) -> tuple[dict, limits.Counted]:
     """Every lookup or decision counts per IP; each also takes one miss from a shard of the
     service-wide budget before the code is read, given back when the code exists: so
     guesses are bounded in total, a live code once the budget is spent included, while
     people who type their code spend none of it. A lookup that fails (an outage) looked
-    nothing up: both hits are given back."""
+    nothing up: both hits are given back. Also returns the per-IP hit, for a decision that
+    AWS then fails to record to give back."""
     s = get_settings()
-    window, counted_at = s.user_code_window_seconds, now_s()
     shard = f"shard-{random_below(s.user_code_miss_shards)}"
-    limits.enforce(window, ("user-code-ip", client.ip_or_unknown, s.user_code_limit_per_ip),
-                   ("user-code-misses", shard, max(1, s.user_code_miss_limit_global // s.user_code_miss_shards)))
+    per_ip = ("user-code-ip", client.ip_or_unknown, s.user_code_limit_per_ip)
+    counted = limits.enforce(s.user_code_window_seconds, per_ip, (
+        "user-code-misses", shard, max(1, s.user_code_miss_limit_global // s.user_code_miss_shards)))
     normalised = normalise_user_code(user_code)
-    try:
+    with counted:
         login = store.get_cli_login_by_user_code(normalised, now_s()) if normalised else None
-    except Exception as failed:
-        if aws.is_outage(failed):
-            limits.refund_quietly(window, counted_at, ("user-code-ip", client.ip_or_unknown),
-                                  ("user-code-misses", shard))
-        raise
     if login is None:
         raise errors.user_code_not_found()
-    limits.refund(window, counted_at, "user-code-misses", shard)
-    return login
+    limits.refund(counted.window, counted.at, "user-code-misses", shard)
+    return login, limits.Counted(counted.window, counted.at, (per_ip,))
 
 
 def describe(user_code: str, client: Client) -> dict:
-    login = _find(user_code, client)
+    login, _ = _find(user_code, client)
     return {
         "user_code": login["user_code"],
         "client_name": login["client_name"],
@@ -104,7 +100,7 @@ def decide(session: dict, user_code: str, approve: bool, client: Client) -> str:
     already did (a retry whose answer was lost) answers the same; any other decision on a
     login no longer pending is 409."""
     step_up.require_recent(session)   # a web session's: the route takes no CLI token
-    login = _find(user_code, client)
+    login, counted = _find(user_code, client)
     status = CliLoginStatus.APPROVED if approve else CliLoginStatus.DENIED
     # An approval the CLI has collected since is still this approval.
     same = {CliLoginStatus.APPROVED, CliLoginStatus.USED} if approve else {CliLoginStatus.DENIED}
@@ -112,11 +108,12 @@ def decide(session: dict, user_code: str, approve: bool, client: Client) -> str:
         return status
     approver = {"auth": session.get("auth", sessions.PASSWORD),
                 **({"sso_connection_id": session["sso_connection_id"]} if session.get("sso_connection_id") else {})}
-    Change(session["account_id"], session["email"], client).add(
-        *store.ops_decide_cli_login(login["device_hash"], now_s(), status, session["account_id"], session["email"],
-                                    login["expires_at"], approver, session["session_id"]),
-        on_fail=errors.cli_login_not_pending(),
-    ).audit(f"cli_login_{status}", client_name=login["client_name"], cli_ip=login["ip"]).commit()
+    with counted:   # a decision AWS failed to record gives its lookup back
+        Change(session["account_id"], session["email"], client).add(
+            *store.ops_decide_cli_login(login["device_hash"], now_s(), status, session["account_id"],
+                                        session["email"], login["expires_at"], approver, session["session_id"]),
+            on_fail=errors.cli_login_not_pending(),
+        ).audit(f"cli_login_{status}", client_name=login["client_name"], cli_ip=login["ip"]).commit()
     return status
 
 
