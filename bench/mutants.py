@@ -91,7 +91,17 @@ MUTANTS = (
            (Edit("chalicelib/store/cli_logins.py", "#status = :pending AND expires_at > :now",
                  f"{_always('#status = :pending')} AND expires_at > :now"),),
            ("tests/test_one_time_rules.py::test_a_cli_login_is_decided_once_by_two_browsers_at_once",)),
-    Mutant("email verification link used once", (_TOKEN_ONCE,),
+    # A verification link is held by its token (used once) and by the account it makes (made
+    # only while the address is unverified, live and pending): only with all gone could it
+    # verify twice.
+    Mutant("email verification link used once (token and account guards)",
+           (Edit("chalicelib/store/accounts.py",
+                 'condition="attribute_exists(PK) AND expires_at > :now AND attribute_not_exists(used_at)")',
+                 'condition="attribute_exists(PK) AND expires_at > :now")'),
+            Edit("chalicelib/store/accounts.py",
+                 'condition="email_verified = :f AND expires_at > :now AND pending_since <= :made")',
+                 f'condition="{_always("email_verified = :f")} AND {_always("expires_at > :now")} AND '
+                 f'{_always("pending_since <= :made")}")')),
            ("tests/test_one_time_rules.py::test_a_verification_link_used_twice_at_once_verifies_once",)),
     # A change link is also held by the move itself (the old item goes once, the new address
     # is taken once): only with every guard gone could one link move the account twice.
