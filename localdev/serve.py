@@ -55,6 +55,15 @@ def frontend_file(path: str) -> Path | None:
     return None
 
 
+def unknown_path_response() -> tuple[int, str]:
+    """What API Gateway answers for a path no route has: infra/app.json's gateway response for
+    MISSING_AUTHENTICATION_TOKEN (404 in the API's error shape), read from there so that the
+    local server answers the same instead of Chalice's 403 "Missing Authentication Token"."""
+    template = json.loads((PROJECT / "infra" / "app.json").read_text())
+    unknown = template["Resources"]["UnknownPathResponse"]["Properties"]
+    return int(unknown["StatusCode"]), unknown["ResponseTemplates"]["application/json"]
+
+
 def local_origins(host: str, port: int) -> dict:
     """The local stage's frontend is this server: its links and allowed origins follow the
     port and host it listens on (localhost first: WebAuthn needs that name, not the IP)."""
@@ -121,6 +130,8 @@ def main() -> None:
         from app import app
         from chalicelib import errors
 
+        unknown_path_status, unknown_path_body = unknown_path_response()
+
         class Handler(ChaliceRequestHandler):
             # Without this, keep-alive clients wait for Nagle's 40 ms delayed ACK on each request.
             disable_nagle_algorithm = True
@@ -141,6 +152,13 @@ def main() -> None:
                                          json.dumps(refused.body()))
 
             do_POST = do_PUT = do_PATCH = do_DELETE = _other_method
+
+            def _send_error_response(self, error):
+                # Chalice's local gateway marks "no route has this path" as API Gateway does.
+                if error.headers.get("x-amzn-ErrorType") == "UnauthorizedException":
+                    return self._send_http_response(unknown_path_status, {"Content-Type": "application/json"},
+                                                    unknown_path_body)
+                return super()._send_error_response(error)
 
             def do_GET(self):
                 """The web frontend on the API's origin (production hosts it as static files)."""

@@ -47,3 +47,16 @@ def test_a_port_in_use_gets_one_clear_line():
     assert "Traceback" not in finished.stderr
     assert f"Port {port} on 127.0.0.1 is already in use" in finished.stderr
     assert "PORT=8101 make run" in finished.stderr
+
+
+def test_the_favicon_is_served_and_unknown_api_paths_answer_in_the_api_error_shape():
+    with serve_locally("embedded") as url:
+        icon = requests.get(f"{url}/favicon.ico", timeout=10)
+        assert icon.status_code == 200 and icon.headers["Content-Type"] == "image/x-icon"
+        assert icon.content[:4] == b"\x00\x00\x01\x00"   # an ICO file's header: reserved 0, type 1 (icon)
+        assert '<link rel="icon" href="/favicon.ico"' in requests.get(f"{url}/login", timeout=10).text
+        # As API Gateway answers with infra/app.json's gateway response, with or without a token.
+        for method, headers in (("GET", {}), ("POST", {}), ("GET", {"Authorization": "Bearer nothing"})):
+            unknown = requests.request(method, f"{url}/v1/nope", headers=headers, timeout=10)
+            assert unknown.status_code == 404, unknown.text
+            assert unknown.json() == {"error": "not_found", "message": "There is nothing at this path."}
