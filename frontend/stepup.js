@@ -3,11 +3,12 @@
 // once more. A session won through an identity provider confirms there instead: the browser
 // goes to the IdP and comes back to this page, where the change is asked for again.
 import * as api from "./api.js";
-import {alertBox, busy, h} from "./dom.js";
+import {Cancelled, alertBox, busy, h} from "./dom.js";
 import {proofChoices} from "./proofs.js";
 
 const stepUpDialog = document.getElementById("step-up");
 const BASE = "/v1/account/step-up";
+const CANCELLED = "Cancelled: that change needs you to confirm it's you.";
 
 // Runs `action`; when the API asks for a fresh second factor, asks for one in a dialog and
 // runs `action` once more.
@@ -43,12 +44,12 @@ async function stepUp() {
     };
     const scope = {base: BASE, submit, pushStatus: (challengeId) => api.get(`${BASE}/push/${challengeId}`)};
     const cancel = h("button", {type: "button", class: "secondary"}, "Cancel");
-    cancel.addEventListener("click", () => done(false, new Error("Cancelled: that change needs you to confirm it's you.")));
+    cancel.addEventListener("click", () => done(false, new Cancelled(CANCELLED)));
     stepUpDialog.replaceChildren(
       h("h2", {id: "step-up-title"}, "Confirm it's you"),
       h("p", {}, "This change needs a fresh second factor."),
       ...proofChoices(methods, box, scope), box, cancel);
-    stepUpDialog.onclose = () => done(false, new Error("Cancelled: that change needs you to confirm it's you."));
+    stepUpDialog.onclose = () => done(false, new Cancelled(CANCELLED));
     stepUpDialog.showModal();
   });
 }
@@ -56,7 +57,7 @@ async function stepUp() {
 function stepUpAtIdentityProvider() {
   return new Promise((resolve, reject) => {
     const box = alertBox();
-    const cancelled = () => reject(new Error("Cancelled: that change needs you to confirm it's you."));
+    const cancelled = () => reject(new Cancelled(CANCELLED));
     const go = h("button", {type: "button"}, "Continue to your identity provider");
     go.addEventListener("click", () => busy(go, box, async () => {
       const {redirect_url: url} = await api.post(`${BASE}/sso`, {return_to: location.pathname + location.search});

@@ -183,7 +183,8 @@ async function renderSessions(section) {
     section.querySelector("[role=status]").textContent = `${revoked} other session(s) ended.`;
   }));
   section.replaceChildren(h("h2", {id: "sessions-title"}, "Sessions"),
-    h("table", {}, h("thead", {}, h("tr", {}, ["Kind", "Device", "IP address", "Started", "Last active", ""].map((t) => h("th", {}, t)))),
+    h("table", {}, h("thead", {}, h("tr", {}, ["Kind", "Device", "IP address", "Started", "Last active"].map((t) => h("th", {}, t)),
+      h("th", {}, h("span", {class: "visually-hidden"}, "Action")))),
       h("tbody", {}, rows)),
     others, box, statusBox());
 }
