@@ -10,8 +10,12 @@ import time
 import pyotp
 import requests
 
-from tests.test_browser import (BUILT_IN, Tab, chromium, enrolled, origin, short_step_up_origin,  # noqa: F401
-                                tab)
+from tests import test_browser
+from tests.test_browser import Tab, enrolled
+
+# test_browser's fixtures, bound here so that pytest finds them for this file's tests.
+chromium, origin, short_step_up_origin, tab = (test_browser.chromium, test_browser.origin,
+                                               test_browser.short_step_up_origin, test_browser.tab)
 
 WIDTHS = (320, 390, 1280)
 
