@@ -31,11 +31,13 @@ let boxes = 0;
 export const alertBox = () => h("p", {class: "error", role: "alert", id: `error-${++boxes}`, tabindex: "-1"});
 export const statusBox = () => h("p", {class: "success", role: "status"});
 
-// Puts `text` into a live region once the region is in the page: screen readers announce a
-// change of a region they already know, not always a region inserted with its text.
-export function announce(region, text) {
+// A status region inserted with its text may not be announced: screen readers announce a
+// change of a region they already know. So its text (plain text only) is taken out and put
+// back once the region is in the page, unless something wrote to it meanwhile.
+function announceOnceInPage(region) {
+  const text = region.textContent;
   region.textContent = "";
-  setTimeout(() => { region.textContent = text; }, 50);
+  setTimeout(() => { if (!region.textContent) region.textContent = text; }, 50);
 }
 
 export function explain(error) {
@@ -145,8 +147,8 @@ document.addEventListener("focusout", (event) => {
   // Focus moved to nothing by the person (a click on the page's background): not a loss to repair.
   if (!event.relatedTarget) setTimeout(() => { if (event.target.isConnected) focusedPath = []; }, 0);
 });
-new MutationObserver(() => {
-  labelCells();
+
+function keepFocusInPlace() {
   if (!focusedPath.length || focusedPath[0].isConnected || document.activeElement !== document.body) return;
   const remaining = focusedPath.find((el) => el.isConnected);
   focusedPath = [];
@@ -155,22 +157,28 @@ new MutationObserver(() => {
   if (!heading) return;
   if (!heading.hasAttribute("tabindex")) heading.setAttribute("tabindex", "-1");
   heading.focus();
+}
+
+// Each change of the page: new status regions, table cells' labels, focus kept in place.
+new MutationObserver((records) => {
+  for (const node of records.flatMap((record) => [...record.addedNodes])) {
+    if (node.nodeType !== Node.ELEMENT_NODE) continue;
+    for (const region of [node, ...node.querySelectorAll("[role=status]")]) {
+      if (region.matches("[role=status]") && region.textContent && !region.children.length) announceOnceInPage(region);
+    }
+  }
+  labelCells();
+  keepFocusInPlace();
 }).observe(document.body, {childList: true, subtree: true});
 
 export function view(title, ...children) {
   const heading = h("h1", {tabindex: "-1"}, title);
   main.replaceChildren(heading);
   if (flash) {
-    const message = h("p", {class: flash.kind, role: flash.kind === "error" ? "alert" : "status"});
-    main.append(message);
-    announce(message, flash.text);
+    main.append(h("p", {class: flash.kind, role: flash.kind === "error" ? "alert" : "status"}, flash.text));
     flash = null;
   }
   main.append(...children);
-  // A status shown with the view is announced as a change of its region (see announce()).
-  for (const region of main.querySelectorAll("[role=status]")) {
-    if (region.textContent) announce(region, region.textContent);
-  }
   heading.focus();
   document.title = `${title} · MFA Service`;
 }
@@ -195,8 +203,6 @@ export function newPasswordField(labelText) {
 export function ceremonyPrompt(area) {
   const controller = new AbortController();
   const cancel = h("button", {type: "button", class: "secondary", onclick: () => controller.abort()}, "Cancel");
-  const status = h("p", {class: "notice", role: "status"});
-  area.replaceChildren(status, cancel);
-  announce(status, "Follow your browser's prompt…");
+  area.replaceChildren(h("p", {class: "notice", role: "status"}, "Follow your browser's prompt…"), cancel);
   return controller;
 }
