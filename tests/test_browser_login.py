@@ -128,3 +128,34 @@ def test_the_push_wait_counts_down_and_cancel_withdraws_it_from_the_phone(tab, o
     tab.button("Approve on your phone: My phone").click()   # and a new one can be sent
     tab.page.locator("#push-number").wait_for()
     assert len(phone.challenges()) == 1
+
+
+def push_from_another_browser(origin: str, email: str) -> None:
+    """A push for a login attempt of another browser, sent over HTTP, left unanswered."""
+    import requests
+
+    from tests.support.journeys import PASSWORD
+
+    headers = {"Origin": origin, "X-Requested-With": "fetch"}
+    started = requests.post(origin + "/v1/login", json={"email": email, "password": PASSWORD}, headers=headers,
+                            timeout=10)
+    login_cookie = started.headers["Set-Cookie"].split(";")[0]   # Secure: requests keeps it only over https
+    push_method = next(m for m in started.json()["methods"] if m["type"] == "push")
+    login_id = started.json()["login_id"]
+    pushed = requests.post(f"{origin}/v1/login/{login_id}/push", json={"method_id": push_method["id"]},
+                           headers={**headers, "Cookie": login_cookie}, timeout=10)
+    assert pushed.status_code == 201, pushed.text
+
+
+def test_a_refused_fourth_push_says_once_when_the_next_is_possible(tab, origin, tmp_path):
+    email = "login-push-limit@example.com"
+    enrolled(tab, email)
+    pair_phone_in_the_ui(tab, origin, tmp_path)
+    tab.log_out()
+    for _ in range(3):
+        push_from_another_browser(origin, email)
+    tab.password_step(email)
+    tab.button("Approve on your phone: My phone").click()
+    said = tab.alert_text()
+    assert "already waiting" in said and re.search(r"Try again in (\d+ seconds|2 minutes)\.$", said), said
+    assert said.count("Try again") == 1 and "wait two minutes" not in said, said
