@@ -119,7 +119,10 @@ def test_the_push_wait_counts_down_and_cancel_withdraws_it_from_the_phone(tab, o
     tab.button("Approve on your phone: My phone").click()
     tab.page.locator("#push-number").wait_for()
     assert re.fullmatch(r"The request expires in (2:00|1:5\d)\.", tab.page.locator("#push-countdown").inner_text())
-    assert tab.page.locator("#push-wait .spinner").is_visible()
+    spinner = tab.page.locator("#push-wait .spinner")
+    assert spinner.is_visible() and spinner.evaluate("el => getComputedStyle(el).animationName") == "spin"
+    tab.page.emulate_media(reduced_motion="reduce")
+    assert spinner.evaluate("el => getComputedStyle(el).animationName") == "none"   # a still ring
     assert len(phone.challenges()) == 1
     tab.screenshot("push-waiting")
     tab.button("Cancel").click()
