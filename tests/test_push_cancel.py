@@ -73,3 +73,25 @@ def test_a_step_up_push_is_withdrawn_by_its_session(paired, clock, make_client):
     assert (refused.status_code, refused.json["error"]) == (401, "push_denied")
     logged_out = make_client().delete(f"/v1/account/step-up/push/{challenge_id}")
     assert logged_out.status_code == 401
+
+
+def test_a_cancel_and_an_approval_at_once_cannot_both_win(paired, race):  # noqa: F811
+    """Staged both ways: each has read the push as pending and is about to write when the
+    other one writes; the first write wins and the other is refused, so a withdrawn push is
+    never approved and an approved one is never withdrawn under the browser."""
+    from chalicelib import store
+
+    login_id, pushed = start_push_login(paired)
+    challenge_id, number = pushed["challenge_id"], pushed["number"]
+    cancel = lambda: paired.api.delete(f"/v1/login/{login_id}/push/{challenge_id}")  # noqa: E731
+    approve = lambda: paired.phone.answer(challenge_id, "approve", number)  # noqa: E731
+    late_cancel, approved = race(cancel, approve, pause_before=(store, "transact"))
+    assert (approved.status_code, late_cancel.status_code, late_cancel.json["error"]) == (200, 409, "already_decided")
+    assert paired.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": challenge_id}).status_code == 200
+
+    login_id, pushed = start_push_login(paired)
+    challenge_id, number = pushed["challenge_id"], pushed["number"]
+    late_approval, cancelled = race(approve, cancel, pause_before=(store, "transact"))
+    assert (cancelled.status_code, late_approval.status_code) == (200, 409), late_approval.json
+    assert paired.api.get(f"/v1/login/{login_id}").json["reason"] == "cancelled"
+    assert paired.phone.challenges().json["challenges"] == []
