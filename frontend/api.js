@@ -43,7 +43,8 @@ export const patch = (path, body) => call("PATCH", path, body);
 export const del = (path, body) => call("DELETE", path, body);
 
 // One sentence for a person, for every error the API answers: its own message, plus what
-// the error's extra fields say (attempts left, when to retry).
+// the error's extra fields say (attempts left, when to retry). An invalid_request's `details`
+// are for developers: its message already names the fields in plain words.
 export function describe(error) {
   if (!(error instanceof ApiError)) return error.message || String(error);
   let text = error.message;
@@ -54,9 +55,6 @@ export function describe(error) {
   }
   if (typeof extra.retry_after === "number" && error.status === 429) {
     text += ` Try again in ${formatDuration(extra.retry_after)}.`;
-  }
-  if (error.code === "invalid_request" && Array.isArray(extra.details)) {
-    text += " " + extra.details.map((d) => `${d.field}: ${d.problem}`).join("; ");
   }
   return text;
 }

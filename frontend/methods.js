@@ -2,6 +2,14 @@
 import * as api from "./api.js";
 import {pushPanel, sentCodePanel, totpPanel, webauthnPanel} from "./enrolment.js";
 
+// A picker's button text: "What: label", without the label when it only repeats what
+// ("Authenticator app", not "Authenticator app: Authenticator app").
+const choiceText = (what, method, ...same) => {
+  const label = (method.label || "").trim();
+  const repeats = !label || [what, ...same].some((text) => text.toLowerCase() === label.toLowerCase());
+  return repeats ? what : `${what}: ${label}`;
+};
+
 // Verify request bodies.
 const codeProof = (method, code) => ({method_id: method.id, code});
 const credentialProof = (method, credential) => ({credential});
@@ -29,7 +37,7 @@ const credentialProof = (method, credential) => ({credential});
 export const METHOD_UI = {
   push: {
     name: "Mobile app (push)",
-    choice: (method) => `Approve on your phone: ${method.label}`,
+    choice: (method) => choiceText("Approve on your phone", method, "Mobile app (push)", "Mobile app", "Phone"),
     begins: true,
     proofForm: {kind: "push"},
     toProof: (method, challengeId) => ({challenge_id: challengeId}),
@@ -38,7 +46,7 @@ export const METHOD_UI = {
   },
   totp: {
     name: "Authenticator app",
-    choice: (method) => `Authenticator app: ${method.label}`,
+    choice: (method) => choiceText("Authenticator app", method),
     begins: false,
     proofForm: {kind: "code", label: (method) => `6-digit code from ${method.label}`, numeric: true},
     toProof: codeProof,
@@ -77,7 +85,7 @@ export const METHOD_UI = {
   },
   email_code: {
     name: "Email code",
-    choice: (method) => `Email a code: ${method.label}`,
+    choice: (method) => choiceText("Email a code", method, "Email code"),
     begins: true,
     proofForm: {kind: "code", label: (method, challenge) => `6-digit code emailed to ${challenge.sent_to_hint}`,
                 numeric: true},

@@ -4,6 +4,7 @@
 // the two: {base: "/v1/login/{login_id}" or "/v1/account/step-up", submit(body),
 // pushStatus(challengeId)} (views/login.js, stepup.js).
 import {METHOD_UI, beginChallenge} from "./methods.js";
+import {countdown} from "./countdown.js";
 import {busy, ceremonyPrompt, h} from "./dom.js";
 import * as webauthn from "./webauthn.js";
 
@@ -35,26 +36,37 @@ const PROOF_FORMS = {
     }
   },
 
-  // Waits for the phone's answer to a push request: shows the number to type in the app,
-  // polls the status, and sends the approved challenge. A Cancel button stops waiting.
+  // Waits for the phone's answer to a push request: shows the number to type in the app and
+  // the time the request has left, polls the status, and sends the approved challenge.
+  // Cancel withdraws the request on the server (scope.cancelPush), so the app drops it too.
   async push(area, {challenge, scope, send}) {
     let stopped = false;
-    const stop = h("button", {type: "button", class: "secondary", onclick: () => { stopped = true; }}, "Cancel");
-    const status = h("p", {role: "status"}, "Waiting for your answer…");
+    let wake = () => {};
+    const stop = h("button", {type: "button", class: "secondary"}, "Cancel");
+    stop.addEventListener("click", () => { stopped = true; wake(); });
+    const status = h("p", {role: "status"}, h("span", {class: "spinner", "aria-hidden": "true"}),
+                     "Waiting for your answer…");
     area.replaceChildren(h("div", {class: "card", id: "push-wait"},
       h("p", {}, "On your phone, open the notification and type this number in the app:"),
       h("p", {class: "big-number", "aria-label": `Number ${challenge.number}`, id: "push-number"}, String(challenge.number)),
       h("p", {class: "muted"}, "Type it only if you started this yourself, here."),
       challenge.notified === false
         ? h("p", {class: "notice"}, "The notification could not be sent: open the app to see the request.") : null,
-      status, stop));
+      status,
+      countdown(challenge.expires_at, (left) => `The request expires in ${left}.`, () => {}, {id: "push-countdown"}),
+      stop));
     try {
       while (!stopped) {
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+        await new Promise((resolve) => { wake = resolve; setTimeout(resolve, 1500); });
         if (stopped) break;
         const state = await scope.pushStatus(challenge.challenge_id);
         if (state.status === "approved") return send(challenge.challenge_id);
         if (state.status === "denied" || state.status === "expired") throw new Error(pushOutcome(state));
+      }
+      if (scope.cancelPush) {
+        stop.disabled = true;
+        await scope.cancelPush(challenge.challenge_id);
+        throw new Error("Cancelled: the request was withdrawn from your phone. Choose a method to try again.");
       }
       throw new Error("Stopped waiting for your phone. Choose a method to try again.");
     } finally {
@@ -71,6 +83,7 @@ const PUSH_OUTCOMES = {
                 "ended. The owner was emailed.",
   push_blocked: "Push requests to this phone are paused after a report from it. Use another method.",
   denied: "The request was denied on your phone.",
+  cancelled: "The request was cancelled here. Choose a method to try again.",
 };
 
 function pushOutcome(state) {
@@ -81,20 +94,37 @@ function pushOutcome(state) {
 
 // The proof choices for a login attempt or a step-up: a button per method of `methods`
 // (one per type for oneChoice types), in METHOD_UI's order, and the area their forms use.
-export function proofChoices(methods, box, scope) {
+// With `autoStart`, a single method (recovery codes aside: they are the fallback) starts at
+// once and the buttons are for switching; a WebAuthn ceremony still waits for its button (some
+// browsers refuse one without a click), which gets the focus. scope.ended(error) may take
+// an error over (the login attempt expired) and answer true.
+export function proofChoices(methods, box, scope, {autoStart = false} = {}) {
   const area = h("div", {});
   const choices = h("div", {role: "group", "aria-label": "Verification methods"});
+  const primary = [];
   for (const [type, ui] of Object.entries(METHOD_UI)) {
     const ofType = methods.filter((m) => m.type === type);
     for (const method of ui.oneChoice ? ofType.slice(0, 1) : ofType) {
       const button = h("button", {type: "button", class: "secondary"}, ui.choice(method));
-      button.addEventListener("click", () => busy(button, box, async () => {
-        const challenge = await beginChallenge(scope, method);
-        const send = (answer) => scope.submit(ui.toProof(method, answer, challenge));
-        await PROOF_FORMS[ui.proofForm.kind](area, {method, challenge, spec: ui.proofForm, box, scope, send});
-      }));
+      const start = () => busy(button, box, async () => {
+        try {
+          const challenge = await beginChallenge(scope, method);
+          const send = (answer) => scope.submit(ui.toProof(method, answer, challenge));
+          await PROOF_FORMS[ui.proofForm.kind](area, {method, challenge, spec: ui.proofForm, box, scope, send});
+        } catch (error) {
+          if (scope.ended && scope.ended(error)) return;
+          throw error;
+        }
+      });
+      button.addEventListener("click", start);
       choices.append(button);
+      if (type !== "recovery_codes") primary.push({ui, button, start});
     }
+  }
+  if (autoStart && primary.length === 1) {
+    const [only] = primary;
+    // After the caller has put the choices on the page (view() focuses its heading).
+    queueMicrotask(() => (only.ui.proofForm.kind === "authenticator" ? only.button.focus() : only.start()));
   }
   return [choices, area];
 }

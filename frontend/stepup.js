@@ -42,7 +42,8 @@ async function stepUp() {
       }
       done(true);
     };
-    const scope = {base: BASE, submit, pushStatus: (challengeId) => api.get(`${BASE}/push/${challengeId}`)};
+    const scope = {base: BASE, submit, pushStatus: (challengeId) => api.get(`${BASE}/push/${challengeId}`),
+                   cancelPush: (challengeId) => api.del(`${BASE}/push/${challengeId}`)};
     const cancel = h("button", {type: "button", class: "secondary"}, "Cancel");
     cancel.addEventListener("click", () => done(false, new Cancelled(CANCELLED)));
     stepUpDialog.replaceChildren(

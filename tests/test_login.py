@@ -193,6 +193,25 @@ def test_attempt_expires_after_five_minutes_even_before_ttl_deletion(alice, api,
     assert late.status_code == 410
 
 
+def test_an_expired_attempt_says_so_after_its_cookie_expired_with_it(alice, api, clock, make_client):
+    """The login cookie's Max-Age is the attempt's: a browser past it no longer sends the token
+    and must hear that the attempt expired, not that another browser started it."""
+    login_id = alice.start_login()
+    cookie = next(c for c in set_cookies(api.last) if c.startswith("__Host-mfa_login="))
+    assert "Max-Age=300" in cookie
+    live_elsewhere = make_client().post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": "1"})
+    assert (live_elsewhere.status_code, live_elsewhere.json["error"]) == (403, "login_other_browser")
+    clock.advance(301)
+    api.cookies.clear()   # what the browser does at Max-Age
+    code = totp_code(alice.secret, clock.now())
+    late = api.post(f"/v1/login/{login_id}/verify", {"method_id": alice.method_id, "code": code})
+    assert (late.status_code, late.json["error"]) == (410, "login_expired")
+    status = api.get(f"/v1/login/{login_id}")
+    assert (status.status_code, status.json["error"]) == (410, "login_expired")
+    challenge = api.post(f"/v1/login/{login_id}/challenges", {"method_id": alice.method_id})
+    assert (challenge.status_code, challenge.json["error"]) == (410, "login_expired")
+
+
 def test_unknown_attempt_and_unknown_method(alice, api):
     unknown = api.post("/v1/login/" + "0" * 32 + "/verify", {"method_id": alice.method_id, "code": "123456"})
     assert unknown.status_code == 404 and unknown.json["error"] == "login_not_found"

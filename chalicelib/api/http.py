@@ -13,7 +13,7 @@ from chalice import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import aws, errors, passwords, sns
-from chalicelib.api import models
+from chalicelib.api import invalid_fields, models
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
 from chalicelib.records import Client
@@ -175,10 +175,7 @@ def _parse_body(request, model: type[BaseModel], content_type: str) -> BaseModel
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        details = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
-                   for e in error.errors(include_url=False, include_input=False, include_context=False)]
-        fields = ", ".join(d["field"] for d in details)
-        raise errors.invalid_request(f"Some fields are missing or invalid: {fields}.", details) from None
+        raise invalid_fields.refused(error) from None
 
 
 def cookie_value(request, name: str) -> str | None:

@@ -47,6 +47,14 @@ def login_push(call, login_id):
     return Reply(push_models.PushStarted(**started).model_dump(), 201)
 
 
+@endpoint(bp, "/v1/login/{login_id}/push/{challenge_id}", "DELETE", summary="Withdraw the attempt's push "
+          "request (Cancel): the app no longer lists it, it cannot be approved, and it no longer counts among the "
+          "account's unanswered ones", response=models.Ok, errors=(403, 404, 409, 410))
+def login_push_cancel(call, login_id, challenge_id):
+    push_challenges.withdraw_at_login(login_id, call.login_browser, challenge_id, call.client)
+    return models.Ok().model_dump()
+
+
 @endpoint(bp, "/v1/login/{login_id}", "GET", summary="The login attempt's push status: pending, approved, "
           "denied or expired (poll this, then verify with the challenge_id)",
           response=push_models.PushStatus, errors=(404,))

@@ -10,6 +10,7 @@ from chalicelib.methods.push import PushMethod
 from chalicelib.methods.sms import SmsMethod
 from chalicelib.methods.webauthn import SecurityKeyMethod
 from chalicelib.services import step_up
+from chalicelib.services.push import challenges as push_challenges
 
 bp = Blueprint(__name__)
 
@@ -42,6 +43,14 @@ def step_up_push(call):
           auth=BROWSER, response=push_models.PushStatus, errors=(401, 403, 404))
 def step_up_push_status(call, challenge_id):
     return push_models.PushStatus(**push_method.status_of(call.session, challenge_id)).model_dump()
+
+
+@endpoint(bp, "/v1/account/step-up/push/{challenge_id}", "DELETE", summary="Withdraw the session's step-up "
+          "push request (Cancel): the app no longer lists it", auth=BROWSER, response=models.Ok,
+          errors=(401, 403, 404, 409, 410))
+def step_up_push_cancel(call, challenge_id):
+    push_challenges.withdraw_at_step_up(call.session, challenge_id, call.client)
+    return models.Ok().model_dump()
 
 
 @endpoint(bp, "/v1/account/step-up/sms", "POST", summary="Text a step-up code to a legacy SMS method (before the "

@@ -196,7 +196,7 @@ def _check_limits(pending_item: dict, n: int) -> tuple[dict, list[int]]:
     pending = {cid: until for cid, until in (pending_item.get("pending") or {}).items() if until > n}
     if len(pending) >= s.push_pending_limit:
         raise _rate_limited(f"{len(pending)} push requests are already waiting for an answer on your phone. Answer "
-                            "or deny them, or wait two minutes, before asking again.", max(pending.values()) - n)
+                            "or deny them, or cancel them where they were sent.", max(pending.values()) - n)
     recent = sorted(t for t in (pending_item.get("recent") or []) if t > n - 3600)
     if len(recent) >= s.push_hourly_limit:
         raise _rate_limited("Too many push requests this hour. Use another method, or try again later.",

@@ -128,7 +128,7 @@ def _verify(login_id: str, try_id: str, proof: Proof, client: Client,
         if old is None:
             raise errors.login_not_found() from None
         if not login_attempts.belongs(old, browser):
-            raise errors.login_other_browser() from None
+            raise login_attempts.not_this_browsers(old) from None
         if not login_attempts.is_over(old) and old["tries"] < s.login_attempt_max_failures:
             impl.explain(old, proof)   # raises why: a push not answered, denied, expired, another login's
         raise errors.login_expired() from None

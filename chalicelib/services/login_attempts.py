@@ -23,13 +23,21 @@ def is_over(attempt: dict) -> bool:
     return attempt["used"] or attempt["expires_at"] <= now_s()
 
 
+def not_this_browsers(attempt: dict) -> errors.ApiError:
+    """Why a browser without the attempt's token is refused. An attempt that is over is told
+    as over to any browser: its cookie expires with it, so the browser that started it no
+    longer sends the token, and an ended attempt gives nobody anything."""
+    return errors.login_expired() if is_over(attempt) else errors.login_other_browser()
+
+
 def owned(login_id: str, browser: str | None) -> dict:
-    """The attempt of this browser, used or expired ones included; 404 or 403 otherwise."""
+    """The attempt of this browser, used or expired ones included; 404 or 403 otherwise
+    (410 for an attempt that is over, whoever asks)."""
     attempt = store.get_login_attempt(login_id) if is_id(login_id) else None
     if attempt is None:
         raise errors.login_not_found()
     if not belongs(attempt, browser):
-        raise errors.login_other_browser()
+        raise not_this_browsers(attempt)
     return attempt
 
 

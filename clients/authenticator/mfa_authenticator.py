@@ -2,7 +2,7 @@
 
 It does what the phone app does, over the same HTTP API:
 
-    mfa-authenticator pair CODE_OR_URI [--api URL] [--name NAME]   pair; prints the phrase to type in the browser
+    mfa-authenticator [--api URL] pair CODE_OR_URI [--name NAME]   pair; prints the phrase to type in the browser
     mfa-authenticator list                                          push requests waiting, with their context
     mfa-authenticator approve CHALLENGE_ID [NUMBER]                 approve: type the number the browser shows
                                                                     (asked for when not given); exits 2 when
@@ -14,7 +14,9 @@ It does what the phone app does, over the same HTTP API:
     mfa-authenticator unpair                                        remove this device from the account
 
 CODE_OR_URI is the pairing code the browser shows, or the mfa-push://pair?api=...&code=... URI
-its QR code holds. The device's P-256 private key never leaves the state file
+its QR code holds. --api URL (before the command, as for `mfa`; after `pair` is still accepted)
+is the API's base URL: needed with a bare code; for the other commands it replaces, for that
+run, the API the device was paired with. The device's P-256 private key never leaves the state file
 ($MFA_AUTHENTICATOR_STATE, default ~/.config/mfa/authenticator.json; written 0600, atomically).
 Every request after pairing is signed: ECDSA P-256/SHA-256 over
 METHOD, path (from /v1/), timestamp, a fresh nonce and the body's SHA-256.
@@ -188,10 +190,13 @@ def typed_number(value: str | None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mfa-authenticator", description=__doc__.splitlines()[0])
+    parser.add_argument("--api", metavar="URL", help="the API's base URL: needed to pair with a bare code; for the "
+                        "other commands it replaces the API the device was paired with, for this run")
     commands = parser.add_subparsers(dest="command", required=True)
     pair = commands.add_parser("pair", help="pair with a pairing code or mfa-push:// URI")
     pair.add_argument("pairing")
-    pair.add_argument("--api", help="the API base URL (with a bare pairing code)")
+    # Where it used to be, after `pair`: kept working (SUPPRESS leaves the global one alone).
+    pair.add_argument("--api", metavar="URL", default=argparse.SUPPRESS, help="the same as the global --api")
     pair.add_argument("--name", default="Reference authenticator")
     pair.add_argument("--platform", choices=["apns", "fcm"], default="fcm")
     pair.add_argument("--push-token")
@@ -212,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
 
     state = Path(os.environ.get("MFA_AUTHENTICATOR_STATE") or Path.home() / ".config" / "mfa" / "authenticator.json")
     app = Authenticator(state)
+    if args.api and app.state and args.command != "pair":
+        app.state = {**app.state, "api": args.api}   # for this run only: never written back
     try:
         if args.command == "pair":
             phrase = app.pair(args.pairing, args.api, args.name, args.platform, args.push_token)

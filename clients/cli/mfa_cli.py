@@ -1,13 +1,13 @@
 """mfa: the reference command-line client of the MFA service.
 
-    mfa login [--no-browser] [--client-name NAME]   log in through the browser (RFC 8628)
-    mfa whoami                                      the account this CLI is logged in as
-    mfa sessions                                    the account's sessions
-    mfa logout                                      end this CLI session and forget its token
+    mfa [--api URL] login [--no-browser] [--client-name NAME]   log in through the browser (RFC 8628)
+    mfa [--api URL] whoami                                      the account this CLI is logged in as
+    mfa [--api URL] sessions                                    the account's sessions
+    mfa [--api URL] logout                                      end this CLI session and forget its token
 
-The API is --api URL or $MFA_API_URL (default http://127.0.0.1:8000). The token is kept in a
-netrc-style file, $MFA_CREDENTIALS or ~/.config/mfa/netrc, readable by its owner only (0600),
-like the Heroku CLI's entry in ~/.netrc. Standard library only.
+The API is --api URL (before the command, as for mfa-authenticator) or $MFA_API_URL (default
+http://127.0.0.1:8000). The token is kept in a netrc-style file, $MFA_CREDENTIALS or
+~/.config/mfa/netrc, readable by its owner only (0600), like the Heroku CLI's entry in ~/.netrc. Standard library only.
 """
 import argparse
 import json
@@ -179,7 +179,8 @@ def logout(api: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mfa", description="Command-line client of the MFA service.")
-    parser.add_argument("--api", default=os.environ.get("MFA_API_URL", DEFAULT_API))
+    parser.add_argument("--api", metavar="URL", default=os.environ.get("MFA_API_URL", DEFAULT_API),
+                        help=f"the API's base URL, before the command (default $MFA_API_URL or {DEFAULT_API})")
     commands = parser.add_subparsers(dest="command", required=True)
     login_parser = commands.add_parser("login", help="log in through the browser")
     login_parser.add_argument("--no-browser", action="store_true", help="only print the URL and code")

@@ -1,6 +1,7 @@
 // Logging in: the password step, then a second factor (proofs.js) for the login attempt.
 import * as api from "../api.js";
-import {alertBox, busy, explain, field, h, link, setFlash, view, when} from "../dom.js";
+import {countdown} from "../countdown.js";
+import {alertBox, busy, explain, field, h, link, setFlash, view} from "../dom.js";
 import {proofChoices} from "../proofs.js";
 import {navigate} from "../router.js";
 import {loadAccount} from "../session.js";
@@ -67,6 +68,7 @@ function secondFactor(started) {
     try {
       await api.post(`${base}/verify`, body);
     } catch (error) {
+      if (ended(error)) return;
       if (error.status === 410) {
         setFlash("error", explain(error));
         navigate("/login", true);
@@ -78,11 +80,30 @@ function secondFactor(started) {
     afterLogin();
   };
   // The login attempt's status tells the push's answer (one push at a time per attempt).
-  const scope = {base, submit, pushStatus: () => api.get(base)};
+  const scope = {base, submit, ended, pushStatus: () => api.get(base),
+                 cancelPush: (challengeId) => api.del(`${base}/push/${challengeId}`)};
+  const left = countdown(started.expires_at, (time) => `Time left to finish this login: ${time}.`, loginExpired,
+                         {id: "login-countdown"});
   view("Verify it's you",
-    h("p", {}, "Choose how to confirm this login."),
-    h("section", {}, ...proofChoices(started.methods, box, scope), box),
-    h("p", {class: "muted"}, `This login attempt expires at ${when(started.expires_at)}.`));
+    h("p", {}, "Confirm this login with one of your verification methods."),
+    h("section", {}, ...proofChoices(started.methods, box, scope, {autoStart: true}), box),
+    left);
+}
+
+// The attempt is over (5 minutes after the password, or used): the page says so, with the way
+// back to the password step. Answers whether `error` was that.
+function ended(error) {
+  if (!(error instanceof api.ApiError && error.code === "login_expired")) return false;
+  loginExpired();
+  return true;
+}
+
+function loginExpired() {
+  if (location.pathname !== "/login" || document.querySelector("#login-countdown") === null) return;
+  view("This login attempt expired",
+    h("p", {}, "A login must be finished within a few minutes of entering the password, so this one has ended. " +
+               "Nothing was changed on your account."),
+    h("p", {}, link("/login", "Start again", {class: "button"})));
 }
 
 // Back where the login was asked for (the CLI login approval), or the start page.

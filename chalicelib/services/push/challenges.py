@@ -7,8 +7,11 @@ from chalicelib.clock import is_id, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
 from chalicelib.methods import push as push_method
-from chalicelib.records import Client, OwnerKind, PushStatus
-from chalicelib.services import login_attempts
+from chalicelib.records import Client, Owner, OwnerKind, PushStatus
+from chalicelib.services import challenges, login_attempts
+
+# The reason and the kept answer of a push request the browser withdrew.
+CANCELLED = "cancelled"
 
 
 def login_status(login_id: str, browser: str | None) -> dict:
@@ -20,6 +23,51 @@ def login_status(login_id: str, browser: str | None) -> dict:
     if attempt.get("push_challenge_id") is None:
         return {"status": PushStatus.PENDING, "challenge_id": None, "expires_at": None}
     return push_method.status_of(attempt)
+
+
+def withdraw_at_login(login_id: str, browser: str | None, challenge_id: str, client: Client) -> None:
+    """Withdraw the push request of this browser's live login attempt."""
+    withdraw(challenges.login_owner(login_id, browser), challenge_id, client)
+
+
+def withdraw_at_step_up(session: dict, challenge_id: str, client: Client) -> None:
+    """Withdraw the push request this session sent to step up."""
+    withdraw(challenges.session_owner(session), challenge_id, client)
+
+
+def withdraw(owner: Owner, challenge_id: str, client: Client) -> None:
+    """The browser withdraws the owner's current push request ("Cancel"): it is closed as
+    denied with reason `cancelled`, so the app no longer lists it and cannot approve it, and
+    it no longer counts among the account's unanswered ones. Withdrawing it again is
+    answered the same; one the phone already answered is 409 already_decided."""
+    slot = owner.item
+    if not is_id(challenge_id) or slot.get("push_challenge_id") != challenge_id:
+        raise push_method.challenge_not_found()
+    device_id = slot["push_device_id"]
+    challenge = store.get_challenge(device_id, challenge_id)
+    if challenge is None or (challenge["owner_kind"], challenge["owner_id"]) != (owner.kind, owner.id):
+        raise push_method.challenge_not_found()
+    if challenge["status"] != PushStatus.PENDING:
+        if challenge.get("answer") == CANCELLED:
+            return
+        raise push_method.already_decided()
+    n = now_s()
+    try:
+        Change(owner.account_id, owner.email, client).add(
+            store.op_decide_challenge(device_id, challenge_id, PushStatus.DENIED, n, CANCELLED, CANCELLED),
+            store.op_forget_push_pending(owner.account_id, challenge_id, random_id(), n),
+            store.op_set_on_owner_if(owner.kind, owner.id, {"push_status": PushStatus.DENIED, "push_reason": CANCELLED},
+                                     requires=(("push_challenge_id", challenge_id),)),
+        ).audit("push_cancelled", method_id=challenge["method_id"], challenge_id=challenge_id).commit()
+    except store.ConditionFailed as failed:
+        if failed.failed(0):   # the phone answered, or it expired, meanwhile
+            answered = store.get_challenge(device_id, challenge_id)
+            if answered is not None and answered.get("answer") == CANCELLED:
+                return
+            if answered is not None and answered["status"] != PushStatus.PENDING:
+                raise push_method.already_decided() from None
+            raise push_method.push_expired_on_device() from None
+        raise push_method.challenge_not_found() from None   # the owner sent a newer push meanwhile
 
 
 def _answer(decision: str, number: int | None, fraud: bool) -> str:
