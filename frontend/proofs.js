@@ -12,7 +12,7 @@ import * as webauthn from "./webauthn.js";
 // and calls send(answer), which submits the method's toProof(method, answer, challenge).
 const PROOF_FORMS = {
   // A code typed in: a wrong one can be corrected and sent again.
-  code(area, {method, challenge, spec, box, send}) {
+  code(area, {method, challenge, spec, box, send, focusField}) {
     const button = h("button", {type: "submit"}, "Verify");
     const input = h("input", {id: "code", name: "code", type: "text", required: true, autocomplete: "one-time-code",
                               inputmode: spec.numeric ? "numeric" : "text", spellcheck: "false"});
@@ -23,7 +23,7 @@ const PROOF_FORMS = {
       busy(button, box, () => send(input.value.trim()));
     });
     area.replaceChildren(form);
-    input.focus();
+    if (focusField) input.focus();
   },
 
   // A WebAuthn assertion from a security key or this device's built-in authenticator.
@@ -96,7 +96,8 @@ function pushOutcome(state) {
 // (one per type for oneChoice types), in METHOD_UI's order, and the area their forms use.
 // With `autoStart`, a single method (recovery codes aside: they are the fallback) starts at
 // once and the buttons are for switching; a WebAuthn ceremony still waits for its button (some
-// browsers refuse one without a click), which gets the focus. scope.ended(error) may take
+// browsers refuse one without a click). Started so, focus stays on the page's heading (where a
+// screen reader starts); a click moves it to the code field. scope.ended(error) may take
 // an error over (the login attempt expired) and answer true.
 export function proofChoices(methods, box, scope, {autoStart = false} = {}) {
   const area = h("div", {});
@@ -106,17 +107,18 @@ export function proofChoices(methods, box, scope, {autoStart = false} = {}) {
     const ofType = methods.filter((m) => m.type === type);
     for (const method of ui.oneChoice ? ofType.slice(0, 1) : ofType) {
       const button = h("button", {type: "button", class: "secondary"}, ui.choice(method));
-      const start = () => busy(button, box, async () => {
+      const start = ({focusField = true} = {}) => busy(button, box, async () => {
         try {
           const challenge = await beginChallenge(scope, method);
           const send = (answer) => scope.submit(ui.toProof(method, answer, challenge));
-          await PROOF_FORMS[ui.proofForm.kind](area, {method, challenge, spec: ui.proofForm, box, scope, send});
+          await PROOF_FORMS[ui.proofForm.kind](area, {method, challenge, spec: ui.proofForm, box, scope, send,
+                                                       focusField});
         } catch (error) {
           if (scope.ended && scope.ended(error)) return;
           throw error;
         }
       });
-      button.addEventListener("click", start);
+      button.addEventListener("click", () => start());
       choices.append(button);
       if (type !== "recovery_codes") primary.push({ui, button, start});
     }
@@ -124,7 +126,7 @@ export function proofChoices(methods, box, scope, {autoStart = false} = {}) {
   if (autoStart && primary.length === 1) {
     const [only] = primary;
     // After the caller has put the choices on the page (view() focuses its heading).
-    queueMicrotask(() => (only.ui.proofForm.kind === "authenticator" ? only.button.focus() : only.start()));
+    if (only.ui.proofForm.kind !== "authenticator") queueMicrotask(() => only.start({focusField: false}));
   }
   return [choices, area];
 }
