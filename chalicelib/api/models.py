@@ -359,6 +359,7 @@ class SessionView(Reply):
     last_seen_at: int
     expires_at: int
     user_agent: str
+    device: str = Field(description='the user agent in short: "Chrome on Linux", "curl", "unknown"')
     ip: str
     current: bool
 
