@@ -81,6 +81,15 @@ def test_full_flow_approve_then_token_then_bearer(alice, api, cli, clock):
     assert cli.get("/v1/account", headers=bearer, browser=False).status_code == 401
 
 
+@pytest.mark.parametrize("typed", ["{a} {b}", "{a}{b}", " {a}\t{b} ", "{a}-{b}"])
+def test_the_user_code_is_found_as_people_type_it(alice, api, cli, typed):
+    code = start(cli)["user_code"]
+    as_typed = typed.format(a=code[:4].lower(), b=code[5:])
+    assert api.get(f"/v1/cli/logins/{as_typed}").json["user_code"] == code
+    approved = api.post("/v1/cli/logins/approve", {"user_code": as_typed, "decision": "approve"})
+    assert approved.status_code == 200 and approved.json["status"] == "approved"
+
+
 def test_denial(alice, api, cli, clock):
     started = start(cli)
     denied = api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "deny"})
