@@ -71,7 +71,8 @@ export function eventSentence(event) {
   // The kind's name without its own brackets ("SMS (deprecated)" → "SMS"), as it goes in brackets.
   const kind = details.method_type ? typeName(details.method_type).replace(/\s*\(.*\)$/, "") : null;
   const method = [kind, details.label && `"${details.label}"`].filter(Boolean).join(" ");
-  if (method) text += ` (${method})`;
+  // "New recovery codes made", not "… (Recovery codes)".
+  if (method && !text.toLowerCase().includes(method.toLowerCase())) text += ` (${method})`;
   if (details.client_name) text += `: "${details.client_name}"`;
   return text;
 }

@@ -34,8 +34,8 @@ export async function cliLogin() {
     const result = await withStepUp(() => api.post("/v1/cli/logins/approve", {user_code: userCode, decision}));
     const approved = result.status === "approved";
     const outcome = h("p", {class: "success", role: "status", tabindex: "-1", id: "cli-login-result"}, approved
-      ? `Approved: "${asked.client_name}" is logged in to your account. You can go back to your terminal.`
-      : `Denied: "${asked.client_name}" will not be logged in.`);
+      ? `Approved. You can go back to your terminal, where "${asked.client_name}" is now logged in.`
+      : `Denied. "${asked.client_name}" will not be logged in.`);
     section.replaceChildren(outcome);
     outcome.focus();
   });
