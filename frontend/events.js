@@ -8,7 +8,7 @@ const EVENTS = {
   email_verified: "Email address verified",
   email_change_requested: "Email address change requested",
   email_changed: "Email address changed",
-  login_succeeded: "Logged in",
+  login_succeeded: "Login succeeded",
   login_failed: "Login failed",
   enrollment_session_started: "Logged in to set up a verification method",
   step_up_succeeded: "Confirmed it's you",

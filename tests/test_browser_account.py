@@ -95,7 +95,7 @@ def test_a_factor_change_offers_to_end_the_other_sessions_there(tab, chromium, o
         # The other login shows in the log; a method added here offers to end it, right there.
         tab.go("/account")
         tab.account_page_ready()
-        wait_for_log(tab, "Logged in (Recovery codes)")
+        wait_for_log(tab, "Login succeeded (Recovery codes)")
         assert tab.page.locator("section[aria-labelledby=sessions-title] tbody tr").count() == 2
         add_totp(tab, "Phone")
         offer = tab.page.locator("section[aria-labelledby=methods-title] #other-sessions-offer")
@@ -133,10 +133,10 @@ def test_the_cli_page_shows_the_request_at_once_and_takes_the_code_as_typed(tab,
         tab.go("/cli-login")
         tab.page.get_by_label("The code your terminal shows").fill(typed(started["user_code"]))
         tab.button("Continue").click()
-        tab.page.get_by_text(f'"build server" asks to log in to your account with the code '
-                             f'{started["user_code"]}').wait_for()
+        tab.page.get_by_text('"build server" asks to log in to your account.').wait_for()
+        tab.page.get_by_text(f'The code: {started["user_code"]}.').wait_for()
     tab.button("Approve").click()
-    tab.page.get_by_text('where "build server" is now logged in').wait_for()
+    tab.page.get_by_text('Approved. You can go back to your terminal. "build server" is now logged in.').wait_for()
     assert tab.page.locator("form").count() == 0
     tab.screenshot("cli-login-approved")
 

@@ -34,7 +34,7 @@ export async function cliLogin() {
     const result = await withStepUp(() => api.post("/v1/cli/logins/approve", {user_code: userCode, decision}));
     const approved = result.status === "approved";
     const outcome = h("p", {class: "success", role: "status", tabindex: "-1", id: "cli-login-result"}, approved
-      ? `Approved. You can go back to your terminal, where "${asked.client_name}" is now logged in.`
+      ? `Approved. You can go back to your terminal. "${asked.client_name}" is now logged in.`
       : `Denied. "${asked.client_name}" will not be logged in.`);
     section.replaceChildren(outcome);
     outcome.focus();
@@ -53,7 +53,8 @@ export async function cliLogin() {
     approve.addEventListener("click", () => decide(asked.user_code, asked, "approve", approve));
     deny.addEventListener("click", () => decide(asked.user_code, asked, "deny", deny));
     details.replaceChildren(h("div", {class: "card", id: "cli-login-request"},
-      h("p", {}, `"${asked.client_name}" asks to log in to your account with the code ${asked.user_code}.`),
+      h("p", {}, `"${asked.client_name}" asks to log in to your account.`),
+      h("p", {}, `The code: ${asked.user_code}.`),
       h("p", {class: "muted"}, `From ${asked.ip || "unknown"} (${asked.user_agent || "unknown client"}), ` +
                                `started ${when(asked.created_at)}. Only approve if you started it.`),
       approve, deny));
