@@ -64,6 +64,7 @@ def test_the_account_page_follows_every_change_in_words(tab):
     tab.button("Remove Work phone").click()
     tab.button("Yes, remove Work phone").click()
     tab.page.get_by_text("Work phone was removed.").wait_for()
+    assert tab.page.evaluate("document.activeElement.id") == "methods-status"
     assert methods.locator("tr", has_text="Work phone").count() == 0
     wait_for_log(tab, 'Verification method removed (Authenticator app "Work phone")')
 
@@ -74,6 +75,12 @@ def test_the_account_page_follows_every_change_in_words(tab):
     tab.button("Yes, remove This device").wait_for(state="detached")
     assert tab.button("Remove This device").is_visible()
     assert "null" not in methods.inner_text()
+
+    # A requested change of address is logged at once too.
+    tab.button("Change email").click()
+    tab.page.get_by_label("New email address").fill("browser-live-moved@example.com")
+    tab.button("Send the confirmation link").click()
+    wait_for_log(tab, "Email address change requested")
     tab.screenshot("account-live")
 
 

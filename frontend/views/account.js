@@ -21,8 +21,8 @@ export async function accountPage() {
   const eventsSection = section("events-title");
   const passwordSection = h("section", {"aria-labelledby": "password-title"});
   view("Your account", h("p", {}, `Logged in as ${session.account.email}.`),
-       emailSection(session.account.email), methodsSection, codesSection, passwordSection, sessionsSection,
-       eventsSection, deleteSection());
+       emailSection(session.account.email, () => renderEvents(eventsSection)), methodsSection, codesSection,
+       passwordSection, sessionsSection, eventsSection, deleteSection());
   // After every change the page shows what it changed: the methods, the recovery-code count,
   // the sessions and the security log are read again.
   const sessionsChanged = () => Promise.all([renderSessions(sessionsSection, sessionsChanged),
@@ -44,7 +44,7 @@ const present = (...children) => children.filter((child) => child !== null && ch
 
 function renderMethods(section, listed, refresh, sessionsChanged) {
   const box = alertBox();
-  const ok = h("p", {class: "success", role: "status", id: "methods-status"});
+  const ok = h("p", {class: "success", role: "status", id: "methods-status", tabindex: "-1"});
   const rows = listed.methods.filter((m) => METHOD_UI[m.type]?.listed !== false).map((method) => {
     const actions = h("td", {});
     const rename = h("button", {type: "button", class: "secondary", "aria-label": `Rename ${method.label}`}, "Rename");
@@ -63,7 +63,9 @@ function renderMethods(section, listed, refresh, sessionsChanged) {
         busy(save, box, async () => {
           const renamed = await withStepUp(() => api.patch(`/v1/account/methods/${method.id}`, {label: input.value.trim()}));
           await refresh();
-          document.getElementById("methods-status").textContent = `${method.label} is now called ${renamed.label}.`;
+          const done = document.getElementById("methods-status");
+          done.textContent = `${method.label} is now called ${renamed.label}.`;
+          done.focus();
         });
       });
       actions.replaceChildren(form);
@@ -77,7 +79,9 @@ function renderMethods(section, listed, refresh, sessionsChanged) {
         // Refused (or the step-up was cancelled): the reason shows in the alert, the question closes.
         if (!left) return closeConfirmation(remove);
         await refresh(left);
-        document.getElementById("methods-status").textContent = `${method.label} was removed.`;
+        const done = document.getElementById("methods-status");
+        done.textContent = `${method.label} was removed.`;
+        done.focus();   // the focused button went with its row
         offerEnding(left.other_sessions);
       });
       actions.replaceChildren(h("p", {role: "alert"}, "Remove this method for good?"), yes, no);
