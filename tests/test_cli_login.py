@@ -54,6 +54,7 @@ def test_full_flow_approve_then_token_then_bearer(alice, api, cli, clock):
     details = api.get(f"/v1/cli/logins/{started['user_code'].lower()}")
     assert details.status_code == 200
     assert details.json["client_name"] == "mfa-cli on laptop" and details.json["status"] == "pending"
+    assert details.json["device"] == "pytest-browser/1.0"
     approved = api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
     assert approved.status_code == 200 and approved.json["status"] == "approved"
     clock.advance(5)

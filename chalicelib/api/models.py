@@ -336,6 +336,7 @@ class CliLoginDetails(Reply):
     client_name: str
     ip: str
     user_agent: str
+    device: str = Field(description='the user agent in short, as sessions give it: "curl", "mfa-cli/1.2"')
     created_at: int
     expires_at: int
     status: str

@@ -90,6 +90,7 @@ def describe(user_code: str, client: Client) -> dict:
         "client_name": login["client_name"],
         "ip": login["ip"],
         "user_agent": login["user_agent"],
+        "device": sessions.device_name(login["user_agent"]),
         "created_at": login["created_at"],
         "expires_at": login["expires_at"],
         "status": login["status"],

@@ -55,7 +55,7 @@ export async function cliLogin() {
     details.replaceChildren(h("div", {class: "card", id: "cli-login-request"},
       h("p", {}, `"${asked.client_name}" asks to log in to your account.`),
       h("p", {}, `The code: ${asked.user_code}.`),
-      h("p", {class: "muted"}, `From ${asked.ip || "unknown"} (${asked.user_agent || "unknown client"}), ` +
+      h("p", {class: "muted"}, `From ${asked.ip || "unknown"} (${asked.device}), ` +
                                `started ${when(asked.created_at)}. Only approve if you started it.`),
       approve, deny));
   });
