@@ -4,20 +4,16 @@ names sessions and events in words, and says plainly what happened."""
 import pyotp
 import requests
 
-from tests.test_browser import BUILT_IN, Tab, chromium, enrolled, origin, tab  # noqa: F401 - fixtures and flows
 from tests.support.journeys import PASSWORD
 from tests.support.phone import Authenticator
+from tests.test_browser import BUILT_IN, Tab, chromium, enrolled, origin, tab  # noqa: F401 - fixtures and flows
 
 
-def log_rows(tab) -> list[str]:
-    return tab.page.locator("#events tbody tr td:first-child").all_inner_texts()
-
-
-def wait_for_log(tab, sentence: str) -> None:
+def wait_for_log(tab, sentence: str) -> None:  # noqa: F811
     tab.page.locator("#events tbody td", has_text=sentence).first.wait_for()
 
 
-def add_totp(tab, label: str) -> None:
+def add_totp(tab, label: str) -> None:  # noqa: F811
     tab.button("Authenticator app", exact=True).click()
     tab.page.get_by_label("Name", exact=True).fill(label)
     tab.button("Show QR code").click()
@@ -28,7 +24,7 @@ def add_totp(tab, label: str) -> None:
     tab.page.get_by_text(f"{label} was added.").wait_for()
 
 
-def test_the_account_page_follows_every_change_in_words(tab):
+def test_the_account_page_follows_every_change_in_words(tab):  # noqa: F811
     enrolled(tab, "browser-live@example.com")
     methods = tab.page.locator("section[aria-labelledby=methods-title]")
     # The security log is a table of sentences, not a numbered list of event kinds.
@@ -84,7 +80,7 @@ def test_the_account_page_follows_every_change_in_words(tab):
     tab.screenshot("account-live")
 
 
-def test_a_factor_change_offers_to_end_the_other_sessions_there(tab, chromium, origin):
+def test_a_factor_change_offers_to_end_the_other_sessions_there(tab, chromium, origin):  # noqa: F811
     email = "browser-offer@example.com"
     enrolled(tab, email)
     other = Tab(chromium, origin)
@@ -117,12 +113,12 @@ def test_a_factor_change_offers_to_end_the_other_sessions_there(tab, chromium, o
         other.close()
 
 
-def start_cli_login(origin: str, name: str) -> dict:
+def start_cli_login(origin: str, name: str) -> dict:  # noqa: F811
     api = origin.replace("localhost", "127.0.0.1")
     return requests.post(api + "/v1/cli/logins", json={"client_name": name}, timeout=10).json()
 
 
-def test_the_cli_page_shows_the_request_at_once_and_takes_the_code_as_typed(tab, origin):
+def test_the_cli_page_shows_the_request_at_once_and_takes_the_code_as_typed(tab, origin):  # noqa: F811
     enrolled(tab, "browser-cli-typed@example.com")
 
     # Opened from the terminal's link: the request shows without a click; the decision replaces the form.
@@ -148,12 +144,12 @@ def test_the_cli_page_shows_the_request_at_once_and_takes_the_code_as_typed(tab,
     tab.screenshot("cli-login-approved")
 
 
-def verification_links(tab, email: str):
+def verification_links(tab, email: str):  # noqa: F811
     tab.go("/dev/mailbox")
     return tab.page.locator("article", has_text=email).locator("a[href*='/verify-email#token=']")
 
 
-def test_a_used_verification_link_says_the_address_is_verified(tab):
+def test_a_used_verification_link_says_the_address_is_verified(tab):  # noqa: F811
     email = "browser-twice@example.com"
     for _ in range(2):   # two sign-ups of one address, each with its own link
         tab.go("/signup")
@@ -176,7 +172,7 @@ def test_a_used_verification_link_says_the_address_is_verified(tab):
     tab.screenshot("verify-email-already-verified")
 
 
-def test_a_wrong_pairing_phrase_says_how_many_tries_are_left(tab, origin, tmp_path):
+def test_a_wrong_pairing_phrase_says_how_many_tries_are_left(tab, origin, tmp_path):  # noqa: F811
     enrolled(tab, "browser-phrase@example.com")
     phone = Authenticator(tmp_path / "phone.json")
     tab.button("Mobile app (push)").click()
