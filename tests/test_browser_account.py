@@ -91,6 +91,9 @@ def test_a_factor_change_offers_to_end_the_other_sessions_there(tab, chromium, o
         tab.button("I have saved them").click()
         other.password_step(email)
         other.page.get_by_role("button", name="Use a recovery code").click()
+        other.page.get_by_label("One of your recovery codes").fill("aaaa-bbbb-cccc-dddd")
+        other.button("Verify").click()
+        other.alert_text()
         other.page.get_by_label("One of your recovery codes").fill(code)
         other.button("Verify").click()
         other.account_page_ready()
@@ -99,6 +102,7 @@ def test_a_factor_change_offers_to_end_the_other_sessions_there(tab, chromium, o
         tab.go("/account")
         tab.account_page_ready()
         wait_for_log(tab, "Login succeeded (Recovery codes)")
+        wait_for_log(tab, "Login failed: wrong code")
         assert tab.page.locator("section[aria-labelledby=sessions-title] tbody tr").count() == 2
         add_totp(tab, "Phone")
         offer = tab.page.locator("section[aria-labelledby=methods-title] #other-sessions-offer")
@@ -142,6 +146,11 @@ def test_the_cli_page_shows_the_request_at_once_and_takes_the_code_as_typed(tab,
     tab.page.get_by_text('Approved. You can go back to your terminal. "build server" is now logged in.').wait_for()
     assert tab.page.locator("form").count() == 0
     tab.screenshot("cli-login-approved")
+
+    # The security log in sentences.
+    tab.go("/account")
+    wait_for_log(tab, 'CLI login approved: "build server"')
+    wait_for_log(tab, 'CLI login denied: "laptop terminal"')
 
 
 def verification_links(tab, email: str):  # noqa: F811
