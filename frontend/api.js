@@ -53,6 +53,10 @@ export function describe(error) {
     text += extra.attempts_remaining === 0 ? " No attempts left: start the login again."
       : ` ${extra.attempts_remaining} attempt${extra.attempts_remaining === 1 ? "" : "s"} left.`;
   }
+  if (typeof extra.tries_left === "number") {
+    text += extra.tries_left === 0 ? " No tries left: start again."
+      : ` ${extra.tries_left} ${extra.tries_left === 1 ? "try" : "tries"} left.`;
+  }
   if (typeof extra.retry_after === "number" && error.status === 429) {
     text += ` Try again in ${formatDuration(extra.retry_after)}.`;
   }

@@ -54,6 +54,7 @@ def test_full_flow_approve_then_token_then_bearer(alice, api, cli, clock):
     details = api.get(f"/v1/cli/logins/{started['user_code'].lower()}")
     assert details.status_code == 200
     assert details.json["client_name"] == "mfa-cli on laptop" and details.json["status"] == "pending"
+    assert details.json["device"] == "pytest-browser/1.0"
     approved = api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
     assert approved.status_code == 200 and approved.json["status"] == "approved"
     clock.advance(5)
@@ -79,6 +80,15 @@ def test_full_flow_approve_then_token_then_bearer(alice, api, cli, clock):
     assert kinds[:2] == ["cli_login", "cli_login_approved"]
     assert api.delete(f"/v1/account/sessions/{cli_sessions[0]['id']}").status_code == 200
     assert cli.get("/v1/account", headers=bearer, browser=False).status_code == 401
+
+
+@pytest.mark.parametrize("typed", ["{a} {b}", "{a}{b}", " {a}\t{b} ", "{a}-{b}"])
+def test_the_user_code_is_found_as_people_type_it(alice, api, cli, typed):
+    code = start(cli)["user_code"]
+    as_typed = typed.format(a=code[:4].lower(), b=code[5:])
+    assert api.get(f"/v1/cli/logins/{as_typed}").json["user_code"] == code
+    approved = api.post("/v1/cli/logins/approve", {"user_code": as_typed, "decision": "approve"})
+    assert approved.status_code == 200 and approved.json["status"] == "approved"
 
 
 def test_denial(alice, api, cli, clock):

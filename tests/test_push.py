@@ -61,9 +61,10 @@ def test_a_wrong_phrase_is_refused_and_five_end_the_pairing(alice, make_client, 
     phone = Phone(make_client(origin=None), clock)
     phone.pair(started["pairing_code"])
     confirm = f"/v1/account/methods/push/pairings/{started['pairing_id']}/confirm"
-    for _ in range(5):
+    for tries_left in (4, 3, 2, 1, 0):
         wrong = alice.api.post(confirm, {"phrase": "acid acorn acre"})
         assert wrong.status_code == 401 and wrong.json["error"] == "invalid_phrase"
+        assert wrong.json["tries_left"] == tries_left
     ended = alice.api.post(confirm, {"phrase": phone.phrase})
     assert ended.status_code == 410 and ended.json["error"] == "pairing_expired"
     assert phone.challenges().status_code == 403

@@ -76,8 +76,9 @@ def test_list_and_revoke_sessions(logged_in, api, make_client, clock):
     current = [s for s in listed if s["current"]]
     assert len(current) == 1 and current[0]["kind"] == "web"
     assert {s["user_agent"] for s in listed} == {"pytest-browser/1.0"}
-    assert set(listed[0]) == {"id", "kind", "auth", "created_at", "last_seen_at", "expires_at", "user_agent", "ip",
-                              "current"}
+    assert {s["device"] for s in listed} == {"pytest-browser/1.0"}
+    assert set(listed[0]) == {"id", "kind", "auth", "created_at", "last_seen_at", "expires_at", "user_agent", "device",
+                              "ip", "current"}
     assert {s["auth"] for s in listed} == {"password"}
     other_id = next(s["id"] for s in listed if not s["current"])
     assert api.delete(f"/v1/account/sessions/{other_id}").status_code == 200
@@ -87,6 +88,23 @@ def test_list_and_revoke_sessions(logged_in, api, make_client, clock):
     assert api.delete(f"/v1/account/sessions/{other_id}").status_code == 200
     missing = api.delete(f"/v1/account/sessions/{'0' * 32}")
     assert missing.status_code == 404 and missing.json["error"] == "session_not_found"
+
+
+@pytest.mark.parametrize(("user_agent", "device"), [
+    ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+     "Chrome on Linux"),
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+     "Version/17.5 Mobile/15E148 Safari/604.1", "Safari on iOS"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 "
+     "Safari/537.36 Edg/131.0.0.0", "Edge on Windows"),
+    ("curl/8.5.0", "curl"),
+    ("Firefox/128.0", "Firefox"),
+    ("mfa-cli/1.2 (python 3.12)", "mfa-cli/1.2"),
+    ("", "unknown"),
+])
+def test_a_session_names_its_device_in_short(user_agent, device):
+    from chalicelib.services import sessions
+    assert sessions.device_name(user_agent) == device
 
 
 def test_cannot_revoke_another_accounts_session(logged_in, api, make_client, clock):

@@ -2,6 +2,7 @@ from chalice import Blueprint
 
 from chalicelib.api import models
 from chalicelib.api.http import ENROLLMENT, Reply, endpoint
+from chalicelib.api.signup_models import EmailVerified
 from chalicelib.services import accounts
 
 bp = Blueprint(__name__)
@@ -16,10 +17,9 @@ def signup(call):
 
 @endpoint(bp, "/v1/accounts/verify-email", "POST", summary="Verify the email address with the emailed token "
           "(the first link of the address used makes the account)",
-          body=models.VerifyEmailRequest, response=models.Ok, errors=(400, 409))
+          body=models.VerifyEmailRequest, response=EmailVerified, errors=(400, 409))
 def verify_email(call):
-    accounts.verify_email(call.body.token, call.client)
-    return models.Ok().model_dump()
+    return EmailVerified(already_verified=accounts.verify_email(call.body.token, call.client)).model_dump()
 
 
 @endpoint(bp, "/v1/account", "GET", summary="The current account", auth=ENROLLMENT,

@@ -336,6 +336,7 @@ class CliLoginDetails(Reply):
     client_name: str
     ip: str
     user_agent: str
+    device: str = Field(description='the user agent in short, as sessions give it: "curl", "mfa-cli/1.2"')
     created_at: int
     expires_at: int
     status: str
@@ -359,6 +360,7 @@ class SessionView(Reply):
     last_seen_at: int
     expires_at: int
     user_agent: str
+    device: str = Field(description='the user agent in short: "Chrome on Linux", "curl", "unknown"')
     ip: str
     current: bool
 

@@ -70,10 +70,10 @@ def _sign_up(email: str, password: str, client: Client) -> None:
     notify.send(email, "verify_email", link=link, **where)
 
 
-def verify_email(token: str, client: Client) -> None:
-    """Makes the account of the link's sign-up. Used again (a retry whose answer was lost)
-    it answers the same; another sign-up's link of an address verified meanwhile answers
-    409 email_already_verified."""
+def verify_email(token: str, client: Client) -> bool:
+    """Makes the account of the link's sign-up, answering False. Used again (a retry whose
+    answer was lost, the link opened twice) it changes nothing and answers True; another
+    sign-up's link of an address verified meanwhile answers 409 email_already_verified."""
     now = now_s()
     token_hash = crypto.hash_token(token)
     record = store.get_email_token(token_hash, now)
@@ -87,7 +87,7 @@ def verify_email(token: str, client: Client) -> None:
             store.transact([store.op_use_email_token(token_hash, now),
                             store.op_verify_pending_signup(record, token_hash, now),
                             audit.op(record["account_id"], "email_verified", client)])
-            return
+            return False
         except store.ConditionFailed:
             pass
     account = store.get_account(record["email"], now)
@@ -95,6 +95,7 @@ def verify_email(token: str, client: Client) -> None:
         raise errors.invalid_token()   # expired, or the address's account was deleted since
     if account["account_id"] != record["account_id"]:
         raise errors.email_already_verified()
+    return True
 
 
 def view(session: dict) -> dict:

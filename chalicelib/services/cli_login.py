@@ -23,7 +23,8 @@ def verification_uri() -> str:
 
 
 def normalise_user_code(value: str) -> str | None:
-    raw = value.upper().replace("-", "").replace(" ", "")
+    # Typed as shown, in lower case, with a space (any whitespace, pasted) or without the dash.
+    raw = "".join(value.upper().replace("-", " ").split())
     if len(raw) != USER_CODE_LENGTH or any(c not in USER_CODE_ALPHABET for c in raw):
         return None
     return f"{raw[:4]}-{raw[4:]}"
@@ -89,6 +90,7 @@ def describe(user_code: str, client: Client) -> dict:
         "client_name": login["client_name"],
         "ip": login["ip"],
         "user_agent": login["user_agent"],
+        "device": sessions.device_name(login["user_agent"]),
         "created_at": login["created_at"],
         "expires_at": login["expires_at"],
         "status": login["status"],

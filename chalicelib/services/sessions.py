@@ -15,7 +15,7 @@ would cost each authenticated request a second read: a request still costs one r
 """
 from dataclasses import dataclass
 
-from chalicelib import crypto, errors, store
+from chalicelib import crypto, errors, store, user_agents
 from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import audit
@@ -102,9 +102,21 @@ def public_view(session: dict, current_hash: str | None = None) -> dict:
         "last_seen_at": session["last_seen_at"],
         "expires_at": session["expires_at"],
         "user_agent": session.get("user_agent", ""),
+        "device": device_name(session.get("user_agent", "")),
         "ip": session.get("ip", ""),
         "current": session["token_hash"] == current_hash,
     }
+
+
+def device_name(user_agent: str) -> str:
+    """What a person recognises a session by: "Chrome on Linux", "curl", or else the user
+    agent's first word ("python-requests/2.32"), or "unknown"."""
+    if not user_agent.strip():
+        return "unknown"
+    browser, system = user_agents.browser_and_os(user_agent)
+    if browser == user_agents.UNKNOWN_BROWSER:
+        return user_agent.split()[0][:40]
+    return browser if browser == "curl" or system == user_agents.UNKNOWN_SYSTEM else f"{browser} on {system}"
 
 
 def list_sessions(current: dict) -> list[dict]:

@@ -11,14 +11,16 @@ def op_put_pending_method(account_id: str, method: dict) -> dict:
     return _op_put(_method_key(account_id, method["method_id"]), method, condition="attribute_not_exists(PK)")
 
 
-def reserve_enrollment_try(account_id: str, method_id: str, now: int, max_tries: int) -> None:
+def reserve_enrollment_try(account_id: str, method_id: str, now: int, max_tries: int) -> int:
     """Count a try at confirming a pending method (a push pairing's phrase) before it is
-    checked; ConditionFailed once `max_tries` were used, or when it is not pending."""
-    _update(_method_key(account_id, method_id), "ADD confirm_tries :one",
+    checked, answering how many tries are now used; ConditionFailed once `max_tries` were
+    used, or when it is not pending."""
+    updated = _update(_method_key(account_id, method_id), "ADD confirm_tries :one",
             {":one": 1, ":now": now, ":max": max_tries, ":pending": MethodStatus.PENDING},
             condition="#status = :pending AND expires_at > :now AND "
                       "(attribute_not_exists(confirm_tries) OR confirm_tries < :max)",
-            names={"#status": "status"})
+            names={"#status": "status"}, returns="UPDATED_NEW")
+    return int(updated["confirm_tries"])
 
 
 def get_method(account_id: str, method_id: str, now: int) -> dict | None:

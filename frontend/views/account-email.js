@@ -4,7 +4,8 @@ import * as api from "../api.js";
 import {alertBox, busy, field, h, statusBox} from "../dom.js";
 import {withStepUp} from "../stepup.js";
 
-export function emailSection(current) {
+// `changed()` runs after a change is requested (the account page reads its security log again).
+export function emailSection(current, changed = async () => {}) {
   const box = alertBox();
   const status = statusBox();
   const change = h("button", {type: "button", class: "secondary"}, "Change email");
@@ -25,6 +26,7 @@ export function emailSection(current) {
         area.replaceChildren(change);
         status.textContent = `${answer.message} Your current address stays until then; every session will end ` +
                              "when it changes.";
+        await changed();
       });
     });
     area.replaceChildren(form);

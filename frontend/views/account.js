@@ -1,6 +1,7 @@
 // The account page: verification methods, recovery codes, the password, sessions and the security log.
 import * as api from "../api.js";
 import {alertBox, busy, field, h, statusBox, view, when} from "../dom.js";
+import {eventSentence} from "../events.js";
 import {METHOD_UI, typeName} from "../methods.js";
 import {navigate} from "../router.js";
 import {loadAccount, session} from "../session.js";
@@ -20,36 +21,51 @@ export async function accountPage() {
   const eventsSection = section("events-title");
   const passwordSection = h("section", {"aria-labelledby": "password-title"});
   view("Your account", h("p", {}, `Logged in as ${session.account.email}.`),
-       emailSection(session.account.email), methodsSection, codesSection, passwordSection, sessionsSection,
-       eventsSection, deleteSection());
-  const sessionsChanged = () => renderSessions(sessionsSection);
-  renderPassword(passwordSection, sessionsChanged);
-  const refresh = async (listed = null) => {
+       emailSection(session.account.email, () => renderEvents(eventsSection)), methodsSection, codesSection,
+       passwordSection, sessionsSection, eventsSection, deleteSection());
+  // After every change the page shows what it changed: the methods, the recovery-code count,
+  // the sessions and the security log are read again.
+  const sessionsChanged = () => Promise.all([renderSessions(sessionsSection, sessionsChanged),
+                                             renderEvents(eventsSection)]);
+  const showMethods = (listed) => renderMethods(methodsSection, listed, methodsChanged, sessionsChanged);
+  const methodsChanged = async (listed = null) => {
     listed = listed || await api.get("/v1/account/methods");
-    renderMethods(methodsSection, listed, refresh, sessionsChanged);
-    renderRecoveryCodes(codesSection, listed, refresh, sessionsChanged);
+    showMethods(listed);
+    renderRecoveryCodes(codesSection, listed, {refresh: methodsChanged, showMethods, sessionsChanged});
+    await sessionsChanged();
   };
-  await Promise.all([refresh(), renderSessions(sessionsSection), renderEvents(eventsSection)]);
+  renderPassword(passwordSection, sessionsChanged);
+  await methodsChanged();
   for (const done of [methodsSection, codesSection, sessionsSection, eventsSection]) done.removeAttribute("aria-busy");
 }
 
+// Children for replaceChildren(), which, unlike h(), writes a null as the text "null".
+const present = (...children) => children.filter((child) => child !== null && child !== undefined);
+
 function renderMethods(section, listed, refresh, sessionsChanged) {
   const box = alertBox();
-  const ok = statusBox();
+  const ok = h("p", {class: "success", role: "status", id: "methods-status", tabindex: "-1"});
   const rows = listed.methods.filter((m) => METHOD_UI[m.type]?.listed !== false).map((method) => {
     const actions = h("td", {});
     const rename = h("button", {type: "button", class: "secondary", "aria-label": `Rename ${method.label}`}, "Rename");
     const remove = h("button", {type: "button", class: "secondary", "aria-label": `Remove ${method.label}`}, "Remove");
+    const closeConfirmation = (focus) => {
+      actions.replaceChildren(rename, remove);
+      focus.focus();
+    };
     rename.addEventListener("click", () => {
       const input = h("input", {id: `rename-${method.id}`, type: "text", value: method.label, required: true});
       const save = h("button", {type: "submit"}, "Save");
       const form = h("form", {}, h("label", {for: `rename-${method.id}`}, "New name"), input, save,
-                     h("button", {type: "button", class: "secondary", onclick: () => refresh()}, "Cancel"));
+                     h("button", {type: "button", class: "secondary", onclick: () => closeConfirmation(rename)}, "Cancel"));
       form.addEventListener("submit", (event) => {
         event.preventDefault();
         busy(save, box, async () => {
-          await withStepUp(() => api.patch(`/v1/account/methods/${method.id}`, {label: input.value.trim()}));
+          const renamed = await withStepUp(() => api.patch(`/v1/account/methods/${method.id}`, {label: input.value.trim()}));
           await refresh();
+          const done = document.getElementById("methods-status");
+          done.textContent = `${method.label} is now called ${renamed.label}.`;
+          done.focus();
         });
       });
       actions.replaceChildren(form);
@@ -57,13 +73,17 @@ function renderMethods(section, listed, refresh, sessionsChanged) {
     });
     remove.addEventListener("click", () => {
       const yes = h("button", {type: "button", class: "danger"}, `Yes, remove ${method.label}`);
-      const no = h("button", {type: "button", class: "secondary", onclick: () => refresh()}, "Keep it");
-      yes.addEventListener("click", () => busy(yes, box, async () => {
-        const left = await withStepUp(() => api.del(`/v1/account/methods/${method.id}`, {confirm: true}));
+      const no = h("button", {type: "button", class: "secondary", onclick: () => closeConfirmation(remove)}, "Keep it");
+      yes.addEventListener("click", async () => {
+        const left = await busy(yes, box, () => withStepUp(() => api.del(`/v1/account/methods/${method.id}`, {confirm: true})));
+        // Refused (or the step-up was cancelled): the reason shows in the alert, the question closes.
+        if (!left) return closeConfirmation(remove);
         await refresh(left);
-        section.querySelector("[role=status]").textContent = `${method.label} was removed.`;
+        const done = document.getElementById("methods-status");
+        done.textContent = `${method.label} was removed.`;
+        done.focus();   // the focused button went with its row
         offerEnding(left.other_sessions);
-      }));
+      });
       actions.replaceChildren(h("p", {role: "alert"}, "Remove this method for good?"), yes, no);
       no.focus();
     });
@@ -78,14 +98,14 @@ function renderMethods(section, listed, refresh, sessionsChanged) {
   });
   const offerEnding = (count) => {
     const offer = endOtherSessionsOffer(count, sessionsChanged);
-    if (offer) ok.after(offer);
+    if (offer) document.getElementById("methods-status").after(offer);
   };
   const added = async (result) => {
     await refresh();
-    section.querySelector("[role=status]").textContent = `${result.method.label} was added.`;
+    document.getElementById("methods-status").textContent = `${result.method.label} was added.`;
     offerEnding(result.other_sessions);
   };
-  section.replaceChildren(
+  section.replaceChildren(...present(
     h("h2", {id: "methods-title"}, "Verification methods"),
     listed.backup_recommended ? h("p", {class: "notice", id: "backup-nudge"},
       "Add a backup method: with a second authenticator or security key and recovery codes, losing one device " +
@@ -94,15 +114,22 @@ function renderMethods(section, listed, refresh, sessionsChanged) {
                                          h("th", {}, "Last used"), h("th", {}, "Actions"))),
       h("tbody", {}, rows)),
     box, ok,
-    h("h3", {}, "Add a method"), ...methodPicker(added));
+    h("h3", {}, "Add a method"), ...methodPicker(added)));
   // A method flagged as possibly copied: the list answers other_sessions then.
   if (listed.methods.some((m) => m.suspicious)) offerEnding(listed.other_sessions);
 }
 
-function renderRecoveryCodes(section, listed, refresh, sessionsChanged) {
+// `showMethods(listed)` redraws the methods list alone, leaving new codes on screen.
+function renderRecoveryCodes(section, listed, {refresh, showMethods, sessionsChanged}) {
   const box = alertBox();
-  const current = listed.methods.find((m) => m.type === "recovery_codes");
-  const generate = h("button", {type: "button"}, current ? "Generate new recovery codes" : "Generate recovery codes");
+  const count = h("p", {id: "codes-count"});
+  const generate = h("button", {type: "button"});
+  const showCount = (codes) => {
+    count.textContent = codes ? `${codes.remaining} of ${codes.total} codes left.`
+                              : "No recovery codes yet. They let you log in if you lose your devices.";
+    generate.textContent = codes ? "Generate new recovery codes" : "Generate recovery codes";
+  };
+  showCount(listed.methods.find((m) => m.type === "recovery_codes"));
   const shown = h("div", {});
   generate.addEventListener("click", () => busy(generate, box, async () => {
     const made = await withStepUp(() => api.post("/v1/account/recovery-codes"));
@@ -126,12 +153,15 @@ function renderRecoveryCodes(section, listed, refresh, sessionsChanged) {
       h("ul", {class: "codes", "aria-label": "Recovery codes"}, made.codes.map((c) => h("li", {}, c))),
       copy, download, saved, copied, endOtherSessionsOffer(made.other_sessions, sessionsChanged)));
     shown.querySelector("li")?.setAttribute("tabindex", "-1");
+    // The rest of the page catches up while the codes stay on screen: this section's count,
+    // the methods list (the backup nudge), the sessions and the security log.
+    showCount({remaining: made.codes.length, total: made.codes.length});
+    const now = await api.get("/v1/account/methods");
+    showCount(now.methods.find((m) => m.type === "recovery_codes"));
+    showMethods(now);
+    await sessionsChanged();
   }));
-  section.replaceChildren(
-    h("h2", {id: "codes-title"}, "Recovery codes"),
-    h("p", {}, current ? `${current.remaining} of ${current.total} codes left.`
-                       : "No recovery codes yet. They let you log in if you lose your devices."),
-    generate, box, shown);
+  section.replaceChildren(h("h2", {id: "codes-title"}, "Recovery codes"), count, generate, box, shown);
 }
 
 function renderPassword(section, sessionsChanged) {
@@ -159,28 +189,31 @@ function renderPassword(section, sessionsChanged) {
   section.replaceChildren(h("h2", {id: "password-title"}, "Password"), form);
 }
 
-async function renderSessions(section) {
+// `changed()` reads the sessions and the security log again.
+async function renderSessions(section, changed) {
   const box = alertBox();
   const {sessions} = await api.get("/v1/account/sessions");
-  const reload = () => renderSessions(section);
   const rows = sessions.map((s) => {
     const end = s.current ? h("span", {class: "badge"}, "this browser")
-      : h("button", {type: "button", class: "secondary", "aria-label": `End session from ${s.user_agent || s.ip}`}, "End");
+      : h("button", {type: "button", class: "secondary", "aria-label": `End session: ${s.device} from ${s.ip || "unknown"}`},
+          "End");
     if (!s.current) {
       end.addEventListener("click", () => busy(end, box, async () => {
         await withStepUp(() => api.del(`/v1/account/sessions/${s.id}`));
-        await reload();
+        await changed();
+        section.querySelector("[role=status]").textContent = `The session from ${s.device} was ended.`;
       }));
     }
     const kind = s.kind === "cli" ? "Command line" : s.auth === "sso" ? "Browser (single sign-on)" : "Browser";
-    return h("tr", {}, h("td", {}, kind), h("td", {}, s.user_agent || "unknown"),
+    return h("tr", {}, h("td", {}, kind), h("td", {title: s.user_agent || null}, s.device),
              h("td", {}, s.ip || "unknown"), h("td", {}, when(s.created_at)), h("td", {}, when(s.last_seen_at)), h("td", {}, end));
   });
   const others = h("button", {type: "button", class: "secondary"}, "Log out all other sessions");
   others.addEventListener("click", () => busy(others, box, async () => {
     const {revoked} = await withStepUp(() => api.del("/v1/account/sessions?scope=others"));
-    await reload();
-    section.querySelector("[role=status]").textContent = `${revoked} other session(s) ended.`;
+    await changed();
+    section.querySelector("[role=status]").textContent =
+      `${revoked} other session${revoked === 1 ? "" : "s"} ended.`;
   }));
   section.replaceChildren(h("h2", {id: "sessions-title"}, "Sessions"),
     h("table", {}, h("thead", {}, h("tr", {}, ["Kind", "Device", "IP address", "Started", "Last active"].map((t) => h("th", {}, t)),
@@ -189,23 +222,25 @@ async function renderSessions(section) {
     others, box, statusBox());
 }
 
-async function renderEvents(section, cursor = null, list = null) {
+// The security log, newest first, 20 events a page: a table read again after every change.
+async function renderEvents(section, cursor = null, rows = null) {
   const box = alertBox();
   const page = await api.get(`/v1/account/events?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-  if (!list) {
-    list = h("ol", {id: "events", class: "events"});
-    section.replaceChildren(h("h2", {id: "events-title"}, "Security log"), list, box);
+  if (!rows) {
+    rows = h("tbody", {});
+    section.replaceChildren(h("h2", {id: "events-title"}, "Security log"),
+      h("table", {id: "events", class: "events"},
+        h("thead", {}, h("tr", {}, h("th", {}, "What happened"), h("th", {}, "When"), h("th", {}, "From"))), rows),
+      box);
   }
   for (const event of page.events) {
-    const kind = event.kind.replace(/_/g, " ");
-    const detail = event.details.method_type ? ` (${typeName(event.details.method_type)})` : "";
-    list.append(h("li", {}, h("strong", {}, kind[0].toUpperCase() + kind.slice(1)), detail, " — ", when(event.at),
-                  h("span", {class: "muted"}, ` from ${event.ip || "unknown"}`)));
+    rows.append(h("tr", {}, h("td", {}, eventSentence(event)), h("td", {}, when(event.at)),
+                  h("td", {}, event.ip || "unknown")));
   }
   section.querySelector("#more-events")?.remove();
   if (page.next_cursor) {
     const more = h("button", {type: "button", class: "secondary", id: "more-events"}, "Show older events");
-    more.addEventListener("click", () => busy(more, box, () => renderEvents(section, page.next_cursor, list)));
+    more.addEventListener("click", () => busy(more, box, () => renderEvents(section, page.next_cursor, rows)));
     section.append(more);
   }
 }

@@ -72,11 +72,17 @@ def register_device(pairing_code: str, public_key, push_token: str, platform: st
 
 def confirm_pairing(session: dict, pairing_id: str, phrase: str, client: Client):
     """The browser's side: the phrase the app shows activates the push method. Five wrong
-    phrases end the pairing."""
+    phrases end the pairing; a wrong one answers how many tries are left (`tries_left`)."""
     if not is_id(pairing_id):
         raise errors.method_not_found("No such pairing, or it expired. Start again.")
     try:
-        store.reserve_enrollment_try(session["account_id"], pairing_id, now_s(), PHRASE_TRIES)
+        used = store.reserve_enrollment_try(session["account_id"], pairing_id, now_s(), PHRASE_TRIES)
     except store.ConditionFailed:
         raise pairing_expired() from None
-    return account_methods.confirm(session, pairing_id, {"phrase": phrase}, client, types={push_method.PushMethod.type})
+    try:
+        return account_methods.confirm(session, pairing_id, {"phrase": phrase}, client,
+                                       types={push_method.PushMethod.type})
+    except ApiError as refusal:
+        if refusal.code == push_method.PushMethod.enrollment_refusal[0]:
+            refusal.extra["tries_left"] = PHRASE_TRIES - used
+        raise
