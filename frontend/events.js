@@ -29,6 +29,7 @@ const EVENTS = {
   push_denied: "Push denied on your phone",
   push_expired: "Push request expired",
   push_fraud_reported: "Push reported as not yours",
+  push_cancelled: "Push request withdrawn in the browser",
   password_changed: "Password changed",
   password_change_failed: "Password change failed",
   password_reset_requested: "Password reset requested",

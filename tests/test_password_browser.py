@@ -58,7 +58,7 @@ def test_change_the_password_on_the_account_page(chromium, origin):  # noqa: F81
         assert "current password is incorrect" in tab.alert_text()
         tab.page.get_by_label("Current password").fill(PASSWORD)
         tab.button("Change password", exact=True).click()
-        tab.page.get_by_text("Your password is changed. 0 other session(s) ended.").wait_for()
+        tab.page.get_by_text("Your password is changed. 0 other sessions ended.").wait_for()
         tab.screenshot("password-changed")
         tab.log_out()
         log_in(tab, email, NEW)

@@ -182,7 +182,7 @@ function renderPassword(section, sessionsChanged) {
       const {ended_sessions: ended} = await withStepUp(() => api.post("/v1/account/password",
         {current_password: form.current.value, new_password: form.password.value}));
       form.reset();
-      ok.textContent = `Your password is changed. ${ended} other session(s) ended.`;
+      ok.textContent = `Your password is changed. ${ended === 1 ? "1 other session" : `${ended} other sessions`} ended.`;
       await sessionsChanged();
     });
   });
