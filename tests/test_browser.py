@@ -376,25 +376,26 @@ def test_pair_a_phone_and_log_in_by_approving_the_push(tab, origin, tmp_path):
     assert tab.page.locator("#events td").first.inner_text() == "Login succeeded (Mobile app)"
 
 
-def test_a_push_denied_on_the_phone_shows_a_clear_message(tab, origin, tmp_path):
-    email = "browser-push-deny@example.com"
+def waiting_for_a_push(tab, origin, tmp_path, email: str):
+    """An account with a paired phone, logged out and back in up to the push's waiting
+    screen: the phone."""
     enrolled(tab, email)
     phone = pair_phone_in_the_ui(tab, origin, tmp_path)
     tab.log_out()
     tab.password_step(email)
     tab.button("Approve on your phone: My phone").click()
     tab.page.locator("#push-number").wait_for()
+    return phone
+
+
+def test_a_push_denied_on_the_phone_shows_a_clear_message(tab, origin, tmp_path):
+    phone = waiting_for_a_push(tab, origin, tmp_path, "browser-push-deny@example.com")
     phone.answer(phone.challenges()[0]["challenge_id"], "deny")
     assert "denied on your phone" in tab.alert_text()
 
 
 def test_a_wrong_number_and_a_fraud_report_are_told_plainly(tab, origin, tmp_path):
-    email = "browser-push-wrong@example.com"
-    enrolled(tab, email)
-    phone = pair_phone_in_the_ui(tab, origin, tmp_path)
-    tab.log_out()
-    tab.password_step(email)
-    tab.button("Approve on your phone: My phone").click()
+    phone = waiting_for_a_push(tab, origin, tmp_path, "browser-push-wrong@example.com")
     number = int(tab.page.locator("#push-number").inner_text())
     typed = number % 89 + 10
     assert phone.answer(phone.challenges()[0]["challenge_id"], "approve", typed)["reason"] == "wrong_number"

@@ -9,7 +9,8 @@ import pyotp
 import pytest
 
 from tests.support.servers import served_on_localhost
-from tests.test_browser import Tab, chromium, enrolled, pair_phone_in_the_ui  # noqa: F401 - fixtures and flows
+from tests.test_browser import (  # noqa: F401 - fixtures and flows
+    Tab, chromium, enrolled, pair_phone_in_the_ui, waiting_for_a_push)
 
 ATTEMPT_SECONDS = 15
 
@@ -111,13 +112,7 @@ def test_forgot_password_is_on_the_login_page(tab):
 
 
 def test_the_push_wait_counts_down_and_cancel_withdraws_it_from_the_phone(tab, origin, tmp_path):
-    email = "login-push-cancel@example.com"
-    enrolled(tab, email)
-    phone = pair_phone_in_the_ui(tab, origin, tmp_path)
-    tab.log_out()
-    tab.password_step(email)
-    tab.button("Approve on your phone: My phone").click()
-    tab.page.locator("#push-number").wait_for()
+    phone = waiting_for_a_push(tab, origin, tmp_path, "login-push-cancel@example.com")
     assert re.fullmatch(r"The request expires in (2:00|1:5\d)\.", tab.page.locator("#push-countdown").inner_text())
     spinner = tab.page.locator("#push-wait .spinner")
     assert spinner.is_visible() and spinner.evaluate("el => getComputedStyle(el).animationName") == "spin"
