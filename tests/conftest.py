@@ -93,6 +93,12 @@ def make_client(app_module, clock):
 
 
 @pytest.fixture
+def cli(make_client):
+    """The CLI: no browser headers, no cookies."""
+    return make_client(origin=None)
+
+
+@pytest.fixture
 def api(make_client):
     return make_client()
 

@@ -9,12 +9,6 @@ from tests.support.journeys import PASSWORD, mailbox
 DAY = 24 * 3600
 
 
-@pytest.fixture
-def cli(make_client):
-    """The CLI: no browser headers, no cookies."""
-    return make_client(origin=None)
-
-
 def start(cli, name="mfa-cli on laptop") -> dict:
     response = cli.post("/v1/cli/logins", {"client_name": name}, browser=False)
     assert response.status_code == 201, response.json

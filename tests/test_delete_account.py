@@ -16,11 +16,6 @@ def delete(api, confirm=True):
 
 
 @pytest.fixture
-def cli(make_client):
-    return make_client(origin=None)
-
-
-@pytest.fixture
 def everything(alice, api, make_client, cli, clock):
     """Alice with TOTP, recovery codes, a paired phone, another web session, a CLI session,
     a CLI login approved but not collected and a live password-reset link."""

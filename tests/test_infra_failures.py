@@ -9,6 +9,7 @@ import pytest
 from tests.support import faults as fault
 from tests.support.journeys import totp_code
 from tests.support.table import TABLE, account_item
+from tests.test_cli_login import start as start_cli_login
 
 
 def account_id(email: str) -> str:
@@ -233,18 +234,6 @@ def test_a_try_given_back_leaves_a_later_try_counted(alice):
 # ---------------------------------------------------------------- committed, but the answer was lost
 
 @pytest.fixture
-def cli(make_client):
-    """The CLI: no browser headers, no cookies."""
-    return make_client(origin=None)
-
-
-def started_cli_login(cli) -> dict:
-    started = cli.post("/v1/cli/logins", {"client_name": "mfa-cli on laptop"}, browser=False)
-    assert started.status_code == 201, started.json
-    return started.json
-
-
-@pytest.fixture
 def failing_event_writes(local_aws):
     """fail(kind): every DynamoDB write that carries an audit event of that kind fails (a 500
     after botocore's retries), whatever else it carries. Returns the failures injected."""
@@ -281,7 +270,7 @@ def test_a_wrong_code_whose_failure_could_not_be_recorded_still_counts(alice, fa
 
 
 def test_a_cli_approval_whose_answer_was_lost_answers_the_same_when_retried(alice, api, cli, make_client, faults):
-    started = started_cli_login(cli)
+    started = start_cli_login(cli)
     decision = {"user_code": started["user_code"], "decision": "approve"}
     # The approval's transaction (after the one counting the lookup) commits; its answer is lost.
     faults.fail("dynamodb", fault.ANSWER_LOST, nth=2, operation="TransactWriteItems")
@@ -302,7 +291,7 @@ def test_a_cli_approval_whose_answer_was_lost_answers_the_same_when_retried(alic
 
 def test_a_cli_decision_and_its_audit_event_are_one_write(alice, api, cli, failing_event_writes):
     """The event's write fails: the login is still pending, and deciding again works."""
-    started = started_cli_login(cli)
+    started = start_cli_login(cli)
     decision = {"user_code": started["user_code"], "decision": "deny"}
     failed = failing_event_writes("cli_login_denied")
     assert api.post("/v1/cli/logins/approve", decision).status_code == 503 and failed
@@ -321,7 +310,7 @@ def test_a_failed_user_code_lookup_spends_no_budget(alice, api, cli, faults, mon
     for name in ("USER_CODE_MISS_LIMIT_GLOBAL", "USER_CODE_MISS_SHARDS", "USER_CODE_LIMIT_PER_IP"):
         monkeypatch.setenv(name, "1")
     get_settings.cache_clear()
-    live = started_cli_login(cli)["user_code"]
+    live = start_cli_login(cli)["user_code"]
     # The session's read, then the user code's.
     faults.fail("dynamodb", fault.SERVER_ERROR, nth=2, operation="GetItem")
     assert api.get(f"/v1/cli/logins/{live}").status_code == 503 and faults.injected == 1
@@ -334,7 +323,7 @@ def test_a_cli_decision_aws_failed_to_record_spends_no_budget(alice, api, cli, f
 
     monkeypatch.setenv("USER_CODE_LIMIT_PER_IP", "2")
     get_settings.cache_clear()
-    user_code = started_cli_login(cli)["user_code"]
+    user_code = start_cli_login(cli)["user_code"]
     decision = {"user_code": user_code, "decision": "deny"}
     failing_event_writes("cli_login_denied")
     assert api.post("/v1/cli/logins/approve", decision).status_code == 503

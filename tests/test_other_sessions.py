@@ -8,11 +8,6 @@ from tests.support.journeys import totp_code
 
 
 @pytest.fixture
-def cli(make_client):
-    return make_client(origin=None)
-
-
-@pytest.fixture
 def others(alice, make_client, cli, clock):
     """Alice (a full session, recently verified) with another browser's session and a CLI
     session: (the other browser's person, the CLI's bearer header)."""

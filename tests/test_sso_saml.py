@@ -17,6 +17,7 @@ from lxml import etree
 from tests.support import LOCAL_STAGE, table
 from tests.support.journeys import PASSWORD, Person, assert_ends_ten_days_after
 from tests.support.saml_idp import OTHER_SP, REFEDS_MFA, SAMLP, saml_idp, wrap_beside, wrap_moved
+from tests.test_cli_login import start as start_cli_login
 
 CID = "5a" * 16
 DOMAIN = "example.org"
@@ -569,17 +570,6 @@ def test_the_assertion_id_is_single_use_even_if_its_request_could_be_used_again(
 
 # ---------------------------------------------------------------- step-up and CLI approval
 
-@pytest.fixture
-def cli(make_client):
-    return make_client(origin=None)
-
-
-def cli_start(cli) -> dict:
-    response = cli.post("/v1/cli/logins", {"client_name": "mfa-cli on laptop"}, browser=False)
-    assert response.status_code == 201, response.json
-    return response.json
-
-
 def age_second_factor(seconds: int) -> None:
     """Every session's last second factor `seconds` older (the IdP stamps real time, so the
     service clock cannot simply move ahead of it)."""
@@ -599,7 +589,7 @@ def sso_step_up(api, idp, email: str, return_to: str, *, mfa: bool = True, accep
 
 
 def test_a_cli_login_is_approved_by_an_sso_user(connection, api, idp, cli, clock):
-    started = cli_start(cli)
+    started = start_cli_login(cli)
     assert_logged_in(sso_login(api, idp, "carol@example.org",
                                return_to=f"/cli-login?user_code={started['user_code']}"),
                      api, "carol@example.org", f"/cli-login?user_code={started['user_code']}")
@@ -632,7 +622,7 @@ def test_an_sso_session_cannot_step_up_with_a_local_method(connection, make_clie
 def test_step_up_at_the_idp_then_a_cli_login_is_approved(connection, api, idp, cli, clock):
     assert_logged_in(sso_login(api, idp, "carol@example.org"), api, "carol@example.org")
     age_second_factor(11 * 60)
-    started = cli_start(cli)
+    started = start_cli_login(cli)
     refused = api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
     assert refused.status_code == 403 and refused.json["error"] == "step_up_required"
 
@@ -661,7 +651,7 @@ def test_a_step_up_answer_for_another_person_is_refused(connection, api, idp, cl
     assert answer.status_code == 401 and answer.json["error"] == "sso_refused"
     assert answer.json["reason"] == "another_person"
     assert int(table.items_of(sk="SESSION")[0]["mfa_at"]["N"]) < int(time.time()) - 600
-    started = cli_start(cli)
+    started = start_cli_login(cli)
     still = api.post("/v1/cli/logins/approve", {"user_code": started["user_code"], "decision": "approve"})
     assert still.status_code == 403 and still.json["error"] == "step_up_required"
     assert event_of("sso_step_up_refused", events(api))["details"]["reason"] == "another_person"
