@@ -423,7 +423,7 @@ def test_add_an_email_code_backup_and_log_in_with_a_mailed_code(tab):
     code_input.wait_for()   # the code is mailed by then
     code_input.fill(mailed_code(tab, email))
     tab.button("Confirm").click()
-    tab.page.locator("main table").get_by_text("Email code").wait_for()
+    tab.page.locator("main tr[data-method-id]").get_by_text("Email code").wait_for()
     tab.log_out()
 
     tab.password_step(email)

@@ -268,6 +268,7 @@ def test_focus_returns_to_the_control_that_opened_the_step_up_dialog(chromium, s
         tab.page.keyboard.press("Enter")
         dialog.get_by_role("button", name="Use this device's built-in authenticator").click()
         tab.page.get_by_role("list", name="Recovery codes").wait_for()
-        wait_for_focus(tab, lambda f: f["text"] == "Generate recovery codes", "the button that opened the dialog")
+        # The same button, renamed while the new codes are on screen.
+        wait_for_focus(tab, lambda f: f["text"] == "Generate new recovery codes", "the button that opened the dialog")
     finally:
         tab.close()
