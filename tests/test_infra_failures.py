@@ -157,27 +157,17 @@ def test_a_step_up_try_whose_answer_botocore_lost_and_resent_counts_once(alice, 
 
 # ---------------------------------------------------------------- a late lockout write after a success
 
-def test_a_lockout_write_arriving_after_the_success_is_refused(alice):
+@pytest.mark.parametrize("clearing", ["op_reset_lockout", "op_lift_lock"])
+def test_a_lockout_write_arriving_after_a_success_or_an_unlock_is_refused(alice, clearing):
     """A try's write delivered again late (botocore's resend), after that try succeeded and
-    forgot the failures: refused, the failures stay forgotten."""
+    forgot the failures (op_reset_lockout) or support lifted the lock (op_lift_lock):
+    refused, the failures stay forgotten."""
     from chalicelib import store
 
     owner = account_id(alice.email)
     now = int(alice.clock.now())
     store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
-    store.transact([store.op_reset_lockout(owner, "b" * 32)])
-    with pytest.raises(store.ConditionFailed):
-        store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
-    assert lockout_failures(alice.email) == 0
-
-
-def test_a_lockout_write_arriving_after_support_lifted_the_lock_is_refused(alice):
-    from chalicelib import store
-
-    owner = account_id(alice.email)
-    now = int(alice.clock.now())
-    store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
-    store.transact([store.op_lift_lock(owner, "b" * 32)])
+    store.transact([getattr(store, clearing)(owner, "b" * 32)])
     with pytest.raises(store.ConditionFailed):
         store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
     assert lockout_failures(alice.email) == 0
