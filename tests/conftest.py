@@ -30,17 +30,20 @@ def environment(monkeypatch):
 
     from chalicelib import aws
     from chalicelib.config import get_settings
+    from chalicelib.ledger import secrets
 
     # boto3's default session keeps endpoint settings it has read (AWS_ENDPOINT_URL*): start
-    # every test with a new one, as a new Lambda container would.
+    # every test with a new one, as a new Lambda container would (no data key in memory either).
     boto3.DEFAULT_SESSION = None
     get_settings.cache_clear()
     aws.reset()
+    secrets.forget_keys()
     yield
     os.environ = REAL_ENVIRON
     boto3.DEFAULT_SESSION = None
     get_settings.cache_clear()
     aws.reset()
+    secrets.forget_keys()
 
 
 @pytest.fixture

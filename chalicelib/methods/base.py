@@ -89,6 +89,9 @@ class VerificationMethod:
     enrollment_max_tries: int | None = None
     # A pending enrolment lives this long at most (None: the stage's default).
     enrollment_seconds: int | None = None
+    # The attribute holding the method's secret, sealed (ledger/secrets.py) under the context
+    # naming its account, its method and this type (None: nothing secret is stored).
+    sealed_attribute: str | None = None
     # Attributes only the enrolment needs, dropped when the method becomes active.
     enrollment_only: tuple[str, ...] = ()
     # The 401 for a wrong proof at login or step-up, and at enrolment: (error code, message).

@@ -2,15 +2,15 @@
 
 A set is 10 codes of 16 characters from a 31-letter alphabet without look-alikes
 (79 bits each), shown once as xxxx-xxxx-xxxx-xxxx. Only HMAC-SHA256 values are stored, under
-a per-set key that is itself encrypted with KMS, so a table dump reveals no code. Using a
+a per-set key that is itself sealed (ledger/secrets.py), so a table dump reveals no code. Using a
 code removes its hash from the stored set in the write that accepts it.
 """
 import hashlib
 import hmac
 from typing import Literal
 
-from chalicelib import crypto
 from chalicelib.clock import random_bytes, random_string
+from chalicelib.ledger import secrets
 from chalicelib.methods.base import Enrollment, VerificationMethod, Verified
 from chalicelib.records import EnrollmentRequest
 
@@ -19,10 +19,6 @@ CODE_LENGTH = 16
 GROUP = 4
 COUNT = 10
 LOW_WARNING = 2
-
-
-def _context(account_id: str, method_id: str) -> dict[str, str]:
-    return {"account_id": account_id, "method_id": method_id, "purpose": "recovery_codes"}
 
 
 def new_code() -> str:
@@ -53,6 +49,7 @@ class RecoveryCodesMethod(VerificationMethod):
     type = "recovery_codes"
     default_label = "Recovery codes"
     display_name = "recovery codes"
+    sealed_attribute = "key_ciphertext"
     primary = False
     needs_confirmation = False
     single_per_account = True
@@ -63,7 +60,7 @@ class RecoveryCodesMethod(VerificationMethod):
         codes = [new_code() for _ in range(COUNT)]
         return Enrollment(
             record={
-                "key_ciphertext": crypto.encrypt_secret(key, _context(account["account_id"], method_id)),
+                "key_ciphertext": secrets.seal(key, secrets.method_context(account["account_id"], method_id, self.type)),
                 "code_hashes": {_digest(key, normalise(c)) for c in codes},
                 "generated_count": COUNT,
             },
@@ -76,7 +73,7 @@ class RecoveryCodesMethod(VerificationMethod):
         stored = method.get("code_hashes") or set()
         if code is None or not stored:
             return None
-        key = crypto.decrypt_secret(method["key_ciphertext"], _context(account["account_id"], method["method_id"]))
+        key = secrets.open_method_secret(account["account_id"], method, self.sealed_attribute, self.type)
         digest = _digest(key, code)
         # Keyed digests: matching them by set lookup reveals nothing an attacker can use.
         if digest not in stored:

@@ -5,15 +5,16 @@ before the stage's `SMS_SUNSET` date, and is refused with 410 `sms_sunset` from 
 
 A code (methods/sent_codes.py) is 6 digits, lives 5 minutes, is bound to the login attempt
 or session it was sent for, and is stored only as a salted SHA-256; using it records its
-serial number, so it works once. The phone number is encrypted with KMS; only its last
-digits are shown.
+serial number, so it works once. The phone number is sealed (ledger/secrets.py); only its
+last digits are shown.
 """
 from datetime import datetime, timezone
 
-from chalicelib import crypto, sns
+from chalicelib import sns
 from chalicelib.clock import now
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
+from chalicelib.ledger import secrets
 from chalicelib.methods import sent_codes
 from chalicelib.methods.base import VerificationMethod
 
@@ -40,10 +41,6 @@ def require_before_sunset(now: float) -> None:
         raise sunset()
 
 
-def context(account_id: str, method_id: str) -> dict[str, str]:
-    return {"account_id": account_id, "method_id": method_id, "purpose": "sms"}
-
-
 def masked(last_digits: str) -> str:
     return f"•••• {last_digits}"
 
@@ -64,6 +61,7 @@ class SmsMethod(VerificationMethod):
     default_label = "Text message (SMS)"
     display_name = "text message (SMS, deprecated)"
     missing_message = "This account has no such SMS method."
+    sealed_attribute = "phone_ciphertext"
 
     def begin_challenge(self, owner, method_id, client):
         """Text a code bound to this login attempt or session (it replaces an earlier one)."""
@@ -104,4 +102,4 @@ class SmsMethod(VerificationMethod):
 
 
 def phone_number(account_id: str, method: dict) -> str:
-    return crypto.decrypt_secret(method["phone_ciphertext"], context(account_id, method["method_id"])).decode()
+    return secrets.open_method_secret(account_id, method, SmsMethod.sealed_attribute, SmsMethod.type).decode()

@@ -1,13 +1,13 @@
 """TOTP authenticator apps (RFC 6238: SHA-1, 6 digits, 30 s), as Google Authenticator and
-similar apps read them. The secret is encrypted with KMS; each accepted time step is stored
-so that a code is never accepted twice."""
+similar apps read them. The secret is sealed (ledger/secrets.py); each accepted time step is
+stored so that a code is never accepted twice."""
 import base64
 import hmac
 from typing import Literal
 
-from chalicelib import crypto
 from chalicelib.clock import random_bytes
 from chalicelib.config import get_settings
+from chalicelib.ledger import secrets
 from chalicelib.methods.base import Enrollment, VerificationMethod, Verified
 from chalicelib.records import EnrollmentRequest
 
@@ -16,10 +16,6 @@ DIGITS = 6
 SECRET_BYTES = 20  # 160 bits, RFC 4226's recommendation
 # Accept the previous and next step too, for clock drift and typing time.
 WINDOW = 1
-
-
-def _context(account_id: str, method_id: str) -> dict[str, str]:
-    return {"account_id": account_id, "method_id": method_id, "purpose": "totp"}
 
 
 def _normalise(code) -> str | None:
@@ -53,6 +49,7 @@ class TotpMethod(VerificationMethod):
     type = "totp"
     default_label = "Authenticator app"
     display_name = "authenticator app (TOTP)"
+    sealed_attribute = "secret_ciphertext"
 
     def begin_enrollment(self, account, method_id, label):
         import pyotp
@@ -63,7 +60,7 @@ class TotpMethod(VerificationMethod):
         uri = pyotp.TOTP(secret, digits=DIGITS, interval=PERIOD).provisioning_uri(
             name=account["email"], issuer_name=settings.service_name
         )
-        ciphertext = crypto.encrypt_secret(secret.encode(), _context(account["account_id"], method_id))
+        ciphertext = secrets.seal(secret.encode(), secrets.method_context(account["account_id"], method_id, self.type))
         qr_svg = segno.make(uri, error="m").svg_inline(scale=4)
         return Enrollment(
             record={"secret_ciphertext": ciphertext},
@@ -74,7 +71,7 @@ class TotpMethod(VerificationMethod):
         code = _normalise(proof.get("code"))
         if code is None:
             return None
-        secret = crypto.decrypt_secret(method["secret_ciphertext"], _context(account["account_id"], method["method_id"]))
+        secret = secrets.open_method_secret(account["account_id"], method, self.sealed_attribute, self.type)
         step = matching_step(secret.decode(), code, now)
         if step is None or step <= method.get("last_step", -1):
             return None

@@ -3,9 +3,10 @@ sends and checks their codes until the sunset)."""
 import re
 from datetime import date
 
-from chalicelib import crypto, errors, store
+from chalicelib import errors, store
 from chalicelib.clock import now, now_s, random_id
 from chalicelib.config import get_settings
+from chalicelib.ledger import secrets
 from chalicelib.ledger.change import Change
 from chalicelib.methods import sms as sms_method
 from chalicelib.records import MethodStatus, operator
@@ -33,7 +34,8 @@ def import_legacy(email: str, phone: str, enabled_on: date, label: str | None = 
             "method_id": method_id, "type": sms_method.SmsMethod.type, "label": label, "status": MethodStatus.ACTIVE,
             "created_at": n, "activated_at": n, "phone_last_digits": phone[-4:],
             "legacy_enabled_on": enabled_on.isoformat(),
-            "phone_ciphertext": crypto.encrypt_secret(phone.encode(), sms_method.context(account["account_id"], method_id)),
+            "phone_ciphertext": secrets.seal(phone.encode(), secrets.method_context(account["account_id"], method_id,
+                                                                                    sms_method.SmsMethod.type)),
         }),
         store.op_add_method_summary(email, method_id, {"type": sms_method.SmsMethod.type, "label": label}, True),
     ).audit("method_imported", method_id=method_id, method_type=sms_method.SmsMethod.type).commit()

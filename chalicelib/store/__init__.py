@@ -18,6 +18,7 @@ type conversion. Callers use the package (`store.get_method(...)`), never its mo
   support.py         support's recovery: lifting a lock, the pending MFA reset (on the lockout item)
   deletion.py        deleting an account: its tombstone, the sweeps of what is left
   sso.py             single sign-on connections, their domains, requests to identity providers
+  data_keys.py       the data keys that seal secrets at rest, and which one is current
 
 Services compose several writes into one transaction with the `op_*` builders and
 `transact`; a failed condition raises ConditionFailed naming which part failed.
@@ -49,6 +50,13 @@ from chalicelib.store.cli_logins import (
     record_cli_poll,
     slow_down_cli_login,
 )
+from chalicelib.store.data_keys import (
+    create_first_data_key,
+    get_current_data_key,
+    get_data_key,
+    list_data_keys,
+    make_data_key_current,
+)
 from chalicelib.store.engine import Busy, ConditionFailed, transact
 from chalicelib.store.keys import GSI1, is_event_sort_key
 from chalicelib.store.limits import (
@@ -79,7 +87,9 @@ from chalicelib.store.methods import (
     op_replace_method_record,
     op_update_active_method,
     op_use_method,
+    replace_method_secret,
     reserve_enrollment_try,
+    scan_methods_with,
 )
 from chalicelib.store.outbox import delete_notice, get_notice, notice_id_from_stream_keys, op_put_notice
 from chalicelib.store.owners import (
@@ -146,6 +156,7 @@ from chalicelib.store.sso import (
     ops_delete_connection,
     ops_set_enforced,
     op_put_request,
+    replace_connection_secret,
     use_request,
 )
 from chalicelib.store.support import (

@@ -314,3 +314,28 @@ def _op_check(key: dict, condition: str, values: dict | None = None, names: dict
     if names:
         check["ExpressionAttributeNames"] = names
     return {"ConditionCheck": check}
+
+
+def _scan(condition: str, values: dict, names: dict | None = None):
+    """Every item of the table that matches the filter `condition`, page by page (operators'
+    commands only): (PK, SK, item)."""
+    kwargs = {"TableName": _table(), "FilterExpression": condition, "ExpressionAttributeValues": _to_attr_values(values)}
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    while True:
+        response = _db().scan(**kwargs)
+        for raw in response.get("Items", []):
+            yield raw["PK"]["S"], raw["SK"]["S"], _from_item(raw)
+        if "LastEvaluatedKey" not in response:
+            return
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def _replace_value(key: dict, attribute: str, old, new) -> bool:
+    """Set `attribute` to `new` only while it still holds `old` (so a concurrent change of
+    the item, or its deletion, wins); whether it was set."""
+    try:
+        _update(key, "SET #a = :new", {":new": new, ":old": old}, condition="#a = :old", names={"#a": attribute})
+    except ConditionFailed:
+        return False
+    return True

@@ -54,6 +54,10 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   SSO request      SSOREQUEST#<id>         SSOREQUEST          10 min, single use: an OIDC state or a SAML
                                                                AuthnRequest id, bound to one browser
   SAML assertion   SSOASSERTION#<sha256>   SSOASSERTION        the assertion's own expiry: its id, used once
+  data key         DATAKEY                 KEY#<key_id>        none: an AES key sealing secrets at rest,
+                                                               wrapped by the stage's KMS key
+  current data key DATAKEY                 CURRENT             none: a copy of the data key that seals new
+                                                               secrets (replaced by a rotation)
 
 Item builders return plain {"PK", "SK"} dicts; `_key` turns one into DynamoDB's typed form.
 Query builders return the partition and the sort-key prefix of a kind of item.
@@ -153,6 +157,14 @@ def _owner_key(kind: str, owner_id: str) -> dict:
     return _login_key(owner_id) if kind == "login" else _session_key(owner_id)
 
 
+def _data_key_key(key_id: str) -> dict:
+    return {"PK": "DATAKEY", "SK": f"KEY#{key_id}"}
+
+
+def _current_data_key_key() -> dict:
+    return {"PK": "DATAKEY", "SK": "CURRENT"}
+
+
 def _key(key: dict) -> dict:
     return {k: {"S": v} for k, v in key.items()}
 
@@ -189,6 +201,11 @@ def _challenges_of(device_id: str) -> tuple[str, str]:
     return f"DEVICE#{device_id}", "CHALLENGE#"
 
 
+def _data_keys() -> tuple[str, str]:
+    """Every data key (not the current one's copy)."""
+    return "DATAKEY", "KEY#"
+
+
 def _pending_reset_index_key(account_id: str, due_at: int) -> dict:
     """GSI1 attributes of a lockout item with a pending MFA reset: every pending reset, by due time."""
     return {"GSI1PK": "MFARESET", "GSI1SK": f"{due_at:012d}#{account_id}"}
@@ -205,6 +222,13 @@ def is_event_sort_key(value: str) -> bool:
     parts = value.split("#")
     return (len(parts) == 3 and parts[0] == "EVENT" and len(parts[1]) == 15 and parts[1].isdigit()
             and len(parts[2]) == 32)
+
+
+def _method_ids(pk: str, sk: str) -> tuple[str, str] | None:
+    """(account id, method id) of a method item's key, or None for any other item."""
+    if pk.startswith("ACCOUNT#") and sk.startswith("METHOD#"):
+        return pk.removeprefix("ACCOUNT#"), sk.removeprefix("METHOD#")
+    return None
 
 
 def _notice_id(pk: str, sk: str) -> str | None:

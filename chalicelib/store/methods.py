@@ -2,8 +2,19 @@
 tries) and the WebAuthn credential lookup items that keep a credential on one account.
 """
 from chalicelib.records import MethodStatus
-from chalicelib.store.engine import _alive, _assignments, _get, _op_delete, _op_put, _op_update, _query, _update
-from chalicelib.store.keys import _credential_key, _method_key, _methods_of
+from chalicelib.store.engine import (
+    _alive,
+    _assignments,
+    _get,
+    _op_delete,
+    _op_put,
+    _op_update,
+    _query,
+    _replace_value,
+    _scan,
+    _update,
+)
+from chalicelib.store.keys import _credential_key, _method_ids, _method_key, _methods_of
 
 # ---------------------------------------------------------------- methods
 
@@ -115,6 +126,23 @@ def op_update_active_method(account_id: str, method_id: str, updates: dict) -> d
     clauses, names, values = _assignments(updates)
     return _op_update(_method_key(account_id, method_id), f"SET {', '.join(clauses)}", {**values, ":active": MethodStatus.ACTIVE},
                       condition="#status = :active", names={**names, "#status": "status"})
+
+
+def scan_methods_with(attributes: tuple[str, ...]):
+    """Every method, on any account, that has one of `attributes` (operators' commands: a
+    whole-table scan): (account id, method)."""
+    names = {f"#a{i}": a for i, a in enumerate(attributes)}
+    condition = "begins_with(SK, :method) AND (" + " OR ".join(f"attribute_exists({n})" for n in names) + ")"
+    for pk, sk, method in _scan(condition, {":method": "METHOD#"}, names):
+        ids = _method_ids(pk, sk)
+        if ids:
+            yield ids[0], method
+
+
+def replace_method_secret(account_id: str, method_id: str, attribute: str, old: bytes, new: bytes) -> bool:
+    """The method's secret `attribute` re-encrypted, only while it is still `old` (a method
+    replaced or removed meanwhile keeps its change); whether it was written."""
+    return _replace_value(_method_key(account_id, method_id), attribute, old, new)
 
 
 # ---------------------------------------------------------------- WebAuthn credential lookup

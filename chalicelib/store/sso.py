@@ -10,6 +10,7 @@ from chalicelib.store.engine import (
     _op_put,
     _op_update,
     _query,
+    _replace_value,
     _update,
 )
 from chalicelib.store.keys import (
@@ -45,6 +46,11 @@ def get_connection(connection_id: str) -> dict | None:
 
 def list_connections() -> list[dict]:
     return _query("GSI1PK = :pk", {":pk": SSO_CONNECTIONS}, index=GSI1)
+
+
+def replace_connection_secret(connection_id: str, old: bytes, new: bytes) -> bool:
+    """The client secret re-encrypted, only while it is still `old`; whether it was written."""
+    return _replace_value(_sso_connection_key(connection_id), "client_secret", old, new)
 
 
 def get_domain(domain: str) -> dict | None:

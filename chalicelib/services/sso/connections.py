@@ -10,10 +10,10 @@ the connection's own log with the operator's AWS identity.
 import functools
 import re
 
-from chalicelib import crypto, errors, store
+from chalicelib import errors, store
 from chalicelib.clock import now_s, random_id
 from chalicelib.idp import REFEDS_MFA
-from chalicelib.ledger import audit
+from chalicelib.ledger import audit, secrets
 from chalicelib.records import operator
 
 OIDC = "oidc"
@@ -39,7 +39,8 @@ def _domains(domains: list[str]) -> list[str]:
     return cleaned
 
 
-def _secret_context(connection_id: str) -> dict[str, str]:
+def secret_context(connection_id: str) -> dict[str, str]:
+    """The client secret's encryption context (ledger/secrets.py)."""
     return {"purpose": "sso_client_secret", "connection_id": connection_id}
 
 
@@ -60,7 +61,7 @@ def add_oidc(*, name: str, domains: list[str], issuer: str, client_id: str, clie
         raise InvalidConnection("name at least one amr or acr value that means a second factor was used")
     connection_id = random_id()
     return _add(connection_id, name, domains, operator_arn, protocol=OIDC, issuer=issuer, client_id=client_id,
-                client_secret=crypto.encrypt_secret(client_secret.encode(), _secret_context(connection_id)),
+                client_secret=secrets.seal(client_secret.encode(), secret_context(connection_id)),
                 scopes=list(scopes), amr_values=list(amr_values), acr_values=list(acr_values))
 
 
@@ -119,9 +120,9 @@ def client_secret(connection: dict) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _decrypted_secret(connection_id: str, ciphertext: bytes) -> str:
-    # Once per container and ciphertext: no KMS call on each login (a new secret is a new
-    # ciphertext, so it is decrypted afresh).
-    return crypto.decrypt_secret(ciphertext, _secret_context(connection_id)).decode()
+    # Once per container and ciphertext (a new secret is a new ciphertext, so it is opened
+    # afresh): a legacy KMS ciphertext, until ops.keys reencrypt seals it, costs one KMS call.
+    return secrets.open_secret(ciphertext, secret_context(connection_id)).decode()
 
 
 def public_view(connection: dict) -> dict:
