@@ -45,8 +45,12 @@ def step_up_tries(api) -> int:
 
 @pytest.mark.parametrize("kind", [fault.SERVER_ERROR, fault.THROTTLED, fault.CONNECTION_DROPPED])
 def test_kms_failing_during_a_login_counts_nothing_against_the_person(alice, api, faults, kind):
-    """Ten verifications while KMS is down: each answers 503, and none is a lockout failure,
-    a try of the login attempt or a login_failed event; the same attempt then succeeds."""
+    """Ten verifications while KMS is down, on a container that has not unwrapped its data
+    key yet: each answers 503, and none is a lockout failure, a try of the login attempt or a
+    login_failed event; the same attempt then succeeds."""
+    from chalicelib.ledger import secrets
+
+    secrets.forget_keys()
     login_id = alice.start_login()
     faults.fail("kms", kind, times=fault.ALWAYS)
     for _ in range(10):
@@ -96,6 +100,9 @@ def test_a_wrong_code_still_counts_while_kms_works(alice, api):
 
 
 def test_kms_failing_during_a_step_up_counts_nothing(alice, api, clock, faults):
+    from chalicelib.ledger import secrets
+
+    secrets.forget_keys()   # a new container: the data key is unwrapped on its first use
     faults.fail("kms", fault.SERVER_ERROR, times=fault.ALWAYS)
     for _ in range(10):
         clock.advance(30)
