@@ -89,7 +89,7 @@ def test_add_oidc_keeps_the_client_secret_encrypted_and_never_shows_it(arn, caps
     item = raw(f"SSO#{cid}", "CONNECTION")
     assert item["protocol"] == {"S": "oidc"} and item["issuer"] == {"S": UNREACHABLE_ISSUER}
     assert "B" in item["client_secret"]
-    # The plaintext is nowhere in the table, only a KMS ciphertext that decrypts back to it.
+    # The plaintext is nowhere in the table, only a sealed ciphertext that opens back to it.
     assert all(SECRET not in repr(i) and SECRET.encode() not in repr(i).encode() for i in items())
     assert SECRET.encode() not in item["client_secret"]["B"]
     stored = store.get_connection(cid)
