@@ -237,3 +237,14 @@ def test_ops_reencrypt_leaves_a_concurrent_change_alone(alice, api, race, capsys
     printed = capsys.readouterr().out
     assert exit_code == 0 and "0 secret(s) sealed again" in printed and "1 changed meanwhile" in printed
     assert alice.login(new_code, method_id).status_code == 200
+
+
+def test_ops_reencrypt_names_a_secret_that_does_not_open_and_fails(alice, api, capsys):
+    """A legacy ciphertext copied from another method: left as it is, named, exit code 1."""
+    method_id, _ = recovery_codes(api)
+    elsewhere = secrets.method_context(account_id(), "f" * 32, "recovery_codes")
+    set_ciphertext(method_id, "key_ciphertext", kms_encrypted(b"k" * 32, elsewhere))
+    assert keys.main(["reencrypt"]) == 1
+    printed = capsys.readouterr()
+    assert f"does not open (left as it is): method {method_id} of account {account_id()}" in printed.err
+    assert "0 secret(s) sealed again under the current data key, 1 already were" in printed.out
