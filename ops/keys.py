@@ -1,5 +1,7 @@
-"""The data keys that seal the stage's secrets at rest (TOTP seeds, recovery-code keys, SMS
-phone numbers, SSO client secrets).
+"""Data keys for operators: which key seals the stage's secrets, rotation, re-encryption.
+
+The secrets at rest are TOTP seeds, recovery-code keys, SMS phone numbers and SSO client
+secrets, each sealed under a data key that the stage's KMS key wraps (chalicelib/ledger/secrets.py).
 
     python -m ops.keys --stage prod status
     python -m ops.keys --stage prod rotate
