@@ -98,11 +98,18 @@ def test_a_warm_container_logs_in_without_calling_kms(alice, clock, faults):
 
 
 def test_a_cold_container_unwraps_the_data_key_once(alice, clock, faults):
+    """Its first login reads the data key (one GetItem) and unwraps it (one KMS Decrypt)."""
+    from collections import Counter
+
     secrets.forget_keys()
     assert alice.login().status_code == 200
+    cold = Counter((call.service, call.operation) for call in faults.calls)
+    faults.calls.clear()
     clock.advance(30)
     assert alice.login().status_code == 200
-    assert kms_operations(faults) == ["Decrypt"]
+    warm = Counter((call.service, call.operation) for call in faults.calls)
+    assert sorted((cold - warm).elements()) == [("dynamodb", "GetItem"), ("kms", "Decrypt")]
+    assert not warm - cold
 
 
 # ---------------------------------------------------------------- the first data key
