@@ -112,6 +112,19 @@ def test_a_cold_container_unwraps_the_data_key_once(alice, clock, faults):
     assert not warm - cold
 
 
+def test_kms_failing_when_a_cold_container_seals_answers_503_and_adds_nothing(alice, api, faults):
+    from tests.support import faults as fault
+
+    secrets.forget_keys()
+    faults.fail("kms", fault.SERVER_ERROR, times=fault.ALWAYS)
+    methods_before = items_of(sk_prefix="METHOD#")
+    refused = api.post("/v1/account/methods/totp", {"label": "Tablet"})
+    assert refused.status_code == 503 and refused.json["error"] == "service_unavailable"
+    assert items_of(sk_prefix="METHOD#") == methods_before
+    faults.clear()
+    assert alice.add_totp()[0]
+
+
 # ---------------------------------------------------------------- the first data key
 
 def test_two_containers_making_the_first_data_key_agree_on_one(local_aws, race):
