@@ -3,25 +3,16 @@ delivers every notice once, by the stream handler or by the sweeper; senders rac
 notice (a redelivered stream batch, a sweeper run, a redrive) mail it once; a batch the stream
 gave up on reaches the dead-letter queue and `python -m ops.outbox redrive` delivers it."""
 import json
-from datetime import datetime, timezone
 
 import boto3
 import pytest
 
 from tests.support.faults import ALWAYS, UNAVAILABLE
 from tests.support.journeys import mailbox
+from tests.support.outbox import Stream, sweep
 from tests.support.table import items_of
 
 RENAMED = "A verification method was renamed"
-# What EventBridge hands a scheduled Lambda (Chalice reads these fields).
-SCHEDULED_EVENT = {"version": "0", "account": "123456789012", "region": "us-east-1", "detail": {},
-                   "detail-type": "Scheduled Event", "source": "aws.events", "time": "2027-01-15T08:00:00Z",
-                   "id": "sweep", "resources": []}
-
-
-def sweep(app_module) -> dict:
-    """One run of the scheduled `outbox_sweeper` Lambda."""
-    return app_module.outbox_sweeper(SCHEDULED_EVENT, None)
 
 
 def rename(api, alice, *labels: str) -> None:
@@ -42,43 +33,6 @@ def streamed(monkeypatch):
     # Not through the environment: Chalice's test client sets the local stage's for each request.
     monkeypatch.setattr("chalicelib.ledger.outbox.get_settings",
                         lambda: get_settings().model_copy(update={"outbox_delivery": "stream"}))
-
-
-class Stream:
-    """The table's stream as the outbox consumer's event source mapping reads it."""
-
-    def __init__(self):
-        # botocore sends ARN-bearing calls to an account-specific host moto does not route.
-        self.streams = boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")
-        self.arn = boto3.client("dynamodb").describe_table(TableName="mfa-local")["Table"]["LatestStreamArn"]
-        self.shard = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        self.iterator = self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=self.shard,
-                                                        ShardIteratorType="LATEST")["ShardIterator"]
-
-    def batch(self) -> list[dict]:
-        """The records written since the last batch, as Lambda hands them to the function."""
-        read = self.streams.get_records(ShardIterator=self.iterator)
-        self.iterator = read["NextShardIterator"]
-        return [{"eventName": r["eventName"], "dynamodb": {"Keys": r["dynamodb"]["Keys"],
-                                                           "SequenceNumber": r["dynamodb"]["SequenceNumber"]}}
-                for r in read["Records"]]
-
-    def on_failure_record(self, batch: list[dict], arrived_at: float) -> str:
-        """Lambda's on-failure destination record for a stream batch it gave up on: the batch's
-        description, not its records (docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html)."""
-        arrival = datetime.fromtimestamp(arrived_at, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return json.dumps({
-            "requestContext": {"requestId": "316aa6d0-8154-xmpl-9af7-85d5f4a6bc81",
-                               "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:mfa-service-dev-outbox_delivery",
-                               "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-            "version": "1.0", "timestamp": arrival,
-            "DDBStreamBatchInfo": {"shardId": self.shard,
-                                   "startSequenceNumber": batch[0]["dynamodb"]["SequenceNumber"],
-                                   "endSequenceNumber": batch[-1]["dynamodb"]["SequenceNumber"],
-                                   "approximateArrivalOfFirstRecord": arrival,
-                                   "approximateArrivalOfLastRecord": arrival,
-                                   "batchSize": len(batch), "streamArn": self.arn}})
 
 
 def test_ses_failing_then_recovering_delivers_every_notice_once_through_the_stream(
@@ -104,7 +58,8 @@ def test_ses_failing_then_recovering_delivers_every_notice_once_through_the_stre
     assert items_of(sk="OUTBOX") == []
 
 
-def test_ses_failing_then_recovering_delivers_every_notice_once_through_the_sweeper(alice, api, app_module, clock, faults):
+def test_ses_failing_then_recovering_delivers_every_notice_once_through_the_sweeper(
+        alice, api, app_module, clock, faults):
     """Inline delivery (the local stage) fails with SES; the sweeper sends the notices once they
     have been pending OUTBOX_PENDING_AFTER_SECONDS."""
     faults.fail("ses", UNAVAILABLE, times=ALWAYS)
@@ -179,7 +134,8 @@ def test_a_sender_that_died_holding_a_notice_leaves_it_to_the_sweeper_once_its_l
     notice_id = _queued_notice()
     clock.advance(60)
     # A sender claimed it and was cut off before sending (a Lambda timeout, a crash).
-    assert store.claim_notice(notice_id, "died", int(clock.now()), int(clock.now()) + get_settings().outbox_lease_seconds)
+    now = int(clock.now())
+    assert store.claim_notice(notice_id, "died", now, now + get_settings().outbox_lease_seconds)
     assert sweep(app_module) == {"listed": 1, "delivered": 0, "failed": 0}
     clock.advance(get_settings().outbox_lease_seconds)
     assert sweep(app_module) == {"listed": 1, "delivered": 1, "failed": 0}
@@ -215,7 +171,8 @@ def test_a_poisoned_batch_reaches_the_dead_letter_queue_and_redrive_delivers_it_
         app_module.outbox_delivery({"Records": records}, None)
     # Lambda gives up on the batch (its retries or the record's age are spent) and sends its
     # description to the on-failure destination.
-    boto3.client("sqs").send_message(QueueUrl=dead_letter_queue, MessageBody=stream.on_failure_record(records, clock.now()))
+    boto3.client("sqs").send_message(QueueUrl=dead_letter_queue,
+                                     MessageBody=stream.on_failure_record(records, clock.now()))
     # Something else a person put there is no stream batch: kept for them to look at.
     boto3.client("sqs").send_message(QueueUrl=dead_letter_queue, MessageBody="not a Lambda record")
     clock.advance(3600)

@@ -29,7 +29,8 @@ def claim_notice(notice_id: str, claim: str, now: int, until: int) -> dict | Non
         return _update(_notice_key(notice_id),
                        "SET claim = :claim, claimed_until = :until, attempts = if_not_exists(attempts, :zero) + :one",
                        {":claim": claim, ":until": until, ":now": now, ":zero": 0, ":one": 1},
-                       condition="attribute_exists(PK) AND (attribute_not_exists(claimed_until) OR claimed_until <= :now)",
+                       condition="attribute_exists(PK) AND "
+                                 "(attribute_not_exists(claimed_until) OR claimed_until <= :now)",
                        returns="ALL_NEW")
     except ConditionFailed:
         return None
