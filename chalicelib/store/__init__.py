@@ -84,7 +84,6 @@ from chalicelib.store.methods import (
 from chalicelib.store.outbox import (
     claim_notice,
     delete_notice,
-    get_notice,
     list_pending_notices,
     notice_id_from_stream_keys,
     op_put_notice,

@@ -17,11 +17,6 @@ def op_put_notice(notice_id: str, notice: dict) -> dict:
                    condition="attribute_not_exists(PK)")
 
 
-def get_notice(notice_id: str) -> dict | None:
-    response = _db().get_item(TableName=_table(), Key=_key(_notice_key(notice_id)), ConsistentRead=True)
-    return _from_item(response.get("Item"))
-
-
 def claim_notice(notice_id: str, claim: str, now: int, until: int) -> dict | None:
     """The notice, now held by `claim` until `until` and its attempts counted; None when it was
     delivered already or another sender's claim is still running."""
