@@ -15,9 +15,10 @@ dev mailbox shows the email at once; the sweeper (localdev/serve.py runs it) ret
 
 Each notice is mailed once, whichever senders race for it: a sender first claims it with a
 conditional write (a lease of `outbox_lease_seconds`), sends, then deletes it; a failed send
-gives the claim back. A sender cut off between SES accepting the email and the delete (the
-stream handler never starts a send without time for both) leaves it claimed until the lease
-ends, and it is mailed again then: the one duplicate SES's lack of idempotency allows.
+gives the claim back. A sender stopped between SES accepting the email and the delete (the
+Lambda's time ran out, DynamoDB refused the delete) leaves it claimed until the lease ends, and
+it is mailed again then: SES takes no idempotency key, so that one duplicate stays possible
+(the rarer one: losing a security notice would be worse).
 
 A link (it carries a token) is kept encrypted with the stage's KMS key, bound to its notice,
 never in the clear, and decrypted only to send it.
