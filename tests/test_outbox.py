@@ -21,8 +21,9 @@ def rename(api, alice, *labels: str) -> None:
 
 
 def renamed_to(api, alice) -> list[str]:
-    """The new labels the renaming notices mailed so far name, oldest first."""
-    return [m["text"].split("is now called \"")[1].split("\"")[0] for m in reversed(mailbox(api, alice.email, RENAMED))]
+    """The new labels the renaming notices mailed so far name, sorted (notices of one instant
+    are sent in any order)."""
+    return sorted(m["text"].split("is now called \"")[1].split("\"")[0] for m in mailbox(api, alice.email, RENAMED))
 
 
 @pytest.fixture
