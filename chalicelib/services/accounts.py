@@ -11,7 +11,8 @@ VERIFY_EMAIL = "verify_email"
 
 def signup(email: str, password: str, client: Client) -> None:
     """Same answer and the same work (one hash, one encryption, one conditional write, one
-    notice written to the outbox) whether or not the email already has an account, so neither reveals which.
+    notice written to the outbox) whether or not the email already has an account, so neither
+    reveals which.
 
     An address without a verified account gets a pending sign-up and a link of its own: the
     link's token record carries this sign-up (its account id and password hash), so it works
