@@ -79,6 +79,24 @@ def test_ses_failing_then_recovering_delivers_every_notice_once_through_the_swee
     assert items_of(sk="OUTBOX") == []
 
 
+def test_a_backlog_is_swept_a_slice_at_a_time(api, app_module, clock, monkeypatch):
+    from chalicelib.ledger import outbox
+
+    monkeypatch.setattr(outbox, "SWEEP_PER_PARTITION", 1)
+    for _ in range(30):
+        _queued_notice()
+        clock.advance(1)
+    clock.advance(60)
+    runs = []
+    while items_of(sk="OUTBOX"):
+        runs.append(sweep(app_module))
+        assert len(runs) <= 30
+    # One notice per outbox partition per run, each delivered once.
+    assert all(run["listed"] <= 10 and run["delivered"] == run["listed"] for run in runs)
+    assert sum(run["delivered"] for run in runs) == 30
+    assert len(mailbox(api, "alice@example.com", "Your password was changed")) == 30
+
+
 def test_a_failed_send_is_counted_and_named_for_operators(alice, api, clock, faults):
     from chalicelib.services import outbox as outbox_service
 

@@ -107,13 +107,19 @@ def deliver_stream_records(records: list[dict]) -> int:
     return delivered
 
 
+# A sweep takes at most this many of the oldest pending notices of each of the outbox's GSI1
+# partitions: far more than one invocation sends, and a backlog is never read whole.
+SWEEP_PER_PARTITION = 100
+
+
 def sweep(written_by: int | None = None) -> dict:
-    """Deliver every notice written by `written_by` (default: `outbox_pending_after_seconds`
-    ago) and still pending: {"listed", "delivered", "failed"}. An outage of SES or AWS ends the
-    run early: the rest would fail alike, and the next run tries again."""
+    """Deliver the notices written by `written_by` (default: `outbox_pending_after_seconds` ago)
+    and still pending, oldest first: {"listed", "delivered", "failed"}. An outage of SES or AWS
+    (the invocation's time running out too) ends the run early: the rest would fail alike, and
+    the next run goes on."""
     if written_by is None:
         written_by = now_s() - get_settings().outbox_pending_after_seconds
-    listed = store.list_pending_notices(written_by)
+    listed = store.list_pending_notices(written_by, SWEEP_PER_PARTITION)
     delivered = failed = 0
     for pending in listed:
         try:

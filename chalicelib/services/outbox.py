@@ -47,7 +47,8 @@ def redrive() -> dict:
     the queue, because a notice of theirs is still pending or they are not the stream's)."""
     messages = _receive_all() if _queue_url() else []
     swept = outbox.sweep(written_by=now_s())
-    oldest_pending = min((n["created_at"] for n in store.list_pending_notices(now_s())), default=None)
+    oldest_pending = min((n["created_at"] for n in store.list_pending_notices(now_s(), oldest_per_partition=1)),
+                         default=None)
     removed = kept = 0
     for message in messages:
         last_arrival = _last_arrival(message["Body"])

@@ -1,6 +1,6 @@
 """Notices (the outbox): queued with the change that causes them, claimed by one sender at a
 time, deleted once delivered; listed while pending through GSI1."""
-from chalicelib.store.engine import ConditionFailed, _db, _from_item, _op_put, _query, _table, _update
+from chalicelib.store.engine import ConditionFailed, _db, _op_put, _query, _table, _update
 from chalicelib.store.keys import (
     GSI1,
     OUTBOX_SHARDS,
@@ -45,14 +45,16 @@ def delete_notice(notice_id: str) -> None:
     _db().delete_item(TableName=_table(), Key=_key(_notice_key(notice_id)))
 
 
-def list_pending_notices(written_by: int) -> list[dict]:
-    """Every notice still in the outbox that was written by `written_by` (epoch seconds), oldest
-    first: one query per outbox partition of GSI1 (eventually consistent: a notice written a
-    moment ago, or deleted, may be seen late; the claim decides)."""
+def list_pending_notices(written_by: int, oldest_per_partition: int | None = None) -> list[dict]:
+    """The notices still in the outbox that were written by `written_by` (epoch seconds), oldest
+    first: one query per outbox partition of GSI1, each for its `oldest_per_partition` oldest
+    (None: all). GSI1 is eventually consistent: a notice written a moment ago, or deleted, may
+    be seen late; the claim decides."""
     found = []
     for shard in range(OUTBOX_SHARDS):
         pk, upto = _pending_notices_before(shard, written_by)
-        found += _query("GSI1PK = :pk AND GSI1SK <= :upto", {":pk": pk, ":upto": upto}, index=GSI1)
+        found += _query("GSI1PK = :pk AND GSI1SK <= :upto", {":pk": pk, ":upto": upto}, index=GSI1,
+                        limit=oldest_per_partition)
     return sorted(found, key=lambda notice: (notice["created_at"], notice["notice_id"]))
 
 
