@@ -5,7 +5,7 @@ Nothing here creates AWS clients or reads the environment at import time.
 import json
 import logging
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib import errors
 from chalicelib.api import accounts, cli_login, dev, docs, login, methods, password, push, sessions, sms, step_up
@@ -87,6 +87,21 @@ def outbox_delivery(event, context):
     aws.use_time_left(getattr(context, "get_remaining_time_in_millis", None))
     try:
         return {"delivered": outbox.deliver_stream_records(event.get("Records", []))}
+    finally:
+        aws.use_time_left(None)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="outbox_sweeper")
+def outbox_sweeper(event):
+    """Re-sends the notices still pending OUTBOX_PENDING_AFTER_SECONDS after they were written
+    (SES refused them, the stream's retries ran out, an inline send failed): no notice waits
+    on the stream alone, and none is mailed twice (chalicelib/ledger/outbox.py)."""
+    from chalicelib import aws
+    from chalicelib.ledger import outbox
+
+    aws.use_time_left(getattr(event.context, "get_remaining_time_in_millis", None))
+    try:
+        return outbox.sweep()
     finally:
         aws.use_time_left(None)
 

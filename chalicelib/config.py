@@ -64,6 +64,15 @@ class Settings(BaseModel):
     # "stream": notices are sent by the DynamoDB Streams handler; "inline": right after the
     # write (the local stage, where no stream handler runs).
     outbox_delivery: Literal["stream", "inline"] = "stream"
+    # The sweeper (the `outbox_sweeper` Lambda, every 5 minutes) re-sends notices still pending
+    # this long after they were written. A sender claims a notice for `outbox_lease_seconds`
+    # before mailing it: nobody else sends it meanwhile, and a sender that crashed leaves it to
+    # the next try once the lease is over (longer than any one send, aws.call_budget_seconds).
+    outbox_pending_after_seconds: int = Field(600, ge=0)
+    outbox_lease_seconds: int = Field(120, ge=30)
+    # The stream consumer's on-failure destination (infra/template.json's OutboxDeadLetterQueue):
+    # what `python -m ops.outbox status|redrive` reads.
+    outbox_dead_letter_queue_url: str = ""
 
     # Password step: guesses per fixed window, per email and per IP. Sign-up (each sends an
     # email): per email and per IP.

@@ -12,12 +12,15 @@
 import argparse
 import errno
 import json
+import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
+SWEEP_SECONDS = 60
 
 
 def stage_environment(stage: str):
@@ -72,6 +75,28 @@ def local_origins(host: str, port: int) -> dict:
         names.append(host)
     return {"PUBLIC_BASE_URL": f"http://localhost:{port}",
             "ALLOWED_ORIGINS": ",".join(f"http://{name}:{port}" for name in names)}
+
+
+def start_outbox_sweeper(every_seconds: float = SWEEP_SECONDS) -> threading.Event:
+    """The scheduled `outbox_sweeper` Lambda's stand-in (the local server runs no schedules):
+    every minute, the notices whose inline send failed are sent again. Set the returned event
+    to stop it."""
+    stop = threading.Event()
+
+    def sweep_until_stopped():
+        from chalicelib.ledger import outbox
+
+        while not stop.wait(every_seconds):
+            try:
+                swept = outbox.sweep()
+            except Exception:
+                logging.getLogger(__name__).exception("outbox sweep failed")
+                continue
+            if swept["listed"]:
+                print(f"Outbox sweep: {swept['delivered']} sent, {swept['failed']} failed", flush=True)
+
+    threading.Thread(target=sweep_until_stopped, name="outbox-sweeper", daemon=True).start()
+    return stop
 
 
 def _stop_like_ctrl_c(signum, frame):
@@ -191,6 +216,10 @@ def main() -> None:
               flush=True)
         if args.stage == "local":
             print(f"Dev mailbox: http://localhost:{args.port}/_dev/mailbox", flush=True)
+        from chalicelib.config import get_settings
+
+        if get_settings().outbox_delivery == "inline":
+            start_outbox_sweeper()
         server.serve_forever()
     except KeyboardInterrupt:
         pass

@@ -219,7 +219,7 @@ def test_the_notice_sender_starts_no_send_without_time_for_it(app_module, faults
         app_module.outbox_delivery(event, _Invocation(6999))
     assert faults.sent == []
     assert app_module.outbox_delivery(event, _Invocation(7000)) == {"delivered": 1}
-    assert [c.operation for c in faults.sent] == ["GetItem", "SendRawEmail", "DeleteItem"]
+    assert [c.operation for c in faults.sent] == ["UpdateItem", "SendRawEmail", "DeleteItem"]
 
 
 def test_an_ses_answer_lost_is_not_sent_again_by_botocore(api, faults):

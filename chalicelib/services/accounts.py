@@ -1,5 +1,5 @@
 """Sign-up, email verification and the account view."""
-from chalicelib import crypto, errors, methods, notify, passwords, store
+from chalicelib import crypto, errors, methods, passwords, store
 from chalicelib.clock import now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import audit, limits, outbox
@@ -10,8 +10,9 @@ VERIFY_EMAIL = "verify_email"
 
 
 def signup(email: str, password: str, client: Client) -> None:
-    """Same answer and the same work (one hash, one conditional write, one email) whether or
-    not the email already has an account, so neither reveals which.
+    """Same answer and the same work (one hash, one encryption, one conditional write, one
+    notice written to the outbox) whether or not the email already has an account, so neither
+    reveals which.
 
     An address without a verified account gets a pending sign-up and a link of its own: the
     link's token record carries this sign-up (its account id and password hash), so it works
@@ -59,15 +60,18 @@ def _sign_up(email: str, password: str, client: Client) -> None:
         "created_at": now,
         "expires_at": expires_at,
     }
+    # Either email goes through the outbox, one write after the sign-up's on both paths (the
+    # link sealed on both too): an SES outage neither fails the sign-up nor loses the email.
+    link = f"{get_settings().public_base_url.rstrip('/')}/verify-email#token={token}"
+    notice_id, notice = outbox.notice(email, VERIFY_EMAIL, client, link=link)
     try:
         store.transact([store.op_put_pending_signup(pending, now),
                         store.op_put_email_token(token_hash, record),
                         audit.op(account_id, "signup", client)])
     except store.ConditionFailed:
-        notify.send(email, "signup_existing")
-        return
-    link = f"{get_settings().public_base_url.rstrip('/')}/verify-email#token={token}"
-    notify.send(email, "verify_email", link=link, **where)
+        notice_id, notice = outbox.notice(email, "signup_existing", client)
+    store.transact([notice])
+    outbox.after_commit([notice_id])
 
 
 def verify_email(token: str, client: Client) -> bool:

@@ -91,7 +91,14 @@ from chalicelib.store.methods import (
     reserve_enrollment_try,
     scan_methods_with,
 )
-from chalicelib.store.outbox import delete_notice, get_notice, notice_id_from_stream_keys, op_put_notice
+from chalicelib.store.outbox import (
+    claim_notice,
+    delete_notice,
+    list_pending_notices,
+    notice_id_from_stream_keys,
+    op_put_notice,
+    release_notice,
+)
 from chalicelib.store.owners import (
     op_end_login_attempt,
     op_end_session,

@@ -272,15 +272,19 @@ def _op_delete(key: dict, condition: str | None = None, values: dict | None = No
 
 # ---------------------------------------------------------------- queries
 
-def _query(condition: str, values: dict, index: str | None = None, keep_pk: bool = False) -> list[dict]:
+def _query(condition: str, values: dict, index: str | None = None, keep_pk: bool = False,
+           limit: int | None = None) -> list[dict]:
+    """Every item matching, or the first `limit` of them."""
     kwargs = {"TableName": _table(), "KeyConditionExpression": condition,
               "ExpressionAttributeValues": _to_attr_values(values)}
     if index:
         kwargs["IndexName"] = index
     else:
         kwargs["ConsistentRead"] = True
+    if limit is not None:
+        kwargs["Limit"] = limit
     items = []
-    while True:
+    while limit is None or len(items) < limit:
         response = _db().query(**kwargs)
         for raw in response.get("Items", []):
             item = _from_item(raw)
@@ -290,6 +294,7 @@ def _query(condition: str, values: dict, index: str | None = None, keep_pk: bool
         if "LastEvaluatedKey" not in response:
             return items
         kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    return items
 
 
 def _equalities(requires: tuple[tuple[str, str], ...]) -> tuple[str, dict, dict]:

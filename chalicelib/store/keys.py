@@ -38,7 +38,10 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   session          SESSION#<sha256(tok)>   SESSION             sliding expiry;
                    GSI1: ACCOUNT#<id>      GSI1: SESSION#<created, 12 digits>#<session_id>
   email token      TOKEN#<sha256(tok)>     TOKEN               24 h (a password reset's: 1 h)
-  notice (outbox)  OUTBOX#<id>             OUTBOX              none: deleted once delivered (never lost)
+  notice (outbox)  OUTBOX#<id>             OUTBOX              none: deleted once delivered (never lost);
+                                                               a sender's claim (`claim`, `claimed_until`)
+                   GSI1: OUTBOX#<shard 0-9>  GSI1: <created, 12 digits>#<id>   (every pending notice, for
+                                                               the sweeper: a few partitions, no scan)
   CLI login        DEVICECODE#<sha256>     DEVICECODE          10 min (RFC 8628 device authorization)
   CLI user code    USERCODE#<code>         USERCODE            10 min, points at its device code
   rate limit       LIMIT#<scope>#<key>     WINDOW#<start>      end of the window
@@ -214,6 +217,22 @@ def _pending_reset_index_key(account_id: str, due_at: int) -> dict:
 def _pending_resets_due(now: int) -> tuple[str, str]:
     """On GSI1: the partition and the upper bound of the sort key of resets due by `now`."""
     return "MFARESET", f"{now:012d}#~"
+
+
+# Pending notices are listed under this many GSI1 partitions (by notice id), so that a burst
+# of notices does not write one index partition.
+OUTBOX_SHARDS = 10
+
+
+def _notice_index_key(notice_id: str, created_at: int) -> dict:
+    """GSI1 attributes of a notice: pending notices by creation time, in OUTBOX_SHARDS partitions."""
+    return {"GSI1PK": f"OUTBOX#{int(notice_id[:8], 16) % OUTBOX_SHARDS}",
+            "GSI1SK": f"{created_at:012d}#{notice_id}"}
+
+
+def _pending_notices_before(shard: int, at: int) -> tuple[str, str]:
+    """On GSI1: one shard's partition and the upper bound of the sort key of notices written by `at`."""
+    return f"OUTBOX#{shard}", f"{at:012d}#~"
 
 
 # ---------------------------------------------------------------- parsing

@@ -4,6 +4,7 @@
 - faults.py: AWS failures injected into the app's botocore clients (the Nth call fails with X)
 - http.py: API clients with a cookie jar: Chalice's test client, and the served API over HTTP
 - journeys.py: a person driven through the API (sign up, verify, log in, enrol, step up)
+- outbox.py: the outbox's Lambdas as AWS invokes them: the scheduled sweeper, the table's stream
 - phone.py: a paired phone: the reference authenticator's signing, in-process or over HTTP
 - races.py: a staged interleaving of two or more requests, for race tests
 - saml_idp.py: a real SAML IdP (pysaml2 with xmlsec1) on 127.0.0.1, with response variants and forgeries
