@@ -188,19 +188,20 @@ def test_signups_refused_for_a_rule_still_spend_it(api):
 
 def test_a_failing_signup_holds_its_hit_until_it_fails_then_gives_it_back(make_client, faults, race):
     """Staged: one sign-up has counted its hit and is about to seal its link while five more
-    arrive: only four pass (the limit is 5, exactly, mid-flight); then KMS fails it, and its
-    hit comes back for the next sign-up."""
-    from chalicelib import crypto
+    arrive: only four pass (the limit is 5, exactly, mid-flight); then KMS fails it (its
+    container must unwrap the data key again), and its hit comes back for the next sign-up."""
+    from chalicelib.ledger import secrets
 
     clients = [make_client() for _ in range(6)]
 
     def take_kms_down():
+        secrets.forget_keys()
         faults.fail("kms", UNAVAILABLE, times=ALWAYS)
 
     results = race(lambda: sign_up(clients[0]).status_code,
                    *[lambda api=api: sign_up(api).status_code for api in clients[1:]],
                    take_kms_down,
-                   pause_before=(crypto, "encrypt_secret"))
+                   pause_before=(secrets, "seal"))
     assert results == [503, 202, 202, 202, 202, 429, None]
     faults.clear()
     assert [sign_up(clients[0]).status_code for _ in range(2)] == [202, 429]

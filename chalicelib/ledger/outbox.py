@@ -26,9 +26,10 @@ never in the clear, and decrypted only to send it.
 import logging
 from datetime import datetime, timezone
 
-from chalicelib import aws, crypto, notify, store
+from chalicelib import aws, notify, store
 from chalicelib.clock import now, now_s, random_id
 from chalicelib.config import get_settings
+from chalicelib.ledger import secrets
 from chalicelib.records import Client
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def notice(email: str, kind: str, client: Client, link: str | None = None, **con
         "context": {**where(client), **context},
     }
     if link is not None:
-        record["sealed_link"] = crypto.encrypt_secret(link.encode(), _link_context(notice_id))
+        record["sealed_link"] = secrets.seal(link.encode(), _link_context(notice_id))
     return notice_id, store.op_put_notice(notice_id, record)
 
 
@@ -70,7 +71,7 @@ def deliver(notice_id: str) -> bool:
     try:
         context = dict(pending["context"])
         if "sealed_link" in pending:
-            context["link"] = crypto.decrypt_secret(pending["sealed_link"], _link_context(notice_id)).decode()
+            context["link"] = secrets.open_secret(pending["sealed_link"], _link_context(notice_id)).decode()
         notify.send(pending["to"], pending["kind"], **context)
     except Exception as error:
         try:
