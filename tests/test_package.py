@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from infra import policies
 from tests.support import PROJECT
 
 # chalice package shares its dependency cache (.chalice/deployments/): one worker packages.
@@ -87,8 +88,11 @@ def test_generated_template_wires_runtime_throttling_and_the_outbox_stream(packa
     unknown_path = resources["UnknownPathResponse"]["Properties"]
     assert unknown_path["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN" and unknown_path["StatusCode"] == "404"
     assert json.loads(unknown_path["ResponseTemplates"]["application/json"])["error"] == "not_found"
-    policy = resources["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    assert all("*" not in json.dumps(statement["Action"]) for statement in policy["Statement"])
+    # Each function has its own role, with its own stage's policy file.
+    for function, role in (("api_handler", "ApiHandlerRole"), ("outbox_delivery", "OutboxDeliveryRole")):
+        policy = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]
+        assert policy == json.loads((PROJECT / ".chalice" / policies.policy_file("dev", function)).read_text())
+    assert resources["APIHandler"]["Properties"]["FunctionName"] == {"Fn::Sub": "mfa-service-${Stage}"}
 
 
 def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
@@ -128,7 +132,7 @@ def test_stage_config():
         env = settings["environment_variables"]
         assert env["STAGE"] == stage and env["TABLE_NAME"] == f"mfa-{stage}"
         assert env["KMS_KEY_ID"] == f"alias/mfa-{stage}"
-        assert settings["iam_policy_file"] == f"policy-{stage}.json"
+        assert settings["iam_policy_file"] == f"policy-{stage}.json"   # the API handler's (tests/test_iam.py)
         assert env["RP_ID"] and env["RP_NAME"] and env["ALLOWED_ORIGINS"] and env["MAIL_FROM"]
         assert settings.get("lambda_memory_size", config["lambda_memory_size"]) >= 1024
 
@@ -140,7 +144,7 @@ def test_the_stateful_template_also_merges_into_one_stack(tmp_path):
     subprocess.run([chalice, "package", "--stage", "dev", "--merge-template", "infra/template.json",
                     str(tmp_path / "out")], cwd=PROJECT, env=env, check=True, capture_output=True)
     template = json.loads((tmp_path / "out" / "sam.json").read_text())
-    assert {"Table", "SecretsKey", "ServicePolicy", "APIHandler", "RestAPI"} <= set(template["Resources"])
+    assert {"Table", "SecretsKey", "APIHandler", "RestAPI"} <= set(template["Resources"])
     cfn_lint = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
     result = subprocess.run([cfn_lint, str(tmp_path / "out" / "sam.json")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
