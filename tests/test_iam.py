@@ -327,11 +327,11 @@ def test_every_call_is_allowed_on_the_resource_it_names(recorded):
 def test_runtime_statements_are_where_lambda_needs_them(app_module):
     """Logs in every function, on its own log group; the stream only for the stream consumer."""
     template = json.loads((PROJECT / "infra" / "app.json").read_text())["Resources"]
-    consumers = {source.name for source in app_module.app.event_sources if type(source).__name__ == "DynamoDBEventConfig"}
-    consumers |= {name for name, function in ((f.name, f) for f in app_module.app.pure_lambda_functions)
-                  if any(event.get("Type") == "DynamoDB" for resource in template.values()
-                         if resource.get("Properties", {}).get("FunctionName", {}).get("Fn::Sub", "").endswith(f"-{name}")
-                         for event in resource["Properties"].get("Events", {}).values())}
+    consumers = {s.name for s in app_module.app.event_sources if type(s).__name__ == "DynamoDBEventConfig"}
+    for function in app_module.app.pure_lambda_functions:   # wired in infra/app.json, by Chalice's logical id
+        events = template.get("".join(part.title() for part in function.name.split("_")), {})
+        if any(e["Type"] == "DynamoDB" for e in events.get("Properties", {}).get("Events", {}).values()):
+            consumers.add(function.name)
     assert consumers == {"outbox_delivery"}
     for stage in CONFIG["stages"]:
         for function in policies.FUNCTIONS:
