@@ -152,7 +152,9 @@ def test_every_module_ships_compiled_for_python312_without_source_checks(package
     import importlib.util
 
     with zipfile.ZipFile(package / "deployment.zip") as archive:
-        names = set(archive.namelist())
+        listed = archive.namelist()
+        names = set(listed)
+        assert len(names) == len(listed), "an entry is in the zip twice"
         modules = [n for n in names if n.endswith(".py")]
         assert modules
         for module in modules:
