@@ -4,8 +4,9 @@ grants what its code calls and nothing more, on the stage's own resources.
 The calls are recorded, not listed by hand: every route and handler is driven through the
 journeys of tests/support/ with the app's AWS clients recording each call by function
 (tests/support/iam.py), as the deployed stages run (notices delivered by the stream consumer,
-fed the table's stream after each request). The recorded actions are compared with each
-function's policy both ways, and each recorded call must be allowed on the resource it names.
+fed the table's stream after each request). Scheduled functions run once at the end, with a
+notice left undelivered an hour earlier. The recorded actions are compared with each function's
+policy both ways, and each recorded call must be allowed on the resource it names.
 """
 import json
 import re
@@ -43,15 +44,25 @@ class StreamPump:
         self.app_module = app_module
         # botocore sends ARN-bearing calls to an account-specific host moto does not route.
         self.streams = boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")
-        stream_arn = boto3.client("dynamodb").describe_table(TableName=LOCAL_STAGE["TABLE_NAME"])["Table"]["LatestStreamArn"]
+        table = boto3.client("dynamodb").describe_table(TableName=LOCAL_STAGE["TABLE_NAME"])["Table"]
+        self.stream_arn = stream_arn = table["LatestStreamArn"]
         shard = self.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"][0]["ShardId"]
         self.iterator = self.streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard,
                                                         ShardIteratorType="LATEST")["ShardIterator"]
 
+    paused = False
+
+    def _as_lambda_gives_it(self, record: dict) -> dict:
+        """A DynamoDB Streams record as Lambda's event has it (its source ARN, times in epoch seconds)."""
+        stream = {k: (v.timestamp() if hasattr(v, "timestamp") else v) for k, v in record["dynamodb"].items()}
+        return {**record, "eventSourceARN": self.stream_arn, "dynamodb": stream}
+
     def pump(self) -> None:
+        if self.paused:
+            return
         answer = self.streams.get_records(ShardIterator=self.iterator)
         self.iterator = answer["NextShardIterator"]
-        records = [{"eventName": r["eventName"], "dynamodb": {"Keys": r["dynamodb"]["Keys"]}} for r in answer["Records"]]
+        records = [self._as_lambda_gives_it(record) for record in answer["Records"]]
         if records:
             self.app_module.outbox_delivery({"Records": records}, None)
 
@@ -92,6 +103,7 @@ def _record(app_module, make_client, clock, monkeypatch):
 
     monkeypatch.setattr(ApiClient, "request", request_and_deliver)
     _drive_every_route(make_client, clock)
+    _run_scheduled_functions(app_module, make_client(), clock, pump)
     return recorder, answered
 
 
@@ -260,6 +272,22 @@ def _email_change_and_deletion(alice, make_client):
     assert alice.login().status_code == 200
     alice.step_up()
     assert api.delete("/v1/account", {"confirm": True}).status_code == 200
+
+
+def _run_scheduled_functions(app_module, api, clock, pump):
+    """Each @app.schedule function once, an hour after a notice the stream did not deliver (a
+    sweeper has something overdue to send)."""
+    bob = Person(api, clock, email="bob@example.com").onboard()
+    pump.paused = True
+    assert api.request("PATCH", f"/v1/account/methods/{bob.method_id}", {"label": "Undelivered"}).status_code == 200
+    clock.advance(3600)
+    app = app_module.app
+    for source in app.event_sources:
+        if type(source).__name__ in ("ScheduledEventConfig", "CloudWatchEventConfig"):
+            app.handler_map[source.name]({
+                "version": "0", "id": "iam-recording", "detail-type": "Scheduled Event", "source": "aws.events",
+                "account": "123456789012", "time": "2021-06-01T12:00:00Z", "region": "us-east-1",
+                "resources": [], "detail": {}}, None)
 
 
 def _route_pattern(path: str) -> re.Pattern:
