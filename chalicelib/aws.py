@@ -12,6 +12,7 @@ otherwise it raises Unavailable at once, and the API answers 503 instead of Lamb
 the request off. SES is tried once: a send whose answer was lost may have been delivered, and
 the outbox, which sends each notice once per delivery, is what tries again.
 """
+import sys
 import threading
 from collections.abc import Callable
 from functools import lru_cache
@@ -65,8 +66,17 @@ def _check_time_left(**_) -> None:
         raise Unavailable("not enough time left in this invocation for another AWS call")
 
 
+def _without_urllib3_pyopenssl() -> None:
+    """botocore imports urllib3's pyOpenSSL adapter when pyOpenSSL is installed (webauthn
+    needs it) only to take back the standard SSLContext the adapter would replace; the import
+    loads pyOpenSSL and most of cryptography on every cold start's first AWS call. Without
+    it botocore takes that same class from urllib3 directly."""
+    sys.modules.setdefault("urllib3.contrib.pyopenssl", None)
+
+
 @lru_cache(maxsize=None)
 def client(service: str):
+    _without_urllib3_pyopenssl()
     import boto3
     from botocore.config import Config
 

@@ -9,6 +9,7 @@ import zipfile
 
 import pytest
 
+from infra import policies
 from tests.support import PROJECT
 
 # chalice package shares its dependency cache (.chalice/deployments/): one worker packages.
@@ -37,6 +38,35 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 signer = ECKey.generate_key("P-256", private=True)
 assert jwt.decode(jwt.encode({"alg": "ES256"}, {"sub": "x"}, signer), signer).claims["sub"] == "x"
+# The libraries routes import only when they need them, used as the routes use them.
+from email_validator import validate_email
+assert validate_email("a@example.com", check_deliverability=False).normalized == "a@example.com"
+from zxcvbn import zxcvbn
+assert zxcvbn("correct horse battery staple")["score"] >= 3
+assert "<svg" in segno.make("otpauth://totp/x?secret=JBSWY3DPEHPK3PXP").svg_inline()
+import webauthn.registration.formats.android_key   # pyasn1 and RFC 5280's module
+# Every module the app's code imports anywhere (inside functions too) is in the package:
+# nothing localdev/package.py leaves out is needed.
+import ast, importlib, pathlib
+wanted = set()
+for path in [pathlib.Path("app.py"), *pathlib.Path("chalicelib").rglob("*.py")]:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            wanted |= {(alias.name, None) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            wanted |= {(node.module, alias.name) for alias in node.names}
+missing = []
+for module, name in sorted(wanted, key=str):
+    if module.startswith("chalicelib.dev"):
+        continue
+    try:
+        imported = importlib.import_module(module)
+        if name and not hasattr(imported, name):
+            importlib.import_module(f"{module}.{name}")
+    except ImportError as error:
+        missing.append(f"{module} {name}: {error}")
+assert not missing, missing
+assert len(wanted) > 50, wanted
 event = {"resource": "/openapi.json", "path": "/openapi.json", "httpMethod": "GET", "headers": {},
          "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
          "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
@@ -61,7 +91,8 @@ def package(tmp_path_factory):
                     "infra/app.json", str(out)], cwd=PROJECT, env=env, check=True, capture_output=True)
     from localdev import package  # as `make package` does
 
-    assert package.leave_out_local_only(out / "deployment.zip") > 0
+    left_out, compiled = package.rewrite(out / "deployment.zip")
+    assert left_out > 0 and compiled > 0
     return out
 
 
@@ -87,8 +118,11 @@ def test_generated_template_wires_runtime_throttling_and_the_outbox_stream(packa
     unknown_path = resources["UnknownPathResponse"]["Properties"]
     assert unknown_path["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN" and unknown_path["StatusCode"] == "404"
     assert json.loads(unknown_path["ResponseTemplates"]["application/json"])["error"] == "not_found"
-    policy = resources["ApiHandlerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
-    assert all("*" not in json.dumps(statement["Action"]) for statement in policy["Statement"])
+    # Each function has its own role, with its own stage's policy file.
+    for function, role in (("api_handler", "ApiHandlerRole"), ("outbox_delivery", "OutboxDeliveryRole")):
+        policy = resources[role]["Properties"]["Policies"][0]["PolicyDocument"]
+        assert policy == json.loads((PROJECT / ".chalice" / policies.policy_file("dev", function)).read_text())
+    assert resources["APIHandler"]["Properties"]["FunctionName"] == {"Fn::Sub": "mfa-service-${Stage}"}
 
 
 def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
@@ -114,6 +148,25 @@ def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
     assert result.stdout.strip() == "ok mfa-service"
 
 
+def test_every_module_ships_compiled_for_python312_without_source_checks(package):
+    import importlib.util
+
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        listed = archive.namelist()
+        names = set(listed)
+        assert len(names) == len(listed), "an entry is in the zip twice"
+        modules = [n for n in names if n.endswith(".py")]
+        assert modules
+        for module in modules:
+            cached = importlib.util.cache_from_source(module)   # this Python is 3.12, as Lambda's
+            assert cached in names, f"{module} is not precompiled"
+        for cached in (importlib.util.cache_from_source(m) for m in ("app.py", "chalicelib/store/engine.py")):
+            header = archive.read(cached)[:8]
+            assert header[:4] == importlib.util.MAGIC_NUMBER
+            assert int.from_bytes(header[4:8], "little") == 0b01   # hash-based, source not checked
+    assert not [n for n in names if n.startswith(("dns/", "pycparser/", "cffi/")) or ".dist-info/" in n]
+
+
 def test_stage_policy_files_are_generated_from_the_template():
     result = subprocess.run([sys.executable, "-m", "infra.policies", "--check"], cwd=PROJECT, capture_output=True,
                             text=True)
@@ -128,7 +181,7 @@ def test_stage_config():
         env = settings["environment_variables"]
         assert env["STAGE"] == stage and env["TABLE_NAME"] == f"mfa-{stage}"
         assert env["KMS_KEY_ID"] == f"alias/mfa-{stage}"
-        assert settings["iam_policy_file"] == f"policy-{stage}.json"
+        assert settings["iam_policy_file"] == f"policy-{stage}.json"   # the API handler's (tests/test_iam.py)
         assert env["RP_ID"] and env["RP_NAME"] and env["ALLOWED_ORIGINS"] and env["MAIL_FROM"]
         assert settings.get("lambda_memory_size", config["lambda_memory_size"]) >= 1024
 
@@ -140,7 +193,7 @@ def test_the_stateful_template_also_merges_into_one_stack(tmp_path):
     subprocess.run([chalice, "package", "--stage", "dev", "--merge-template", "infra/template.json",
                     str(tmp_path / "out")], cwd=PROJECT, env=env, check=True, capture_output=True)
     template = json.loads((tmp_path / "out" / "sam.json").read_text())
-    assert {"Table", "SecretsKey", "ServicePolicy", "APIHandler", "RestAPI"} <= set(template["Resources"])
+    assert {"Table", "SecretsKey", "APIHandler", "RestAPI"} <= set(template["Resources"])
     cfn_lint = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
     result = subprocess.run([cfn_lint, str(tmp_path / "out" / "sam.json")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
