@@ -75,6 +75,11 @@ def service_unavailable(wait: int) -> ApiError:
                         wait)
 
 
+def misconfigured() -> ApiError:
+    """The stage lacks settings it needs to serve (Settings.missing); the log names them."""
+    return ApiError(503, "service_misconfigured", "The service is not configured for this stage and serves nothing.")
+
+
 def verification_in_progress() -> ApiError:
     return _retry_after(429, "try_again", "Another verification for this account is in progress. Try again.", 1)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import aws, errors, passwords, sns
+from chalicelib import aws, errors, observability, passwords, sns
 from chalicelib.api import invalid_fields, models
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
@@ -263,6 +263,7 @@ def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUB
             aws.use_time_left(getattr(context, "get_remaining_time_in_millis", None))
             try:
                 session = _authenticate(request, auth)
+                observability.note_account(session.get("account_id") if session else None)
                 parsed = _parse_body(request, body, content_type) if body else None
                 result = view(Call(request, parsed, session), **params)
             except ApiError as error:

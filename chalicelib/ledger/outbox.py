@@ -2,13 +2,14 @@
 transaction as the change it reports, then delivered by the DynamoDB Streams handler
 (`deliver_stream_records`), which Lambda retries until SES accepts the email. A failure to
 send therefore never undoes the change, and no notice is lost: it stays in the table until
-it is delivered. In the local stage (OUTBOX_DELIVERY=inline) the same delivery runs right
+it is delivered. In local development (OUTBOX_DELIVERY=inline, STAGE=local
+and a local AWS: Settings.inline_outbox) the same delivery runs right
 after the write, so the dev mailbox shows the email at once.
 """
 import logging
 from datetime import datetime, timezone
 
-from chalicelib import notify, store
+from chalicelib import notify, observability, store
 from chalicelib.clock import now, random_id
 from chalicelib.config import get_settings
 from chalicelib.records import Client
@@ -43,11 +44,15 @@ def deliver(notice_id: str) -> bool:
         return False
     notify.send(pending["to"], pending["kind"], **pending["context"])
     store.delete_notice(notice_id)
+    observability.metric("NoticesDelivered")
     return True
 
 
 def after_commit(notice_ids: list[str]) -> None:
-    if get_settings().outbox_delivery != "inline":
+    if notice_ids:
+        # Pending notices = NoticesQueued - NoticesDelivered (CloudWatch metric math).
+        observability.metric("NoticesQueued", len(notice_ids))
+    if not get_settings().inline_outbox:
         return
     for notice_id in notice_ids:
         try:
