@@ -1,9 +1,6 @@
-"""The catalogue of errors the API answers with: JSON {"error": code, "message": sentence}.
-
-Every refusal is made by a named constructor here, so a code keeps one status and one
-sentence wherever it is raised. Storage raises its own domain exceptions (ConditionFailed,
-Busy), which the services and the HTTP layer turn into these.
-"""
+"""The catalogue of errors the API answers with: JSON {"error": code, "message": sentence}. Every
+refusal is made by a named constructor here, so a code keeps one status and one sentence wherever
+it is raised; storage's own exceptions (ConditionFailed, Busy) are turned into these above it."""
 
 
 class ApiError(Exception):
@@ -75,8 +72,7 @@ def service_unavailable(wait: int) -> ApiError:
                         wait)
 
 
-def misconfigured() -> ApiError:
-    """The stage lacks settings it needs to serve (Settings.missing); the log names them."""
+def misconfigured() -> ApiError:   # the stage lacks settings (Settings.missing); the log names them
     return ApiError(503, "service_misconfigured", "The service is not configured for this stage and serves nothing.")
 
 
