@@ -122,4 +122,7 @@ def api_middleware(event, get_response):
     observability.begin_request()
     response = _add_cors(event, _answer(event, get_response))
     observability.end_request(event, response.status_code, _error_code(response), event.lambda_context)
+    if response.status_code >= 500:
+        # The stateful stack's ServerErrorsAlarm watches this metric.
+        observability.metric("ServerErrors", Route=(event.context or {}).get("resourcePath") or "unknown")
     return response

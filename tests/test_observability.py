@@ -110,3 +110,21 @@ def test_metric_lines_are_embedded_metric_format(app_module, logs):
     # Every dimension and the metric are members of the line itself (CloudWatch reads them there).
     assert line["Stage"] == "local" and line["Answer"] == "approved" and line["PushAnswered"] == 1
     assert isinstance(line["_aws"]["Timestamp"], int)
+
+
+def test_a_5xx_is_counted_where_the_stateful_stacks_alarm_looks(app_module, logs, monkeypatch):
+    from chalice import test as chalice_test
+    from chalice.config import Config
+
+    from chalicelib.config import get_settings
+    from tests.support import PROJECT
+
+    monkeypatch.delenv("TABLE_NAME")   # a misconfigured stage answers 503 to everything
+    get_settings.cache_clear()
+    assert chalice_test.TestHTTPClient(app_module.app, Config.create()).request("GET", "/openapi.json").status_code == 503
+    (counted,) = metrics(logs(), "ServerErrors")
+    alarm = json.loads((PROJECT / "infra" / "template.json").read_text())["Resources"]["ServerErrorsAlarm"]["Properties"]
+    directive = counted["_aws"]["CloudWatchMetrics"][0]
+    assert (alarm["Namespace"], alarm["MetricName"]) == (directive["Namespace"], "ServerErrors")
+    assert [d["Name"] for d in alarm["Dimensions"]] in directive["Dimensions"]
+    assert counted["Route"] == "/openapi.json" and counted["ServerErrors"] == 1
