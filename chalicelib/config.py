@@ -136,6 +136,11 @@ class Settings(BaseModel):
     unavailable_retry_after_seconds: int = 5
 
     max_body_bytes: int = 64 * 1024
+    # The API is reached only through CloudFront, whose origin request policy forwards
+    # CloudFront-Viewer-Address: per-IP limits, audit events and notices use the viewer's
+    # address from it instead of API Gateway's sourceIp (CloudFront's edge). Leave it off when
+    # callers can reach the API Gateway stage directly: they could send any address.
+    behind_cloudfront: bool = False
     # Verification methods that are off unless named here (comma-separated), e.g. email_code:
     # weaker than the others, a stage opts in.
     optional_methods: tuple[str, ...] = ()

@@ -119,12 +119,27 @@ class Call:
     def client(self) -> Client:
         headers = self.request.headers
         source_ip = ((self.request.context or {}).get("identity") or {}).get("sourceIp") or ""
+        if get_settings().behind_cloudfront:
+            # API Gateway's sourceIp is then CloudFront's edge, shared by many viewers.
+            source_ip = viewer_ip(headers.get("cloudfront-viewer-address", "")) or source_ip
         # CloudFront's viewer location headers, when the API is behind it.
         place = ", ".join(p for p in (headers.get("cloudfront-viewer-city"),
                                        headers.get("cloudfront-viewer-country-region"),
                                        headers.get("cloudfront-viewer-country")) if p)
         return Client(ip=source_ip, user_agent=headers.get("user-agent", ""),
                       kind=headers.get("x-client", "").strip().lower(), location=place or None)
+
+
+def viewer_ip(viewer_address: str) -> str | None:
+    """The address of CloudFront-Viewer-Address ("198.51.100.10:46532", "2001:db8::1:46532"),
+    without its port; None when it is not one."""
+    import ipaddress
+
+    host = viewer_address.strip().rpartition(":")[0].strip("[]")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def json_response(status: int, body, headers: dict | None = None, cookies: list[str] | None = None) -> Response:
