@@ -7,6 +7,7 @@ a JSON object on its own line. Nothing here is given a secret, a code, a token, 
 cookie or an email address: requests are described by their route (the path template, not
 the path), status, latency, request id and a hash of the account id.
 """
+import contextlib
 import hashlib
 import json
 import sys
@@ -22,8 +23,21 @@ _request = threading.local()
 
 
 def _emit(line: dict) -> None:
+    if getattr(_request, "quiet", False):
+        return
     sys.stdout.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
     sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def quiet():
+    """No lines from this thread meanwhile: an operator command prints its own output to the
+    operator (and its runs are not the service's metrics)."""
+    _request.quiet = True
+    try:
+        yield
+    finally:
+        _request.quiet = False
 
 
 def account_hash(account_id: str) -> str:

@@ -128,3 +128,15 @@ def test_a_5xx_is_counted_where_the_stateful_stacks_alarm_looks(app_module, logs
     assert (alarm["Namespace"], alarm["MetricName"]) == (directive["Namespace"], "ServerErrors")
     assert [d["Name"] for d in alarm["Dimensions"]] in directive["Dimensions"]
     assert counted["Route"] == "/openapi.json" and counted["ServerErrors"] == 1
+
+
+def test_operator_commands_print_no_metric_lines(alice, capsys):
+    """Their output is the operator's (some print JSON); the service's metrics are its own."""
+    from ops import recovery
+
+    capsys.readouterr()
+    assert recovery.main(["reset-mfa", alice.email, "--reason", "ID checked"]) == 0
+    printed = capsys.readouterr().out
+    assert printed and not any(line.startswith("{") for line in printed.splitlines())
+    alice.api.get("/v1/account")   # the API's own lines are still written
+    assert json_lines(capsys.readouterr().out.splitlines())
