@@ -140,3 +140,19 @@ def test_operator_commands_print_no_metric_lines(alice, capsys):
     assert printed and not any(line.startswith("{") for line in printed.splitlines())
     alice.api.get("/v1/account")   # the API's own lines are still written
     assert json_lines(capsys.readouterr().out.splitlines())
+
+
+def test_a_push_login_counts_the_push_sent_its_answer_and_the_login(alice, make_client, clock, logs):
+    from tests.support.phone import Phone, pair_phone, start_push_login
+
+    alice.step_up()
+    phone = Phone(make_client(origin=None), clock)
+    alice.push_method = pair_phone(alice, phone)
+    alice.api.post("/v1/logout")
+    login_id, pushed = start_push_login(alice)
+    assert phone.answer(pushed["challenge_id"], "approve", pushed["number"]).status_code == 200
+    assert alice.api.post(f"/v1/login/{login_id}/verify", {"challenge_id": pushed["challenge_id"]}).status_code == 200
+    lines = logs()
+    assert len(metrics(lines, "PushSent")) == 1
+    assert [m["Answer"] for m in metrics(lines, "PushAnswered")] == ["approved"]
+    assert [m["Method"] for m in metrics(lines, "LoginSucceeded")] == ["push"]
