@@ -37,7 +37,7 @@ LOCALSTACK_REQUIREMENTS = ["localstack-core[runtime]==2026.3.0", "cbor2<6", "pyo
                            "service_identity==24.2.0"]
 LOCALSTACK_ROOT = BUILD / "localstack-root"
 KINESIS_LOCAL_VERSION = "0.5.2"  # the version localstack-core 2026.3.0 asks for
-LOCALSTACK_SERVICES = "dynamodb,dynamodbstreams,kinesis,ses,kms,sns,cloudformation,sts,iam"
+LOCALSTACK_SERVICES = "dynamodb,dynamodbstreams,kinesis,ses,kms,sns,cloudformation,sts,iam,cloudwatch,sqs"
 
 sys.path.insert(0, str(PROJECT))
 from localdev.isolated import IsolatedServer  # noqa: E402
