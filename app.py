@@ -7,7 +7,7 @@ import logging
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import errors
+from chalicelib import errors, observability
 from chalicelib.api import accounts, cli_login, dev, docs, login, methods, password, push, sessions, sms, step_up
 from chalicelib.api import email as email_api
 from chalicelib.api import account_deletion, sso
@@ -106,14 +106,38 @@ def outbox_sweeper(event):
         aws.use_time_left(None)
 
 
+def _error_code(response: Response) -> str | None:
+    if response.status_code < 400 or not isinstance(response.body, str):
+        return None
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
+def _answer(event, get_response) -> Response:
+    settings = get_settings()
+    missing = settings.missing()
+    if missing:
+        # Fail closed: a stage that lacks its settings serves nothing (not even /openapi.json).
+        app.log.error("refusing requests: the stage lacks settings %s", ", ".join(missing))
+        return error_response(errors.misconfigured())
+    if len(event.raw_body or b"") > settings.max_body_bytes:
+        return error_response(errors.payload_too_large())
+    try:
+        return _reshape_chalice_error(get_response(event))
+    except Exception:
+        app.log.exception("unhandled error")
+        return error_response(_INTERNAL_ERROR)
+
+
 @app.middleware("http")
 def api_middleware(event, get_response):
-    if len(event.raw_body or b"") > get_settings().max_body_bytes:
-        response = error_response(errors.payload_too_large())
-    else:
-        try:
-            response = _reshape_chalice_error(get_response(event))
-        except Exception:
-            app.log.exception("unhandled error")
-            response = error_response(_INTERNAL_ERROR)
-    return _add_cors(event, response)
+    observability.begin_request()
+    response = _add_cors(event, _answer(event, get_response))
+    observability.end_request(event, response.status_code, _error_code(response), event.lambda_context)
+    if response.status_code >= 500:
+        # The stateful stack's ServerErrorsAlarm watches this metric.
+        observability.metric("ServerErrors", Route=(event.context or {}).get("resourcePath") or "unknown")
+    return response

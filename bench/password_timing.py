@@ -20,7 +20,7 @@ STAGE = json.loads((PROJECT / ".chalice" / "config.json").read_text())["stages"]
 
 
 def main(pairs: int) -> None:
-    os.environ.update({**embedded_aws.LOCAL_CREDENTIALS, **STAGE,
+    os.environ.update({**embedded_aws.LOCAL_CREDENTIALS, **STAGE, "LOCAL_AWS": "embedded",
                        "LOGIN_LIMIT_PER_EMAIL": "1000000", "LOGIN_LIMIT_PER_IP": "1000000"})
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from chalice.test import Client

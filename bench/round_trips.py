@@ -29,7 +29,8 @@ def import_time(code: str, runs: int = 5) -> float:
 
 
 def main() -> None:
-    os.environ.update({**embedded_aws.LOCAL_CREDENTIALS, **STAGE})
+    # LOCAL_AWS=embedded: moto in this process, the local AWS the dev-only features need.
+    os.environ.update({**embedded_aws.LOCAL_CREDENTIALS, **STAGE, "LOCAL_AWS": "embedded"})
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from chalice.test import Client
     from moto import mock_aws

@@ -7,12 +7,18 @@ import os
 from datetime import date
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
+# What a served stage must set explicitly (the defaults below are the local stage's).
+REQUIRED = ("stage", "table_name", "kms_key_id", "allowed_origins", "rp_id", "public_base_url")
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
 
 class Settings(BaseModel):
-    stage: str = "local"
+    # No default: a deployment that forgets STAGE is not the local stage (it is refused).
+    stage: str = ""
     table_name: str = "mfa-local"
     kms_key_id: str = "alias/mfa-local"
     mail_from: str = "no-reply@mfa.localhost"
@@ -139,6 +145,11 @@ class Settings(BaseModel):
     unavailable_retry_after_seconds: int = 5
 
     max_body_bytes: int = 64 * 1024
+    # The API is reached only through CloudFront, whose origin request policy forwards
+    # CloudFront-Viewer-Address: per-IP limits, audit events and notices use the viewer's
+    # address from it instead of API Gateway's sourceIp (CloudFront's edge). Leave it off when
+    # callers can reach the API Gateway stage directly: they could send any address.
+    behind_cloudfront: bool = False
     # Verification methods that are off unless named here (comma-separated), e.g. email_code:
     # weaker than the others, a stage opts in.
     optional_methods: tuple[str, ...] = ()
@@ -157,9 +168,48 @@ class Settings(BaseModel):
             return tuple(m.strip() for m in value.split(",") if m.strip())
         return value
 
+    # Where boto3 sends calls (AWS_ENDPOINT_URL and its per-service AWS_ENDPOINT_URL_*), and
+    # LOCAL_AWS=embedded: moto in this process (tests; `make run` also sets an endpoint).
+    aws_endpoints: tuple[str, ...] = ()
+    local_aws: str = ""
+    # Set by the Lambda runtime (not by `chalice local` or the test client): a deployed function.
+    aws_lambda_function_name: str = ""
+
+    @property
+    def local_endpoint(self) -> bool:
+        """Every AWS call goes to this machine: endpoints on a loopback address, or moto
+        embedded in this process."""
+        if self.aws_endpoints:
+            return all(urlsplit(url).hostname in LOOPBACK_HOSTS for url in self.aws_endpoints)
+        return self.local_aws == "embedded"
+
+    @property
+    def local_development(self) -> bool:
+        """The dev-only features (/_dev/ routes, the inline outbox) need both an explicit
+        STAGE=local and a local AWS: a deployment that lacks either never serves them."""
+        return (self.stage == "local" and "stage" in self.model_fields_set and self.local_endpoint
+                and not self.aws_lambda_function_name)
+
     @property
     def dev_mailbox_enabled(self) -> bool:
-        return self.stage == "local"
+        return self.local_development
+
+    @property
+    def inline_outbox(self) -> bool:
+        return self.outbox_delivery == "inline" and self.local_development
+
+    def missing(self) -> list[str]:
+        """The environment variables a served stage lacks or sets wrongly, named as they are
+        set: each of REQUIRED explicitly, and https:// for the public URL and every allowed
+        origin except in the local stage off Lambda (`make run`, also with LOCAL_AWS=real).
+        Empty when the stage can serve."""
+        problems = [name.upper() for name in REQUIRED if name not in self.model_fields_set or not getattr(self, name)]
+        if self.stage != "local" or self.aws_lambda_function_name:
+            if "PUBLIC_BASE_URL" not in problems and not self.public_base_url.startswith("https://"):
+                problems.append("PUBLIC_BASE_URL (https://)")
+            if "ALLOWED_ORIGINS" not in problems and not all(o.startswith("https://") for o in self.allowed_origins):
+                problems.append("ALLOWED_ORIGINS (https://)")
+        return problems
 
 
 @lru_cache(maxsize=1)
@@ -169,4 +219,6 @@ def get_settings() -> Settings:
         env_value = os.environ.get(name.upper())
         if env_value is not None:
             values[name] = env_value
+    values["aws_endpoints"] = tuple(value for name, value in sorted(os.environ.items()) if value and (
+                                    name == "AWS_ENDPOINT_URL" or name.startswith("AWS_ENDPOINT_URL_")))
     return Settings(**values)

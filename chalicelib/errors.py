@@ -1,9 +1,6 @@
-"""The catalogue of errors the API answers with: JSON {"error": code, "message": sentence}.
-
-Every refusal is made by a named constructor here, so a code keeps one status and one
-sentence wherever it is raised. Storage raises its own domain exceptions (ConditionFailed,
-Busy), which the services and the HTTP layer turn into these.
-"""
+"""The catalogue of errors the API answers with: JSON {"error": code, "message": sentence}. Every
+refusal is made by a named constructor here, so a code keeps one status and one sentence wherever
+it is raised; storage's own exceptions (ConditionFailed, Busy) are turned into these above it."""
 
 
 class ApiError(Exception):
@@ -73,6 +70,10 @@ def service_unavailable(wait: int) -> ApiError:
     the invocation had no time left for another call: the same request can be sent again."""
     return _retry_after(503, "service_unavailable", "The service is briefly unavailable. Try again in a moment.",
                         wait)
+
+
+def misconfigured() -> ApiError:   # the stage lacks settings (Settings.missing); the log names them
+    return ApiError(503, "service_misconfigured", "The service is not configured for this stage and serves nothing.")
 
 
 def verification_in_progress() -> ApiError:

@@ -23,6 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("resume-all", help="finish every deletion in progress (scans the table)")
     args = parser.parse_args(argv)
     use_stage(args.stage)
+    from chalicelib import observability
+
+    with observability.quiet():
+        return _carry_out(args)
+
+
+def _carry_out(args) -> int:
     from chalicelib.services import account_deletion
 
     if args.command == "resume":

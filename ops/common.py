@@ -23,11 +23,13 @@ def use_stage(stage: str | None) -> None:
 def run(action, refusals: tuple[type[Exception], ...] = ()) -> int:
     """Exit code of `action()`: 0, or 1 with the refusal printed (an ApiError, or one of the
     command's own `refusals`, whose message is written for operators)."""
+    from chalicelib import observability
     from chalicelib.api.http import DOMAIN_ERRORS, from_domain
     from chalicelib.errors import ApiError
 
     try:
-        action()
+        with observability.quiet():
+            action()
     except ApiError as error:
         print(f"error: {error.message}", file=sys.stderr)
         return 1

@@ -65,6 +65,8 @@ def local_aws(monkeypatch):
     # The password step counts its tries while it reads (two calls at once): one DynamoDB
     # request at a time, as DynamoDB applies them.
     embedded_aws.serialise_dynamodb()
+    # Moto in this process is the local AWS the dev-only features require (Settings.local_endpoint).
+    monkeypatch.setenv("LOCAL_AWS", "embedded")
     with mock_aws():
         push_settings = embedded_aws.provision(LOCAL_STAGE["TABLE_NAME"], LOCAL_STAGE["KMS_KEY_ID"],
                                                LOCAL_STAGE["MAIL_FROM"])

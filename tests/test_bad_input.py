@@ -142,18 +142,6 @@ def test_a_body_is_required_only_where_the_model_needs_fields(api):
     assert api.request("POST", "/v1/login", raw=b"").json["error"] == "invalid_request"
 
 
-def test_dev_mailbox_is_404_outside_the_local_stage(api, monkeypatch):
-    from chalicelib.config import get_settings
-
-    monkeypatch.setenv("STAGE", "prod")
-    get_settings.cache_clear()
-    # The test client re-applies the local stage's variables, so patch the cached settings.
-    settings = get_settings().model_copy(update={"stage": "prod"})
-    monkeypatch.setattr("chalicelib.api.dev.get_settings", lambda: settings)
-    response = api.get("/_dev/mailbox")
-    assert response.status_code == 404 and response.json["error"] == "not_found"
-
-
 def test_other_odd_cookies_on_the_domain_do_not_log_the_user_out(alice, api):
     token = api.cookies["__Host-mfa_session"]
     for header in (f'prefs={{"a":1}}; __Host-mfa_session={token}', f"x=a b; __Host-mfa_session={token}",

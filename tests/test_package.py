@@ -17,7 +17,6 @@ pytestmark = pytest.mark.xdist_group("package")
 
 SMOKE = r"""
 import json, os, sys
-os.environ["STAGE"] = "dev"   # as the dev stage's Lambda is configured
 assert sys.version_info[:2] == (3, 12), sys.version
 import app
 from chalicelib import passwords
@@ -72,6 +71,11 @@ event = {"resource": "/openapi.json", "path": "/openapi.json", "httpMethod": "GE
          "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
          "requestContext": {"resourcePath": "/openapi.json", "httpMethod": "GET", "stage": "api",
                             "identity": {"sourceIp": "127.0.0.1"}}}
+from chalicelib.config import get_settings
+refused = app.app(event, None)   # no stage settings at all: nothing is served
+assert refused["statusCode"] == 503 and json.loads(refused["body"])["error"] == "service_misconfigured", refused
+os.environ.update(json.loads(os.environ.pop("DEV_STAGE_ENVIRONMENT")))   # as the dev stage's Lambda is configured
+get_settings.cache_clear()
 response = app.app(event, None)
 assert response["statusCode"] == 200, response
 assert "/v1/login" in json.loads(response["body"])["paths"]
@@ -141,11 +145,15 @@ def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
                      if line.startswith("boto3=="))
     subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check", boto3_pin],
                    check=True, capture_output=True)
+    config = json.loads((PROJECT / ".chalice" / "config.json").read_text())
+    dev_environment = config["stages"]["dev"]["environment_variables"]
     result = subprocess.run([str(venv / "bin" / "python"), "-c", SMOKE], cwd=tmp_path / "code",
                             env={"PATH": os.environ["PATH"], "PYTHONPATH": str(tmp_path / "code"),
-                                 "HOME": str(tmp_path)}, capture_output=True, text=True)
+                                 "HOME": str(tmp_path), "AWS_LAMBDA_FUNCTION_NAME": "mfa-dev",
+                                 "DEV_STAGE_ENVIRONMENT": json.dumps(dev_environment)},
+                            capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok mfa-service"
+    assert result.stdout.strip().splitlines()[-1] == "ok mfa-service"   # after one JSON line per request
 
 
 def test_every_module_ships_compiled_for_python312_without_source_checks(package):

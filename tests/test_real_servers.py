@@ -128,4 +128,7 @@ def test_infra_template_deploys_on_localstack_cloudformation(localstack, monkeyp
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
     aliases = {a["AliasName"] for a in boto3.client("kms").list_aliases()["Aliases"]}
     assert "alias/mfa-dev" in aliases
+    alarms = {a["AlarmName"]: a for a in boto3.client("cloudwatch").describe_alarms()["MetricAlarms"]}
+    assert alarms["mfa-dev-api-5xx"]["Dimensions"] == [{"Name": "Stage", "Value": "dev"}]
+    assert alarms["mfa-dev-outbox-dead-letters"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
     cloudformation.delete_stack(StackName=stack)

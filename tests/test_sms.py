@@ -170,3 +170,21 @@ def test_after_the_sunset_tries_do_not_count_towards_the_lockout(legacy, clock):
         assert refused.status_code == 410 and refused.json["error"] == "sms_sunset"
     clock.advance(30)
     assert legacy.login().status_code == 200   # no lockout after 12 refusals
+
+
+def test_the_runbooks_import_example_needs_a_later_sunset_in_a_test_stage(person, clock, monkeypatch, capsys):
+    """With the default SMS_SUNSET (passed) the import is refused; a test stage that sets a
+    later SMS_SUNSET (for the operator command and the API alike) imports, and texts codes."""
+    from chalicelib.config import get_settings
+
+    person.onboard()
+    example = [person.email, PHONE, "--enabled-on", "2020-06-01"]
+    assert import_legacy_sms.main(example) == 1
+    assert "ended on 2021-11-30" in capsys.readouterr().err
+    monkeypatch.setenv("SMS_SUNSET", "2100-01-01")
+    get_settings.cache_clear()
+    assert import_legacy_sms.main(example) == 0
+    person.sms_method = next(m for m in person.api.get("/v1/account/methods").json["methods"] if m["type"] == "sms")
+    person.api.post("/v1/logout")
+    assert send(person)[1].status_code == 201
+    assert [to for to, _ in sent_codes(person.api)] == [PHONE]

@@ -1,5 +1,6 @@
-"""Development helpers (/_dev/), answering only in the local stage: 404 elsewhere, where
-the code behind them (chalicelib/dev/) is not even in the deployment zip."""
+"""Development helpers (/_dev/), answering only in local development (STAGE=local with a local
+AWS, off Lambda: Settings.local_development): 404 elsewhere, where the code behind them
+(chalicelib/dev/) is not even in the deployment zip."""
 from chalice import Blueprint
 
 from chalicelib.api.http import endpoint

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import aws, errors, passwords, sns
+from chalicelib import aws, errors, observability, passwords, sns
 from chalicelib.api import invalid_fields, models
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
@@ -119,12 +119,27 @@ class Call:
     def client(self) -> Client:
         headers = self.request.headers
         source_ip = ((self.request.context or {}).get("identity") or {}).get("sourceIp") or ""
+        if get_settings().behind_cloudfront:
+            # API Gateway's sourceIp is then CloudFront's edge, shared by many viewers.
+            source_ip = viewer_ip(headers.get("cloudfront-viewer-address", "")) or source_ip
         # CloudFront's viewer location headers, when the API is behind it.
         place = ", ".join(p for p in (headers.get("cloudfront-viewer-city"),
                                        headers.get("cloudfront-viewer-country-region"),
                                        headers.get("cloudfront-viewer-country")) if p)
         return Client(ip=source_ip, user_agent=headers.get("user-agent", ""),
                       kind=headers.get("x-client", "").strip().lower(), location=place or None)
+
+
+def viewer_ip(viewer_address: str) -> str | None:
+    """The address of CloudFront-Viewer-Address ("198.51.100.10:46532", "2001:db8::1:46532"),
+    without its port; None when it is not one."""
+    import ipaddress
+
+    host = viewer_address.strip().rpartition(":")[0].strip("[]")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def json_response(status: int, body, headers: dict | None = None, cookies: list[str] | None = None) -> Response:
@@ -263,6 +278,7 @@ def endpoint(blueprint, path: str, method: str, *, summary: str, auth: str = PUB
             aws.use_time_left(getattr(context, "get_remaining_time_in_millis", None))
             try:
                 session = _authenticate(request, auth)
+                observability.note_account(session.get("account_id") if session else None)
                 parsed = _parse_body(request, body, content_type) if body else None
                 result = view(Call(request, parsed, session), **params)
             except ApiError as error:

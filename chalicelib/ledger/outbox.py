@@ -10,8 +10,9 @@ notice stays in the table until it is delivered. Three senders try it:
   takes SES to accept it;
 - an operator's `python -m ops.outbox redrive`, for what the dead-letter queue reports.
 
-In the local stage (OUTBOX_DELIVERY=inline) the first try runs right after the write, so the
-dev mailbox shows the email at once; the sweeper (localdev/serve.py runs it) retries a failure.
+In local development (OUTBOX_DELIVERY=inline, STAGE=local and a local AWS:
+Settings.inline_outbox) the first try runs right after the write, so the dev mailbox shows
+the email at once; the sweeper (localdev/serve.py runs it) retries a failure.
 
 Each notice is mailed once, whichever senders race for it: a sender first claims it with a
 conditional write (a lease of `outbox_lease_seconds`), sends, then deletes it; a failed send
@@ -20,13 +21,13 @@ Lambda's time ran out, DynamoDB refused the delete) leaves it claimed until the 
 it is mailed again then: SES takes no idempotency key, so that one duplicate stays possible
 (the rarer one: losing a security notice would be worse).
 
-A link (it carries a token) is kept encrypted with the stage's KMS key, bound to its notice,
-never in the clear, and decrypted only to send it.
+A link (it carries a token) is kept sealed under the stage's data key (ledger.secrets, itself
+wrapped by KMS), bound to its notice, never in the clear, and opened only to send it.
 """
 import logging
 from datetime import datetime, timezone
 
-from chalicelib import aws, notify, store
+from chalicelib import aws, notify, observability, store
 from chalicelib.clock import now, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.ledger import secrets
@@ -81,11 +82,15 @@ def deliver(notice_id: str) -> bool:
             log.exception("notice %s: claim not released", notice_id)
         raise
     store.delete_notice(notice_id)
+    observability.metric("NoticesDelivered")
     return True
 
 
 def after_commit(notice_ids: list[str]) -> None:
-    if get_settings().outbox_delivery != "inline":
+    if notice_ids:
+        # Pending notices = NoticesQueued - NoticesDelivered (CloudWatch metric math).
+        observability.metric("NoticesQueued", len(notice_ids))
+    if not get_settings().inline_outbox:
         return
     for notice_id in notice_ids:
         try:

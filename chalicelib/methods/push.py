@@ -20,7 +20,7 @@ import hashlib
 import hmac
 from typing import Literal
 
-from chalicelib import errors, sns, store, user_agents
+from chalicelib import errors, observability, sns, store, user_agents
 from chalicelib.clock import is_id, now_s, random_below, random_choice, random_id, random_string
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
@@ -243,6 +243,8 @@ def offer(owner: Owner, method_id: str, client: Client) -> dict:
             raise store.Busy() from None
         raise errors.owner_gone(owner.kind) from None
     notified = sns.push_challenge(method["endpoint_arn"], challenge_id)
+    if notified:
+        observability.metric("PushSent")
     return {"challenge_id": challenge_id, "number": number, "expires_at": answer_by, "notified": notified}
 
 

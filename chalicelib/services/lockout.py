@@ -9,7 +9,7 @@ overshoot; a try whose proof could not be checked (an outage) is given back (`re
 """
 from dataclasses import dataclass
 
-from chalicelib import aws, errors, store
+from chalicelib import aws, errors, observability, store
 from chalicelib.clock import random_id
 from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
@@ -81,9 +81,11 @@ def after_failure(account: dict, client: Client, count: int) -> None:
     if count == s.lockout_threshold:
         delay = delay_for(count)
         change.audit("lockout", failures=count, delay_seconds=delay)
+        observability.metric("Lockouts", Kind="delay")
         change.notify("mfa_locked", failures=count, delay=_human(delay))
     else:
         change.audit("hard_lock", failures=count)
+        observability.metric("Lockouts", Kind="hard_lock")
         change.notify("mfa_hard_locked", failures=count)
     change.commit()
 

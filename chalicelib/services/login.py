@@ -7,7 +7,7 @@ Round trips: password step = 1 read (with the counting write beside it) + 1 writ
 the proof is checked) + 1 transaction (consume the attempt, check the password was not changed or reset since the
 password step, record the method's use, create the session, reset the lockout, audit event).
 """
-from chalicelib import errors, passwords, store
+from chalicelib import errors, observability, passwords, store
 from chalicelib.clock import is_id, now_s, random_id, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import audit, limits
@@ -37,6 +37,7 @@ def start(email: str, password: str, client: Client) -> tuple[dict, sessions.New
 def _after_the_count(account: dict | None, email: str, password: str, client: Client,
                      n: int) -> tuple[dict, sessions.NewSession | None, str | None]:
     change = Change(account["account_id"] if account else "", email, client)
+    observability.note_account(account["account_id"] if account else None)
     if not passwords.verify_password(account.get("password_hash") if account else None, password):
         # The same write either way (one event of one size), so a known email costs what an
         # unknown one does: its time tells neither (bench/password_timing.py).
@@ -45,6 +46,7 @@ def _after_the_count(account: dict | None, email: str, password: str, client: Cl
         else:
             change.add(audit.op_unknown_email(email, "login_failed", client, reason="invalid_password"))
         change.commit()
+        observability.login("failed", "password")
         raise errors.invalid_credentials()
     if not account["email_verified"]:
         raise errors.email_not_verified()

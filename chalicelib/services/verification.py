@@ -2,7 +2,7 @@
 lockout, the method's own check through the registry, and one transaction that accepts
 the proof once, resets the lockout (cancelling a pending support reset of every method,
 services.support), records the audit event and queues any notice."""
-from chalicelib import aws, errors, methods, store
+from chalicelib import aws, errors, methods, observability, store
 from chalicelib.clock import now, now_s, random_id
 from chalicelib.errors import ApiError
 from chalicelib.ledger import audit
@@ -21,11 +21,13 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
     (`unchecked`)."""
     n = now_s()
     account = {"account_id": owner.account_id, "email": owner.email}
+    observability.note_account(owner.account_id)
     method, lock = store.get_method_and_lockout(owner.account_id, method_id, n)
     try:
         lockout.check(lock, n)
     except ApiError as refused:
         store.put_event(account["account_id"], _failure_event(client, event, refused.code, method_id))
+        _count(event, "failed", method["type"] if method else "unknown")
         raise
     if method is None or method.get("status") != MethodStatus.ACTIVE:
         raise errors.method_not_found()
@@ -35,7 +37,7 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
     impl.check_available(now())
     counted = lockout.reserve(account["account_id"], lock, n)
     try:
-        return _accept(account, method, proof, client, event, guards, extra_ops, lock)
+        used = _accept(account, method, proof, client, event, guards, extra_ops, lock)
     except Exception as refused:
         if unchecked(refused):
             # A dependency failed (KMS, the final write): nothing was learnt about the proof,
@@ -48,7 +50,16 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
         store.put_event(account["account_id"], _failure_event(client, event, reason, method["method_id"]))
         if reason == methods.get(method["type"]).refusal[0]:
             refused.extra["attempts_remaining"] = max(tries_left, 0)
+        _count(event, "failed", method["type"])
         raise
+    _count(event, "succeeded", method["type"])
+    return used
+
+
+def _count(event: str, outcome: str, method_type: str) -> None:
+    """Logins are counted by method (step-up is not a login)."""
+    if event == "login":
+        observability.login(outcome, method_type)
 
 
 def unchecked(error: Exception) -> bool:

@@ -2,7 +2,7 @@
 the status the browser polls at login."""
 import hmac
 
-from chalicelib import store
+from chalicelib import observability, store
 from chalicelib.clock import is_id, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.ledger.change import Change
@@ -172,6 +172,7 @@ def decide(device: dict, challenge_id: str, decision: str, number: int | None, r
         _change(device, challenge, client, status, reason, answer, tell_owner=True).commit()
     except store.ConditionFailed as failed:
         return _after_refusal(device, challenge, client, failed, status, reason, answer)
+    observability.metric("PushAnswered", Answer=status)
     return {"status": status, "reason": reason}
 
 
