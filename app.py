@@ -8,9 +8,22 @@ import logging
 from chalice import Chalice, Rate, Response
 
 from chalicelib import errors, observability
-from chalicelib.api import accounts, cli_login, dev, docs, login, methods, password, push, sessions, sms, step_up
+from chalicelib.api import (
+    account_deletion,
+    accounts,
+    cli_login,
+    dev,
+    docs,
+    login,
+    methods,
+    password,
+    push,
+    sessions,
+    sms,
+    sso,
+    step_up,
+)
 from chalicelib.api import email as email_api
-from chalicelib.api import account_deletion, sso
 from chalicelib.api.http import error_response, json_response
 from chalicelib.config import get_settings
 
