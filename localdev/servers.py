@@ -151,9 +151,9 @@ def _prepare_localstack_root() -> None:
     if not (kinesis / "node_modules" / "kinesis-local").exists():
         subprocess.run(["npm", "install", "--prefix", str(kinesis), "--no-audit", "--no-fund", "--silent",
                         f"kinesis-local@{KINESIS_LOCAL_VERSION}"], check=True)
-    boot = LOCALSTACK_ROOT / "etc" / "localstack" / "init" / "start.d"
-    boot.mkdir(parents=True, exist_ok=True)
-    (boot / "lambda_without_docker.py").write_text(LAMBDA_WITHOUT_DOCKER)
+    start_scripts = LOCALSTACK_ROOT / "etc" / "localstack" / "init" / "start.d"
+    start_scripts.mkdir(parents=True, exist_ok=True)
+    (start_scripts / "lambda_without_docker.py").write_text(LAMBDA_WITHOUT_DOCKER)
     # Each start is a fresh, empty LocalStack: no state from an earlier run.
     for folder in ("tmp", "volume"):
         shutil.rmtree(LOCALSTACK_ROOT / folder, ignore_errors=True)
