@@ -49,7 +49,8 @@ def stage_throttling(stage: str) -> dict[str, int]:
 def gateway_responses() -> list[dict]:
     """API Gateway's own answers (unknown path, throttled, other 4xx/5xx) in the API's error shape."""
     resources = json.loads(APP_TEMPLATE.read_text())["Resources"].values()
-    return [resource["Properties"] for resource in resources if resource.get("Type") == "AWS::ApiGateway::GatewayResponse"]
+    return [resource["Properties"] for resource in resources
+            if resource.get("Type") == "AWS::ApiGateway::GatewayResponse"]
 
 
 def deployed_resources(stage: str, deployed_dir: Path = DEPLOYED) -> dict[str, dict]:
@@ -119,7 +120,8 @@ def main(argv: list[str]) -> int:
     except stateful.DeployError as error:
         print(error, file=sys.stderr)
         return 1
-    print(f"{stage}: outbox stream mapping {mapping}: notices only, dead letters to {outputs['OutboxDeadLetterQueueArn']}")
+    print(f"{stage}: outbox stream mapping {mapping}: new notices only, "
+          f"dead letters to {outputs['OutboxDeadLetterQueueArn']}")
     print(f"{stage}: API {rest_api_id} throttled at {limits['RateLimit']} requests/s (burst {limits['BurstLimit']}), "
           "gateway errors in the API's shape")
     return 0
