@@ -81,11 +81,6 @@ def finish_outbox(lambda_client, stage: str, resources: dict, outputs: dict, env
 
 def finish_api(apigateway, stage: str, resources: dict, api_stage: str) -> str:
     rest_api_id = resources["rest_api"]["rest_api_id"]
-    limits = stage_throttling(stage)
-    apigateway.update_stage(restApiId=rest_api_id, stageName=api_stage, patchOperations=[
-        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(limits["RateLimit"])},
-        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(limits["BurstLimit"])},
-    ])
     for response in gateway_responses():
         arguments = {"restApiId": rest_api_id, "responseType": response["ResponseType"],
                      "responseTemplates": response["ResponseTemplates"]}
@@ -95,6 +90,11 @@ def finish_api(apigateway, stage: str, resources: dict, api_stage: str) -> str:
     # Gateway responses take effect with the stage's next deployment.
     apigateway.create_deployment(restApiId=rest_api_id, stageName=api_stage,
                                  description="infra.finish_deploy: gateway responses")
+    limits = stage_throttling(stage)
+    apigateway.update_stage(restApiId=rest_api_id, stageName=api_stage, patchOperations=[
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(limits["RateLimit"])},
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(limits["BurstLimit"])},
+    ])
     return rest_api_id
 
 
