@@ -26,7 +26,7 @@ APP_TEMPLATE = PROJECT / "infra" / "app.json"
 DEPLOYED = PROJECT / ".chalice" / "deployed"
 
 OUTBOX_FUNCTION = "outbox_delivery"
-# As in infra/app.json's OutboxStream: a notice SES keeps refusing is retried for the stream's
+# As in infra/app.json's stream event: a notice SES keeps refusing is retried for the stream's
 # 24 hours, its batch halved around it, and then goes to the dead-letter queue.
 OUTBOX_RETRIES = {"MaximumRetryAttempts": 185, "MaximumRecordAgeInSeconds": 86400, "BisectBatchOnFunctionError": True}
 
@@ -36,7 +36,7 @@ def outbox_filter() -> dict:
     only (keys OUTBOX#<id> / OUTBOX; chalicelib/store/keys.py), so the Lambda does not run for
     every session or counter write."""
     events = json.loads(APP_TEMPLATE.read_text())["Resources"]["OutboxDelivery"]["Properties"]["Events"]
-    return events["OutboxStream"]["Properties"]["FilterCriteria"]
+    return events["OutboxDeliveryDynamodbEventSource"]["Properties"]["FilterCriteria"]
 
 
 def stage_throttling(stage: str) -> dict[str, int]:
