@@ -5,8 +5,9 @@ with its filter and dead-letter queue, the request limits), then `chalice delete
 
 LocalStack runs without Docker here, and its Lambda runs functions only in Docker: the functions
 are created and Active (localdev/servers.py) but cannot be invoked. Their handlers are invoked
-in-process instead, with the deployed functions' environment, against the same LocalStack
-table, stream, SES and queue.
+outside Lambda instead, with the deployed functions' environment, against the same LocalStack
+table, stream and SES: the API handler in this process, the outbox handler in a Python process
+that imports the deployed copy's app.py as Lambda would (with its stream mapping declared).
 
 The project is deployed from a copy (chalice writes .chalice/deployed/, `make infra` writes the
 stage's outputs into .chalice/config.json) with an empty requirements.txt: downloading the
@@ -199,7 +200,25 @@ def _stream_records(aws, stream_arn: str, until) -> list[dict]:
         time.sleep(0.5)
 
 
-def test_handlers_in_process_with_the_deployed_environment(deployed, aws, aws_env, monkeypatch):
+# The outbox Lambda's code path: the deployed copy's app.py imported with the function's
+# environment, as Lambda does, so its handler is the one Chalice's stream mapping calls.
+INVOKE_OUTBOX = """
+import json, sys
+import app
+assert [source.name for source in app.app.event_sources] == ["outbox_delivery"], app.app.event_sources
+print(json.dumps(app.outbox_delivery(json.load(sys.stdin), None)))
+"""
+
+
+def _invoke_outbox(aws, aws_env, project, event: dict) -> dict:
+    variables = aws("lambda").get_function_configuration(FunctionName=OUTBOX_FUNCTION)["Environment"]["Variables"]
+    result = subprocess.run([sys.executable, "-c", INVOKE_OUTBOX], cwd=project, env={**aws_env, **variables},
+                            input=json.dumps(event), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_handlers_in_process_with_the_deployed_environment(deployed, aws, aws_env, project, monkeypatch):
     """The API handler answers and writes to the stage's table; the stream carries its writes and
     a notice; the deployed filter passes only the notice, which the outbox handler mails once."""
     import app
@@ -235,8 +254,8 @@ def test_handlers_in_process_with_the_deployed_environment(deployed, aws, aws_en
             if store.notice_id_from_stream_keys(record["dynamodb"]["Keys"]) == notice_id] == [notice_id]
 
     event = {"Records": passed}
-    assert app.outbox_delivery(event, None)["delivered"] >= 1
-    assert app.outbox_delivery(event, None) == {"delivered": 0}, "a redelivered batch mails nothing twice"
+    assert _invoke_outbox(aws, aws_env, project, event)["delivered"] >= 1
+    assert _invoke_outbox(aws, aws_env, project, event) == {"delivered": 0}, "a redelivered batch mails nothing twice"
     assert store.get_notice(notice_id) is None
     with urllib.request.urlopen(aws_env["AWS_ENDPOINT_URL"] + "/_aws/ses", timeout=5) as response:
         sent = json.load(response)["messages"]
