@@ -73,6 +73,15 @@ def finish_outbox(lambda_client, stage: str, resources: dict, outputs: dict, env
     if environment.get("OUTBOX_DEAD_LETTER_QUEUE_URL") != outputs["OutboxDeadLetterQueueUrl"]:
         raise stateful.DeployError(f"OUTBOX_DEAD_LETTER_QUEUE_URL of {stage} is not the stack's queue: run "
                                    f"`make infra STAGE={stage}`, then `chalice deploy --stage {stage}` again")
+    others = [other["UUID"] for other in
+              lambda_client.list_event_source_mappings(FunctionName=mapping["lambda_arn"])["EventSourceMappings"]
+              if other["UUID"] != mapping["event_uuid"] and other.get("State") != "Deleting"]
+    if others:
+        # A deploy without .chalice/deployed/<stage>.json maps the stream again; two mappings
+        # would each deliver every notice.
+        raise stateful.DeployError(
+            f"the outbox Lambda of {stage} has other stream mappings than Chalice's ({', '.join(others)}): delete "
+            "them (aws lambda delete-event-source-mapping --uuid ...), then run this again")
     lambda_client.update_event_source_mapping(
         UUID=mapping["event_uuid"], **OUTBOX_RETRIES, FilterCriteria=outbox_filter(),
         DestinationConfig={"OnFailure": {"Destination": outputs["OutboxDeadLetterQueueArn"]}})
