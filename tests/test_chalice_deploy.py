@@ -117,6 +117,26 @@ def test_outbox_filter_lets_through_only_new_notices():
     assert not _matches(pattern, {"eventName": "INSERT", "dynamodb": {"Keys": session_keys}})
 
 
+@pytest.mark.parametrize("environment, refusal", [
+    ({}, "OUTBOX_STREAM_ARN is missing"),
+    ({"OUTBOX_STREAM_ARN": "arn:old"}, "the table's stream is arn:new"),
+    ({"OUTBOX_STREAM_ARN": "arn:new", "OUTBOX_DEAD_LETTER_QUEUE_URL": "https://old"}, "not the stack's queue"),
+])
+def test_finish_deploy_refuses_a_stage_not_wired_to_its_stateful_stack(environment, refusal):
+    """Deployed before `make infra` recorded the stream (the outbox Lambda is not mapped), or
+    with a stream or queue the stateful stack no longer has: refused, nothing changed."""
+    from infra import finish_deploy, stateful
+
+    resources = {"outbox_delivery": {"lambda_arn": "arn:function"}}
+    if environment:
+        resources["outbox_delivery-dynamodb-event-source"] = {
+            "stream_arn": environment["OUTBOX_STREAM_ARN"], "event_uuid": "u", "lambda_arn": "arn:function"}
+    outputs = {"TableStreamArn": "arn:new", "OutboxDeadLetterQueueUrl": "https://new", "OutboxDeadLetterQueueArn": "q"}
+    with pytest.raises(stateful.DeployError, match=refusal):
+        finish_deploy.finish_outbox(lambda_client=None, stage="prod", resources=resources, outputs=outputs,
+                                    environment=environment)
+
+
 def test_the_stage_records_the_stateful_stacks_outputs(deployed, stack_outputs):
     assert deployed["OUTBOX_STREAM_ARN"] == stack_outputs["TableStreamArn"]
     assert deployed["OUTBOX_DEAD_LETTER_QUEUE_URL"] == stack_outputs["OutboxDeadLetterQueueUrl"]
