@@ -143,6 +143,13 @@ def test_the_stage_records_the_stateful_stacks_outputs(deployed, stack_outputs):
     assert ":table/mfa-local-e2e/stream/" in deployed["OUTBOX_STREAM_ARN"]
 
 
+def test_make_infra_again_changes_nothing(deployed, project, aws_env):
+    config = (project / ".chalice" / "config.json").read_text()
+    output = _run([sys.executable, "-m", "infra.stateful", "--stage", STAGE, "--no-sender-identity"], project, aws_env)
+    assert "up to date" in output and "OUTBOX_STREAM_ARN" not in output
+    assert (project / ".chalice" / "config.json").read_text() == config
+
+
 def test_rest_api_serves_every_route(deployed, aws):
     import app
 
