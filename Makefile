@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Two test workers (the suite's target machine has 2 cores); files that start LocalStack share one.
 TEST_WORKERS ?= 2
 
-.PHONY: run test bench mutants routes servers package deploy venv clean
+.PHONY: run test bench mutants routes servers package infra venv clean
 STAGE ?= dev
 PACKAGE_DIR := build/package/$(STAGE)
 
@@ -47,22 +47,16 @@ package: venv
 	$(VENV)/bin/cfn-lint $(PACKAGE_DIR)/sam.json infra/template.json
 	@echo "$(PACKAGE_DIR)/deployment.zip: $$(du -k $(PACKAGE_DIR)/deployment.zip | cut -f1) KiB"
 
-# Ops: the stateful stack (table, key, sender, policy), then the packaged app as its own
-# stack. Needs the aws CLI, credentials for the account and DEPLOY_BUCKET (an S3 bucket for
-# the zip); see docs/runbook.md.
-SENDER_DOMAIN = $(shell $(VENV)/bin/python -c "import json; print(json.load(open('.chalice/config.json'))['stages']['$(STAGE)']['environment_variables']['MAIL_FROM'].split('@')[1])" 2>/dev/null)
-deploy: package
-	@test -n "$(DEPLOY_BUCKET)" || { echo "set DEPLOY_BUCKET to an S3 bucket for the Lambda zip"; exit 1; }
-	aws cloudformation deploy --stack-name mfa-$(STAGE)-stateful --template-file infra/template.json \
-		--capabilities CAPABILITY_IAM --no-fail-on-empty-changeset \
-		--parameter-overrides Stage=$(STAGE) SenderDomain=$(SENDER_DOMAIN) \
-		ApnsPlatformApplicationArn=$(APNS_PLATFORM_APPLICATION_ARN) FcmPlatformApplicationArn=$(FCM_PLATFORM_APPLICATION_ARN)
-	aws cloudformation package --template-file $(PACKAGE_DIR)/sam.json --s3-bucket $(DEPLOY_BUCKET) \
-		--output-template-file $(PACKAGE_DIR)/packaged.json --use-json
-	aws cloudformation deploy --stack-name mfa-$(STAGE)-app --template-file $(PACKAGE_DIR)/packaged.json \
-		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
-		--parameter-overrides Stage=$(STAGE) \
-		ApnsPlatformApplicationArn=$(APNS_PLATFORM_APPLICATION_ARN) FcmPlatformApplicationArn=$(FCM_PLATFORM_APPLICATION_ARN)
+# Ops, once per stage and whenever infra/template.json changes: the stateful stack (table and
+# stream, key, sender, dead-letter queue, policy), its outputs recorded in the stage's environment
+# in .chalice/config.json. Then `chalice deploy --stage $(STAGE) && python -m infra.finish_deploy
+# --stage $(STAGE)` deploys the rest (docs/runbook.md). Optional: APNS_PLATFORM_APPLICATION_ARN,
+# FCM_PLATFORM_APPLICATION_ARN, MANAGE_SENDER_IDENTITY=false.
+infra: venv
+	$(VENV)/bin/python -m infra.stateful --stage $(STAGE) \
+		$(if $(APNS_PLATFORM_APPLICATION_ARN),--apns-arn $(APNS_PLATFORM_APPLICATION_ARN)) \
+		$(if $(FCM_PLATFORM_APPLICATION_ARN),--fcm-arn $(FCM_PLATFORM_APPLICATION_ARN)) \
+		$(if $(filter false,$(MANAGE_SENDER_IDENTITY)),--no-sender-identity)
 
 bench: venv
 	$(VENV)/bin/python bench/round_trips.py

@@ -1,9 +1,11 @@
 """The Chalice app: blueprints, CORS preflight, and the error shape for everything.
 
-Nothing here creates AWS clients or reads the environment at import time.
+Nothing here creates AWS clients at import time, and the only environment read at import is
+OUTBOX_STREAM_ARN (which decides how the outbox Lambda is wired; see below).
 """
 import json
 import logging
+import os
 
 from chalice import Chalice, Rate, Response
 
@@ -88,10 +90,9 @@ def _add_cors(request, response: Response) -> Response:
     return response
 
 
-@app.lambda_function(name="outbox_delivery")
-def outbox_delivery(event, context):
-    """DynamoDB Streams handler (its event source mapping is in infra/): sends the queued
-    email notices. Raising makes Lambda retry the batch, so no notice is lost."""
+def _deliver_outbox(event: dict, context) -> dict:
+    """Sends the queued email notices of a DynamoDB Streams batch. Raising makes Lambda retry
+    the batch, so no notice is lost."""
     from chalicelib import aws
     from chalicelib.ledger import outbox
 
@@ -102,6 +103,24 @@ def outbox_delivery(event, context):
         return {"delivered": outbox.deliver_stream_records(event.get("Records", []))}
     finally:
         aws.use_time_left(None)
+
+
+# `chalice deploy --stage X` imports this file with the stage's environment, where `make infra`
+# recorded the table's stream (OUTBOX_STREAM_ARN): Chalice then maps the stream to the outbox
+# Lambda itself (infra.finish_deploy adds the filter, retries and dead-letter queue). Without it
+# the Lambda is a plain function: `make package` maps the stream in infra/app.json, and tests
+# and `make run` have no stream (the local stage delivers inline).
+OUTBOX_STREAM_ARN = os.environ.get("OUTBOX_STREAM_ARN")
+
+if OUTBOX_STREAM_ARN:
+    @app.on_dynamodb_record(stream_arn=OUTBOX_STREAM_ARN, batch_size=10, starting_position="TRIM_HORIZON",
+                            name="outbox_delivery")
+    def outbox_delivery(event):
+        return _deliver_outbox(event.to_dict(), event.context)
+else:
+    @app.lambda_function(name="outbox_delivery")
+    def outbox_delivery(event, context):
+        return _deliver_outbox(event, context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="outbox_sweeper")

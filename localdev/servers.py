@@ -10,7 +10,10 @@ tests are skipped with the reason; with CI set it fails.
 - LocalStack: localstack-core[runtime] 2026.3.0 in its own Python 3.13 venv, run without
   Docker. Its DynamoDB would download Java 21 and DynamoDB Local at first use, which fails
   offline, so its filesystem root gets the system Java (as "21"), the npm package's
-  DynamoDB Local, and a no-op stand-in for LocalStack's DynamoDB Local Java agent.
+  DynamoDB Local, and a no-op stand-in for LocalStack's DynamoDB Local Java agent. Its Lambda
+  runs functions in Docker only: without Docker a new function would fail to prepare, so a
+  start script (LAMBDA_WITHOUT_DOCKER) lets functions become Active without preparing a
+  container; they cannot be invoked (tests call their handlers in-process).
 - oidc-provider: the npm package, run by tests/identity_providers/oidc_provider.mjs (which
   binds only 127.0.0.1); it works on node 20, warning that it targets node 22 LTS.
 - axe-core: the npm package's browser build, which the browser tests evaluate in each page.
@@ -37,7 +40,9 @@ LOCALSTACK_REQUIREMENTS = ["localstack-core[runtime]==2026.3.0", "cbor2<6", "pyo
                            "service_identity==24.2.0"]
 LOCALSTACK_ROOT = BUILD / "localstack-root"
 KINESIS_LOCAL_VERSION = "0.5.2"  # the version localstack-core 2026.3.0 asks for
-LOCALSTACK_SERVICES = "dynamodb,dynamodbstreams,kinesis,ses,kms,sns,cloudformation,sts,iam,cloudwatch,sqs"
+LOCALSTACK_SERVICES = ("dynamodb,dynamodbstreams,kinesis,ses,kms,sns,cloudformation,sts,iam,"
+                       # what `chalice deploy` and infra.finish_deploy create (tests/test_chalice_deploy.py)
+                       "lambda,apigateway,sqs,logs,events,cloudwatch")
 
 sys.path.insert(0, str(PROJECT))
 from localdev.isolated import IsolatedServer  # noqa: E402
@@ -150,10 +155,26 @@ def _prepare_localstack_root() -> None:
     if not (kinesis / "node_modules" / "kinesis-local").exists():
         subprocess.run(["npm", "install", "--prefix", str(kinesis), "--no-audit", "--no-fund", "--silent",
                         f"kinesis-local@{KINESIS_LOCAL_VERSION}"], check=True)
+    start_scripts = LOCALSTACK_ROOT / "etc" / "localstack" / "init" / "start.d"
+    start_scripts.mkdir(parents=True, exist_ok=True)
+    (start_scripts / "lambda_without_docker.py").write_text(LAMBDA_WITHOUT_DOCKER)
     # Each start is a fresh, empty LocalStack: no state from an earlier run.
     for folder in ("tmp", "volume"):
         shutil.rmtree(LOCALSTACK_ROOT / folder, ignore_errors=True)
         (LOCALSTACK_ROOT / folder).mkdir(parents=True)
+
+
+# Run by LocalStack as it starts, in its own process (init hooks: $FILESYSTEM_ROOT/etc/localstack/init).
+LAMBDA_WITHOUT_DOCKER = """\
+from localstack.services.lambda_.invocation.docker_runtime_executor import DockerRuntimeExecutor
+
+
+def _prepare_version(cls, function_version):
+    pass  # no image to pull nor runtime binary to fetch: the function becomes Active, not Failed
+
+
+DockerRuntimeExecutor.prepare_version = classmethod(_prepare_version)
+"""
 
 
 def _build_stand_in_agent(jar: Path) -> None:

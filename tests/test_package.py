@@ -115,8 +115,18 @@ def test_generated_template_wires_runtime_throttling_and_the_outbox_stream(packa
     assert variables["APNS_PLATFORM_APPLICATION_ARN"] == {"Ref": "ApnsPlatformApplicationArn"}
     assert variables["TABLE_NAME"] == "mfa-dev"   # merged into Chalice's own, not replacing them
     assert resources["OutboxDelivery"]["Properties"]["Handler"] == "app.outbox_delivery"
-    stream = resources["OutboxDelivery"]["Properties"]["Events"]["OutboxStream"]
+    events = resources["OutboxDelivery"]["Properties"]["Events"]
+    assert list(events) == ["OutboxDeliveryDynamodbEventSource"]
+    stream = events["OutboxDeliveryDynamodbEventSource"]
     assert stream["Type"] == "DynamoDB"
+    # The same filter as after `chalice deploy` (infra.finish_deploy), and the same dead-letter queue.
+    from infra.finish_deploy import OUTBOX_RETRIES, outbox_filter
+
+    assert stream["Properties"]["FilterCriteria"] == outbox_filter()
+    assert OUTBOX_RETRIES.items() <= stream["Properties"].items()
+    assert stream["Properties"]["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::ImportValue": {"Fn::Sub": "mfa-${Stage}-outbox-dead-letters-arn"}}
+    assert "OUTBOX_DEAD_LETTER_QUEUE_URL" in variables
     throttling = resources["RestAPI"]["Properties"]["MethodSettings"][0]
     assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(throttling)
     unknown_path = resources["UnknownPathResponse"]["Properties"]
@@ -184,7 +194,7 @@ def test_stage_policy_files_are_generated_from_the_template():
 def test_stage_config():
     config = json.loads((PROJECT / ".chalice" / "config.json").read_text())
     assert config["autogen_policy"] is False
-    assert set(config["stages"]) == {"local", "dev", "prod"}
+    assert set(config["stages"]) == {"local", "local-e2e", "dev", "prod"}
     for stage, settings in config["stages"].items():
         env = settings["environment_variables"]
         assert env["STAGE"] == stage and env["TABLE_NAME"] == f"mfa-{stage}"
@@ -205,3 +215,21 @@ def test_the_stateful_template_also_merges_into_one_stack(tmp_path):
     cfn_lint = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
     result = subprocess.run([cfn_lint, str(tmp_path / "out" / "sam.json")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_a_stage_that_names_its_stream_still_packages_one_mapping(tmp_path):
+    """After `make infra` the stage's environment names the stream (OUTBOX_STREAM_ARN), so app.py
+    declares Chalice's own mapping: infra/app.json's event has Chalice's name for it and replaces
+    it (the stream exported by the stateful stack, the filter, the dead-letter queue)."""
+    chalice = os.path.join(os.path.dirname(sys.executable), "chalice")
+    stream = "arn:aws:dynamodb:us-east-1:123456789012:table/mfa-dev/stream/2026-01-01T00:00:00.000"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "OUTBOX_STREAM_ARN": stream}
+    subprocess.run([chalice, "package", "--stage", "dev", "--merge-template", "infra/app.json",
+                    str(tmp_path / "out")], cwd=PROJECT, env=env, check=True, capture_output=True)
+    template = json.loads((tmp_path / "out" / "sam.json").read_text())
+    events = template["Resources"]["OutboxDelivery"]["Properties"]["Events"]
+    assert list(events) == ["OutboxDeliveryDynamodbEventSource"]
+    assert events["OutboxDeliveryDynamodbEventSource"]["Properties"]["Stream"] == {
+        "Fn::ImportValue": {"Fn::Sub": "mfa-${Stage}-table-stream"}}
+    assert [name for name, resource in template["Resources"].items()
+            if resource["Type"] == "AWS::Lambda::EventSourceMapping"] == []
