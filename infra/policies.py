@@ -36,11 +36,37 @@ _EMAIL = {
     "Resource": "arn:aws:ses:*:*:identity/${SenderDomain}",
 }
 
+_NOTICES = {
+    # Only the outbox's items: the notice it claims, sends and removes, nothing of the accounts.
+    "Sid": "Notices",
+    "Effect": "Allow",
+    "Action": ["dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+    "Resource": _TABLE,
+    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["OUTBOX#*"]}},
+}
+# A notice's link is sealed under a data key (chalicelib/ledger/secrets.py): the function reads
+# the wrapped data key once per container and unwraps it with the stage's key.
+_DATA_KEYS = {
+    "Sid": "DataKeys",
+    "Effect": "Allow",
+    "Action": ["dynamodb:GetItem"],
+    "Resource": _TABLE,
+    "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["DATAKEY"]}},
+}
+_UNWRAP_DATA_KEY = {
+    "Sid": "SecretsKey",
+    "Effect": "Allow",
+    "Action": ["kms:Decrypt"],
+    "Resource": "arn:aws:kms:*:*:key/*",
+    "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/mfa-${Stage}"}},
+}
+
 # Statements that Lambda uses with the function's role, not its code: tests/test_iam.py does
 # not look for them among the recorded calls (it checks each is where it belongs).
 RUNTIME_STATEMENTS = {
     "Logs": "every function's log group (the Lambda runtime writes it)",
     "TableStream": "the event source mapping reads the table's stream with the consumer's role",
+    "DeadLetters": "the event source mapping sends a batch it gave up on to the dead-letter queue",
 }
 
 FUNCTIONS = {
@@ -56,7 +82,7 @@ FUNCTIONS = {
         {
             "Sid": "SecretsKey",
             "Effect": "Allow",
-            "Action": ["kms:Encrypt", "kms:Decrypt"],
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
             "Resource": "arn:aws:kms:*:*:key/*",
             "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/mfa-${Stage}"}},
         },
@@ -88,16 +114,7 @@ FUNCTIONS = {
         _EMAIL,
         _LOGS,
     ],
-    "outbox_delivery": [
-        {
-            # Only the outbox's items: the notice it sends and removes, nothing of the accounts.
-            "Sid": "Notices",
-            "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:DeleteItem"],
-            "Resource": _TABLE,
-            "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["OUTBOX#*"]}},
-        },
-        _EMAIL,
+    "outbox_delivery": [_NOTICES, _DATA_KEYS, _UNWRAP_DATA_KEY, _EMAIL,
         {
             "Sid": "TableStream",
             "Effect": "Allow",
@@ -105,7 +122,24 @@ FUNCTIONS = {
                        "dynamodb:ListStreams"],
             "Resource": _TABLE + "/stream/*",
         },
+        {
+            # The event source mapping's on-failure destination: a batch it gave up on.
+            "Sid": "DeadLetters",
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage"],
+            "Resource": "arn:aws:sqs:*:*:mfa-${Stage}-outbox-dead-letters",
+        },
         _LOGS,
+    ],
+    "outbox_sweeper": [
+        {
+            # The pending notices, listed by their outbox partitions of the index.
+            "Sid": "PendingNotices",
+            "Effect": "Allow",
+            "Action": ["dynamodb:Query"],
+            "Resource": _TABLE + "/index/GSI1",
+        },
+        _NOTICES, _DATA_KEYS, _UNWRAP_DATA_KEY, _EMAIL, _LOGS,
     ],
 }
 
