@@ -34,6 +34,7 @@ pytestmark = pytest.mark.xdist_group("localstack")
 STAGE = "local-e2e"
 API_FUNCTION = f"mfa-service-{STAGE}"
 OUTBOX_FUNCTION = f"mfa-service-{STAGE}-outbox_delivery"
+SWEEPER_FUNCTION = f"mfa-service-{STAGE}-outbox_sweeper"
 CHALICE = os.path.join(os.path.dirname(sys.executable), "chalice")
 
 
@@ -108,7 +109,7 @@ def test_outbox_filter_lets_through_only_new_notices():
     from infra.finish_deploy import outbox_filter
 
     pattern = outbox_filter()["Filters"][0]["Pattern"]
-    item = store.op_put_notice("n1", {"to": "a@example.com"})["Put"]["Item"]
+    item = store.op_put_notice("0123456789abcdef0123456789abcdef", {"to": "a@example.com", "created_at": 0})["Put"]["Item"]
     notice_keys = {"PK": item["PK"], "SK": item["SK"]}
     assert _matches(pattern, {"eventName": "INSERT", "dynamodb": {"Keys": notice_keys}})
     assert not _matches(pattern, {"eventName": "REMOVE", "dynamodb": {"Keys": notice_keys}})
@@ -162,8 +163,10 @@ def test_rest_api_serves_every_route(deployed, aws):
 
 def test_lambdas_have_the_stages_environment_and_role(deployed, aws, project):
     lambda_client, iam = aws("lambda"), aws("iam")
-    policy = json.loads((project / ".chalice" / "policy-local-e2e.json").read_text())
-    for name, handler in ((API_FUNCTION, "app.app"), (OUTBOX_FUNCTION, "app.outbox_delivery")):
+    for name, handler, policy_file in ((API_FUNCTION, "app.app", "policy-local-e2e.json"),
+                                       (OUTBOX_FUNCTION, "app.outbox_delivery", "policy-local-e2e-outbox_delivery.json"),
+                                       (SWEEPER_FUNCTION, "app.outbox_sweeper", "policy-local-e2e-outbox_sweeper.json")):
+        policy = json.loads((project / ".chalice" / policy_file).read_text())
         function = lambda_client.get_function_configuration(FunctionName=name)
         assert function["State"] == "Active"
         assert (function["Runtime"], function["Handler"]) == ("python3.12", handler)
@@ -232,7 +235,7 @@ def _stream_records(aws, stream_arn: str, until) -> list[dict]:
 INVOKE_OUTBOX = """
 import json, sys
 import app
-assert [source.name for source in app.app.event_sources] == ["outbox_delivery"], app.app.event_sources
+assert [source.name for source in app.app.event_sources if type(source).__name__ == "DynamoDBEventConfig"] == ["outbox_delivery"]
 print(json.dumps(app.outbox_delivery(json.load(sys.stdin), None)))
 """
 
@@ -283,7 +286,8 @@ def test_handlers_in_process_with_the_deployed_environment(deployed, aws, aws_en
     event = {"Records": passed}
     assert _invoke_outbox(aws, aws_env, project, event)["delivered"] >= 1
     assert _invoke_outbox(aws, aws_env, project, event) == {"delivered": 0}, "a redelivered batch mails nothing twice"
-    assert store.get_notice(notice_id) is None
+    now = int(time.time())
+    assert store.claim_notice(notice_id, "after-delivery", now, now + 60) is None, "delivered, so gone"
     with urllib.request.urlopen(aws_env["AWS_ENDPOINT_URL"] + "/_aws/ses", timeout=5) as response:
         sent = json.load(response)["messages"]
     assert any("ops@example.com" in message.get("RawData", "") and "method was added" in message.get("RawData", "")

@@ -225,6 +225,7 @@ def test_ops_rotate_then_reencrypt_seals_everything_under_the_new_key_once(alice
     connection = connections.add_oidc(name="Okta", domains=["example.org"], issuer=UNREACHABLE_ISSUER,
                                       client_id="abc", client_secret="s3cret", operator_arn="arn:aws:iam::1:user/op")
     old = store.get_current_data_key()["key_id"]
+    capsys.readouterr()  # the requests above logged their own lines
     assert keys.main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status == {"current": old, "legacy": 1,
