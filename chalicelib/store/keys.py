@@ -42,6 +42,8 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   CLI login        DEVICECODE#<sha256>     DEVICECODE          10 min (RFC 8628 device authorization)
   CLI user code    USERCODE#<code>         USERCODE            10 min, points at its device code
   rate limit       LIMIT#<scope>#<key>     WINDOW#<start>      end of the window
+  (one shard of a  LIMIT#<scope>/<n>#<key> WINDOW#<start>      end of the window
+   busy one)
   WebAuthn lookup  CREDENTIAL#<sha256(id)> CREDENTIAL          none: credential id -> account and method
   push pairing     PAIRING#<sha256(code)>  PAIRING             10 min, single use: code -> pending push method
   push device      DEVICE#<device_id>      DEVICE              until confirmed (as its pairing); then none
@@ -110,8 +112,10 @@ def _user_code_key(user_code: str) -> dict:
     return {"PK": f"USERCODE#{user_code}", "SK": "USERCODE"}
 
 
-def _limit_key(scope: str, key: str, window_start: int) -> dict:
-    return {"PK": f"LIMIT#{scope}#{key}", "SK": f"WINDOW#{window_start}"}
+def _limit_key(scope: str, key: str, window_start: int, shard: int | None = None) -> dict:
+    # A shard is its own partition key, so a busy counter's writes spread over partitions.
+    counter = scope if shard is None else f"{scope}/{shard}"
+    return {"PK": f"LIMIT#{counter}#{key}", "SK": f"WINDOW#{window_start}"}
 
 
 def _credential_key(credential_id: bytes) -> dict:
