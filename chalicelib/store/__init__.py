@@ -134,6 +134,7 @@ from chalicelib.store.sessions import (
     was_revoked,
 )
 from chalicelib.store.sso import (
+    delete_enforced_copies,
     get_account_and_domain,
     get_connection,
     get_domain,
@@ -146,6 +147,7 @@ from chalicelib.store.sso import (
     ops_delete_connection,
     ops_set_enforced,
     op_put_request,
+    put_enforced_copies,
     use_request,
 )
 from chalicelib.store.support import (

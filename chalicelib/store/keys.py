@@ -53,6 +53,8 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
                    GSI1: SSOCONNECTIONS    GSI1: <connection_id>
   its changes      SSO#<connection_id>     EVENT#<ms>#<id>     400 days (who changed it, with which identity)
   SSO domain       SSODOMAIN#<domain>      SSODOMAIN           none: domain -> its connection, `enforced`
+  its enforcement  SSOENFORCED#<n>#<domain>  SSOENFORCED     none: one of DOMAIN_CHECK_COPIES copies, only
+                                                               while the domain is enforced (store/sso.py)
   SSO request      SSOREQUEST#<id>         SSOREQUEST          10 min, single use: an OIDC state or a SAML
                                                                AuthnRequest id, bound to one browser
   SAML assertion   SSOASSERTION#<sha256>   SSOASSERTION        the assertion's own expiry: its id, used once
@@ -276,6 +278,10 @@ def _sso_connection_event_key(connection_id: str, at_ms: int, event_id: str) -> 
 
 def _sso_domain_key(domain: str) -> dict:
     return {"PK": f"SSODOMAIN#{domain}", "SK": "SSODOMAIN"}
+
+
+def _sso_enforced_copy_key(domain: str, copy: int) -> dict:
+    return {"PK": f"SSOENFORCED#{copy}#{domain}", "SK": "SSOENFORCED"}
 
 
 def _sso_request_key(request_id: str) -> dict:
