@@ -2,7 +2,8 @@
 write counted per item (a botocore hook on the app's client). An item every login writes (a hot
 key: a global counter, the per-IP counter of a NAT, the email domain's SSO check) takes one
 write per login; spread over copies or shards, no item takes more than its share: what one
-login's own busiest item takes, or its part of the logins."""
+login's own busiest item takes, or its part of the logins. And sharded limits stay limits:
+never more than allowed in total, each hit given back where it was counted."""
 import collections
 import itertools
 import math
@@ -134,3 +135,31 @@ def test_a_sharded_limit_never_allows_more_than_the_limit(monkeypatch):
         assert all(h.limit * shards <= limit and h.limit <= per_shard for h in picked)
         # Each shard allows at least its part less one, so the total is short by < shards.
         assert all(h.limit * shards > limit - shards for h in picked)
+
+
+@pytest.fixture
+def shards_in_turn(monkeypatch):
+    """Sharded limits pick their shards in turn (0, 1, 2, 0, ...; a turn per number of shards),
+    not at random: a hit counted or given back on the wrong shard then shows every run."""
+    from chalicelib.ledger import limits
+
+    turns = collections.defaultdict(itertools.count)
+    monkeypatch.setattr(limits, "random_below", lambda n: next(turns[n]) % n)
+
+
+def test_a_sharded_per_ip_limit_is_exact_when_its_shards_fill_evenly(api, shards_in_turn, monkeypatch):
+    settings(monkeypatch, LOGIN_LIMIT_PER_IP=4, LIMIT_HITS_PER_SHARD=2)   # 2 shards of 2
+    for n in range(4):
+        assert api.post("/v1/login", {"email": f"user{n}@example.com", "password": "x" * 12}).status_code == 401
+    assert api.post("/v1/login", {"email": "other@example.com", "password": "x" * 12}).status_code == 429
+
+
+def test_found_user_codes_give_their_hit_back_to_the_shard_it_was_counted_on(alice, api, cli, shards_in_turn,
+                                                                             monkeypatch):
+    settings(monkeypatch, USER_CODE_MISS_LIMIT_GLOBAL=3, LIMIT_HITS_PER_SHARD=1)   # 3 shards of 1
+    live = cli.post("/v1/cli/logins", {"client_name": "x"}, browser=False).json["user_code"]
+    for _ in range(4):   # round the shards and onto the first again: each found code gave its hit back
+        assert api.get(f"/v1/cli/logins/{live}").status_code == 200
+    for _ in range(3):
+        assert api.get("/v1/cli/logins/BBBB-BBBB").status_code == 404
+    assert api.get(f"/v1/cli/logins/{live}").status_code == 429   # every shard spent
