@@ -75,6 +75,12 @@ class WritesPerItem:
         self.counts.clear()
 
 
+def picked_in_turn():
+    """In place of clock.random_below: 0, 1, 2, ... in turn, a turn per number of choices."""
+    turns = collections.defaultdict(itertools.count)
+    return lambda n: next(turns[n]) % n
+
+
 def settings(monkeypatch, **values) -> None:
     from chalicelib.config import get_settings
 
@@ -94,7 +100,7 @@ def test_parallel_logins_from_one_nat_take_no_more_writes_on_any_item_than_one_l
     people = [Person(make_client(), clock, f"user{i}@example.com").onboard() for i in range(LOGINS + 1)]
     # The service picks a shard or a copy at random; in turn here, so that the shares are exact.
     for module in (limits, sso):
-        monkeypatch.setattr(module, "random_below", lambda n, in_turn=itertools.count(): next(in_turn) % n)
+        monkeypatch.setattr(module, "random_below", picked_in_turn())
     writes = WritesPerItem()
 
     assert people[0].login().status_code == 200
@@ -143,8 +149,7 @@ def shards_in_turn(monkeypatch):
     not at random: a hit counted or given back on the wrong shard then shows every run."""
     from chalicelib.ledger import limits
 
-    turns = collections.defaultdict(itertools.count)
-    monkeypatch.setattr(limits, "random_below", lambda n: next(turns[n]) % n)
+    monkeypatch.setattr(limits, "random_below", picked_in_turn())
 
 
 def test_a_sharded_per_ip_limit_is_exact_when_its_shards_fill_evenly(api, shards_in_turn, monkeypatch):
