@@ -1,6 +1,6 @@
 """`make load` (load/): Locust in its own venv (build/load-venv, made by the target from
-load/requirements.txt on its first run, about 20 s), driving logins (password + TOTP) from two
-users for a few seconds against the served API on DynamoDB Local."""
+load/requirements.txt on its first run: 15 s of CPU, up to 2 minutes), driving logins
+(password + TOTP) from two users for a few seconds against the served API on DynamoDB Local."""
 import csv
 import json
 import subprocess
