@@ -2,7 +2,7 @@
 frontend sends them (Origin, X-Requested-With, the __Host- cookies). Run by `make load`
 (load/README.md); Locust prints its live table every 2 s, and this file a summary at the end.
 
-Accounts: `--accounts FILE` (a CSV: email,password,totp_secret, for a deployed stage), or
+Accounts: `--accounts FILE` (a CSV: email,password,totp_secret[,used_step], for a deployed stage), or
 `--create-accounts N`: made on a local stage through the public API (sign-up, the link from
 /_dev/mailbox, the password step, TOTP enrolment). A TOTP code is good once per 30 s step and
 method (the service takes the previous, current and next step's), so an account logs in about
@@ -56,7 +56,7 @@ class Account:
 
 
 class AccountPool:
-    """Accounts not in use; one is taken only when its code of the current step is unused."""
+    """Accounts not in use; one is taken only when the service would take a code it has not used."""
 
     def __init__(self):
         self.free: list[Account] = []
