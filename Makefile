@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Two test workers (the suite's target machine has 2 cores); files that start LocalStack share one.
 TEST_WORKERS ?= 2
 
-.PHONY: run test bench mutants routes servers package infra venv clean
+.PHONY: run test bench load mutants routes servers package infra venv clean
 STAGE ?= dev
 PACKAGE_DIR := build/package/$(STAGE)
 
@@ -61,6 +61,26 @@ infra: venv
 bench: venv
 	$(VENV)/bin/python bench/round_trips.py
 	$(VENV)/bin/python bench/password_timing.py
+
+# Load test of a stage with Locust in its own venv (load/README.md): URL, USERS, DURATION; the
+# accounts from ACCOUNTS (a CSV of email,password,totp_secret) or CREATE of them made on a
+# local stage. ORIGIN (default URL), SUMMARY (a JSON file), SAVE_ACCOUNTS (the created ones).
+LOAD_VENV ?= build/load-venv
+USERS ?= 10
+DURATION ?= 1m
+$(LOAD_VENV)/.installed: load/requirements.txt
+	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found"; exit 1; }
+	test -x $(LOAD_VENV)/bin/python || $(PYTHON312) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install --quiet --disable-pip-version-check -r load/requirements.txt
+	touch $@
+
+load: $(LOAD_VENV)/.installed
+	@test -n "$(URL)" || { echo "set URL to the stage's API (e.g. URL=http://127.0.0.1:8000)"; exit 1; }
+	$(LOAD_VENV)/bin/locust -f load/locustfile.py --headless --host $(URL) --users $(USERS) \
+		--spawn-rate $(USERS) --run-time $(DURATION) --stop-timeout 10 \
+		$(if $(ACCOUNTS),--accounts $(ACCOUNTS),--create-accounts $(or $(CREATE),$(shell echo $$(( 2 * $(USERS) ))))) \
+		$(if $(ORIGIN),--origin $(ORIGIN)) $(if $(SUMMARY),--summary-file $(SUMMARY)) \
+		$(if $(SAVE_ACCOUNTS),--save-accounts $(SAVE_ACCOUNTS))
 
 # Each security condition broken in turn in a throwaway copy: its tests must fail in every run.
 mutants: venv

@@ -99,15 +99,20 @@ class Settings(BaseModel):
     cli_login_seconds: int = 600
     cli_poll_interval_seconds: int = 5
     # CLI login starts per IP, and user-code guesses (lookups and decisions) per IP, per fixed
-    # window. In total, lookups of codes that do not exist (misses) are limited across
-    # `user_code_miss_shards` counters: a correct code costs no budget, so spending it takes
+    # window. In total, lookups of codes that do not exist (misses) are limited service-wide
+    # (a sharded counter): a correct code costs no budget, so spending it takes
     # USER_CODE_MISS_LIMIT_GLOBAL / USER_CODE_LIMIT_PER_IP addresses per window (5,000), and
     # 100,000 guesses among 20^8 codes find a live one about once in 250,000 windows.
     user_code_window_seconds: int = 600
     cli_login_start_limit_per_ip: int = 20
     user_code_limit_per_ip: int = 20
     user_code_miss_limit_global: int = 100_000
-    user_code_miss_shards: int = 10
+    # A rate limit above this many hits per window is counted on ceil(limit / this) items
+    # (shards) of floor(limit / shards) hits each, one picked at random per hit: no item of a
+    # busy counter (a NAT's per-IP count, the global user-code budget) takes more writes per
+    # window than DynamoDB lets one item take in a second (1,000 WCU; a hit in a transaction
+    # costs 2), and the total never exceeds the limit (docs/scaling.md).
+    limit_hits_per_shard: int = 500
 
     # Push approval: SNS platform applications per stage (APNs for iOS, FCM for Android).
     apns_platform_application_arn: str = ""

@@ -181,7 +181,7 @@ def settings(monkeypatch, **values) -> None:
 
 
 def test_misses_spend_the_global_budget_and_then_no_code_is_found(alice, api, cli, monkeypatch):
-    settings(monkeypatch, USER_CODE_MISS_LIMIT_GLOBAL=3, USER_CODE_MISS_SHARDS=1)
+    settings(monkeypatch, USER_CODE_MISS_LIMIT_GLOBAL=3)
     live = start(cli)["user_code"]
     for _ in range(3):
         assert api.get("/v1/cli/logins/BBBB-BBBB").status_code == 404
@@ -191,7 +191,7 @@ def test_misses_spend_the_global_budget_and_then_no_code_is_found(alice, api, cl
 
 
 def test_a_code_that_exists_spends_none_of_the_global_budget(alice, api, cli, monkeypatch):
-    settings(monkeypatch, USER_CODE_MISS_LIMIT_GLOBAL=3, USER_CODE_MISS_SHARDS=1)
+    settings(monkeypatch, USER_CODE_MISS_LIMIT_GLOBAL=3)
     live = start(cli)["user_code"]
     for _ in range(5):
         assert api.get(f"/v1/cli/logins/{live}").status_code == 200

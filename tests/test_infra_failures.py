@@ -304,7 +304,7 @@ def test_a_failed_user_code_lookup_spends_no_budget(alice, api, cli, faults, mon
     from chalicelib.config import get_settings
 
     # One lookup in all, and one from this IP.
-    for name in ("USER_CODE_MISS_LIMIT_GLOBAL", "USER_CODE_MISS_SHARDS", "USER_CODE_LIMIT_PER_IP"):
+    for name in ("USER_CODE_MISS_LIMIT_GLOBAL", "USER_CODE_LIMIT_PER_IP"):
         monkeypatch.setenv(name, "1")
     get_settings.cache_clear()
     live = start_cli_login(cli)["user_code"]

@@ -1,17 +1,39 @@
 """Fixed-window rate limits kept in DynamoDB, checked by the same conditional writes that
-count them (so they hold across Lambda containers and under concurrency)."""
+count them (so they hold across Lambda containers and under concurrency). A limit is given
+as (scope, key, hits allowed per window); a large one is counted on shards (Hit)."""
 import logging
+from typing import NamedTuple
 
 from chalicelib import aws, errors, store
-from chalicelib.clock import now_s
+from chalicelib.clock import now_s, random_below
+from chalicelib.config import get_settings
 
 log = logging.getLogger(__name__)
+
+
+class Hit(NamedTuple):
+    """Where one hit of a limit is counted: its counter, or one shard of it (`shard` not
+    None), and the hits that item allows."""
+    scope: str
+    key: str
+    shard: int | None
+    limit: int
+
+
+def hit(scope: str, key: str, limit: int) -> Hit:
+    """A limit over `limit_hits_per_shard` is split over shards, each allowed the floor of its
+    part: the total stays within the limit (a hit refused while another shard has room errs
+    on the safe side), and no item takes more writes than one can in a second."""
+    shards = -(-limit // get_settings().limit_hits_per_shard)
+    if shards <= 1:
+        return Hit(scope, key, None, limit)
+    return Hit(scope, key, random_below(shards), limit // shards)
 
 
 def counters(window: int, *limits: tuple[str, str, int]) -> list[dict]:
     """Transaction parts counting one hit for each (scope, key, limit)."""
     n = now_s()
-    return [store.op_count_hit(scope, key, n, window, limit) for scope, key, limit in limits]
+    return [store.op_count_hit(h.scope, h.key, n, window, h.limit, h.shard) for h in (hit(*lim) for lim in limits)]
 
 
 def limited(window: int) -> errors.ApiError:
@@ -23,11 +45,18 @@ class Counted:
     counted:`), they are given back when what they were counted for ends in an outage or a
     busy store: not the person's doing, so it does not bring them nearer a 429."""
 
-    def __init__(self, window: int, at: int, limits: tuple[tuple[str, str, int], ...]):
-        self.window, self.at, self.limits = window, at, limits
+    def __init__(self, window: int, at: int, hits: tuple[Hit, ...]):
+        self.window, self.at, self.hits = window, at, hits
 
     def refund(self) -> None:
-        refund_quietly(self.window, self.at, *((scope, key) for scope, key, _ in self.limits))
+        refund_quietly(self.window, self.at, *self.hits)
+
+    def give_back(self, scope: str) -> "Counted":
+        """Take back the hit of `scope` (it turned out not to count: a lookup that found its
+        code); the others stay counted, as the Counted returned."""
+        for given in (h for h in self.hits if h.scope == scope):
+            store.refund_hit(given.scope, given.key, self.at, self.window, given.shard)
+        return Counted(self.window, self.at, tuple(h for h in self.hits if h.scope != scope))
 
     def __enter__(self) -> "Counted":
         return self
@@ -46,11 +75,12 @@ def not_the_persons(error: BaseException) -> bool:
 def enforce(window: int, *limits: tuple[str, str, int]) -> Counted:
     """Count the hits on their own; 429 rate_limited when any limit is reached."""
     at = now_s()
+    hits = tuple(hit(*limit) for limit in limits)
     try:
-        store.transact([store.op_count_hit(scope, key, at, window, limit) for scope, key, limit in limits])
+        store.transact([store.op_count_hit(h.scope, h.key, at, window, h.limit, h.shard) for h in hits])
     except store.ConditionFailed:
         raise limited(window) from None
-    return Counted(window, at, limits)
+    return Counted(window, at, hits)
 
 
 def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read) -> tuple[object, Counted]:
@@ -71,18 +101,13 @@ def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read) -
         return result, counting.result()
 
 
-def refund(window: int, counted_at: int, scope: str, key: str) -> None:
-    """Take back a hit that turned out not to count (e.g. a lookup that found its code)."""
-    store.refund_hit(scope, key, counted_at, window)
-
-
-def refund_quietly(window: int, counted_at: int, *hits: tuple[str, str]) -> None:
-    """Take back hits (scope, key) for a request that failed on an outage, not on its input:
-    best effort, as the same outage may refuse these writes (the hits then stay counted)."""
-    for scope, key in hits:
+def refund_quietly(window: int, counted_at: int, *hits: Hit) -> None:
+    """Take back hits for a request that failed on an outage, not on its input: best effort,
+    as the same outage may refuse these writes (the hits then stay counted)."""
+    for given in hits:
         try:
-            store.refund_hit(scope, key, counted_at, window)
+            store.refund_hit(given.scope, given.key, counted_at, window, given.shard)
         except Exception as error:
             if not not_the_persons(error):
                 raise
-            log.warning("hit of %s not refunded", scope, exc_info=True)
+            log.warning("hit of %s not refunded", given.scope, exc_info=True)

@@ -5,7 +5,7 @@ with MFA in the browser, looks the user code up and approves or denies it; the C
 token endpoint and, once approved, gets a 30-day CLI session exactly once.
 """
 from chalicelib import crypto, errors, store
-from chalicelib.clock import now_s, random_below, random_string, random_token
+from chalicelib.clock import now_s, random_string, random_token
 from chalicelib.config import get_settings
 from chalicelib.ledger import limits
 from chalicelib.ledger.change import Change
@@ -63,24 +63,22 @@ def start(client_name: str, client: Client) -> dict:
 
 
 def _find(user_code: str, client: Client) -> tuple[dict, limits.Counted]:
-    """Every lookup or decision counts per IP; each also takes one miss from a shard of the
+    """Every lookup or decision counts per IP; each also takes one miss from the (sharded)
     service-wide budget before the code is read, given back when the code exists: so
     guesses are bounded in total, a live code once the budget is spent included, while
     people who type their code spend none of it. A lookup that fails (an outage) looked
     nothing up: both hits are given back. Also returns the per-IP hit, for a decision that
     AWS then fails to record to give back."""
     s = get_settings()
-    shard = f"shard-{random_below(s.user_code_miss_shards)}"
-    per_ip = ("user-code-ip", client.ip_or_unknown, s.user_code_limit_per_ip)
-    counted = limits.enforce(s.user_code_window_seconds, per_ip, (
-        "user-code-misses", shard, max(1, s.user_code_miss_limit_global // s.user_code_miss_shards)))
+    counted = limits.enforce(s.user_code_window_seconds,
+                             ("user-code-ip", client.ip_or_unknown, s.user_code_limit_per_ip),
+                             ("user-code-misses", "all", s.user_code_miss_limit_global))
     normalised = normalise_user_code(user_code)
     with counted:
         login = store.get_cli_login_by_user_code(normalised, now_s()) if normalised else None
     if login is None:
         raise errors.user_code_not_found()
-    limits.refund(counted.window, counted.at, "user-code-misses", shard)
-    return login, limits.Counted(counted.window, counted.at, (per_ip,))
+    return login, counted.give_back("user-code-misses")
 
 
 def describe(user_code: str, client: Client) -> dict:

@@ -151,6 +151,7 @@ from chalicelib.store.sessions import (
     was_revoked,
 )
 from chalicelib.store.sso import (
+    delete_enforced_copies,
     get_account_and_domain,
     get_connection,
     get_domain,
@@ -163,6 +164,7 @@ from chalicelib.store.sso import (
     ops_delete_connection,
     ops_set_enforced,
     op_put_request,
+    put_enforced_copies,
     replace_connection_secret,
     use_request,
 )

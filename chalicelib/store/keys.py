@@ -45,6 +45,8 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
   CLI login        DEVICECODE#<sha256>     DEVICECODE          10 min (RFC 8628 device authorization)
   CLI user code    USERCODE#<code>         USERCODE            10 min, points at its device code
   rate limit       LIMIT#<scope>#<key>     WINDOW#<start>      end of the window
+  (one shard of a  LIMIT#<scope>/<n>#<key> WINDOW#<start>      end of the window
+   busy one)
   WebAuthn lookup  CREDENTIAL#<sha256(id)> CREDENTIAL          none: credential id -> account and method
   push pairing     PAIRING#<sha256(code)>  PAIRING             10 min, single use: code -> pending push method
   push device      DEVICE#<device_id>      DEVICE              until confirmed (as its pairing); then none
@@ -54,6 +56,8 @@ Layout (PK/SK strings, one generic index GSI1); TTL is the `expires_at` the item
                    GSI1: SSOCONNECTIONS    GSI1: <connection_id>
   its changes      SSO#<connection_id>     EVENT#<ms>#<id>     400 days (who changed it, with which identity)
   SSO domain       SSODOMAIN#<domain>      SSODOMAIN           none: domain -> its connection, `enforced`
+  its enforcement  SSOENFORCED#<n>#<domain>  SSOENFORCED     none: one of DOMAIN_CHECK_COPIES copies, only
+                                                               while the domain is enforced (store/sso.py)
   SSO request      SSOREQUEST#<id>         SSOREQUEST          10 min, single use: an OIDC state or a SAML
                                                                AuthnRequest id, bound to one browser
   SAML assertion   SSOASSERTION#<sha256>   SSOASSERTION        the assertion's own expiry: its id, used once
@@ -117,8 +121,10 @@ def _user_code_key(user_code: str) -> dict:
     return {"PK": f"USERCODE#{user_code}", "SK": "USERCODE"}
 
 
-def _limit_key(scope: str, key: str, window_start: int) -> dict:
-    return {"PK": f"LIMIT#{scope}#{key}", "SK": f"WINDOW#{window_start}"}
+def _limit_key(scope: str, key: str, window_start: int, shard: int | None = None) -> dict:
+    # A shard is its own partition key, so a busy counter's writes spread over partitions.
+    counter = scope if shard is None else f"{scope}/{shard}"
+    return {"PK": f"LIMIT#{counter}#{key}", "SK": f"WINDOW#{window_start}"}
 
 
 def _credential_key(credential_id: bytes) -> dict:
@@ -315,6 +321,10 @@ def _sso_connection_event_key(connection_id: str, at_ms: int, event_id: str) -> 
 
 def _sso_domain_key(domain: str) -> dict:
     return {"PK": f"SSODOMAIN#{domain}", "SK": "SSODOMAIN"}
+
+
+def _sso_enforced_copy_key(domain: str, copy: int) -> dict:
+    return {"PK": f"SSOENFORCED#{copy}#{domain}", "SK": "SSOENFORCED"}
 
 
 def _sso_request_key(request_id: str) -> dict:

@@ -4,20 +4,20 @@ from chalicelib.store.keys import _limit_key, _lockout_key, _method_key
 
 # ---------------------------------------------------------------- rate limits
 
-def op_count_hit(scope: str, key: str, now: int, window: int, limit: int) -> dict:
-    """Count one hit in the current fixed window of (scope, key); the transaction fails once
-    `limit` hits were counted there."""
+def op_count_hit(scope: str, key: str, now: int, window: int, limit: int, shard: int | None = None) -> dict:
+    """Count one hit in the current fixed window of (scope, key) (on one of its shards, for a
+    sharded counter); the transaction fails once `limit` hits were counted there."""
     start = now - now % window
-    return _op_update(_limit_key(scope, key[:200], start), "ADD hits :one SET expires_at = :end",
+    return _op_update(_limit_key(scope, key[:200], start, shard), "ADD hits :one SET expires_at = :end",
                       {":one": 1, ":end": start + window, ":limit": limit},
                       condition="attribute_not_exists(hits) OR hits < :limit")
 
 
-def refund_hit(scope: str, key: str, counted_at: int, window: int) -> None:
+def refund_hit(scope: str, key: str, counted_at: int, window: int, shard: int | None = None) -> None:
     """Take back one hit counted at `counted_at` (its window may be over: then nothing)."""
     start = counted_at - counted_at % window
     try:
-        _update(_limit_key(scope, key[:200], start), "ADD hits :minus", {":minus": -1, ":zero": 0},
+        _update(_limit_key(scope, key[:200], start, shard), "ADD hits :minus", {":minus": -1, ":zero": 0},
                 condition="hits > :zero")
     except ConditionFailed:
         pass

@@ -2,7 +2,9 @@
 log in and whether a password is still allowed), the single-use requests sent to identity
 providers, and the SAML assertion ids already used.
 """
+from chalicelib.clock import random_below
 from chalicelib.store.engine import (
+    _batch_delete,
     _get,
     _get_two,
     _op_check,
@@ -12,6 +14,7 @@ from chalicelib.store.engine import (
     _query,
     _replace_value,
     _update,
+    transact,
 )
 from chalicelib.store.keys import (
     GSI1,
@@ -22,8 +25,16 @@ from chalicelib.store.keys import (
     _sso_connection_index_key,
     _sso_connection_key,
     _sso_domain_key,
+    _sso_enforced_copy_key,
     _sso_request_key,
 )
+
+# An enforced domain is also written as this many copies, each its own partition: a password
+# login's session is issued on the condition that one copy, picked at random, is absent. The
+# domain's own item would otherwise take that check (2 write units) from every login of a big
+# domain (a company's, a mail provider's): 500 a second at most (docs/scaling.md). Changing the
+# number needs every enforced connection enforced again.
+DOMAIN_CHECK_COPIES = 16
 
 # ---------------------------------------------------------------- connections and domains
 
@@ -81,13 +92,26 @@ def ops_delete_connection(connection: dict) -> list[dict]:
 
 
 def op_domain_allows_passwords(domain: str) -> dict:
-    """Holds unless the domain's connection is enforced (checked in the transaction that
-    issues a password login's session, so enforcing it ends logins already half way)."""
-    return _op_check(_sso_domain_key(domain), "attribute_not_exists(PK) OR enforced = :false", {":false": False})
+    """Holds unless the domain is enforced (checked in the transaction that issues a password
+    login's session, so enforcing it ends logins already half way): on one of its copies."""
+    return _op_check(_sso_enforced_copy_key(domain, random_below(DOMAIN_CHECK_COPIES)), "attribute_not_exists(PK)")
 
 
 def op_put_connection_event(connection_id: str, event: dict) -> dict:
     return _op_put(_sso_connection_event_key(connection_id, event["at_ms"], event["event_id"]), event)
+
+
+def put_enforced_copies(connection: dict) -> None:
+    """Every copy of each domain's enforcement, before the connection says it is enforced."""
+    ops = [_op_put(_sso_enforced_copy_key(d, n), {"domain": d, "connection_id": connection["connection_id"]})
+           for d in connection["domains"] for n in range(DOMAIN_CHECK_COPIES)]
+    for start in range(0, len(ops), 100):   # a transaction's most
+        transact(ops[start:start + 100])
+
+
+def delete_enforced_copies(connection: dict) -> None:
+    """After the connection stopped being enforced (or is about to go)."""
+    _batch_delete([_sso_enforced_copy_key(d, n) for d in connection["domains"] for n in range(DOMAIN_CHECK_COPIES)])
 
 
 # ---------------------------------------------------------------- requests sent to identity providers

@@ -145,12 +145,20 @@ def set_enforced(connection_id: str, enforced: bool, operator_arn: str) -> dict:
     """Enforced: the domains' accounts can no longer log in with a password (their methods
     stay stored, unused); lifted, they can again."""
     connection = _existing(connection_id)
+    # The copies logins check (store/sso.py) say "enforced" before the connection does and
+    # stop after it stopped: a command that fails half way refuses more, never less, and
+    # running it again mends it.
+    if enforced:
+        store.put_enforced_copies(connection)
     try:
         store.transact([*store.ops_set_enforced(connection, enforced),
                         _event(connection_id, "sso_enforced" if enforced else "sso_enforcement_lifted",
                                operator_arn, domains=connection["domains"])])
     except store.ConditionFailed:
+        store.delete_enforced_copies(connection)   # removed meanwhile: nothing is enforced
         raise errors.sso_connection_not_found() from None
+    if not enforced:
+        store.delete_enforced_copies(connection)
     return {**public_view(connection), "enforced": enforced}
 
 
@@ -158,6 +166,7 @@ def remove(connection_id: str, operator_arn: str) -> dict:
     """Its domains log in with passwords again; accounts made by it stay (they can reset a
     password by email). Returns what was removed."""
     connection = _existing(connection_id)
+    store.delete_enforced_copies(connection)   # it allows passwords from now on
     try:
         store.transact([*store.ops_delete_connection(connection),
                         _event(connection_id, "sso_connection_removed", operator_arn, domains=connection["domains"])])
