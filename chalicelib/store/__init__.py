@@ -57,6 +57,19 @@ from chalicelib.store.data_keys import (
     list_data_keys,
     make_data_key_current,
 )
+from chalicelib.store.deletion import (
+    account_leftovers,
+    delete_items,
+    deletions_in_progress,
+    device_items,
+    email_token_items,
+    get_tombstone,
+    indexed_items,
+    op_account_is,
+    op_delete_account_item,
+    op_finish_tombstone,
+    op_put_tombstone,
+)
 from chalicelib.store.engine import Busy, ConditionFailed, transact
 from chalicelib.store.keys import GSI1, is_event_sort_key
 from chalicelib.store.limits import (
@@ -160,10 +173,10 @@ from chalicelib.store.sso import (
     op_domain_allows_passwords,
     op_put_connection,
     op_put_connection_event,
+    op_put_request,
     op_use_assertion,
     ops_delete_connection,
     ops_set_enforced,
-    op_put_request,
     put_enforced_copies,
     replace_connection_secret,
     use_request,
@@ -175,17 +188,4 @@ from chalicelib.store.support import (
     op_finish_reset,
     op_lift_lock,
     op_schedule_reset,
-)
-from chalicelib.store.deletion import (
-    account_leftovers,
-    delete_items,
-    deletions_in_progress,
-    device_items,
-    email_token_items,
-    get_tombstone,
-    indexed_items,
-    op_account_is,
-    op_delete_account_item,
-    op_finish_tombstone,
-    op_put_tombstone,
 )
