@@ -47,7 +47,7 @@ def main() -> None:
 
     rows = []
     rows_response = []
-    embedded_aws.serialise_dynamodb()
+    embedded_aws.adapt_moto()
     with mock_aws():
         push_settings = embedded_aws.provision(STAGE["TABLE_NAME"], STAGE["KMS_KEY_ID"], STAGE["MAIL_FROM"])
         for name, value in push_settings.items():
