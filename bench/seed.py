@@ -6,6 +6,7 @@ of accounts without thousands of argon2 hashes over HTTP.
 The environment must name the AWS to write to (AWS_ENDPOINT_URL..., TABLE_NAME, KMS_KEY_ID).
 """
 import base64
+from concurrent.futures import ThreadPoolExecutor
 
 PASSWORD = "correct horse battery staple 42"
 TOTP_SECRET = base64.b32encode(b"bench totp secret 20").decode()
@@ -23,6 +24,7 @@ def method_id_of(number: int) -> str:
 def seed_accounts(first: int, count: int, password_hash: str) -> None:
     """Accounts numbered first .. first + count - 1 (email_of, method_id_of)."""
     from chalicelib import aws, crypto, store
+    from chalicelib.store.accounts import op_create_account
     from chalicelib.clock import now_s, random_id
     from chalicelib.config import get_settings
     from chalicelib.methods.totp import TotpMethod, _context
@@ -30,8 +32,8 @@ def seed_accounts(first: int, count: int, password_hash: str) -> None:
 
     label = TotpMethod.default_label
     now = now_s()
-    requests = []
-    for number in range(first, first + count):
+
+    def items_of(number: int) -> list[dict]:
         account_id, method_id = random_id(), method_id_of(number)
         account = {"account_id": account_id, "email": email_of(number), "password_hash": password_hash,
                    "email_verified": True, "created_at": now, "methods": {method_id: {"type": "totp", "label": label}},
@@ -40,8 +42,11 @@ def seed_accounts(first: int, count: int, password_hash: str) -> None:
                   "created_at": now, "activated_at": now, "generation": random_id(),
                   "secret_ciphertext": crypto.encrypt_secret(TOTP_SECRET.encode(), _context(account_id, method_id))}
         # The transaction items' Puts, written in batches (their conditions hold on a new email).
-        for op in (store.op_create_account(account, now), store.op_put_active_method(account_id, method)):
-            requests.append({"PutRequest": {"Item": op["Put"]["Item"]}})
+        return [{"PutRequest": {"Item": op["Put"]["Item"]}}
+                for op in (op_create_account(account, now), store.op_put_active_method(account_id, method))]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:   # the encryption is a call each (KMS)
+        requests = [request for items in pool.map(items_of, range(first, first + count)) for request in items]
     table = get_settings().table_name
     dynamodb = aws.client("dynamodb")
     for start in range(0, len(requests), BATCH):
