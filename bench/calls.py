@@ -85,7 +85,7 @@ class Meter:
                 return
             self.spans.append((context.get("bench_started", finished), finished))
             if model.name in WRITES:
-                for (table, key, factor), before in zip(_written(model.name, params), context["bench_before"]):
+                for (table, key, factor), before in zip(_written(model.name, params), context["bench_before"], strict=True):
                     size = max(before, _stored_size(table, key))
                     self.wru += factor * max(1, math.ceil(size / 1024))
             else:

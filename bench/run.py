@@ -57,7 +57,7 @@ class Repeated:
         return f"{self.median * 1000:.0f} ms ({min(self.medians) * 1000:.0f}–{max(self.medians) * 1000:.0f})"
 
     def ratio(self, base: "Repeated") -> str:
-        each = [a / b for a, b in zip(self.medians, base.medians)]
+        each = [a / b for a, b in zip(self.medians, base.medians, strict=True)]
         return f"{self.median / base.median:.2f}× ({min(each):.2f}–{max(each):.2f})"
 
 

@@ -24,11 +24,11 @@ def method_id_of(number: int) -> str:
 def seed_accounts(first: int, count: int, password_hash: str) -> None:
     """Accounts numbered first .. first + count - 1 (email_of, method_id_of)."""
     from chalicelib import aws, crypto, store
-    from chalicelib.store.accounts import op_create_account
     from chalicelib.clock import now_s, random_id
     from chalicelib.config import get_settings
     from chalicelib.methods.totp import TotpMethod, _context
     from chalicelib.records import MethodStatus
+    from chalicelib.store.accounts import op_create_account
 
     label = TotpMethod.default_label
     now = now_s()
