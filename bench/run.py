@@ -7,7 +7,7 @@ with their spread: the lowest and highest repetition), printed as a Markdown tab
 - the password and verify steps over HTTP on DynamoDB Local against their floor: one argon2
   verify plus as many plain boto3 GetItem calls as the step has round trips, in this run;
 - `make run`'s login (embedded moto) at 100 and at 10,000 accounts, against DynamoDB Local,
-  and the server's memory;
+  and the server's memory (the three take turns login by login, so all see the same load);
 - the Lambda zip (build/package/STAGE/deployment.zip, built when missing);
 - the cost of a million successful logins (bench/costs.py).
 
@@ -103,82 +103,82 @@ def _reset_clients() -> None:
     aws.reset()
 
 
-def timed_logins(server: served.Served, numbers: list[int], repetitions: int) -> dict[str, Repeated]:
-    """Each account of `numbers` logs in once (a TOTP code is accepted once), in
-    `repetitions` groups, after two warm-up logins (the last two numbers)."""
-    browser = served.Browser(server)
-    for number in numbers[-2:]:
-        browser.login(number)
-    measured = numbers[:-2]
-    size = len(measured) // repetitions
-    groups = [measured[i * size:(i + 1) * size] for i in range(repetitions)]
-    found = {"password": [], "verify": [], "login": []}
-    for group in groups:
-        times = [browser.login(number) for number in group]
-        found["password"].append([p for p, _ in times])
-        found["verify"].append([v for _, v in times])
-        found["login"].append([p + v for p, v in times])
-    return {name: Repeated.of(samples) for name, samples in found.items()}
-
-
-def floors(server: served.Served, round_trips: dict[str, int], logins: int, repetitions: int) -> dict[str, Repeated]:
+class Floor:
     """The least each step could take here: one argon2 verify (the password step) and its
-    round trips as plain GetItem calls to the same DynamoDB Local, in this process."""
-    import boto3
+    round trips as plain GetItem calls to the same DynamoDB Local, from this process."""
 
-    from chalicelib import passwords
+    def __init__(self, server: served.Served, round_trips: dict[str, int]):
+        import boto3
 
-    password_hash = passwords.hash_password(seed.PASSWORD)
-    dynamodb = boto3.client("dynamodb", endpoint_url=server.dynamodb_endpoint)
-    key = {"PK": {"S": "bench-floor"}, "SK": {"S": "bench-floor"}}
-    dynamodb.put_item(TableName=calls.STAGE["TABLE_NAME"], Item={**key, "payload": {"S": "x" * 400}})
+        from chalicelib import passwords
 
-    def step(argon2: bool, trips: int) -> float:
+        self.round_trips, self.verify_password = round_trips, passwords.verify_password
+        self.password_hash = passwords.hash_password(seed.PASSWORD)
+        self.dynamodb = boto3.client("dynamodb", endpoint_url=server.dynamodb_endpoint)
+        self.key = {"PK": {"S": "bench-floor"}, "SK": {"S": "bench-floor"}}
+        self.dynamodb.put_item(TableName=calls.STAGE["TABLE_NAME"], Item={**self.key, "payload": {"S": "x" * 400}})
+
+    def login(self) -> tuple[float, float]:
         started = time.perf_counter()
-        if argon2:
-            passwords.verify_password(password_hash, seed.PASSWORD)
-        for _ in range(trips):
-            dynamodb.get_item(TableName=calls.STAGE["TABLE_NAME"], Key=key)
-        return time.perf_counter() - started
+        self.verify_password(self.password_hash, seed.PASSWORD)
+        self._get_items(self.round_trips[PASSWORD_STEP])
+        password_done = time.perf_counter()
+        self._get_items(self.round_trips[VERIFY_STEP])
+        return password_done - started, time.perf_counter() - password_done
 
-    step(True, 2)   # warm: the client's connection, argon2's import
-    return {
-        "password": Repeated.of([[step(True, round_trips[PASSWORD_STEP]) for _ in range(logins)]
-                                 for _ in range(repetitions)]),
-        "verify": Repeated.of([[step(False, round_trips[VERIFY_STEP]) for _ in range(logins)]
-                               for _ in range(repetitions)]),
-    }
+    def _get_items(self, count: int) -> None:
+        for _ in range(count):
+            self.dynamodb.get_item(TableName=calls.STAGE["TABLE_NAME"], Key=self.key)
 
 
-def embedded_logins(accounts: int, logins: int, repetitions: int) -> dict:
-    """`make run` on the embedded moto: logins at 100 accounts, then at `accounts`."""
+def alternating_logins(runs: dict, numbers: list[int], repetitions: int) -> dict[str, dict[str, Repeated]]:
+    """Each of `runs` (name: a login function of an account number) in turn for each account
+    of `numbers` (a TOTP code is accepted once per account), so that all see the same load
+    on the machine; after two warm-up logins (the first two numbers), in `repetitions` groups."""
+    for number in numbers[:2]:
+        for login in runs.values():
+            login(number)
+    measured = numbers[2:]
+    size = len(measured) // repetitions
+    found = {name: {"password": [], "verify": [], "login": []} for name in runs}
+    for group in range(repetitions):
+        times = {name: [] for name in runs}
+        for number in measured[group * size:(group + 1) * size]:
+            for name, login in runs.items():
+                times[name].append(login(number))
+        for name, samples in times.items():
+            found[name]["password"].append([p for p, _ in samples])
+            found[name]["verify"].append([v for _, v in samples])
+            found[name]["login"].append([p + v for p, v in samples])
+    return {name: {step: Repeated.of(samples) for step, samples in steps.items()} for name, steps in found.items()}
+
+
+def served_logins(accounts: int, round_trips: dict[str, int], logins: int, repetitions: int) -> dict:
+    """`make run`'s login on the embedded moto at 100 accounts and at `accounts`, each time
+    alternating with the same login on DynamoDB Local (100 accounts) and with its floor."""
     from chalicelib import passwords
 
+    per_size = logins * repetitions + 2
+    sizes = sorted({min(100, accounts), accounts})
+    if len(sizes) * per_size > sizes[0]:
+        raise SystemExit(f"{sizes[0]} accounts are too few for {len(sizes)} x {per_size} logins")
+    password_hash = passwords.hash_password(seed.PASSWORD)
     results = {}
-    with served.serve("embedded") as server:
-        server.use_its_aws()
-        password_hash = passwords.hash_password(seed.PASSWORD)
-        per_size = logins * repetitions + 2
-        seeded = 0
-        for index, size in enumerate(sorted({min(100, accounts), accounts})):
+    with served.serve("dynamodb-local") as local, served.serve("embedded") as embedded:
+        for server in (local, embedded):
+            server.use_its_aws()
+            seed.seed_accounts(0, sizes[0], password_hash)
+        floor = Floor(local, round_trips)
+        runs = {"DynamoDB Local": served.Browser(local).login, "floor": lambda number: floor.login(),
+                "embedded": served.Browser(embedded).login}
+        seeded = sizes[0]
+        for index, size in enumerate(sizes):
+            embedded.use_its_aws()
             seed.seed_accounts(seeded, size - seeded, password_hash)
             seeded = size
-            # Accounts not used before: a TOTP code is accepted once per account.
             numbers = list(range(index * per_size, (index + 1) * per_size))
-            if numbers[-1] >= size:
-                raise SystemExit(f"{size} accounts are too few for {per_size} logins after {index * per_size}")
-            results[size] = {**timed_logins(server, numbers, repetitions), "memory": server.memory_mib()}
+            results[size] = {**alternating_logins(runs, numbers, repetitions), "memory": embedded.memory_mib()}
     return results
-
-
-def dynamodb_local_logins(round_trips: dict[str, int], logins: int, repetitions: int) -> dict:
-    from chalicelib import passwords
-
-    with served.serve("dynamodb-local") as server:
-        server.use_its_aws()
-        seed.seed_accounts(0, 100, passwords.hash_password(seed.PASSWORD))
-        measured = timed_logins(server, list(range(logins * repetitions + 2)), repetitions)
-        return {"steps": measured, "floors": floors(server, round_trips, logins, repetitions)}
 
 
 def package_zip(stage: str) -> Path:
@@ -197,7 +197,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=10_000)
     parser.add_argument("--repetitions", type=int, default=3)
-    parser.add_argument("--logins", type=int, default=7, help="logins per repetition")
+    parser.add_argument("--logins", type=int, default=10, help="logins per repetition")
     parser.add_argument("--cold-starts", type=int, default=5)
     parser.add_argument("--stage", default="dev", help="the stage whose zip and Lambda memory are measured")
     parser.add_argument("--skip-package", action="store_true", help="no zip (nor `make package` to build it)")
@@ -212,8 +212,7 @@ def main() -> None:
     steps = {cost.name: cost for cost in calls.measure_steps()}
     round_trips = {name: steps[name].round_trips for name in (PASSWORD_STEP, VERIFY_STEP)}
     starts = cold_starts(args.cold_starts)
-    local = dynamodb_local_logins(round_trips, args.logins, args.repetitions)
-    embedded = embedded_logins(args.accounts, args.logins, args.repetitions)
+    logins = served_logins(args.accounts, round_trips, args.logins, args.repetitions)
 
     say(f"### `make bench`, {datetime.date.today().isoformat()}")
     say()
@@ -226,16 +225,17 @@ def main() -> None:
         app, bare = starts[f"app {moment}"], starts[f"bare {moment}"]
         say(f"| cold start: process start → {label} | {app.ms()} vs bare Chalice app {bare.ms()} | "
             f"{app.ratio(bare)} |")
+    first = logins[min(logins)]
     for step, name in (("password", PASSWORD_STEP), ("verify", VERIFY_STEP)):
-        measured, floor = local["steps"][step], local["floors"][step]
+        measured, floor = first["DynamoDB Local"][step], first["floor"][step]
         what = "one argon2 verify + " if step == "password" else ""
         say(f"| {name} over HTTP, DynamoDB Local | {measured.ms()} vs floor {floor.ms()} "
             f"({what}{round_trips[name]} GetItem) | {measured.ratio(floor)} |")
-    reference = local["steps"]["login"]
-    for size, result in embedded.items():
+    for size, result in logins.items():
         rss, peak = result["memory"]
-        say(f"| `make run` (embedded moto) login at {size:,} accounts | {result['login'].ms()}, server "
-            f"{rss:.0f} MiB (peak {peak:.0f}) vs DynamoDB Local {reference.ms()} | {result['login'].ratio(reference)} |")
+        login, reference = result["embedded"]["login"], result["DynamoDB Local"]["login"]
+        say(f"| `make run` (embedded moto) login at {size:,} accounts | {login.ms()}, server {rss:.0f} MiB "
+            f"(peak {peak:.0f}) vs DynamoDB Local {reference.ms()} | {login.ratio(reference)} |")
     say()
     say("| step | status | DynamoDB calls | round trips | KMS | SES | WRU | RRU |")
     say("|---|---|---|---|---|---|---|---|")
@@ -244,7 +244,7 @@ def main() -> None:
         say(f"| {name} | {cost.status} | {cost.dynamodb} | {cost.round_trips} | {cost.kms} | {cost.ses} | "
             f"{cost.wru:g} | {cost.rru:g} |")
     login = [steps[PASSWORD_STEP], steps[VERIFY_STEP]]
-    usage = costs.LoginUsage(requests=2, seconds=local["steps"]["login"].median, memory_mb=lambda_memory_mb(args.stage),
+    usage = costs.LoginUsage(requests=2, seconds=first["DynamoDB Local"]["login"].median, memory_mb=lambda_memory_mb(args.stage),
                              wru=sum(c.wru for c in login), rru=sum(c.rru for c in login),
                              kms=sum(c.kms for c in login), ses=sum(c.ses for c in login))
     say()
@@ -254,7 +254,8 @@ def main() -> None:
         with zipfile.ZipFile(deployment) as archive:
             members = sorted(archive.infolist(), key=lambda m: m.compress_size, reverse=True)
         say()
-        say(f"Zip `{deployment.relative_to(PROJECT)}`: {deployment.stat().st_size / 2 ** 20:.1f} MiB, "
+        built = datetime.datetime.fromtimestamp(deployment.stat().st_mtime, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        say(f"Zip `{deployment.relative_to(PROJECT)}` (built {built}): {deployment.stat().st_size / 2 ** 20:.1f} MiB, "
             f"{len(members)} files; largest (compressed): " + ", ".join(
                 f"{m.filename} {m.compress_size / 1024:.0f} KiB" for m in members[:5]))
     say()

@@ -46,6 +46,9 @@ class _CopyKeepingTables:
 
         return value if isinstance(value, Table) else copy.deepcopy(value, memo)
 
+    def __getattr__(self, name):
+        return getattr(copy, name)
+
 
 def _touched_items(backend, transact_items) -> dict:
     """For each table and key the transaction names: a copy of the item as it is now (None
