@@ -35,6 +35,8 @@ import seed  # noqa: E402
 import served  # noqa: E402
 
 PASSWORD_STEP, VERIFY_STEP = "password step", "TOTP verify + session"
+# Logins before the measured ones: DynamoDB Local's JVM keeps getting faster for a while.
+WARM_UP = 10
 REPORTED_STEPS = (PASSWORD_STEP, VERIFY_STEP, "wrong TOTP code", "recovery code + session", "wrong password",
                   "unknown email", "GET sessions (authenticated read)")
 
@@ -131,14 +133,15 @@ class Floor:
             self.dynamodb.get_item(TableName=calls.STAGE["TABLE_NAME"], Key=self.key)
 
 
-def alternating_logins(runs: dict, numbers: list[int], repetitions: int) -> dict[str, dict[str, Repeated]]:
+def alternating_logins(runs: dict, numbers: list[int], repetitions: int,
+                       warm_up: int = WARM_UP) -> dict[str, dict[str, Repeated]]:
     """Each of `runs` (name: a login function of an account number) in turn for each account
     of `numbers` (a TOTP code is accepted once per account), so that all see the same load
-    on the machine; after two warm-up logins (the first two numbers), in `repetitions` groups."""
-    for number in numbers[:2]:
+    on the machine; after `warm_up` logins (the first numbers), in `repetitions` groups."""
+    for number in numbers[:warm_up]:
         for login in runs.values():
             login(number)
-    measured = numbers[2:]
+    measured = numbers[warm_up:]
     size = len(measured) // repetitions
     found = {name: {"password": [], "verify": [], "login": []} for name in runs}
     for group in range(repetitions):
@@ -158,7 +161,7 @@ def served_logins(accounts: int, round_trips: dict[str, int], logins: int, repet
     alternating with the same login on DynamoDB Local (100 accounts) and with its floor."""
     from chalicelib import passwords
 
-    per_size = logins * repetitions + 2
+    per_size = logins * repetitions + WARM_UP
     sizes = sorted({min(100, accounts), accounts})
     if len(sizes) * per_size > sizes[0]:
         raise SystemExit(f"{sizes[0]} accounts are too few for {len(sizes)} x {per_size} logins")
