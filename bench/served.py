@@ -66,15 +66,12 @@ def serve(mode: str):
     served = Served(process, port, aws_port, log)
     try:
         deadline = time.monotonic() + 180
-        while not _answers(port):
+        while not (f"API on http://127.0.0.1:{port} " in _read(log) and _answers(port)):
             if process.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                raise RuntimeError(f"localdev/serve.py ({mode}) did not start:\n{log.read()[-3000:]}")
+                raise RuntimeError(f"localdev/serve.py ({mode}) did not start:\n{_read(log)[-3000:]}")
             time.sleep(0.1)
-        log.seek(0)
-        found = re.search(r"DynamoDB Local on (\S+)", log.read())
-        if found:
-            served.dynamodb_endpoint = found.group(1)
+        if mode == "dynamodb-local":
+            served.dynamodb_endpoint = re.search(r"DynamoDB Local on (\S+)", _read(log)).group(1)
         yield served
     finally:
         process.terminate()
@@ -84,6 +81,11 @@ def serve(mode: str):
             process.kill()
             process.wait()
         log.close()
+
+
+def _read(log) -> str:
+    log.seek(0)
+    return log.read()
 
 
 def _answers(port: int) -> bool:
