@@ -58,8 +58,10 @@ infra: venv
 		$(if $(FCM_PLATFORM_APPLICATION_ARN),--fcm-arn $(FCM_PLATFORM_APPLICATION_ARN)) \
 		$(if $(filter false,$(MANAGE_SENDER_IDENTITY)),--no-sender-identity)
 
-bench: venv
-	$(VENV)/bin/python bench/round_trips.py
+# What a login costs (calls, latency, cold start, zip, dollars): a Markdown table, ratios from
+# one run; then whether the password step's time tells a known email from an unknown one.
+bench: venv servers
+	$(VENV)/bin/python bench/run.py --stage $(STAGE)
 	$(VENV)/bin/python bench/password_timing.py
 
 # Load test of a stage with Locust in its own venv (load/README.md): URL, USERS, DURATION; the

@@ -29,7 +29,7 @@ def main(pairs: int) -> None:
     from app import app
     from chalicelib.dev import mailbox
 
-    embedded_aws.serialise_dynamodb()
+    embedded_aws.adapt_moto()
     with mock_aws():
         embedded_aws.provision(STAGE["TABLE_NAME"], STAGE["KMS_KEY_ID"], STAGE["MAIL_FROM"])
         http = Client(app, stage_name="local", project_dir=str(PROJECT)).http

@@ -1,11 +1,11 @@
-"""Counts AWS round trips per step of the login flow, and times the app's import (cold
-start) against a bare Chalice app. In-process moto; prints a table.
+"""Counts AWS calls per step of every flow (TOTP, security key, push, SAML single sign-on),
+in-process moto; prints a table. `make bench` (bench/run.py) measures the login's steps in
+more detail.
 
     .venv/bin/python bench/round_trips.py
 """
 import json
 import os
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -19,22 +19,13 @@ from localdev import embedded_aws  # noqa: E402
 STAGE = json.loads((PROJECT / ".chalice" / "config.json").read_text())["stages"]["local"]["environment_variables"]
 
 
-def import_time(code: str, runs: int = 5) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], cwd=PROJECT, check=True)
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 def main() -> None:
     # LOCAL_AWS=embedded: moto in this process, the local AWS the dev-only features need.
     os.environ.update({**embedded_aws.LOCAL_CREDENTIALS, **STAGE, "LOCAL_AWS": "embedded"})
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    import pyotp
     from chalice.test import Client
     from moto import mock_aws
-    import pyotp
 
     from app import app
     from chalicelib import aws, clock
@@ -48,7 +39,7 @@ def main() -> None:
 
     rows = []
     rows_response = []
-    embedded_aws.serialise_dynamodb()
+    embedded_aws.adapt_moto()
     with mock_aws():
         push_settings = embedded_aws.provision(STAGE["TABLE_NAME"], STAGE["KMS_KEY_ID"], STAGE["MAIL_FROM"])
         for name, value in push_settings.items():
@@ -144,7 +135,8 @@ def main() -> None:
         # Single sign-on through a SAML identity provider (the tests' pysaml2 IdP): the start,
         # then the IdP's answer posted to the ACS, which issues the session (the IdP made the
         # account's first login: the account is created just in time in the same transaction).
-        from chalicelib.services.sso import connections, login as sso
+        from chalicelib.services.sso import connections
+        from chalicelib.services.sso import login as sso
         from tests.support.saml_idp import saml_idp
 
         connection_id = "5" * 32
@@ -177,11 +169,6 @@ def main() -> None:
     print(f"{'step':50} {'status':>6} {'DynamoDB':>8}  calls")
     for name, status, dynamo, detail in rows:
         print(f"{name:50} {status:>6} {dynamo:>8}  {detail}")
-
-    bare = import_time("import chalice; app = chalice.Chalice(app_name='bare')")
-    ours = import_time("import app")
-    print(f"\nimport time (best of 5, includes interpreter start): bare Chalice app {bare*1000:.0f} ms, "
-          f"this app {ours*1000:.0f} ms")
 
 
 if __name__ == "__main__":

@@ -71,6 +71,15 @@ def provision(table_name: str, key_alias: str, sender: str) -> dict[str, str]:
     return applications
 
 
+def adapt_moto() -> None:
+    """moto as DynamoDB behaves, at any size: one request at a time, and transactions that
+    back up only the items they touch (localdev/moto_transactions.py)."""
+    from localdev import moto_transactions
+
+    serialise_dynamodb()
+    moto_transactions.install()
+
+
 def serialise_dynamodb() -> None:
     """DynamoDB applies each request atomically; moto (its server's threads, or a request's
     own concurrent calls in-process) can interleave two requests on one table. One request
@@ -100,7 +109,7 @@ def start_moto(port: int | None = None):
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    serialise_dynamodb()
+    adapt_moto()
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

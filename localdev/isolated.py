@@ -44,6 +44,13 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
                 pass
 
 
+def _no_delay(connection: socket.socket) -> None:
+    """Nagle off on the TCP ends: each side writes a request or answer in several pieces
+    (headers, then body), and Nagle held the last one back until the delayed ACK (~40 ms)."""
+    if connection.family in (socket.AF_INET, socket.AF_INET6):
+        connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _bridge(listener: socket.socket, connect) -> None:
     """Accept on `listener` forever; join each connection to a new one from `connect()`."""
     while True:
@@ -56,6 +63,8 @@ def _bridge(listener: socket.socket, connect) -> None:
         except OSError:
             client.close()
             continue
+        for end in (client, upstream):
+            _no_delay(end)
         for a, b in ((client, upstream), (upstream, client)):
             threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
 

@@ -63,8 +63,8 @@ def local_aws(monkeypatch):
     from chalicelib.config import get_settings
 
     # The password step counts its tries while it reads (two calls at once): one DynamoDB
-    # request at a time, as DynamoDB applies them.
-    embedded_aws.serialise_dynamodb()
+    # request at a time, as DynamoDB applies them; transactions cost the same at any size.
+    embedded_aws.adapt_moto()
     # Moto in this process is the local AWS the dev-only features require (Settings.local_endpoint).
     monkeypatch.setenv("LOCAL_AWS", "embedded")
     with mock_aws():

@@ -1,5 +1,6 @@
 """`make run`'s program as a person starts it: on another port its links and allowed origins
-follow that port (unless set), and a port already taken gets one clear line, not a traceback."""
+follow that port (unless set), a port already taken gets one clear line, not a traceback, and
+`kill` (SIGTERM) stops it."""
 import os
 import socket
 import subprocess
@@ -9,7 +10,7 @@ import requests
 
 from localdev.embedded_aws import free_port
 from tests.support import PROJECT
-from tests.support.servers import serve_locally
+from tests.support.servers import serve_locally, wait_until_answering
 
 FOLLOW_THE_PORT = {"PUBLIC_BASE_URL": None, "ALLOWED_ORIGINS": None}
 
@@ -47,6 +48,35 @@ def test_a_port_in_use_gets_one_clear_line():
     assert "Traceback" not in finished.stderr
     assert f"Port {port} on 127.0.0.1 is already in use" in finished.stderr
     assert "PORT=8101 make run" in finished.stderr
+
+
+def test_sigterm_stops_the_server_on_the_embedded_aws_with_a_browser_connection_open():
+    """As Ctrl-C does, with the embedded AWS holding data and a keep-alive connection open
+    (the interpreter's own teardown of that data once made SIGTERM look ignored)."""
+    import signal
+    import tempfile
+
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items()
+                   if k not in ("AWS_ENDPOINT_URL", "LOCAL_AWS", "PUBLIC_BASE_URL", "ALLOWED_ORIGINS")}
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],
+                                   cwd=PROJECT, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until_answering(url + "/openapi.json", process, log, "local server", timeout=180)
+            browser = requests.Session()
+            signed_up = browser.post(f"{url}/v1/accounts", json={"email": "term@example.com",
+                                                                 "password": "a long enough passphrase 42"},
+                                     headers={"Origin": f"http://localhost:{port}", "X-Requested-With": "fetch"},
+                                     timeout=30)
+            assert signed_up.status_code == 202, signed_up.text
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def test_the_favicon_is_served_and_unknown_api_paths_answer_in_the_api_error_shape():

@@ -69,9 +69,9 @@ def items_in_moto() -> list[dict]:
 
 
 def forget_stream_records() -> None:
-    """In-process moto keeps every stream record of the table and copies them all in each
-    transaction, so a test that writes thousands of times gets slower with every write: it
-    drops them (nothing reads them in-process: the local stage delivers notices inline)."""
+    """In-process moto keeps every stream record of the table: a test that writes thousands
+    of times drops them (nothing reads them in-process: the local stage delivers notices
+    inline)."""
     shard = _moto_table().stream_shard
     if shard is not None:
         shard.items.clear()
