@@ -200,7 +200,7 @@ def test_a_try_counted_before_a_success_cannot_land_after_it(alice, make_client,
     other = alice.in_another_browser(make_client())
     login_id = other.start_login()
     late, success = race(lambda: other.verify(login_id, "000000"), lambda: alice.login(),
-                         pause_before=(store, "reserve_second_factor_try"))
+                         pause_before=(store, "op_reserve_second_factor_try"))
     assert success.status_code == 200
     assert late.status_code == 429 and late.json["error"] == "try_again"
     assert lockout_failures(alice.email) == 0

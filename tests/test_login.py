@@ -311,7 +311,7 @@ def test_a_burst_of_parallel_guesses_cannot_pass_the_lockout(alice, make_client,
     login_ids = [b.start_login() for b in browsers]
     guesses = [lambda b=b, login_id=login_id: b.verify(login_id, "000000").json["error"]
                for b, login_id in zip(browsers, login_ids)]
-    answers = race(*guesses, pause_before=(store, "reserve_second_factor_try"))
+    answers = race(*guesses, pause_before=(store, "op_reserve_second_factor_try"))
     assert answers.count("invalid_code") == 1
     assert set(answers) - {"invalid_code"} <= {"try_again", "mfa_locked"}
     assert alice.login().json["error"] == "mfa_locked"

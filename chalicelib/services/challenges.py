@@ -6,7 +6,7 @@ method a proof names. Login and step-up call this; neither knows a method's type
 """
 from chalicelib import errors, methods, store
 from chalicelib.clock import is_id, now_s
-from chalicelib.methods.base import VerificationMethod
+from chalicelib.methods.base import Reservation, VerificationMethod
 from chalicelib.records import Client, MethodStatus, Owner, OwnerKind, Proof
 from chalicelib.services import login_attempts
 
@@ -51,3 +51,9 @@ def offered(method_type: str) -> bool:
 def reading(proof: Proof) -> VerificationMethod:
     """The method implementation that reads this kind of proof."""
     return methods.for_proof(proof)
+
+
+def taken(slot: dict, reservation: Reservation) -> tuple[str, object] | None:
+    """The challenge a try's write takes, as read from the owner's item: (the first attribute
+    `takes` names, its value); the write holds only while it is still that."""
+    return (reservation.takes[0], slot.get(reservation.takes[0])) if reservation.takes else None

@@ -4,11 +4,27 @@ The password step gives that browser a random token in an HttpOnly, SameSite=Str
 and keeps only its hash on the attempt; every later step of the attempt (WebAuthn options,
 push, its status, SMS, verify) must present it. A `login_id` seen elsewhere (a log, a
 shoulder) is therefore of no use to anyone else.
+
+The token also names the attempt's account (`<random>.<account id>`), so the verify step
+reads the attempt, the account's lockout and its method in one batch, before anything is
+written: the id is only a hint for that read. The write that counts the try holds only on
+the attempt of that account which the token's hash began (store.op_count_login_try), and
+the hash covers the whole token, so a token whose account was changed matches no attempt.
 """
 import hmac
 
 from chalicelib import crypto, errors, store
-from chalicelib.clock import is_id, now_s
+from chalicelib.clock import is_id, now_s, random_token
+
+
+def new_browser_token(account_id: str) -> str:
+    return f"{random_token(32)}.{account_id}"
+
+
+def account_in(token: str | None) -> str | None:
+    """The account a browser token names (None for a token without one)."""
+    account_id = (token or "").rpartition(".")[2]
+    return account_id if is_id(account_id) else None
 
 
 def browser_hash(token: str | None) -> str:
