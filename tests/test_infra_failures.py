@@ -151,8 +151,9 @@ def test_a_login_try_is_counted_only_on_the_attempt_of_the_account_its_token_nam
     token = alice.api.cookies["__Host-mfa_login"]
     other = "0" * 32
     forged = token.rpartition(".")[0] + "." + other
+    another = "x" * 43 + "." + owner   # another browser's token for the same account
     assert token.rpartition(".")[2] == owner
-    for browser, account in ((forged, other), (token, other)):
+    for browser, account in ((forged, other), (token, other), (another, owner)):
         with pytest.raises(store.ConditionFailed) as refused:
             _count(store.op_count_login_try(login_id, "a" * 32, account, now, 5, login_attempts.browser_hash(browser)),
                    account, "a" * 32, now, None)
