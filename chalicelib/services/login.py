@@ -46,13 +46,12 @@ def _after_the_count(account: dict | None, email: str, password: str, client: Cl
                      n: int) -> tuple[dict, sessions.NewSession | None, str | None]:
     change = Change(account["account_id"] if account else "", email, client)
     if not passwords.verify_password(account.get("password_hash") if account else None, password):
-        # The same write either way (one event of one size), so a known email costs what an
-        # unknown one does: its time tells neither (bench/password_timing.py).
+        # The same write either way (one event of one size, a plain write), so a known email
+        # costs what an unknown one does: its time tells neither (bench/password_timing.py).
         if account:
-            change.audit("login_failed", reason="invalid_password")
+            audit.record(account["account_id"], "login_failed", client, reason="invalid_password")
         else:
-            change.add(audit.op_unknown_email(email, "login_failed", client, reason="invalid_password"))
-        change.commit()
+            audit.record_unknown_email(email, "login_failed", client, reason="invalid_password")
         raise errors.invalid_credentials()
     if not account["email_verified"]:
         raise errors.email_not_verified()

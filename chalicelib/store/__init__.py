@@ -39,7 +39,12 @@ from chalicelib.store.accounts import (
     op_verify_pending_signup,
     set_password_hash,
 )
-from chalicelib.store.audit import list_events, op_put_event, op_put_unknown_login_event, put_event
+from chalicelib.store.audit import (
+    list_events,
+    op_put_event,
+    put_event,
+    put_unknown_login_event,
+)
 from chalicelib.store.cli_logins import (
     cancel_cli_logins,
     create_cli_login,

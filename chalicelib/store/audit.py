@@ -7,9 +7,9 @@ def op_put_event(account_id: str, event: dict) -> dict:
     return _op_put(_event_key(account_id, event["at_ms"], event["event_id"]), event)
 
 
-def op_put_unknown_login_event(email: str, event: dict) -> dict:
+def put_unknown_login_event(email: str, event: dict) -> None:
     """A failed password step for an email without an account."""
-    return _op_put(_unknown_login_event_key(email, event["at_ms"], event["event_id"]), event)
+    _put(_unknown_login_event_key(email, event["at_ms"], event["event_id"]), event)
 
 
 def put_event(account_id: str, event: dict) -> None:
