@@ -2,6 +2,10 @@
 
 Wrong proofs count towards the account lockout, as at login, and a session gets
 `step_up_max_failures` tries: then it is ended and the user logs in again with the password.
+
+Round trips, after the session's own read (authentication): 1 batch read (the method, the
+lockout) + 1 transaction counting the try on the session and on the lockout + 1 transaction
+accepting the proof (services.verification).
 """
 from chalicelib import errors, store
 from chalicelib.clock import is_id, now_s, random_id
