@@ -129,7 +129,7 @@ def _verify(login_id: str, try_id: str, proof: Proof, client: Client,
     account_id = login_attempts.account_in(browser) or _account_of(login_id)
     named = getattr(proof, "method_id", None)
     attempt, method, lock = store.get_login_try_items(login_id, account_id, named if is_id(named or "") else None, n)
-    _check_usable(attempt, account_id, browser, impl, proof, reservation)
+    _check_usable(attempt, account_id, browser, reservation.requires, lambda slot: impl.explain(slot, proof))
     owner = challenges.attempt_owner(login_id, attempt)
     method_id, checked = impl.locate(attempt, proof)
     if method_id != named:
@@ -144,7 +144,7 @@ def _verify(login_id: str, try_id: str, proof: Proof, client: Client,
         current = store.get_login_attempt(login_id)
         if current and try_id in current.get("try_ids", ()):
             return   # this try's own write, sent again
-        _check_usable(current, account_id, browser, impl, proof, reservation)
+        _check_usable(current, account_id, browser, reservation.requires, lambda slot: impl.explain(slot, proof))
         raise errors.verification_in_progress()
 
     used = verification.check(
@@ -171,18 +171,18 @@ def _account_of(login_id: str) -> str:
     return attempt["account_id"]
 
 
-def _check_usable(attempt: dict | None, account_id: str, browser: str | None, impl, proof: Proof,
-                  reservation) -> None:
+def _check_usable(attempt: dict | None, account_id: str, browser: str | None,
+                  requires: tuple[tuple[str, str], ...], explain) -> None:
     """Raise why a try on `attempt` is refused before anything is counted: unknown, another
-    browser's, over, out of tries, or (a push) not approved; the write that counts the try
-    holds only on the same conditions."""
+    browser's, over, out of tries, or without the values `requires` names (`explain` raises
+    why: a push not answered); the write that counts the try holds only on the same
+    conditions."""
     if attempt is None:
         raise errors.login_not_found()
     if not login_attempts.belongs(attempt, browser) or attempt["account_id"] != account_id:
         raise login_attempts.not_this_browsers(attempt)
     if login_attempts.is_over(attempt) or attempt["tries"] >= get_settings().login_attempt_max_failures:
         raise errors.login_expired()
-    if any(attempt.get(attribute) != value for attribute, value in reservation.requires):
-        impl.explain(attempt, proof)   # raises why: a push not answered, denied, expired, another login's
+    if any(attempt.get(attribute) != value for attribute, value in requires):
+        explain(attempt)   # raises why: a push not answered, denied, expired, another login's
         raise errors.login_expired()
-

@@ -18,10 +18,11 @@ def check(owner: Owner, method_id: str, method: dict | None, lock: dict | None, 
     """Returns what was used, `{id, type, **details}` (a recovery code adds `remaining`).
     `method` and `lock` are the method and the lockout item as the caller read them (with
     the login attempt, or for the session); `owner_try` the transaction part that counts the
-    try on the owner, `owner_refused` what a refusal of it means (see lockout.reserve). `guards` are transaction parts that must hold (the login attempt
-    unused, the session alive), each with the error its failure raises. A wrong proof counts
-    towards the lockout and raises 401 with `tries_left`; a try that ended in a dependency's
-    failure does not (`unchecked`)."""
+    try on the owner, `owner_refused` what a refusal of it means (see lockout.reserve).
+    `guards` are transaction parts that must hold (the login attempt unused, the session
+    alive), each with the error its failure raises. A wrong proof counts towards the lockout
+    and raises 401 with `tries_left`; a try that ended in a dependency's failure does not
+    (`unchecked`)."""
     n = now_s()
     account = {"account_id": owner.account_id, "email": owner.email}
     try:
