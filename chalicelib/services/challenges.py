@@ -48,6 +48,13 @@ def offered(method_type: str) -> bool:
     return methods.get(method_type).enabled()
 
 
+def located_on_owner(method_type: str) -> bool:
+    """Whether a proof for this type may leave its method unnamed: the owner's challenge
+    names it (a push, a passkey)."""
+    field = methods.get(method_type).proof_model.model_fields.get("method_id")
+    return field is None or not field.is_required()
+
+
 def reading(proof: Proof) -> VerificationMethod:
     """The method implementation that reads this kind of proof."""
     return methods.for_proof(proof)

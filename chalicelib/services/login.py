@@ -2,13 +2,13 @@
 step checks a second factor (services.verification) and issues the session.
 
 Round trips: password step = 1 read (with the counting write beside it) + 1 write; verify =
-1 batch read (the attempt, the account's lockout and, when the proof names it, the method:
-the browser's token names the account, services/login_attempts) + 1 transaction counting
+1 batch read (the attempt, the account's lockout and the method: the one the proof names,
+else those the browser's token lists, services/login_attempts) + 1 transaction counting
 the try on the attempt and on the account's lockout, before the proof is checked (for a
 push, only once approved) + 1 transaction (consume the attempt, check the password was not
 changed or reset since the password step, record the method's use, create the session,
-reset the lockout, audit event). A method the attempt names (a push's, a passkey's) is
-read on its own after the batch: one round trip more.
+reset the lockout, audit event). A method added since the password step, which the token
+does not list, is read on its own: one round trip more.
 
 Every rule of the write that counts holds in its condition, not only in what the batch
 read: the read only spares refused tries a write. Tries of one account go one at a time
@@ -67,7 +67,8 @@ def _after_the_count(account: dict | None, email: str, password: str, client: Cl
 
     login_id = random_id()
     expires_at = n + get_settings().login_attempt_seconds
-    browser = login_attempts.new_browser_token(account["account_id"])
+    browser = login_attempts.new_browser_token(account["account_id"], sorted(
+        mid for mid, m in summary.items() if challenges.offered(m["type"]) and challenges.located_on_owner(m["type"])))
     store.put_login_attempt(login_id, {
         "browser_hash": login_attempts.browser_hash(browser),
         "account_id": account["account_id"],
@@ -128,11 +129,14 @@ def _verify(login_id: str, try_id: str, proof: Proof, client: Client,
     reservation = impl.reservation(proof)
     account_id = login_attempts.account_in(browser) or _account_of(login_id)
     named = getattr(proof, "method_id", None)
-    attempt, method, lock = store.get_login_try_items(login_id, account_id, named if is_id(named or "") else None, n)
+    candidates = [named] if is_id(named or "") else login_attempts.methods_in(browser)
+    attempt, found, lock = store.get_login_try_items(login_id, account_id, candidates, n)
     _check_usable(attempt, account_id, browser, reservation.requires, lambda slot: impl.explain(slot, proof))
     owner = challenges.attempt_owner(login_id, attempt)
     method_id, checked = impl.locate(attempt, proof)
-    if method_id != named:
+    if method_id in found:
+        method = found[method_id]
+    else:   # not named, nor listed by the token (added since the password step): one read more
         method = store.get_method(account_id, method_id, n) if is_id(method_id or "") else None
     session = sessions.new_session(owner.account_id, owner.email, sessions.WEB, client, mfa_at=n)
     count = store.op_count_login_try(login_id, try_id, account_id, n, s.login_attempt_max_failures,

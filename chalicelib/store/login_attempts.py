@@ -22,14 +22,14 @@ def put_login_attempt(login_id: str, attempt: dict) -> None:
     _put(_login_key(login_id), {**attempt, **index}, condition="attribute_not_exists(PK)")
 
 
-def get_login_try_items(login_id: str, account_id: str, method_id: str | None,
-                        now: int) -> tuple[dict | None, dict | None, dict | None]:
+def get_login_try_items(login_id: str, account_id: str, method_ids: list[str],
+                        now: int) -> tuple[dict | None, dict[str, dict | None], dict | None]:
     """What a verify try needs, in one consistent batch read: the attempt (expired ones
-    included: the caller tells 410 from 404), the account's method `method_id` (None when
-    not named, or expired) and its lockout item."""
-    keys = [_login_key(login_id), _lockout_key(account_id)] + ([_method_key(account_id, method_id)] if method_id else [])
-    attempt, lockout, *method = _get_all(keys)
-    return attempt, _alive(method[0], now) if method else None, lockout
+    included: the caller tells 410 from 404), the account's methods `method_ids` (by id; None
+    for one missing or expired) and its lockout item."""
+    keys = [_login_key(login_id), _lockout_key(account_id), *(_method_key(account_id, m) for m in method_ids)]
+    attempt, lockout, *found = _get_all(keys)
+    return attempt, {m: _alive(item, now) for m, item in zip(method_ids, found)}, lockout
 
 
 def op_count_login_try(login_id: str, try_id: str, account_id: str, now: int, max_tries: int,
