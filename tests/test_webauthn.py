@@ -253,6 +253,19 @@ def test_a_login_challenge_answers_one_verification_only(key_holder):
                                {"credential": key_holder.key.get(fresh)}).status_code == 200
 
 
+def test_a_key_added_after_the_password_step_still_logs_in(alice, make_client):
+    """The login token lists the methods that the password step saw; a key registered since
+    (in the browser already logged in) is read on its own, and its login completes."""
+    other = alice.in_another_browser(make_client())
+    login_id = other.start_login()
+    assert other.api.cookies["__Host-mfa_login"].count(".") == 1   # the account; no key to list yet
+    assert alice.step_up().status_code == 200
+    key = SoftAuthenticator("cross-platform")
+    assert register(alice, key, "security_key", "YubiKey")[1].status_code == 201
+    options = other.api.post(f"/v1/login/{login_id}/webauthn/options").json["public_key"]
+    assert other.api.post(f"/v1/login/{login_id}/verify", {"credential": key.get(options)}).status_code == 200
+
+
 def test_a_try_takes_only_the_challenge_it_read(key_holder):
     """The write that counts a login try removes the challenge only while it is still the one
     the try read (with the lockout, before anything is written): read, then replaced by new
