@@ -73,12 +73,12 @@ def test_the_final_write_failing_during_a_login_counts_nothing(alice, api, fault
     assert "login_failed" not in event_kinds(api)
 
 
-@pytest.mark.parametrize("nth", [1, 2])   # the login attempt's try, then the lockout's
-def test_a_try_whose_counting_write_lost_its_answer_is_given_back(alice, api, faults, nth):
-    """The write that counts the try was applied, but its answer never came (botocore's
-    retries spent): 503, and what it counted is given back."""
+def test_a_try_whose_counting_write_lost_its_answer_is_given_back(alice, api, faults):
+    """The transaction that counts the try (on the attempt and on the lockout) was applied,
+    but its answer never came (botocore's retries spent): 503, and what it counted is given
+    back."""
     login_id = alice.start_login()
-    faults.fail("dynamodb", fault.ANSWER_LOST, nth=nth, operation="UpdateItem")
+    faults.fail("dynamodb", fault.ANSWER_LOST, nth=1, operation="TransactWriteItems")
     assert alice.verify(login_id).status_code == 503 and faults.injected == 1
     assert attempt_tries(login_id) == 0 and lockout_failures(alice.email) == 0
     assert alice.verify(login_id).status_code == 200
@@ -86,7 +86,7 @@ def test_a_try_whose_counting_write_lost_its_answer_is_given_back(alice, api, fa
 
 
 def test_a_step_up_try_whose_counting_write_lost_its_answer_is_given_back(alice, api, faults):
-    faults.fail("dynamodb", fault.ANSWER_LOST, operation="UpdateItem")
+    faults.fail("dynamodb", fault.ANSWER_LOST, nth=1, operation="TransactWriteItems")
     assert alice.step_up().status_code == 503 and faults.injected == 1
     assert step_up_tries(api) == 0 and lockout_failures(alice.email) == 0
 
@@ -117,37 +117,82 @@ def test_kms_failing_during_a_step_up_counts_nothing(alice, api, clock, faults):
 
 # ---------------------------------------------------------------- a resent counter write counts once
 
-def test_a_resent_login_try_write_counts_once(alice):
-    """botocore sends the same UpdateItem twice (the first answer lost): one try, the same
-    attempt as the first write found it, and a different try still counts."""
+def _count(owner_try: dict, owner: str, try_id: str, now: int, read: dict | None) -> None:
     from chalicelib import store
 
+    store.count_try(owner_try, store.op_reserve_second_factor_try(owner, read, try_id, now, None))
+
+
+def test_a_resent_login_try_write_counts_once(alice):
+    """The transaction that counts a try, delivered twice (the first answer lost): the second
+    is refused on the attempt (its try_ids hold the try, which tells the service it was
+    counted) and holds on the lockout (its version is the try's); one try either way, and a
+    different try still counts."""
+    from chalicelib import store
+    from chalicelib.services import login_attempts
+
     login_id = alice.start_login()
-    now = int(alice.clock.now())
-    first = store.reserve_login_try(login_id, "a" * 32, now, 5)
-    again = store.reserve_login_try(login_id, "a" * 32, now, 5)
-    assert first["tries"] == again["tries"] == attempt_tries(login_id) == 1
-    assert store.reserve_login_try(login_id, "b" * 32, now, 5)["tries"] == attempt_tries(login_id) == 2
+    owner, now = account_id(alice.email), int(alice.clock.now())
+    browser = login_attempts.browser_hash(alice.api.cookies["__Host-mfa_login"])
+    read = store.get_lockout(owner, now)
+    _count(store.op_count_login_try(login_id, "a" * 32, owner, now, 5, browser), owner, "a" * 32, now, read)
+    with pytest.raises(store.ConditionFailed) as resent:
+        _count(store.op_count_login_try(login_id, "a" * 32, owner, now, 5, browser), owner, "a" * 32, now, read)
+    assert resent.value.failed(0) and not resent.value.failed(1)
+    assert "a" * 32 in store.get_login_attempt(login_id)["try_ids"]
+    assert attempt_tries(login_id) == 1 and lockout_failures(alice.email) == 1
+    read = store.get_lockout(owner, now)
+    _count(store.op_count_login_try(login_id, "b" * 32, owner, now, 5, browser), owner, "b" * 32, now, read)
+    assert attempt_tries(login_id) == 2 and lockout_failures(alice.email) == 2
+
+
+def test_a_login_try_is_counted_only_on_the_attempt_of_the_account_its_token_names(alice):
+    """The browser token names the account whose lockout the try reads: a token whose account
+    part was changed matches no attempt (its hash covers the whole token), nor does the right
+    token naming another account. Refused, nothing counted."""
+    from chalicelib import store
+    from chalicelib.services import login_attempts
+
+    login_id = alice.start_login()
+    owner, now = account_id(alice.email), int(alice.clock.now())
+    token = alice.api.cookies["__Host-mfa_login"]
+    other = "0" * 32
+    random_part, named, *hints = token.split(".")
+    forged = ".".join([random_part, other, *hints])
+    another = ".".join(["x" * 43, owner, *hints])   # another browser's token for the same account
+    assert named == owner
+    for browser, account in ((forged, other), (token, other), (another, owner)):
+        with pytest.raises(store.ConditionFailed) as refused:
+            _count(store.op_count_login_try(login_id, "a" * 32, account, now, 5, login_attempts.browser_hash(browser)),
+                   account, "a" * 32, now, None)
+        assert refused.value.failed(0)
+    alice.api.cookies["__Host-mfa_login"] = forged
+    answer = alice.verify(login_id, "000000")
+    assert (answer.status_code, answer.json["error"]) == (403, "login_other_browser")
+    assert attempt_tries(login_id) == 0 and lockout_failures(alice.email) == 0
 
 
 def test_a_resent_step_up_try_write_counts_once(alice, api):
     from chalicelib import crypto, store
 
     token_hash = crypto.hash_token(api.cookies["__Host-mfa_session"])
-    now = int(alice.clock.now())
-    for _ in range(2):
-        assert store.reserve_step_up_try(token_hash, "a" * 32, now, 5)["step_up_tries"] == 1
-    assert step_up_tries(api) == 1
+    owner, now = account_id(alice.email), int(alice.clock.now())
+    read = store.get_lockout(owner, now)
+    for sent in range(2):
+        try:
+            _count(store.op_count_step_up_try(token_hash, "a" * 32, now, 5), owner, "a" * 32, now, read)
+        except store.ConditionFailed as refused:
+            assert sent == 1 and refused.failed(0) and not refused.failed(1)
+    assert step_up_tries(api) == 1 and lockout_failures(alice.email) == 1
 
 
-@pytest.mark.parametrize("nth", [1, 2])   # the login attempt's try, then the lockout's
-def test_a_try_whose_answer_botocore_lost_and_resent_counts_once(alice, faults, nth):
-    """The answer of the nth UpdateItem of a wrong verification is lost and botocore sends
-    the request again (tests/support/faults.py drop_answer): one try, one failure. Both for
-    the first failure (no lockout item yet) and for a later one."""
+def test_a_try_whose_answer_botocore_lost_and_resent_counts_once(alice, faults):
+    """The answer of the transaction counting a wrong verification's try is lost and botocore
+    sends the request again (tests/support/faults.py drop_answer): one try, one failure. Both
+    for the first failure (no lockout item yet) and for a later one."""
     for failures in (1, 2):
         login_id = alice.start_login()
-        faults.drop_answer("dynamodb", nth=nth, operation="UpdateItem")
+        faults.drop_answer("dynamodb", nth=1, operation="TransactWriteItems")
         wrong = alice.verify(login_id, "000000")
         assert faults.injected == failures
         assert wrong.status_code == 401 and wrong.json["error"] == "invalid_code", wrong.json
@@ -156,13 +201,19 @@ def test_a_try_whose_answer_botocore_lost_and_resent_counts_once(alice, faults, 
 
 
 def test_a_step_up_try_whose_answer_botocore_lost_and_resent_counts_once(alice, api, faults):
-    faults.drop_answer("dynamodb", nth=1, operation="UpdateItem")
+    faults.drop_answer("dynamodb", nth=1, operation="TransactWriteItems")
     wrong = api.post("/v1/account/step-up", {"method_id": alice.method_id, "code": "000000"})
     assert faults.injected == 1 and wrong.status_code == 401
     assert step_up_tries(api) == 1 and lockout_failures(alice.email) == 1
 
 
 # ---------------------------------------------------------------- a late lockout write after a success
+
+def _reserve(owner: str, read: dict | None, try_id: str, now: int) -> None:
+    from chalicelib import store
+
+    store.transact([store.op_reserve_second_factor_try(owner, read, try_id, now, None)])
+
 
 @pytest.mark.parametrize("clearing", ["op_reset_lockout", "op_lift_lock"])
 def test_a_lockout_write_arriving_after_a_success_or_an_unlock_is_refused(alice, clearing):
@@ -173,10 +224,10 @@ def test_a_lockout_write_arriving_after_a_success_or_an_unlock_is_refused(alice,
 
     owner = account_id(alice.email)
     now = int(alice.clock.now())
-    store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    _reserve(owner, None, "a" * 32, now)
     store.transact([getattr(store, clearing)(owner, "b" * 32)])
     with pytest.raises(store.ConditionFailed):
-        store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+        _reserve(owner, None, "a" * 32, now)
     assert lockout_failures(alice.email) == 0
 
 
@@ -192,9 +243,9 @@ def test_a_lockout_write_read_from_an_item_without_a_version_needs_it_still_ther
     read = store.get_lockout(owner, now)
     boto3.client("dynamodb").delete_item(TableName=TABLE, Key=key)
     with pytest.raises(store.ConditionFailed):
-        store.reserve_second_factor_try(owner, read, "a" * 32, now, None)
+        _reserve(owner, read, "a" * 32, now)
     boto3.client("dynamodb").put_item(TableName=TABLE, Item={**key, "failures": {"N": "3"}})
-    store.reserve_second_factor_try(owner, read, "a" * 32, now, None)
+    _reserve(owner, read, "a" * 32, now)
     assert lockout_failures(alice.email) == 4
 
 
@@ -207,7 +258,7 @@ def test_a_try_counted_before_a_success_cannot_land_after_it(alice, make_client,
     other = alice.in_another_browser(make_client())
     login_id = other.start_login()
     late, success = race(lambda: other.verify(login_id, "000000"), lambda: alice.login(),
-                         pause_before=(store, "reserve_second_factor_try"))
+                         pause_before=(store, "op_reserve_second_factor_try"))
     assert success.status_code == 200
     assert late.status_code == 429 and late.json["error"] == "try_again"
     assert lockout_failures(alice.email) == 0
@@ -219,9 +270,9 @@ def test_a_try_given_back_leaves_a_later_try_counted(alice):
 
     owner = account_id(alice.email)
     now = int(alice.clock.now())
-    store.reserve_second_factor_try(owner, None, "a" * 32, now, None)
+    _reserve(owner, None, "a" * 32, now)
     read = store.get_lockout(owner, now)
-    store.reserve_second_factor_try(owner, read, "b" * 32, now, None)
+    _reserve(owner, read, "b" * 32, now)
     assert store.release_second_factor_try(owner, "a" * 32, None, "c" * 32) is False
     assert lockout_failures(alice.email) == 2
     assert store.release_second_factor_try(owner, "b" * 32, read, "c" * 32) is True
@@ -240,14 +291,15 @@ def failing_event_writes(local_aws):
 
     kinds, failed = set(), []
 
-    def refuse(params, **_):
+    def refuse(params, model, **_):
         items = [next(iter(part.values())).get("Item", {}) for part in params.get("TransactItems", [])]
-        if any(item.get("kind", {}).get("S") in kinds for item in items):
+        if any(item.get("kind", {}).get("S") in kinds for item in [*items, params.get("Item", {})]):
             failed.append(1)
             raise ClientError({"Error": {"Code": "InternalServerError", "Message": "injected"},
-                               "ResponseMetadata": {"HTTPStatusCode": 500}}, "TransactWriteItems")
+                               "ResponseMetadata": {"HTTPStatusCode": 500}}, model.name)
 
-    aws.client("dynamodb").meta.events.register("before-parameter-build.dynamodb.TransactWriteItems", refuse)
+    for operation in ("TransactWriteItems", "PutItem"):
+        aws.client("dynamodb").meta.events.register(f"before-parameter-build.dynamodb.{operation}", refuse)
 
     def fail(kind: str | None) -> list:
         kinds.clear()
@@ -363,7 +415,7 @@ def test_a_revocation_whose_answer_was_lost_succeeds_when_retried(alice, api, ma
 def test_password_steps_failed_by_an_outage_do_not_spend_the_login_limit(alice, api, faults):
     """The login attempt's write fails after the hits were counted: they are given back."""
     for _ in range(5):
-        faults.fail("dynamodb", fault.SERVER_ERROR, nth=2, operation="TransactWriteItems")
+        faults.fail("dynamodb", fault.SERVER_ERROR, operation="PutItem")
         assert alice.password_step().status_code == 503
     faults.clear()
     # Onboarding made one step: 19 more wrong ones fit the limit of 20, then it is reached.

@@ -253,6 +253,44 @@ def test_a_login_challenge_answers_one_verification_only(key_holder):
                                {"credential": key_holder.key.get(fresh)}).status_code == 200
 
 
+def test_a_key_added_after_the_password_step_still_logs_in(alice, make_client):
+    """The login token lists the methods that the password step saw; a key registered since
+    (in the browser already logged in) is read on its own, and its login completes."""
+    other = alice.in_another_browser(make_client())
+    login_id = other.start_login()
+    assert other.api.cookies["__Host-mfa_login"].count(".") == 1   # the account; no key to list yet
+    assert alice.step_up().status_code == 200
+    key = SoftAuthenticator("cross-platform")
+    assert register(alice, key, "security_key", "YubiKey")[1].status_code == 201
+    options = other.api.post(f"/v1/login/{login_id}/webauthn/options").json["public_key"]
+    assert other.api.post(f"/v1/login/{login_id}/verify", {"credential": key.get(options)}).status_code == 200
+
+
+def test_a_try_takes_only_the_challenge_it_read(key_holder):
+    """The write that counts a login try removes the challenge only while it is still the one
+    the try read (with the lockout, before anything is written): read, then replaced by new
+    options, the old challenge takes nothing and counts nothing; the current one does."""
+    from chalicelib.clock import now_s
+    from chalicelib.methods.webauthn import CHALLENGE_STATE
+    from chalicelib.services import login_attempts
+
+    key_holder.api.post("/v1/logout")
+    login_id, _ = login_options(key_holder)
+    read = store.get_login_attempt(login_id)
+    key_holder.api.post(f"/v1/login/{login_id}/webauthn/options")   # replaces the challenge
+    browser = login_attempts.browser_hash(key_holder.api.cookies["__Host-mfa_login"])
+
+    def count(challenge):
+        store.transact([store.op_count_login_try(login_id, "a" * 32, read["account_id"], now_s(), 5, browser,
+                                                 ("challenge", challenge), takes=CHALLENGE_STATE)])
+
+    with pytest.raises(store.ConditionFailed):
+        count(read["challenge"])
+    assert store.get_login_attempt(login_id)["tries"] == 0
+    count(store.get_login_attempt(login_id)["challenge"])
+    assert "challenge" not in store.get_login_attempt(login_id)
+
+
 def test_an_assertion_for_an_older_challenge_is_refused(key_holder):
     key_holder.api.post("/v1/logout")
     login_id, first = login_options(key_holder)

@@ -27,10 +27,12 @@ def op(account_id: str, kind: str, client: Client, **details) -> dict:
     return store.op_put_event(account_id, event(kind, client, **details))
 
 
-def op_unknown_email(email: str, kind: str, client: Client, **details) -> dict:
-    """The event an account would get, for an email without one (kept 30 days)."""
-    return store.op_put_unknown_login_event(email, event(kind, client, UNKNOWN_EMAIL_RETENTION_SECONDS, **details))
-
-
 def record(account_id: str, kind: str, client: Client, **details) -> None:
+    """An event on its own, a plain write (half a one-item transaction's write units): a
+    refused try's, which changes nothing else."""
     store.put_event(account_id, event(kind, client, **details))
+
+
+def record_unknown_email(email: str, kind: str, client: Client, **details) -> None:
+    """The event an account would get, for an email without one (kept 30 days)."""
+    store.put_unknown_login_event(email, event(kind, client, UNKNOWN_EMAIL_RETENTION_SECONDS, **details))

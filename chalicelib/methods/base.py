@@ -26,8 +26,9 @@ class CodeProof(Proof):
 @dataclass(frozen=True)
 class Reservation:
     """What the write that counts a try does with the owner's challenge state: `takes`
-    attributes away (each challenge answers exactly one try) and, at login, `requires`
-    attribute values to hold (else nothing is counted)."""
+    attributes away (each challenge answers exactly one try; the first names the challenge:
+    the write holds only while it still has the value the try read) and, at login,
+    `requires` attribute values to hold (else nothing is counted)."""
     takes: tuple[str, ...] = ()
     requires: tuple[tuple[str, str], ...] = ()
 
@@ -115,7 +116,8 @@ class VerificationMethod:
 
     def locate(self, slot: dict, proof: Proof) -> tuple[str, dict]:
         """The method `proof` answers for, and what `verify` checks, from the owner's item
-        as the try's own write found it."""
+        as read before the try's write (which holds only while the challenge is still the
+        one read, `Reservation`)."""
         return proof.method_id, proof.model_dump(exclude={"method_id"})
 
     def begin_enrollment(self, account: dict, method_id: str, label: str) -> Enrollment:

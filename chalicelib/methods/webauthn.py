@@ -92,7 +92,8 @@ class AssertionProof(Proof):
 
 
 # Where a login or step-up challenge waits on the login attempt or session, with the
-# credentials offered with it; the try's own write takes them.
+# credentials offered with it; the try's own write takes them (the challenge first: that
+# write holds only while it is the one the try read, Reservation).
 CHALLENGE_STATE = ("challenge", "challenge_expires_at", "offered")
 
 
@@ -203,8 +204,8 @@ class WebAuthnMethod(VerificationMethod):
         return Reservation(takes=CHALLENGE_STATE)
 
     def locate(self, slot, proof):
-        """The method whose credential answered, and the challenge the try's own write took
-        from the login attempt or session."""
+        """The method whose credential answered, and the challenge the try's write takes
+        from the login attempt or session (as read: the write holds only while it is)."""
         method_id = offered_method_id(slot.get("offered"), proof.credential)
         return method_id, {"credential": proof.credential, "challenge": slot.get("challenge"),
                            "challenge_expires_at": slot.get("challenge_expires_at")}

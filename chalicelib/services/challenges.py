@@ -6,7 +6,7 @@ method a proof names. Login and step-up call this; neither knows a method's type
 """
 from chalicelib import errors, methods, store
 from chalicelib.clock import is_id, now_s
-from chalicelib.methods.base import VerificationMethod
+from chalicelib.methods.base import Reservation, VerificationMethod
 from chalicelib.records import Client, MethodStatus, Owner, OwnerKind, Proof
 from chalicelib.services import login_attempts
 
@@ -48,6 +48,19 @@ def offered(method_type: str) -> bool:
     return methods.get(method_type).enabled()
 
 
+def located_on_owner(method_type: str) -> bool:
+    """Whether a proof for this type may leave its method unnamed: the owner's challenge
+    names it (a push, a passkey)."""
+    field = methods.get(method_type).proof_model.model_fields.get("method_id")
+    return field is None or not field.is_required()
+
+
 def reading(proof: Proof) -> VerificationMethod:
     """The method implementation that reads this kind of proof."""
     return methods.for_proof(proof)
+
+
+def taken(slot: dict, reservation: Reservation) -> tuple[str, object] | None:
+    """The challenge a try's write takes, as read from the owner's item: (the first attribute
+    `takes` names, its value); the write holds only while it is still that."""
+    return (reservation.takes[0], slot.get(reservation.takes[0])) if reservation.takes else None

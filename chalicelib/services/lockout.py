@@ -4,8 +4,10 @@ After `lockout_threshold` consecutive failures (across login attempts) each furt
 waits an increasing delay after the last failure; at `hard_lock_failures` the account is
 locked until support unlocks it (NIST 800-63B 5.2.2: at most 100 consecutive failures).
 A success resets the count. Each try is counted before its proof is checked, one try at a
-time per account (a conditional write on the item's version), so parallel guesses cannot
-overshoot; a try whose proof could not be checked (an outage) is given back (`release`).
+time per account (a conditional write on the item's version, read with the login attempt or
+with the method), so parallel guesses cannot overshoot; that write and the owner's own count
+(the login attempt's or the session's) are one transaction, one round trip. A try whose
+proof could not be checked (an outage) is given back (`release`).
 """
 from dataclasses import dataclass
 
@@ -43,16 +45,23 @@ class Try:
     read: dict | None
 
 
-def reserve(account_id: str, lockout: dict | None, now: int) -> Try:
-    """Count this try before its proof is checked. A second try racing for the same count is
-    refused (429 try_again)."""
+def reserve(account_id: str, lockout: dict | None, now: int, owner_try: dict, owner_refused) -> Try:
+    """Count this try before its proof is checked: on the lockout item as read and, in the
+    same transaction, on its owner (`owner_try`, the login attempt's or session's own count).
+    A second try racing for the same count is refused (429 try_again). When the owner's part
+    is refused, `owner_refused()` raises why, or returns when this try was counted already
+    (the same transaction sent again, its first answer lost)."""
     count = (lockout.get("failures", 0) if lockout else 0) + 1
     locked_until = now + delay_for(count) if count >= get_settings().lockout_threshold else None
     counted = Try(count, random_id(), lockout)
     try:
-        store.reserve_second_factor_try(account_id, lockout, counted.try_id, now, locked_until)
-    except store.ConditionFailed:
-        raise errors.verification_in_progress() from None
+        store.count_try(owner_try, store.op_reserve_second_factor_try(account_id, lockout, counted.try_id, now,
+                                                                      locked_until))
+    except store.ConditionFailed as failed:
+        if failed.failed(0):
+            owner_refused()
+        if failed.failed(1):
+            raise errors.verification_in_progress() from None
     except Exception as failed:
         if aws.is_outage(failed):
             # Only its answer may have been lost: give back what it may have counted.

@@ -2,13 +2,21 @@
 step checks a second factor (services.verification) and issues the session.
 
 Round trips: password step = 1 read (with the counting write beside it) + 1 write; verify =
-1 conditional update (counts the try and reads the attempt; for a push, only once approved)
-+ 1 batch read (method, lockout) + 1 conditional update (the account's try, counted before
-the proof is checked) + 1 transaction (consume the attempt, check the password was not changed or reset since the
-password step, record the method's use, create the session, reset the lockout, audit event).
+1 batch read (the attempt, the account's lockout and the method: the one the proof names,
+else those the browser's token lists, services/login_attempts) + 1 transaction counting
+the try on the attempt and on the account's lockout, before the proof is checked (for a
+push, only once approved) + 1 transaction (consume the attempt, check the password was not
+changed or reset since the password step, record the method's use, create the session,
+reset the lockout, audit event). A method added since the password step, which the token
+does not list, is read on its own: one round trip more.
+
+Every rule of the write that counts holds in its condition, not only in what the batch
+read: the read only spares refused tries a write. Tries of one account go one at a time
+(the lockout item's version, read in the batch), so a burst of parallel guesses gets one
+proof checked, and a challenge the try takes must still be the one read.
 """
 from chalicelib import errors, observability, passwords, store
-from chalicelib.clock import is_id, now_s, random_id, random_token
+from chalicelib.clock import is_id, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.ledger import audit, limits
 from chalicelib.ledger.change import Change
@@ -39,13 +47,12 @@ def _after_the_count(account: dict | None, email: str, password: str, client: Cl
     change = Change(account["account_id"] if account else "", email, client)
     observability.note_account(account["account_id"] if account else None)
     if not passwords.verify_password(account.get("password_hash") if account else None, password):
-        # The same write either way (one event of one size), so a known email costs what an
-        # unknown one does: its time tells neither (bench/password_timing.py).
+        # The same write either way (one event of one size, a plain write), so a known email
+        # costs what an unknown one does: its time tells neither (bench/password_timing.py).
         if account:
-            change.audit("login_failed", reason="invalid_password")
+            audit.record(account["account_id"], "login_failed", client, reason="invalid_password")
         else:
-            change.add(audit.op_unknown_email(email, "login_failed", client, reason="invalid_password"))
-        change.commit()
+            audit.record_unknown_email(email, "login_failed", client, reason="invalid_password")
         observability.login("failed", "password")
         raise errors.invalid_credentials()
     if not account["email_verified"]:
@@ -62,8 +69,9 @@ def _after_the_count(account: dict | None, email: str, password: str, client: Cl
 
     login_id = random_id()
     expires_at = n + get_settings().login_attempt_seconds
-    browser = random_token(32)
-    change.add(store.op_put_login_attempt(login_id, {
+    browser = login_attempts.new_browser_token(account["account_id"], sorted(
+        mid for mid, m in summary.items() if challenges.offered(m["type"]) and challenges.located_on_owner(m["type"])))
+    store.put_login_attempt(login_id, {
         "browser_hash": login_attempts.browser_hash(browser),
         "account_id": account["account_id"],
         "email": email,
@@ -75,7 +83,7 @@ def _after_the_count(account: dict | None, email: str, password: str, client: Cl
         "user_agent": client.short_user_agent,
         # The password it was begun with: a change or reset since refuses its verify step.
         "password_generation": account.get("password_generation", 0),
-    })).commit()
+    })
     listed = [{"id": mid, "type": m["type"], "label": m["label"]} for mid, m in sorted(summary.items())
               if challenges.offered(m["type"])]
     return ({"login_id": login_id, "expires_at": expires_at, "methods": listed, "enrollment_required": False},
@@ -121,31 +129,66 @@ def _verify(login_id: str, try_id: str, proof: Proof, client: Client,
     n = now_s()
     impl = challenges.reading(proof)
     reservation = impl.reservation(proof)
-    try:
-        attempt = store.reserve_login_try(login_id, try_id, n, s.login_attempt_max_failures,
-                                          takes=reservation.takes, requires=reservation.requires,
-                                          browser_hash=login_attempts.browser_hash(browser))
-    except store.ConditionFailed as failed:
-        old = failed.old
-        if old is None:
-            raise errors.login_not_found() from None
-        if not login_attempts.belongs(old, browser):
-            raise login_attempts.not_this_browsers(old) from None
-        if not login_attempts.is_over(old) and old["tries"] < s.login_attempt_max_failures:
-            impl.explain(old, proof)   # raises why: a push not answered, denied, expired, another login's
-        raise errors.login_expired() from None
+    account_id = login_attempts.account_in(browser) or _account_of(login_id)
+    named = getattr(proof, "method_id", None)
+    candidates = [named] if is_id(named or "") else login_attempts.methods_in(browser)
+    attempt, found, lock = store.get_login_try_items(login_id, account_id, candidates, n)
+    _check_usable(attempt, account_id, browser, reservation.requires, lambda slot: impl.explain(slot, proof))
     owner = challenges.attempt_owner(login_id, attempt)
     method_id, checked = impl.locate(attempt, proof)
+    if method_id in found:
+        method = found[method_id]
+    else:   # not named, nor listed by the token (added since the password step): one read more
+        method = store.get_method(account_id, method_id, n) if is_id(method_id or "") else None
     session = sessions.new_session(owner.account_id, owner.email, sessions.WEB, client, mfa_at=n)
+    count = store.op_count_login_try(login_id, try_id, account_id, n, s.login_attempt_max_failures,
+                                     login_attempts.browser_hash(browser), challenges.taken(attempt, reservation),
+                                     takes=reservation.takes, requires=reservation.requires)
+
+    def refused() -> None:
+        # Changed since the batch read: why, as it is now; else another try took its challenge.
+        current = store.get_login_attempt(login_id)
+        if current and try_id in current.get("try_ids", ()):
+            return   # this try's own write, sent again
+        _check_usable(current, account_id, browser, reservation.requires, lambda slot: impl.explain(slot, proof))
+        raise errors.verification_in_progress()
+
     used = verification.check(
-        owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="login",
+        owner, method_id, method, lock, {**checked, "bound_to": owner.bound_to}, client, event="login",
+        owner_try=count, owner_refused=refused,
         guards=[(store.op_consume_login_attempt(login_id, n), errors.login_expired()),
                 (store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0)),
                  errors.login_expired()),
                 # Enforced since the password step: the login ends here.
                 (store.op_domain_allows_passwords(sso_connections.domain_of(owner.email)),
                  errors.sso_required())],
-        tries_left=s.login_attempt_max_failures - attempt["tries"],
+        tries_left=s.login_attempt_max_failures - attempt["tries"] - 1,
         extra_ops=store.ops_put_session(session.token_hash, session.record),
     )
     return session, used
+
+
+def _account_of(login_id: str) -> str:
+    """The attempt's account, for a browser token that does not name it (or no token: then
+    the attempt's answer is 403 or 410, _check_usable)."""
+    attempt = store.get_login_attempt(login_id)
+    if attempt is None:
+        raise errors.login_not_found()
+    return attempt["account_id"]
+
+
+def _check_usable(attempt: dict | None, account_id: str, browser: str | None,
+                  requires: tuple[tuple[str, str], ...], explain) -> None:
+    """Raise why a try on `attempt` is refused before anything is counted: unknown, another
+    browser's, over, out of tries, or without the values `requires` names (`explain` raises
+    why: a push not answered); the write that counts the try holds only on the same
+    conditions."""
+    if attempt is None:
+        raise errors.login_not_found()
+    if not login_attempts.belongs(attempt, browser) or attempt["account_id"] != account_id:
+        raise login_attempts.not_this_browsers(attempt)
+    if login_attempts.is_over(attempt) or attempt["tries"] >= get_settings().login_attempt_max_failures:
+        raise errors.login_expired()
+    if any(attempt.get(attribute) != value for attribute, value in requires):
+        explain(attempt)   # raises why: a push not answered, denied, expired, another login's
+        raise errors.login_expired()

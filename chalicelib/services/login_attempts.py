@@ -4,11 +4,38 @@ The password step gives that browser a random token in an HttpOnly, SameSite=Str
 and keeps only its hash on the attempt; every later step of the attempt (WebAuthn options,
 push, its status, SMS, verify) must present it. A `login_id` seen elsewhere (a log, a
 shoulder) is therefore of no use to anyone else.
+
+The token also names the attempt's account and the account's methods whose proof need not
+name them (a push's, a passkey's: the attempt's challenge does), as at the password step:
+`<random>.<account id>[.<method id>...]`. So the verify step reads the attempt, the
+account's lockout and the method in one batch, before anything is written; the ids are only
+hints for that read. The write that counts the try holds only on the attempt of that
+account which the token's hash began (store.op_count_login_try), and the hash covers the
+whole token, so a token whose account was changed matches no attempt.
 """
 import hmac
 
 from chalicelib import crypto, errors, store
-from chalicelib.clock import is_id, now_s
+from chalicelib.clock import is_id, now_s, random_token
+
+
+# Method ids a token lists at most (one batch read holds 100 keys).
+MAX_HINTS = 20
+
+
+def new_browser_token(account_id: str, method_ids: list[str]) -> str:
+    return ".".join((random_token(32), account_id, *method_ids[:MAX_HINTS]))
+
+
+def account_in(token: str | None) -> str | None:
+    """The account a browser token names (None for a token without one)."""
+    parts = (token or "").split(".")
+    return parts[1] if len(parts) > 1 and is_id(parts[1]) else None
+
+
+def methods_in(token: str | None) -> list[str]:
+    """The method ids a browser token lists (see the module's docstring)."""
+    return [m for m in (token or "").split(".")[2:2 + MAX_HINTS] if is_id(m)]
 
 
 def browser_hash(token: str | None) -> str:

@@ -12,7 +12,7 @@ email), whether or not the email has an account, so neither reveals which.
 from chalicelib import crypto, errors, notify, passwords, store
 from chalicelib.clock import now_s, random_token
 from chalicelib.config import get_settings
-from chalicelib.ledger import limits
+from chalicelib.ledger import audit, limits
 from chalicelib.ledger.change import Change
 from chalicelib.records import Client
 from chalicelib.services import sessions, step_up
@@ -31,8 +31,7 @@ def change(session: dict, current_password: str, new_password: str, client: Clie
     s = get_settings()
     with limits.enforce(s.login_window_seconds, ("password-change", account["account_id"], s.login_limit_per_email)):
         if not passwords.verify_password(account.get("password_hash"), current_password):
-            Change(account["account_id"], account["email"], client).audit(
-                "password_change_failed", reason="wrong_password").commit()
+            audit.record(account["account_id"], "password_change_failed", client, reason="wrong_password")
             raise errors.wrong_password()
         passwords.check_policy(new_password)
         new_hash = passwords.hash_password(new_password)

@@ -2,9 +2,13 @@
 
 Wrong proofs count towards the account lockout, as at login, and a session gets
 `step_up_max_failures` tries: then it is ended and the user logs in again with the password.
+
+Round trips, after the session's own read (authentication): 1 batch read (the method, the
+lockout) + 1 transaction counting the try on the session and on the lockout + 1 transaction
+accepting the proof (services.verification).
 """
 from chalicelib import errors, store
-from chalicelib.clock import now_s, random_id
+from chalicelib.clock import is_id, now_s, random_id
 from chalicelib.config import get_settings
 from chalicelib.records import Client, Proof
 from chalicelib.services import challenges, verification
@@ -53,21 +57,40 @@ def step_up(session: dict, proof: Proof, client: Client) -> tuple[int, dict]:
 
 
 def _step_up(session: dict, try_id: str, proof: Proof, client: Client) -> tuple[int, dict]:
+    """The session as authenticated (read this request) holds the challenge state: the
+    method and the lockout are read in one batch, then the try is counted on the session and
+    on the lockout in one transaction (its condition: the challenge still the one read)."""
     s = get_settings()
     n = now_s()
     impl = challenges.reading(proof)
     impl.explain(session, proof)   # before a try is counted: a push not answered yet costs nothing
-    try:
-        reserved = store.reserve_step_up_try(session["token_hash"], try_id, n, s.step_up_max_failures,
-                                             takes=impl.reservation(proof).takes)
-    except store.ConditionFailed:
-        store.delete_session(session["token_hash"], session["account_id"])
-        raise errors.too_many_step_up_failures() from None
+    token_hash = session["token_hash"]
+    if session.get("step_up_tries", 0) >= s.step_up_max_failures:
+        _too_many(session)
     owner = challenges.session_owner(session)
-    method_id, checked = impl.locate(reserved, proof)
+    method_id, checked = impl.locate(session, proof)
+    method, lock = store.get_method_and_lockout(owner.account_id, method_id, n) if is_id(method_id or "") else (None, None)
+    reservation = impl.reservation(proof)
+
+    def refused() -> None:
+        current = store.get_session(token_hash, n)
+        if current and try_id in current.get("step_up_try_ids", ()):
+            return   # this try's own write, sent again
+        if current is None or current.get("step_up_tries", 0) >= s.step_up_max_failures:
+            _too_many(session)
+        raise errors.verification_in_progress()   # another try took its challenge
+
     used = verification.check(
-        owner, method_id, {**checked, "bound_to": owner.bound_to}, client, event="step_up",
-        guards=[(store.op_mark_step_up(session["token_hash"], n), errors.unauthenticated())],
-        tries_left=s.step_up_max_failures - reserved["step_up_tries"],
+        owner, method_id, method, lock, {**checked, "bound_to": owner.bound_to}, client, event="step_up",
+        owner_try=store.op_count_step_up_try(token_hash, try_id, n, s.step_up_max_failures,
+                                             challenges.taken(session, reservation), takes=reservation.takes),
+        owner_refused=refused,
+        guards=[(store.op_mark_step_up(token_hash, n), errors.unauthenticated())],
+        tries_left=s.step_up_max_failures - session.get("step_up_tries", 0) - 1,
     )
     return n, used
+
+
+def _too_many(session: dict) -> None:
+    store.delete_session(session["token_hash"], session["account_id"])
+    raise errors.too_many_step_up_failures()

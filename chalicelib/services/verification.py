@@ -12,9 +12,13 @@ from chalicelib.records import Client, MethodStatus, Owner
 from chalicelib.services import lockout
 
 
-def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: str,
-          guards: list[tuple[dict, ApiError]], tries_left: int, extra_ops: list[dict] = ()) -> dict:
+def check(owner: Owner, method_id: str, method: dict | None, lock: dict | None, proof: dict, client: Client, *,
+          event: str, owner_try: dict, owner_refused, guards: list[tuple[dict, ApiError]], tries_left: int,
+          extra_ops: list[dict] = ()) -> dict:
     """Returns what was used, `{id, type, **details}` (a recovery code adds `remaining`).
+    `method` and `lock` are the method and the lockout item as the caller read them (with
+    the login attempt, or for the session); `owner_try` the transaction part that counts the
+    try on the owner, `owner_refused` what a refusal of it means (see lockout.reserve).
     `guards` are transaction parts that must hold (the login attempt unused, the session
     alive), each with the error its failure raises. A wrong proof counts towards the lockout
     and raises 401 with `tries_left`; a try that ended in a dependency's failure does not
@@ -22,7 +26,6 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
     n = now_s()
     account = {"account_id": owner.account_id, "email": owner.email}
     observability.note_account(owner.account_id)
-    method, lock = store.get_method_and_lockout(owner.account_id, method_id, n)
     try:
         lockout.check(lock, n)
     except ApiError as refused:
@@ -35,7 +38,7 @@ def check(owner: Owner, method_id: str, proof: dict, client: Client, *, event: s
     if not impl.enabled():
         raise errors.method_disabled(impl.display_name)
     impl.check_available(now())
-    counted = lockout.reserve(account["account_id"], lock, n)
+    counted = lockout.reserve(account["account_id"], lock, n, owner_try, owner_refused)
     try:
         used = _accept(account, method, proof, client, event, guards, extra_ops, lock)
     except Exception as refused:

@@ -40,7 +40,12 @@ from chalicelib.store.accounts import (
     op_verify_pending_signup,
     set_password_hash,
 )
-from chalicelib.store.audit import list_events, op_put_event, op_put_unknown_login_event, put_event
+from chalicelib.store.audit import (
+    list_events,
+    op_put_event,
+    put_event,
+    put_unknown_login_event,
+)
 from chalicelib.store.cli_logins import (
     cancel_cli_logins,
     create_cli_login,
@@ -75,17 +80,18 @@ from chalicelib.store.keys import GSI1, is_event_sort_key
 from chalicelib.store.limits import (
     get_method_and_lockout,
     op_count_hit,
+    op_reserve_second_factor_try,
     op_reset_lockout,
     refund_hit,
     release_second_factor_try,
-    reserve_second_factor_try,
 )
 from chalicelib.store.login_attempts import (
     get_login_attempt,
+    get_login_try_items,
     op_consume_login_attempt,
-    op_put_login_attempt,
+    op_count_login_try,
+    put_login_attempt,
     release_login_try,
-    reserve_login_try,
 )
 from chalicelib.store.methods import (
     get_method,
@@ -113,6 +119,7 @@ from chalicelib.store.outbox import (
     release_notice,
 )
 from chalicelib.store.owners import (
+    count_try,
     op_end_login_attempt,
     op_end_session,
     op_set_on_owner,
@@ -157,8 +164,8 @@ from chalicelib.store.sessions import (
     op_mark_step_up,
     ops_put_session,
     ops_revoke_session,
+    op_count_step_up_try,
     release_step_up_try,
-    reserve_step_up_try,
     touch_session,
     unlist,
     was_revoked,

@@ -1,5 +1,5 @@
 """Audit events, under their account's partition; listed newest first."""
-from chalicelib.store.engine import _alive, _db, _from_item, _op_put, _table, _to_attr_values, transact
+from chalicelib.store.engine import _alive, _db, _from_item, _op_put, _put, _table, _to_attr_values
 from chalicelib.store.keys import _event_key, _events_of, _key, _unknown_login_event_key
 
 
@@ -7,13 +7,14 @@ def op_put_event(account_id: str, event: dict) -> dict:
     return _op_put(_event_key(account_id, event["at_ms"], event["event_id"]), event)
 
 
-def op_put_unknown_login_event(email: str, event: dict) -> dict:
+def put_unknown_login_event(email: str, event: dict) -> None:
     """A failed password step for an email without an account."""
-    return _op_put(_unknown_login_event_key(email, event["at_ms"], event["event_id"]), event)
+    _put(_unknown_login_event_key(email, event["at_ms"], event["event_id"]), event)
 
 
 def put_event(account_id: str, event: dict) -> None:
-    transact([op_put_event(account_id, event)])
+    """An event recorded on its own (a refused try's): a plain write, not a transaction."""
+    _put(_event_key(account_id, event["at_ms"], event["event_id"]), event)
 
 
 def list_events(account_id: str, now: int, limit: int, after_sk: str | None) -> tuple[list[dict], str | None]:

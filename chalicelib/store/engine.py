@@ -214,9 +214,34 @@ def _update(key: dict, expression: str, values: dict, condition: str | None = No
     raise Busy()
 
 
+def _put(key: dict, data: dict, condition: str | None = None) -> None:
+    """One item written on its own (not in a transaction: half the write units)."""
+    from botocore.exceptions import ClientError
+
+    kwargs = {"TableName": _table(), **_op_put(key, data, condition)["Put"]}
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            _db().put_item(**kwargs)
+            return
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed(["ConditionalCheckFailed"]) from None
+            if error.response.get("Error", {}).get("Code") != "TransactionConflictException":
+                raise
+            _pause(attempt)
+    raise Busy()
+
+
 def _get_two(first: dict, second: dict, now: int) -> tuple[dict | None, dict | None]:
     """Two items in one consistent batch read: the first checked for expiry, the second as is."""
-    request = {_table(): {"Keys": [_key(k) for k in (first, second)], "ConsistentRead": True}}
+    found = _get_all([first, second])
+    return _alive(found[0], now), found[1]
+
+
+def _get_all(keys: list[dict]) -> list[dict | None]:
+    """Items (up to 100) in one consistent batch read, in the order of `keys`, None for a
+    missing one; expired ones included (the caller checks)."""
+    request = {_table(): {"Keys": [_key(k) for k in keys], "ConsistentRead": True}}
     found = {}
     # A throttled key comes back unprocessed: ask again, never read it as missing.
     for attempt in range(_CONFLICT_RETRIES + 1):
@@ -228,7 +253,7 @@ def _get_two(first: dict, second: dict, now: int) -> tuple[dict | None, dict | N
         _pause(attempt)
     else:
         raise Busy()
-    return _alive(found.get((first["PK"], first["SK"])), now), found.get((second["PK"], second["SK"]))
+    return [found.get((k["PK"], k["SK"])) for k in keys]
 
 
 # ---------------------------------------------------------------- transaction parts (op_*)
@@ -305,6 +330,17 @@ def _equalities(requires: tuple[tuple[str, str], ...]) -> tuple[str, dict, dict]
         names[f"#r{i}"] = attribute
         values[f":r{i}"] = value
     return clause, names, values
+
+
+def _still(taken: tuple[str, object] | None) -> tuple[str, dict, dict]:
+    """A condition clause `AND` the attribute still has the value read (None: still absent),
+    with its name and value; nothing for None."""
+    if not taken:
+        return "", {}, {}
+    attribute, value = taken
+    if value is None:
+        return " AND attribute_not_exists(#taken)", {"#taken": attribute}, {}
+    return " AND #taken = :taken", {"#taken": attribute}, {":taken": value}
 
 
 def _removal(takes: tuple[str, ...]) -> str:

@@ -30,15 +30,16 @@ def get_method_and_lockout(account_id: str, method_id: str, now: int) -> tuple[d
     return _get_two(_method_key(account_id, method_id), _lockout_key(account_id), now)
 
 
-def reserve_second_factor_try(account_id: str, read: dict | None, try_id: str, now: int,
-                              locked_until: int | None) -> None:
-    """Count a try as a failure before its proof is checked, only if the lockout item is still
-    as `read` (its `version`; an item without one, by its count): tries on one account go
-    one at a time, so no burst of parallel guesses gets past the lockout. The write leaves
-    `try_id` as the item's version, so botocore resending it (an answer lost) is a no-op,
-    and a write that arrives late, after a success or a release replaced the version, is
-    refused. `locked_until` engages the lock with the try that reaches the threshold.
-    ConditionFailed when another try got there first."""
+def op_reserve_second_factor_try(account_id: str, read: dict | None, try_id: str, now: int,
+                                 locked_until: int | None) -> dict:
+    """Count a try as a failure before its proof is checked (a transaction part, beside the
+    owner's own try), only if the lockout item is still as `read` (its `version`; an item
+    without one, by its count): tries on one account go one at a time, so no burst of
+    parallel guesses gets past the lockout. The write leaves `try_id` as the item's version,
+    so the same write sent again (an answer lost) holds and changes nothing, and a write that
+    arrives late, after a success or a release replaced the version, is refused.
+    `locked_until` engages the lock with the try that reaches the threshold. Its part fails
+    when another try got there first."""
     expected = read.get("failures", 0) if read else 0
     values = {":n": expected + 1, ":now": now, ":mine": try_id}
     if read and read.get("version"):
@@ -54,7 +55,7 @@ def reserve_second_factor_try(account_id: str, read: dict | None, try_id: str, n
     if locked_until is not None:
         expression += ", locked_until = :until"
         values[":until"] = locked_until
-    _update(_lockout_key(account_id), expression, values, condition=condition)
+    return _op_update(_lockout_key(account_id), expression, values, condition=condition)
 
 
 def release_second_factor_try(account_id: str, try_id: str, read: dict | None, version: str) -> bool:

@@ -1,43 +1,61 @@
 """Login attempts: what the password step hands to the second-factor step (tries, the
 WebAuthn challenge, whether it was used).
 """
-from chalicelib.store.engine import ConditionFailed, _equalities, _get, _op_put, _op_update, _removal, _update
-from chalicelib.store.keys import _login_index_key, _login_key
+from chalicelib.store.engine import (
+    ConditionFailed,
+    _alive,
+    _equalities,
+    _get,
+    _get_all,
+    _op_update,
+    _put,
+    _removal,
+    _still,
+    _update,
+)
+from chalicelib.store.keys import _lockout_key, _login_index_key, _login_key, _method_key
 
 
-def op_put_login_attempt(login_id: str, attempt: dict) -> dict:
+def put_login_attempt(login_id: str, attempt: dict) -> None:
+    """A new attempt, on its own (a plain write: half a transaction's write units)."""
     index = _login_index_key(attempt["account_id"], attempt["created_at"], login_id)
-    return _op_put(_login_key(login_id), {**attempt, **index}, condition="attribute_not_exists(PK)")
+    _put(_login_key(login_id), {**attempt, **index}, condition="attribute_not_exists(PK)")
 
 
-def reserve_login_try(login_id: str, try_id: str, now: int, max_tries: int, takes: tuple[str, ...] = (),
-                      requires: tuple[tuple[str, str], ...] = (), browser_hash: str | None = None) -> dict:
-    """Count a try before the code is checked, so a burst of parallel guesses cannot get
-    more than `max_tries` codes evaluated. Returns the attempt as it was (with `tries`
-    counting this one); raises ConditionFailed (with `old` None for an unknown attempt) when
-    it is used, expired or out of tries. The same write removes the attributes `takes`
-    names, and holds only if the attributes `requires` names have those values (else nothing
-    is counted, and `old` tells why). `browser_hash` must be the attempt's own.
-    The try's `try_id` joins the attempt's `try_ids` in the same write, once: botocore
-    resending it (its answer lost) counts nothing more, and the attempt as it now is is
-    returned."""
-    condition = "attribute_exists(PK) AND used = :false AND expires_at > :now AND tries < :max"
-    values = {":one": 1, ":now": now, ":max": max_tries, ":false": False, ":id": try_id, ":ids": {try_id}}
-    if browser_hash is not None:
-        condition += " AND browser_hash = :browser"
-        values[":browser"] = browser_hash
+def get_login_try_items(login_id: str, account_id: str, method_ids: list[str],
+                        now: int) -> tuple[dict | None, dict[str, dict | None], dict | None]:
+    """What a verify try needs, in one consistent batch read: the attempt (expired ones
+    included: the caller tells 410 from 404), the account's methods `method_ids` (by id; None
+    for one missing or expired) and its lockout item."""
+    keys = [_login_key(login_id), _lockout_key(account_id), *(_method_key(account_id, m) for m in method_ids)]
+    attempt, lockout, *found = _get_all(keys)
+    return attempt, {m: _alive(item, now) for m, item in zip(method_ids, found)}, lockout
+
+
+def op_count_login_try(login_id: str, try_id: str, account_id: str, now: int, max_tries: int,
+                       browser_hash: str, taken: tuple[str, object] | None = None, takes: tuple[str, ...] = (),
+                       requires: tuple[tuple[str, str], ...] = ()) -> dict:
+    """Count a try before its proof is checked (a transaction part, beside the account's
+    lockout try), so a burst of parallel guesses cannot get more than `max_tries` proofs
+    checked. Holds only on the live, unused attempt of `account_id` that `browser_hash` began,
+    with tries left; it removes the attributes `takes` names, only while `taken` (attribute,
+    value as read; value None: absent) still holds, so the challenge the try checks is the
+    one it took, and each answers one try; and it holds only if the attributes `requires`
+    names have those values. The try's `try_id` joins the attempt's `try_ids`, once: the
+    same write sent again (its answer lost) fails, and `try_ids` tells it was counted."""
+    condition = ("attribute_exists(PK) AND used = :false AND expires_at > :now AND tries < :max "
+                 "AND browser_hash = :browser AND account_id = :account")
+    values = {":one": 1, ":now": now, ":max": max_tries, ":false": False, ":id": try_id, ":ids": {try_id},
+              ":browser": browser_hash, ":account": account_id}
     required, names, required_values = _equalities(requires)
     condition += required + " AND NOT contains(try_ids, :id)"
     values.update(required_values)
-    try:
-        attempt = _update(_login_key(login_id), "ADD tries :one, try_ids :ids" + _removal(takes), values,
-                          condition=condition, names=names or None, returns="ALL_OLD")
-    except ConditionFailed as failed:
-        if failed.old and try_id in failed.old.get("try_ids", ()):
-            return failed.old
-        raise
-    attempt["tries"] += 1
-    return attempt
+    still, taken_names, taken_values = _still(taken)
+    condition += still
+    names.update(taken_names)
+    values.update(taken_values)
+    return _op_update(_login_key(login_id), "ADD tries :one, try_ids :ids" + _removal(takes), values,
+                      condition=condition, names=names or None)
 
 
 def release_login_try(login_id: str, try_id: str) -> None:

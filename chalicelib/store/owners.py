@@ -1,8 +1,8 @@
 """Challenge state on its owner, a login attempt or a session: attributes a verification
 method keeps there (a WebAuthn challenge, a push slot), written only while the owner is
-live; and ending an owner.
+live; ending an owner; and counting a try on it.
 """
-from chalicelib.store.engine import _assignments, _equalities, _op_delete, _op_update, _update
+from chalicelib.store.engine import _assignments, _equalities, _op_delete, _op_update, _update, transact
 from chalicelib.records import OwnerKind
 from chalicelib.store.keys import _login_key, _owner_key, _session_key
 
@@ -52,3 +52,11 @@ def op_end_login_attempt(login_id: str, fields: dict) -> dict:
 def op_end_session(token_hash: str) -> dict:
     """Delete the session if it still exists (ConditionFailed if it was already gone)."""
     return _op_delete(_session_key(token_hash), condition="attribute_exists(PK)")
+
+
+def count_try(owner_try: dict, account_try: dict) -> None:
+    """Count a second-factor try, before its proof is checked, on its owner (a login attempt
+    or session: op_count_login_try, op_count_step_up_try) and on the account's lockout
+    (op_reserve_second_factor_try): both or neither. ConditionFailed names the part refused
+    (0: the owner's, 1: the lockout's)."""
+    transact([owner_try, account_try])

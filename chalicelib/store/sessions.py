@@ -21,6 +21,7 @@ from chalicelib.store.engine import (
     _op_update,
     _query,
     _removal,
+    _still,
     _table,
     _to_attr_values,
     _update,
@@ -130,23 +131,20 @@ def touch_session(token_hash: str, now: int, expires_at: int) -> None:
         pass
 
 
-def reserve_step_up_try(token_hash: str, try_id: str, now: int, max_tries: int, takes: tuple[str, ...] = ()) -> dict:
-    """As reserve_login_try (a resent write counts once), for step-up on a live session."""
-    try:
-        session = _update(
-            _session_key(token_hash), "ADD step_up_tries :one, step_up_try_ids :ids" + _removal(takes),
-            {":one": 1, ":now": now, ":max": max_tries, ":id": try_id, ":ids": {try_id}},
-            condition="attribute_exists(PK) AND expires_at > :now AND "
-                      "(attribute_not_exists(step_up_tries) OR step_up_tries < :max) AND "
-                      "NOT contains(step_up_try_ids, :id)",
-            returns="ALL_OLD",
-        )
-    except ConditionFailed as failed:
-        if failed.old and try_id in failed.old.get("step_up_try_ids", ()):
-            return failed.old
-        raise
-    session["step_up_tries"] = session.get("step_up_tries", 0) + 1
-    return session
+def op_count_step_up_try(token_hash: str, try_id: str, now: int, max_tries: int,
+                         taken: tuple[str, object] | None = None, takes: tuple[str, ...] = ()) -> dict:
+    """As op_count_login_try, for step-up on a live session."""
+    values = {":one": 1, ":now": now, ":max": max_tries, ":id": try_id, ":ids": {try_id}}
+    condition = ("attribute_exists(PK) AND expires_at > :now AND "
+                 "(attribute_not_exists(step_up_tries) OR step_up_tries < :max) AND "
+                 "NOT contains(step_up_try_ids, :id)")
+    names = {}
+    still, taken_names, taken_values = _still(taken)
+    condition += still
+    names.update(taken_names)
+    values.update(taken_values)
+    return _op_update(_session_key(token_hash), "ADD step_up_tries :one, step_up_try_ids :ids" + _removal(takes),
+                      values, condition=condition, names=names or None)
 
 
 def release_step_up_try(token_hash: str, try_id: str) -> None:
