@@ -27,7 +27,7 @@ def main(pairs: int) -> None:
     from moto import mock_aws
 
     from app import app
-    from chalicelib.dev import mailbox
+    from localdev import mailbox
 
     embedded_aws.adapt_moto()
     with mock_aws():

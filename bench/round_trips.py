@@ -74,7 +74,7 @@ def main() -> None:
 
         email, password = "bench@example.com", "correct horse battery staple"
         step("sign up", "POST", "/v1/accounts", {"email": email, "password": password})
-        from chalicelib.dev import mailbox
+        from localdev import mailbox
         token = mailbox.messages()[0]["links"][0].split("token=")[1]
         step("verify email", "POST", "/v1/accounts/verify-email", {"token": token})
         restricted = cookie_of(step("password step (no method yet)", "POST", "/v1/login", {"email": email, "password": password}))

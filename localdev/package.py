@@ -21,7 +21,6 @@ from pathlib import Path
 RUNTIME = (3, 12)
 
 LEFT_OUT = {
-    r"chalicelib/dev/": "the local stage's dev mailbox and SNS log (/_dev/ answers 404 elsewhere)",
     r"(.*/)?__pycache__/": "bytecode the working tree happens to hold: every module is compiled afresh below",
     r"dns/": "dnspython: email-validator imports it only for deliverability checks, which the app turns off",
     r"pycparser/": "parses C declarations when building cffi modules; argon2's is prebuilt",

@@ -12,8 +12,11 @@ that imports the deployed copy's app.py as Lambda would (with its stream mapping
 The project is deployed from a copy (chalice writes .chalice/deployed/, `make infra` writes the
 stage's outputs into .chalice/config.json) with an empty requirements.txt: downloading the
 Lambda wheels would take longer than the rest, and tests/test_package.py proves the zip with
-them runs on Python 3.12.
+them runs on Python 3.12. The copy holds every folder of the checkout, so the zip Chalice
+deployed is seen to leave out the ones only for development, tests and ops.
 """
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 
 import boto3
 import pytest
@@ -36,6 +40,8 @@ API_FUNCTION = f"mfa-service-{STAGE}"
 OUTBOX_FUNCTION = f"mfa-service-{STAGE}-outbox_delivery"
 SWEEPER_FUNCTION = f"mfa-service-{STAGE}-outbox_sweeper"
 CHALICE = os.path.join(os.path.dirname(sys.executable), "chalice")
+# The checkout's folders that are not the Lambda's code: none may be in its zip.
+NOT_DEPLOYED = ("localdev", "tests", "bench", "ops", "infra", "clients")
 
 
 def _matches(pattern: str, record: dict) -> bool:
@@ -54,7 +60,7 @@ def localstack():
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     copy = tmp_path_factory.mktemp("deploy") / "project"
-    for folder in ("chalicelib", "infra"):
+    for folder in ("chalicelib", *NOT_DEPLOYED):
         shutil.copytree(PROJECT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
     (copy / ".chalice").mkdir()
     for config in (PROJECT / ".chalice").glob("*.json"):
@@ -174,6 +180,25 @@ def test_lambdas_have_the_stages_environment_and_role(deployed, aws, project):
         role = function["Role"].rsplit("/", 1)[1]
         policies = iam.list_role_policies(RoleName=role)["PolicyNames"]
         assert [iam.get_role_policy(RoleName=role, PolicyName=p)["PolicyDocument"] for p in policies] == [policy]
+
+
+def test_the_deployed_zip_holds_the_app_and_nothing_only_for_development(deployed, aws, project):
+    """The zip `chalice deploy` built (.chalice/deployments/) is the code every function runs,
+    and of the checkout it holds app.py and chalicelib/ alone: no local-stage module (the dev
+    mailbox and SNS log live in localdev/), no tests, tools or infrastructure code."""
+    packages = sorted((project / ".chalice" / "deployments").glob("*.zip"))
+    assert len(packages) == 1, packages
+    code = packages[0].read_bytes()
+    code_sha256 = base64.b64encode(hashlib.sha256(code).digest()).decode()
+    for name in (API_FUNCTION, OUTBOX_FUNCTION, SWEEPER_FUNCTION):
+        assert aws("lambda").get_function_configuration(FunctionName=name)["CodeSha256"] == code_sha256, name
+    with zipfile.ZipFile(packages[0]) as archive:
+        names = archive.namelist()
+    assert "app.py" in names and "chalicelib/api/dev.py" in names and "chalicelib/store/__init__.py" in names
+    assert all((project / folder).is_dir() for folder in NOT_DEPLOYED), "the copy holds them: Chalice left them out"
+    shipped = [name for name in names if name.startswith(tuple(f"{folder}/" for folder in NOT_DEPLOYED))
+               or name.startswith("chalicelib/dev/")]
+    assert shipped == []
 
 
 def test_stream_maps_to_the_outbox_lambda_with_its_filter_retries_and_dead_letter_queue(deployed, aws, stack_outputs):

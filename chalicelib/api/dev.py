@@ -1,6 +1,8 @@
 """Development helpers (/_dev/), answering only in local development (STAGE=local with a local
 AWS, off Lambda: Settings.local_development): 404 elsewhere, where the code behind them
-(chalicelib/dev/) is not even in the deployment zip."""
+(localdev/mailbox.py, localdev/local_sns.py) is not even in the deployment zip: Chalice packages
+app.py and chalicelib/ only. So the handlers import it lazily, after the stage check, and this is
+the one place chalicelib may import localdev (tests/test_layers.py)."""
 from chalice import Blueprint
 
 from chalicelib.api.http import endpoint
@@ -50,7 +52,7 @@ class SentBySns(Reply):
 def mailbox(call):
     if not get_settings().dev_mailbox_enabled:
         raise not_found("page")
-    from chalicelib.dev import mailbox as local_mailbox
+    from localdev import mailbox as local_mailbox
 
     return Mailbox(messages=local_mailbox.messages()).model_dump()
 
@@ -60,6 +62,6 @@ def mailbox(call):
 def pushes(call):
     if not get_settings().dev_mailbox_enabled:
         raise not_found("page")
-    from chalicelib.dev import local_sns
+    from localdev import local_sns
 
     return SentBySns(pushes=local_sns.pushes(), sms=local_sns.sms()).model_dump()

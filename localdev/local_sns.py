@@ -1,6 +1,6 @@
 """The local stage's view of what SNS sent: pushes to paired devices and SMS messages.
 
-As chalicelib.dev.mailbox does for SES: the embedded local AWS (moto in this process) is read
+As localdev.mailbox does for SES: the embedded local AWS (moto in this process) is read
 directly; LocalStack is read through its /_aws/sns endpoints.
 """
 import json
