@@ -151,12 +151,12 @@ def measure_steps() -> list[StepCost]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     import pyotp
     from chalice.test import Client
+    from chalicelib.dev import mailbox
     from moto import mock_aws
 
     from app import app
     from chalicelib import aws, clock
     from chalicelib.config import get_settings
-    from chalicelib.dev import mailbox
     from localdev import embedded_aws
 
     meter, costs = Meter(), []

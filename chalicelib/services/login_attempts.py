@@ -18,7 +18,6 @@ import hmac
 from chalicelib import crypto, errors, store
 from chalicelib.clock import is_id, now_s, random_token
 
-
 # Method ids a token lists at most (one batch read holds 100 keys).
 MAX_HINTS = 20
 
