@@ -66,17 +66,26 @@ def _check_time_left(**_) -> None:
         raise Unavailable("not enough time left in this invocation for another AWS call")
 
 
-def _without_urllib3_pyopenssl() -> None:
-    """botocore imports urllib3's pyOpenSSL adapter when pyOpenSSL is installed (webauthn
-    needs it) only to take back the standard SSLContext the adapter would replace; the import
-    loads pyOpenSSL and most of cryptography on every cold start's first AWS call. Without
-    it botocore takes that same class from urllib3 directly."""
-    sys.modules.setdefault("urllib3.contrib.pyopenssl", None)
+# botocore imports urllib3's pyOpenSSL adapter when pyOpenSSL is installed (webauthn needs it)
+# only to take back the standard SSLContext the adapter would replace; the import loads
+# pyOpenSSL and most of cryptography on every cold start's first AWS call. Without it botocore
+# takes that same class from urllib3 directly. Set here, before anything imports boto3: the
+# store imports boto3.dynamodb.types on its own, maybe before (or beside) the first client.
+sys.modules.setdefault("urllib3.contrib.pyopenssl", None)
+
+# One client per service even when two threads of one request ask for it at once
+# (ledger.limits counts beside a read): building one costs a cold start ~100 ms of CPU.
+_building = threading.Lock()
 
 
 @lru_cache(maxsize=None)
 def client(service: str):
-    _without_urllib3_pyopenssl()
+    with _building:
+        return _built(service)
+
+
+@lru_cache(maxsize=None)
+def _built(service: str):
     import boto3
     from botocore.config import Config
 
@@ -92,6 +101,7 @@ def client(service: str):
 
 def reset() -> None:
     client.cache_clear()
+    _built.cache_clear()
 
 
 def is_conflict(error: BaseException) -> bool:

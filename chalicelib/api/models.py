@@ -5,24 +5,11 @@ from typing import Annotated, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
 from chalicelib import errors, methods
+from chalicelib.api import emails
 from chalicelib.methods.webauthn import Credential
 from chalicelib.records import Code, Id, Label, OtherSessions, PlainText
 
-
-def _normalise_email(value: str) -> str:
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        result = validate_email(value.strip(), check_deliverability=False)
-    except EmailNotValidError as error:
-        raise ValueError(str(error)) from None
-    # The domain is already normalised (IDNA, lower case). Lower-case the local part too, as
-    # providers treat it; casefold() would turn "ß" into "ss" and name someone else's mailbox.
-    local, _, domain = result.normalized.rpartition("@")
-    return f"{local.lower()}@{domain}"
-
-
-Email = Annotated[str, StringConstraints(min_length=3, max_length=254), AfterValidator(_normalise_email),
+Email = Annotated[str, StringConstraints(min_length=3, max_length=254), AfterValidator(emails.normalise),
                   Field(json_schema_extra={"format": "email"})]
 # Length is checked by the password policy, with its own error codes; this only bounds input.
 Password = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
