@@ -147,17 +147,16 @@ def _read_units(operation: str, params: dict, parsed: dict) -> float:
 
 def measure_steps() -> list[StepCost]:
     """Sign up, enrol TOTP and recovery codes, then log in every way a person does."""
-    os.environ.update({**_local_credentials(), **STAGE})
+    os.environ.update({**_local_credentials(), **STAGE, "LOCAL_AWS": "embedded"})   # moto here: the dev mailbox answers
     os.environ.pop("AWS_ENDPOINT_URL", None)
     import pyotp
     from chalice.test import Client
-    from chalicelib.dev import mailbox
     from moto import mock_aws
 
     from app import app
     from chalicelib import aws, clock
     from chalicelib.config import get_settings
-    from localdev import embedded_aws
+    from localdev import embedded_aws, mailbox
 
     meter, costs = Meter(), []
     embedded_aws.adapt_moto()

@@ -23,10 +23,11 @@ def method_id_of(number: int) -> str:
 
 def seed_accounts(first: int, count: int, password_hash: str) -> None:
     """Accounts numbered first .. first + count - 1 (email_of, method_id_of)."""
-    from chalicelib import aws, crypto, store
+    from chalicelib import aws, store
     from chalicelib.clock import now_s, random_id
     from chalicelib.config import get_settings
-    from chalicelib.methods.totp import TotpMethod, _context
+    from chalicelib.ledger import secrets
+    from chalicelib.methods.totp import TotpMethod
     from chalicelib.records import MethodStatus
     from chalicelib.store.accounts import op_create_account
 
@@ -40,12 +41,13 @@ def seed_accounts(first: int, count: int, password_hash: str) -> None:
                    "primary_methods": 1}
         method = {"method_id": method_id, "type": "totp", "label": label, "status": MethodStatus.ACTIVE,
                   "created_at": now, "activated_at": now, "generation": random_id(),
-                  "secret_ciphertext": crypto.encrypt_secret(TOTP_SECRET.encode(), _context(account_id, method_id))}
+                  "secret_ciphertext": secrets.seal(TOTP_SECRET.encode(),
+                                                    secrets.method_context(account_id, method_id, "totp"))}
         # The transaction items' Puts, written in batches (their conditions hold on a new email).
         return [{"PutRequest": {"Item": op["Put"]["Item"]}}
                 for op in (op_create_account(account, now), store.op_put_active_method(account_id, method))]
 
-    with ThreadPoolExecutor(max_workers=4) as pool:   # the encryption is a call each (KMS)
+    with ThreadPoolExecutor(max_workers=4) as pool:
         requests = [request for items in pool.map(items_of, range(first, first + count)) for request in items]
     table = get_settings().table_name
     dynamodb = aws.client("dynamodb")
