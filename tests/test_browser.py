@@ -212,6 +212,9 @@ def test_manage_methods_recovery_codes_and_sessions_in_the_ui(tab, chromium, ori
     with open(download.value.path()) as saved:
         assert saved.read().split() == shown
     tab.button("I have saved them").click()
+    # The page reads the methods again and redraws them, then the codes section (the shown codes
+    # go): wait for that, or the redraw would take away the removal's confirmation opened below.
+    tab.page.locator("#new-codes").wait_for(state="detached")
     tab.page.get_by_text("10 of 10 codes left.").wait_for()
     assert not tab.page.locator("#backup-nudge").is_visible()
 
