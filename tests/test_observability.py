@@ -156,3 +156,18 @@ def test_a_push_login_counts_the_push_sent_its_answer_and_the_login(alice, make_
     assert len(metrics(lines, "PushSent")) == 1
     assert [m["Answer"] for m in metrics(lines, "PushAnswered")] == ["approved"]
     assert [m["Method"] for m in metrics(lines, "LoginSucceeded")] == ["push"]
+
+
+def test_the_sweeper_counts_the_notices_it_found_overdue_and_could_not_send(alice, api, app_module, clock, faults,
+                                                                             logs):
+    from tests.support.faults import ALWAYS, UNAVAILABLE
+    from tests.support.outbox import sweep
+
+    faults.fail("ses", UNAVAILABLE, times=ALWAYS)
+    response = api.patch(f"/v1/account/methods/{alice.method_id}", {"label": "Renamed"})
+    assert response.status_code == 200
+    clock.advance(3600)
+    sweep(app_module)
+    faults.clear()
+    sweep(app_module)
+    assert [line["NoticesOverdue"] for line in metrics(logs(), "NoticesOverdue")] == [1, 0]

@@ -136,4 +136,7 @@ def sweep(written_by: int | None = None) -> dict:
             log.warning("notice %s not delivered: %s", pending["notice_id"], type(error).__name__)
             if aws.is_outage(error):
                 break
+    # What this run found overdue and could not send: the alarmable "notices pending" figure
+    # (queued − delivered also counts the notices the stream is about to send).
+    observability.metric("NoticesOverdue", len(listed) - delivered)
     return {"listed": len(listed), "delivered": delivered, "failed": failed}
