@@ -44,12 +44,14 @@ class Served:
 
         from chalicelib import aws
         from chalicelib.config import get_settings
+        from chalicelib.ledger import secrets
 
         os.environ.update({**LOCAL_CREDENTIALS, **STAGE, "AWS_ENDPOINT_URL": self.aws_endpoint,
                            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint})
         boto3.DEFAULT_SESSION = None
         get_settings.cache_clear()
         aws.reset()
+        secrets.forget_keys()   # the data keys of another server's table mean nothing here
 
 
 @contextlib.contextmanager
@@ -84,8 +86,9 @@ def serve(mode: str):
 
 
 def _read(log) -> str:
-    log.seek(0)
-    return log.read()
+    # Through a file of its own: seeking the handle the server writes through would move the
+    # server's write position too (one shared offset), and its next line would overwrite the log.
+    return Path(log.name).read_text()
 
 
 def _answers(port: int) -> bool:
