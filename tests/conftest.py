@@ -152,3 +152,30 @@ def faults(local_aws):
     from tests.support.faults import Faults
 
     return Faults().install()
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local():
+    """DynamoDB Local, started when a test first asks for it, stopped at the session's end."""
+    from tests.support.servers import real_server
+
+    with real_server("dynamodb-local") as server:
+        yield server
+
+
+@pytest.fixture
+def on_dynamodb_local(dynamodb_local, local_aws, monkeypatch):
+    """The app in-process with DynamoDB on DynamoDB Local (KMS and SES stay on moto): a
+    fresh table per test, made from the infra template."""
+    import boto3
+
+    from chalicelib import aws
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.url)
+    boto3.DEFAULT_SESSION = None
+    aws.reset()
+    dynamodb = boto3.client("dynamodb")
+    if LOCAL_STAGE["TABLE_NAME"] in dynamodb.list_tables()["TableNames"]:
+        dynamodb.delete_table(TableName=LOCAL_STAGE["TABLE_NAME"])
+    embedded_aws.provision(LOCAL_STAGE["TABLE_NAME"], LOCAL_STAGE["KMS_KEY_ID"], LOCAL_STAGE["MAIL_FROM"])
+    yield dynamodb

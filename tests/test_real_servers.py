@@ -6,8 +6,7 @@ import time
 import boto3
 import pytest
 
-from localdev import embedded_aws
-from tests.support import LOCAL_STAGE, PROJECT
+from tests.support import PROJECT
 from tests.support.journeys import Person, totp_code
 from tests.support.servers import real_server
 from tests.support.table import items_of
@@ -17,31 +16,9 @@ pytestmark = pytest.mark.xdist_group("localstack")
 
 
 @pytest.fixture(scope="session")
-def dynamodb_local():
-    with real_server("dynamodb-local") as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
 def localstack():
     with real_server("localstack") as server:
         yield server
-
-
-@pytest.fixture
-def on_dynamodb_local(dynamodb_local, local_aws, monkeypatch):
-    """The app in-process with DynamoDB on DynamoDB Local (KMS and SES stay on moto): a
-    fresh table per test, made from the infra template."""
-    from chalicelib import aws
-
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.url)
-    boto3.DEFAULT_SESSION = None
-    aws.reset()
-    dynamodb = boto3.client("dynamodb")
-    if LOCAL_STAGE["TABLE_NAME"] in dynamodb.list_tables()["TableNames"]:
-        dynamodb.delete_table(TableName=LOCAL_STAGE["TABLE_NAME"])
-    embedded_aws.provision(LOCAL_STAGE["TABLE_NAME"], LOCAL_STAGE["KMS_KEY_ID"], LOCAL_STAGE["MAIL_FROM"])
-    yield dynamodb
 
 
 @pytest.fixture

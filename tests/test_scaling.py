@@ -9,35 +9,11 @@ import itertools
 import math
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
 import pytest
 
-from localdev import embedded_aws
-from tests.support import LOCAL_STAGE
 from tests.support.journeys import Person
-from tests.support.servers import real_server
 
 LOGINS = 24   # at once, from one IP (a NAT)
-
-
-@pytest.fixture(scope="module")
-def dynamodb_local():
-    with real_server("dynamodb-local") as server:
-        yield server
-
-
-@pytest.fixture
-def on_dynamodb_local(dynamodb_local, local_aws, monkeypatch):
-    """The app in-process with DynamoDB on DynamoDB Local (KMS and SES stay on moto)."""
-    from chalicelib import aws
-
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.url)
-    boto3.DEFAULT_SESSION = None
-    aws.reset()
-    dynamodb = boto3.client("dynamodb")
-    if LOCAL_STAGE["TABLE_NAME"] in dynamodb.list_tables()["TableNames"]:
-        dynamodb.delete_table(TableName=LOCAL_STAGE["TABLE_NAME"])
-    embedded_aws.provision(LOCAL_STAGE["TABLE_NAME"], LOCAL_STAGE["KMS_KEY_ID"], LOCAL_STAGE["MAIL_FROM"])
 
 
 class WritesPerItem:
