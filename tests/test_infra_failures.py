@@ -321,8 +321,9 @@ def test_a_wrong_code_whose_failure_could_not_be_recorded_still_counts(alice, fa
 def test_a_cli_approval_whose_answer_was_lost_answers_the_same_when_retried(alice, api, cli, make_client, faults):
     started = start_cli_login(cli)
     decision = {"user_code": started["user_code"], "decision": "approve"}
-    # The approval's transaction (after the one counting the lookup) commits; its answer is lost.
-    faults.fail("dynamodb", fault.ANSWER_LOST, nth=2, operation="TransactWriteItems")
+    # The approval's transaction (the lookup is counted by a plain update before it) commits;
+    # its answer is lost.
+    faults.fail("dynamodb", fault.ANSWER_LOST, operation="TransactWriteItems")
     assert api.post("/v1/cli/logins/approve", decision).status_code == 503
     retried = api.post("/v1/cli/logins/approve", decision)
     assert retried.status_code == 200 and retried.json["status"] == "approved"
@@ -427,7 +428,8 @@ def test_password_steps_failed_by_an_outage_do_not_spend_the_login_limit(alice, 
 def test_password_changes_failed_by_an_outage_do_not_spend_their_limit(alice, api, faults):
     body = {"current_password": alice.password, "new_password": "a brand new passphrase 2042"}
     for _ in range(5):
-        faults.fail("dynamodb", fault.SERVER_ERROR, nth=2, operation="TransactWriteItems")
+        # The change's transaction, after the limit's hit (a plain update) was counted.
+        faults.fail("dynamodb", fault.SERVER_ERROR, operation="TransactWriteItems")
         assert api.post("/v1/account/password", body).status_code == 503
     faults.clear()
     wrong = {**body, "current_password": "not the password at all"}
