@@ -157,9 +157,10 @@ def test_a_login_try_is_counted_only_on_the_attempt_of_the_account_its_token_nam
     owner, now = account_id(alice.email), int(alice.clock.now())
     token = alice.api.cookies["__Host-mfa_login"]
     other = "0" * 32
-    random_part, named, *hints = token.split(".")
-    forged = ".".join([random_part, other, *hints])
-    another = ".".join(["x" * 43, owner, *hints])   # another browser's token for the same account
+    ids, domain = token.split("!")
+    random_part, named, *hints = ids.split(".")
+    forged = ".".join([random_part, other, *hints]) + f"!{domain}"
+    another = ".".join(["x" * 43, owner, *hints]) + f"!{domain}"   # another browser's token, same account
     assert named == owner
     for browser, account in ((forged, other), (token, other), (another, owner)):
         with pytest.raises(store.ConditionFailed) as refused:
@@ -168,6 +169,18 @@ def test_a_login_try_is_counted_only_on_the_attempt_of_the_account_its_token_nam
         assert refused.value.failed(0)
     alice.api.cookies["__Host-mfa_login"] = forged
     answer = alice.verify(login_id, "000000")
+    assert (answer.status_code, answer.json["error"]) == (403, "login_other_browser")
+    assert attempt_tries(login_id) == 0 and lockout_failures(alice.email) == 0
+
+
+def test_a_browser_token_whose_domain_was_changed_is_refused(alice):
+    """The token names the email's domain whose SSO enforcement the verify step reads: a
+    token naming a domain that enforces nothing (to skip that check) matches no attempt."""
+    login_id = alice.start_login()
+    token = alice.api.cookies["__Host-mfa_login"]
+    assert token.endswith("!example.com")
+    alice.api.cookies["__Host-mfa_login"] = token.replace("!example.com", "!example.org")
+    answer = alice.verify(login_id)   # the right code
     assert (answer.status_code, answer.json["error"]) == (403, "login_other_browser")
     assert attempt_tries(login_id) == 0 and lockout_failures(alice.email) == 0
 
