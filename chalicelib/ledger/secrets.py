@@ -90,7 +90,7 @@ def _reported(unreadable: crypto.SecretUnreadable, context: dict[str, str], key_
     account as observability's hash) and its data key, never the secret."""
     unavailable = unreadable if isinstance(unreadable, SecretUnavailable) else SecretUnavailable(
         DOES_NOT_OPEN, str(unreadable))
-    belongs_to = " ".join(f"{name}={observability.account_hash(value) if name == 'account_id' else value}"
+    belongs_to = " ".join(f"account={observability.account_hash(value)}" if name == "account_id" else f"{name}={value}"
                           for name, value in sorted(context.items()))
     log.error("secret unavailable (%s): %s; %s, data key %s", unavailable.reason, unavailable, belongs_to,
               key_id or "none (a legacy KMS ciphertext)")
