@@ -21,6 +21,7 @@ from tests.support.journeys import Person, mailbox, token_in, totp_code
 from tests.support.outbox import Stream, sweep
 from tests.support.table import TABLE, items, items_of
 from tests.test_infra_failures import attempt_tries, event_kinds, lockout_failures, step_up_tries
+from tests.test_sms import legacy  # noqa: F401 - the fixture: a person with a legacy SMS method
 
 SECRET_UNAVAILABLE = {"error": "secret_unavailable",
                       "message": "A stored secret cannot be read right now: try another method or later."}
@@ -383,3 +384,29 @@ def test_ops_keys_while_kms_refuses_the_key_says_so_and_changes_nothing(alice, m
     assert keys.main(["rotate"]) == 1
     assert f"error: no new data key: KMS refused the stage's key: {refusal}" in capsys.readouterr().err
     assert items() == before
+
+
+# ---------------------------------------------------------------- SMS (legacy) and SSO client secrets
+
+def test_a_legacy_sms_method_whose_phone_does_not_open_answers_503_and_texts_nobody(legacy, make_client):  # noqa: F811
+    from tests.test_sms import send, sent_codes
+
+    break_secret("flipped", legacy, legacy.sms_method["id"], "phone_ciphertext", make_client)
+    _, sent = send(legacy)
+    assert_unavailable(sent)
+    assert sent_codes(legacy.api) == []
+
+
+def test_an_sso_client_secret_that_does_not_open_is_reported_with_its_connection(local_aws, caplog):
+    from chalicelib.services.sso import connections
+    from tests.support.sso import UNREACHABLE_ISSUER
+
+    added = connections.add_oidc(name="Okta", domains=["example.org"], issuer=UNREACHABLE_ISSUER, client_id="abc",
+                                 client_secret="s3cret", operator_arn="arn:aws:iam::1:user/op")
+    connection = store.get_connection(added["connection_id"])
+    caplog.set_level(logging.ERROR)
+    with pytest.raises(secrets.SecretUnavailable) as unavailable:
+        connections.client_secret({**connection, "client_secret": flipped(connection["client_secret"])})
+    assert unavailable.value.reason == secrets.DOES_NOT_OPEN
+    [line] = [r.getMessage() for r in caplog.records if r.name == "chalicelib.ledger.secrets"]
+    assert f"connection_id={added['connection_id']}" in line and "s3cret" not in line
