@@ -250,12 +250,18 @@ def test_sealing_under_a_refused_kms_key_answers_503_and_adds_nothing(alice, api
 
 @pytest.mark.parametrize("how", KMS_REFUSALS)
 def test_a_sign_up_under_a_refused_kms_key_answers_503_and_makes_nothing(api, make_client, person, how):
-    """The verification link is sealed in its notice: no account, token or notice without it."""
+    """The verification link is sealed in its notice: no account, token or notice without it,
+    and the sign-up limits' hits are given back (not the person's doing)."""
     someone = Person(make_client(), person.clock, "someone@example.com").onboard()
     _, mend = break_secret(how, someone, someone.method_id, "secret_ciphertext", make_client)
-    before = [i for i in items() if not i["PK"]["S"].startswith("LIMIT")]
+    before = items()
     assert_unavailable(api.post("/v1/accounts", {"email": person.email, "password": person.password}))
-    assert [i for i in items() if not i["PK"]["S"].startswith("LIMIT")] == before
+    after = items()
+    assert [i for i in after if not i["PK"]["S"].startswith("LIMIT")] == [
+        i for i in before if not i["PK"]["S"].startswith("LIMIT")]
+    hits = {(i["PK"]["S"], i["SK"]["S"]): int(i["hits"]["N"]) for i in before if i["PK"]["S"].startswith("LIMIT")}
+    assert all(int(i["hits"]["N"]) == hits.get((i["PK"]["S"], i["SK"]["S"]), 0)
+               for i in after if i["PK"]["S"].startswith("LIMIT"))
     mend()
     person.sign_up()
 

@@ -4,7 +4,7 @@ as (scope, key, hits allowed per window); a large one is counted on shards (Hit)
 import logging
 from typing import NamedTuple
 
-from chalicelib import aws, errors, store
+from chalicelib import aws, crypto, errors, store
 from chalicelib.clock import now_s, random_below
 from chalicelib.config import get_settings
 
@@ -68,8 +68,9 @@ class Counted:
 
 
 def not_the_persons(error: BaseException) -> bool:
-    """A failure of ours or of AWS (an outage, a store busy with concurrent changes)."""
-    return isinstance(error, store.Busy) or aws.is_outage(error)
+    """A failure of ours or of AWS (an outage, a store busy with concurrent changes, a stored
+    secret that does not open or a key KMS refuses)."""
+    return isinstance(error, store.Busy | crypto.SecretUnreadable) or aws.is_outage(error)
 
 
 def enforce(window: int, *limits: tuple[str, str, int]) -> Counted:
