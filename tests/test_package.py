@@ -147,7 +147,8 @@ def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
         archive.extractall(tmp_path / "code")
     assert "app.py" in names and "chalicelib/store/__init__.py" in names
     assert not any(n.startswith(("tests/", "localdev/", "bench/", "ops/", "infra/", "clients/")) for n in names)
-    python312 = subprocess.run(["make", "-s", "-f", "-", "print"], input="include Makefile\nprint:\n\t@echo $(PYTHON312)\n",
+    python312 = subprocess.run(["make", "-s", "-f", "-", "print"],
+                               input="include Makefile\nprint:\n\t@echo $(PYTHON312)\n",
                                cwd=PROJECT, capture_output=True, text=True).stdout.strip()
     venv = tmp_path / "venv"
     subprocess.run([python312, "-m", "venv", str(venv)], check=True)
@@ -167,21 +168,28 @@ def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
 
 
 def test_every_module_ships_compiled_for_python312_without_source_checks(package):
+    """The app's own modules with their source and unchecked-hash bytecode in __pycache__/; the
+    dependencies' as bytecode alone, in the source's place, naming the zip's path in tracebacks."""
     import importlib.util
+    import marshal
 
     with zipfile.ZipFile(package / "deployment.zip") as archive:
         listed = archive.namelist()
         names = set(listed)
         assert len(names) == len(listed), "an entry is in the zip twice"
-        modules = [n for n in names if n.endswith(".py")]
-        assert modules
-        for module in modules:
-            cached = importlib.util.cache_from_source(module)   # this Python is 3.12, as Lambda's
-            assert cached in names, f"{module} is not precompiled"
-        for cached in (importlib.util.cache_from_source(m) for m in ("app.py", "chalicelib/store/engine.py")):
-            header = archive.read(cached)[:8]
-            assert header[:4] == importlib.util.MAGIC_NUMBER
+        own = [n for n in names if n.endswith(".py")]
+        assert own and all(n == "app.py" or n.startswith("chalicelib/") for n in own), "a dependency's source"
+        for module in own:
+            assert importlib.util.cache_from_source(module) in names, f"{module} is not precompiled"
+        dependencies = [n for n in names if n.endswith(".pyc") and "__pycache__/" not in n]
+        assert {"pydantic/main.pyc", "webauthn/__init__.pyc", "typing_extensions.pyc"} <= set(dependencies)
+        assert not [n for n in names if "__pycache__/" in n and not n.startswith(("__pycache__/app.", "chalicelib/"))]
+        for cached in [*(importlib.util.cache_from_source(m) for m in ("app.py", "chalicelib/store/engine.py")),
+                       "pydantic/main.pyc"]:
+            header = archive.read(cached)[:16]
+            assert header[:4] == importlib.util.MAGIC_NUMBER   # this Python is 3.12, as Lambda's
             assert int.from_bytes(header[4:8], "little") == 0b01   # hash-based, source not checked
+        assert marshal.loads(archive.read("pydantic/main.pyc")[16:]).co_filename == "pydantic/main.py"
     assert not [n for n in names if n.startswith(("dns/", "pycparser/", "cffi/")) or ".dist-info/" in n]
 
 
