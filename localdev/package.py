@@ -40,6 +40,10 @@ LEFT_OUT = {
     r"lxml/(html|isoschematron|includes)/": "lxml's HTML tools, Schematron and C headers: not imported",
     r".*\.(pyi|pyx|pxi|pxd|h|c)$": "type stubs and C/Cython sources",
     r".*/py\.typed$": "a marker for type checkers",
+    r"pydantic/(v1/|experimental/|mypy\.py$)": "pydantic's V1 API (imported only to warn about a V1-style type"
+                                             " in a model: the app has none), experimental features, mypy plugin",
+    r"signxml/xades/": "XAdES signatures and their schemas: SAML's are plain XML-DSig",
+    r"[^/]+\.data/": "files a wheel installs outside its package (segno's man page)",
 }
 _LEFT_OUT = re.compile("|".join(f"(?:{pattern})" for pattern in LEFT_OUT))
 # Shipped with its source (the rest of the zip's Python as bytecode alone).
