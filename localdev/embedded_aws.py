@@ -73,11 +73,29 @@ def provision(table_name: str, key_alias: str, sender: str) -> dict[str, str]:
 
 def adapt_moto() -> None:
     """moto as DynamoDB behaves, at any size: one request at a time, and transactions that
-    back up only the items they touch (localdev/moto_transactions.py)."""
+    back up only the items they touch (localdev/moto_transactions.py); and its server's
+    list of services read once."""
     from localdev import moto_transactions
 
     serialise_dynamodb()
     moto_transactions.install()
+    list_moto_services_once()
+
+
+def list_moto_services_once() -> None:
+    """moto's server lists its package directory (a stat per entry, ~150) on every request
+    to tell which service a host names; the installed package does not change while it runs."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "listed_once", False):
+        return
+    names = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules():
+        return names
+
+    list_of_moto_modules.listed_once = True
+    backends.list_of_moto_modules = list_of_moto_modules
 
 
 def serialise_dynamodb() -> None:
@@ -103,15 +121,16 @@ def serialise_dynamodb() -> None:
 
 
 def start_moto(port: int | None = None):
-    """Start moto's server on 127.0.0.1 in a thread of this process and point boto3 at it."""
+    """Start moto's server on 127.0.0.1 in a thread of this process and point boto3 at it
+    (this process's own calls skip the sockets: localdev/moto_in_process.py)."""
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from localdev.moto_in_process import EmbeddedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     adapt_moto()
     port = port or free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = EmbeddedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     for name, value in LOCAL_CREDENTIALS.items():
         os.environ.setdefault(name, value)
