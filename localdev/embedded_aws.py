@@ -73,12 +73,13 @@ def provision(table_name: str, key_alias: str, sender: str) -> dict[str, str]:
 
 def adapt_moto() -> None:
     """moto as DynamoDB behaves, at any size: one request at a time, and transactions that
-    back up only the items they touch (localdev/moto_transactions.py); and its server's
-    list of services read once."""
-    from localdev import moto_transactions
+    back up only the items they touch (localdev/moto_transactions.py), expressions parsed
+    once per text (localdev/moto_expressions.py); and its server's list of services read once."""
+    from localdev import moto_expressions, moto_transactions
 
     serialise_dynamodb()
     moto_transactions.install()
+    moto_expressions.install()
     list_moto_services_once()
 
 
