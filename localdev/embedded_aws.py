@@ -103,14 +103,14 @@ def serialise_dynamodb() -> None:
     """DynamoDB applies each request atomically; moto (its server's threads, or a request's
     own concurrent calls in-process) can interleave two requests on one table. One request
     at a time, as DynamoDB would appear, so races (two answers to a push, two uses of a
-    code) behave as deployed."""
-    import threading
-
+    code) behave as deployed; in the order they came, so that none waits behind another
+    client's stream of requests (the local sweeper's index queries, each a scan in moto,
+    once kept a request waiting past its read timeout)."""
     from moto.dynamodb.responses import DynamoHandler
 
     if getattr(DynamoHandler.call_action, "serialised", False):
         return
-    lock = threading.Lock()
+    lock = InArrivalOrder()
     original = DynamoHandler.call_action
 
     def call_action(self):
@@ -118,7 +118,40 @@ def serialise_dynamodb() -> None:
             return original(self)
 
     call_action.serialised = True
+    call_action.lock = lock
     DynamoHandler.call_action = call_action
+
+
+class InArrivalOrder:
+    """A lock that goes to its waiters in the order they asked for it (threading.Lock goes
+    to whichever thread runs first: often the one that just released it)."""
+
+    def __init__(self):
+        import collections
+        import threading
+
+        self._new_turn = threading.Lock
+        self._guard = threading.Lock()
+        self._waiting = collections.deque()
+        self._held = False
+
+    def __enter__(self):
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return self
+            turn = self._new_turn()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()   # released by the holder that hands over
+        return self
+
+    def __exit__(self, *exc_info):
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()   # still held: by the next waiter now
+            else:
+                self._held = False
 
 
 def start_moto(port: int | None = None):

@@ -151,3 +151,36 @@ def test_moto_lists_its_services_once_not_on_every_request(clients, monkeypatch)
     monkeypatch.setattr(os, "listdir", listed)
     assert TABLE in clients["in process"].list_tables()["TableNames"]
     assert TABLE in clients["over the port"].list_tables()["TableNames"]
+
+
+def test_dynamodb_requests_take_their_turns_in_the_order_they_came(server):
+    """One request at a time (embedded_aws.serialise_dynamodb), and a request that releases
+    the turn and asks again at once goes after those already waiting."""
+    import threading
+    import time
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock, order = DynamoHandler.call_action.lock, []
+
+    def wait_for_turn(name):
+        with lock:
+            order.append(name)
+
+    def queued(count):
+        deadline = time.monotonic() + 10
+        while len(lock._waiting) < count and time.monotonic() < deadline:
+            time.sleep(0.001)
+        return len(lock._waiting)
+
+    with lock:
+        first = threading.Thread(target=wait_for_turn, args=("first",))
+        first.start()
+        assert queued(1) == 1
+        second = threading.Thread(target=wait_for_turn, args=("second",))
+        second.start()
+        assert queued(2) == 2
+    wait_for_turn("holder again")
+    first.join(10)
+    second.join(10)
+    assert order == ["first", "second", "holder again"]
