@@ -3,8 +3,8 @@
 moto serves through werkzeug's development server, which closes the connection after every
 answer: each call of the served app cost a new TCP connection, a new server thread, and the
 socket writes and reads of both ends, all in this one process (each end waiting for the
-GIL's turn after every socket call). That was about 3 ms a call beyond moto's own work, a
-dozen calls a login: `make run`'s login took 1.27x the same login on DynamoDB Local.
+GIL's turn after every socket call): ~1.5 ms of CPU a call beyond moto's own work (more time
+on a busy machine), six calls a login; `make run`'s login took 1.27x the one on DynamoDB Local.
 
 Here a call from this process to the server's address skips the sockets: the same request
 (method, path, query, headers, body) goes to the same WSGI application the server runs, and
