@@ -1,7 +1,8 @@
 """The Chalice app: blueprints, CORS preflight, and the error shape for everything.
 
 Nothing here creates AWS clients at import time, and the only environment read at import is
-OUTBOX_STREAM_ARN (which decides how the outbox Lambda is wired; see below).
+OUTBOX_STREAM_ARN (which decides how the outbox Lambda is wired; see below) and the only one
+set PYDANTIC_DISABLE_PLUGINS (when unset).
 """
 import json
 import logging
