@@ -165,6 +165,13 @@ MUTANTS = (
                  'condition="attribute_not_exists(PK) OR attribute_exists(PK) OR expires_at <= :now", values')),
            ("tests/test_sso_saml.py::test_the_request_is_used_once_even_when_the_second_post_comes_while_the_first_is_finishing",)),
     # ------------------------------------------------ counters and limits
+    Mutant("limits: a request refused by one limit counts on none",
+           (Edit("chalicelib/ledger/limits.py", "        refund_quietly(window, at, *(h for h, failure in zip(",
+                 "        (lambda *_: None)(window, at, *(h for h, failure in zip("),),
+           ("tests/test_login.py::test_a_password_step_refused_by_one_limit_counts_on_none",)),
+    Mutant("SSO enforced since the password step ends the login at the verify read",
+           (Edit("chalicelib/services/login.py", "    if enforced and domain:\n", "    if False:\n"),),
+           ("tests/test_sso_enforcement.py::test_enforcement_ends_a_login_at_the_verify_read_before_its_try_counts",)),
     Mutant("lockout: one try at a time per account",
            (Edit("chalicelib/store/limits.py", 'condition = "version = :read OR version = :mine"',
                  f'condition = "{_always("version = :read")} OR version = :mine"'),

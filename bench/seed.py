@@ -23,7 +23,10 @@ def method_id_of(number: int) -> str:
 
 def seed_accounts(first: int, count: int, password_hash: str) -> None:
     """Accounts numbered first .. first + count - 1 (email_of, method_id_of)."""
-    from chalicelib import aws, store
+    import boto3
+    from botocore.config import Config
+
+    from chalicelib import store
     from chalicelib.clock import now_s, random_id
     from chalicelib.config import get_settings
     from chalicelib.ledger import secrets
@@ -50,7 +53,10 @@ def seed_accounts(first: int, count: int, password_hash: str) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         requests = [request for items in pool.map(items_of, range(first, first + count)) for request in items]
     table = get_settings().table_name
-    dynamodb = aws.client("dynamodb")
+    # Not the app's client: its 2 s read timeout is sized to a Lambda invocation, and a batch
+    # can wait longer behind a busy local server (the local sweeper's scans) on a busy machine.
+    dynamodb = boto3.client("dynamodb", config=Config(read_timeout=60, retries={"mode": "standard",
+                                                                                  "total_max_attempts": 3}))
     for start in range(0, len(requests), BATCH):
         pending = {table: requests[start:start + BATCH]}
         while pending:

@@ -72,6 +72,10 @@ def service_unavailable(wait: int) -> ApiError:
                         wait)
 
 
+def secret_unavailable() -> ApiError:   # ledger/secrets.SecretUnavailable: not the person's doing; logged
+    return ApiError(503, "secret_unavailable", "A stored secret cannot be read right now: try another method or later.")
+
+
 def misconfigured() -> ApiError:   # the stage lacks settings (Settings.missing); the log names them
     return ApiError(503, "service_misconfigured", "The service is not configured for this stage and serves nothing.")
 
@@ -123,10 +127,8 @@ def push_blocked(wait: int) -> ApiError:
 
 
 def invalid_push_token(platform: str, again: bool) -> ApiError:
-    if again:
-        return ApiError(400, "invalid_push_token", f"The push service refused this {platform.upper()} push token; "
-                                                   "pair the device again if it persists.")
-    return ApiError(400, "invalid_push_token", "The push service refused this push token.")
+    return ApiError(400, "invalid_push_token", f"The push service refused this {platform.upper()} push token; pair "
+                    "the device again if it persists." if again else "The push service refused this push token.")
 
 
 def unauthenticated(message: str = "Log in to continue.") -> ApiError:
@@ -234,7 +236,6 @@ def login_other_browser() -> ApiError:
 def owner_gone(kind: str) -> ApiError:
     """The login attempt or session (records.OwnerKind) a challenge was for ended meanwhile."""
     from chalicelib.records import OwnerKind
-
     return login_expired() if kind == OwnerKind.LOGIN else unauthenticated()
 
 

@@ -52,21 +52,16 @@ def _dummy_hash(memory_kib: int, time_cost: int, parallelism: int) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    """Constant work whether or not the account exists: an unknown email is checked
-    against a dummy hash with the current parameters."""
+    """Constant work whether or not the account exists: without a hash, the password is
+    checked, along the same lines, against a dummy one made by the same hasher (the current
+    parameters and encoding), and is never right."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
     hasher = _current_hasher()
-    if password_hash is None:
-        s = get_settings()
-        password_hash = _dummy_hash(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
-        try:
-            hasher.verify(password_hash, password)
-        except (VerificationError, InvalidHashError):
-            pass
-        return False
+    s = get_settings()
+    dummy = _dummy_hash(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
     try:
-        return hasher.verify(password_hash, password)
+        return hasher.verify(dummy if password_hash is None else password_hash, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -73,25 +73,44 @@ def provision(table_name: str, key_alias: str, sender: str) -> dict[str, str]:
 
 def adapt_moto() -> None:
     """moto as DynamoDB behaves, at any size: one request at a time, and transactions that
-    back up only the items they touch (localdev/moto_transactions.py)."""
-    from localdev import moto_transactions
+    back up only the items they touch (localdev/moto_transactions.py), expressions parsed
+    once per text (localdev/moto_expressions.py); and its server's list of services read once."""
+    from localdev import moto_expressions, moto_transactions
 
     serialise_dynamodb()
     moto_transactions.install()
+    moto_expressions.install()
+    list_moto_services_once()
+
+
+def list_moto_services_once() -> None:
+    """moto's server lists its package directory (a stat per entry, ~150) on every request
+    to tell which service a host names; the installed package does not change while it runs."""
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, "listed_once", False):
+        return
+    names = tuple(backends.list_of_moto_modules())
+
+    def list_of_moto_modules():
+        return names
+
+    list_of_moto_modules.listed_once = True
+    backends.list_of_moto_modules = list_of_moto_modules
 
 
 def serialise_dynamodb() -> None:
     """DynamoDB applies each request atomically; moto (its server's threads, or a request's
     own concurrent calls in-process) can interleave two requests on one table. One request
     at a time, as DynamoDB would appear, so races (two answers to a push, two uses of a
-    code) behave as deployed."""
-    import threading
-
+    code) behave as deployed; in the order they came, so that none waits behind another
+    client's stream of requests (the local sweeper's index queries, each a scan in moto,
+    once kept a request waiting past its read timeout)."""
     from moto.dynamodb.responses import DynamoHandler
 
     if getattr(DynamoHandler.call_action, "serialised", False):
         return
-    lock = threading.Lock()
+    lock = InArrivalOrder()
     original = DynamoHandler.call_action
 
     def call_action(self):
@@ -99,19 +118,53 @@ def serialise_dynamodb() -> None:
             return original(self)
 
     call_action.serialised = True
+    call_action.lock = lock
     DynamoHandler.call_action = call_action
 
 
+class InArrivalOrder:
+    """A lock that goes to its waiters in the order they asked for it (threading.Lock goes
+    to whichever thread runs first: often the one that just released it)."""
+
+    def __init__(self):
+        import collections
+        import threading
+
+        self._new_turn = threading.Lock
+        self._guard = threading.Lock()
+        self._waiting = collections.deque()
+        self._held = False
+
+    def __enter__(self):
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return self
+            turn = self._new_turn()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()   # released by the holder that hands over
+        return self
+
+    def __exit__(self, *exc_info):
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()   # still held: by the next waiter now
+            else:
+                self._held = False
+
+
 def start_moto(port: int | None = None):
-    """Start moto's server on 127.0.0.1 in a thread of this process and point boto3 at it."""
+    """Start moto's server on 127.0.0.1 in a thread of this process and point boto3 at it
+    (this process's own calls skip the sockets: localdev/moto_in_process.py)."""
     import logging
 
-    from moto.server import ThreadedMotoServer
+    from localdev.moto_in_process import EmbeddedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     adapt_moto()
     port = port or free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = EmbeddedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     for name, value in LOCAL_CREDENTIALS.items():
         os.environ.setdefault(name, value)

@@ -7,11 +7,14 @@ secrets, each sealed under a data key that the stage's KMS key wraps (chalicelib
     python -m ops.keys --stage prod rotate
     python -m ops.keys --stage prod reencrypt
 
-`rotate` makes a new data key current: every container seals new secrets with it within
-5 minutes, and older keys keep opening what they sealed. `reencrypt` seals every secret that
-is not under the current key again (legacy KMS ciphertexts too); run it 5 minutes after a
-rotation. It is safe to run again (and to run while the service is used: a secret changed
-meanwhile keeps its change). Runs with the operator's AWS credentials: DynamoDB Scan,
+`status` also says which data keys KMS refuses to unwrap and which ones secrets name but the
+stage lacks: the secrets that answer 503 `secret_unavailable`. `rotate` makes a new data key
+current: every container seals new secrets with it within 5 minutes, and older keys keep
+opening what they sealed. `reencrypt` seals every secret that is not under the current key
+again (legacy KMS ciphertexts too); run it 5 minutes after a rotation. It is safe to run again
+(and to run while the service is used: a secret changed meanwhile keeps its change); a secret
+that does not open is named and left as it is, and the exit code is then 1. Runs with the
+operator's AWS credentials: DynamoDB Scan,
 GetItem, Query, UpdateItem and TransactWriteItems on the stage's table; KMS
 GenerateDataKey and Decrypt on the stage's key. See docs/runbook.md.
 """
@@ -30,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops.keys", description=__doc__.splitlines()[0])
     add_stage_option(parser)
     commands = parser.add_subparsers(dest="command", required=True)
-    status = commands.add_parser("status", help="the current data key; how many secrets each key seals (scans the table)")
+    status = commands.add_parser("status", help="the current data key; how many secrets each key seals; keys KMS "
+                                                "refuses or that are missing (scans the table)")
     status.add_argument("--json", action="store_true", help="print JSON")
     commands.add_parser("rotate", help="make a new data key current (old ones keep opening their secrets)")
     commands.add_parser("reencrypt", help="seal every secret not under the current data key again (scans the table)")
@@ -74,7 +78,9 @@ def _describe(found: dict) -> str:
         lines = ["no data key yet (the first secret sealed makes one)"]
     else:
         lines = [f"{'':2}{k['key_id']}  created {_utc(k['created_at'])}  {k['secrets']:>8} secret(s)"
-                 f"{'  (current)' if k['current'] else ''}" for k in found["keys"]]
+                 f"{'  (current)' if k['current'] else ''}{'  DOES NOT UNWRAP: ' if k['refused'] else ''}"
+                 f"{k['refused'] or ''}" for k in found["keys"]]
+    lines += [f"  {k['key_id']}  MISSING: {k['secrets']} secret(s) under it do not open" for k in found["missing"]]
     lines.append(f"  legacy KMS ciphertexts: {found['legacy']} secret(s)")
     return "\n".join(lines)
 

@@ -157,9 +157,10 @@ def test_a_login_try_is_counted_only_on_the_attempt_of_the_account_its_token_nam
     owner, now = account_id(alice.email), int(alice.clock.now())
     token = alice.api.cookies["__Host-mfa_login"]
     other = "0" * 32
-    random_part, named, *hints = token.split(".")
-    forged = ".".join([random_part, other, *hints])
-    another = ".".join(["x" * 43, owner, *hints])   # another browser's token for the same account
+    ids, domain = token.split("!")
+    random_part, named, *hints = ids.split(".")
+    forged = ".".join([random_part, other, *hints]) + f"!{domain}"
+    another = ".".join(["x" * 43, owner, *hints]) + f"!{domain}"   # another browser's token, same account
     assert named == owner
     for browser, account in ((forged, other), (token, other), (another, owner)):
         with pytest.raises(store.ConditionFailed) as refused:
@@ -168,6 +169,18 @@ def test_a_login_try_is_counted_only_on_the_attempt_of_the_account_its_token_nam
         assert refused.value.failed(0)
     alice.api.cookies["__Host-mfa_login"] = forged
     answer = alice.verify(login_id, "000000")
+    assert (answer.status_code, answer.json["error"]) == (403, "login_other_browser")
+    assert attempt_tries(login_id) == 0 and lockout_failures(alice.email) == 0
+
+
+def test_a_browser_token_whose_domain_was_changed_is_refused(alice):
+    """The token names the email's domain whose SSO enforcement the verify step reads: a
+    token naming a domain that enforces nothing (to skip that check) matches no attempt."""
+    login_id = alice.start_login()
+    token = alice.api.cookies["__Host-mfa_login"]
+    assert token.endswith("!example.com")
+    alice.api.cookies["__Host-mfa_login"] = token.replace("!example.com", "!example.org")
+    answer = alice.verify(login_id)   # the right code
     assert (answer.status_code, answer.json["error"]) == (403, "login_other_browser")
     assert attempt_tries(login_id) == 0 and lockout_failures(alice.email) == 0
 
@@ -321,8 +334,9 @@ def test_a_wrong_code_whose_failure_could_not_be_recorded_still_counts(alice, fa
 def test_a_cli_approval_whose_answer_was_lost_answers_the_same_when_retried(alice, api, cli, make_client, faults):
     started = start_cli_login(cli)
     decision = {"user_code": started["user_code"], "decision": "approve"}
-    # The approval's transaction (after the one counting the lookup) commits; its answer is lost.
-    faults.fail("dynamodb", fault.ANSWER_LOST, nth=2, operation="TransactWriteItems")
+    # The approval's transaction (the lookup is counted by a plain update before it) commits;
+    # its answer is lost.
+    faults.fail("dynamodb", fault.ANSWER_LOST, operation="TransactWriteItems")
     assert api.post("/v1/cli/logins/approve", decision).status_code == 503
     retried = api.post("/v1/cli/logins/approve", decision)
     assert retried.status_code == 200 and retried.json["status"] == "approved"
@@ -427,7 +441,8 @@ def test_password_steps_failed_by_an_outage_do_not_spend_the_login_limit(alice, 
 def test_password_changes_failed_by_an_outage_do_not_spend_their_limit(alice, api, faults):
     body = {"current_password": alice.password, "new_password": "a brand new passphrase 2042"}
     for _ in range(5):
-        faults.fail("dynamodb", fault.SERVER_ERROR, nth=2, operation="TransactWriteItems")
+        # The change's transaction, after the limit's hit (a plain update) was counted.
+        faults.fail("dynamodb", fault.SERVER_ERROR, operation="TransactWriteItems")
         assert api.post("/v1/account/password", body).status_code == 503
     faults.clear()
     wrong = {**body, "current_password": "not the password at all"}

@@ -341,6 +341,25 @@ def test_password_guessing_is_rate_limited_per_ip(person, api, monkeypatch):
     assert api.post("/v1/login", {"email": "other@example.com", "password": "x" * 12}).status_code == 429
 
 
+def test_a_password_step_refused_by_one_limit_counts_on_none(person, api, monkeypatch):
+    """The email's and the IP's counters are separate writes (side by side, not one
+    transaction): a step refused by the IP's limit gives the email's hit back, so another
+    person behind the same address does not bring that email nearer its own limit."""
+    import boto3
+
+    from chalicelib.config import get_settings
+
+    monkeypatch.setenv("LOGIN_LIMIT_PER_IP", "2")
+    get_settings.cache_clear()
+    for n in range(2):
+        assert api.post("/v1/login", {"email": f"user{n}@example.com", "password": "x" * 12}).status_code == 401
+    for _ in range(3):
+        assert api.post("/v1/login", {"email": "victim@example.com", "password": "x" * 12}).status_code == 429
+    counters = boto3.client("dynamodb").scan(TableName="mfa-local", FilterExpression="begins_with(PK, :p)",
+                                             ExpressionAttributeValues={":p": {"S": "LIMIT#login-email#victim"}})
+    assert [int(item["hits"]["N"]) for item in counters["Items"]] in ([], [0])
+
+
 def test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise(alice, api, clock, race):
     """The 10th try carries the right code, but its login attempt is gone by the time it is
     accepted (410): the lock its try set still takes effect and is emailed. Staged: the 10th
@@ -361,8 +380,9 @@ def test_a_lock_is_reported_even_when_the_try_that_set_it_ends_otherwise(alice, 
 
 
 def test_a_wrong_password_costs_the_same_storage_work_for_known_and_unknown_emails(alice, api):
-    """Same writes either way (the counters' transaction and one event of one size, a plain
-    write), so the password step's time tells no one whether an email has an account."""
+    """Same writes either way (the two counters, each a conditional update, and one event of
+    one size, a plain write), so the password step's time tells no one whether an email has an
+    account."""
     import boto3
 
     from chalicelib import aws
@@ -373,6 +393,8 @@ def test_a_wrong_password_costs_the_same_storage_work_for_known_and_unknown_emai
                                 lambda params, **kw: written.append([next(iter(i)) for i in params["TransactItems"]]))
     client.meta.events.register("before-parameter-build.dynamodb.PutItem",
                                 lambda params, **kw: written.append(params["Item"]))
+    client.meta.events.register("before-parameter-build.dynamodb.UpdateItem",
+                                lambda params, **kw: written.append([params["Key"]["PK"]["S"].split("#")[1]]))
     shapes = []
     for email in (alice.email, "nobody@example.com"):
         written.clear()
@@ -380,7 +402,7 @@ def test_a_wrong_password_costs_the_same_storage_work_for_known_and_unknown_emai
         [event] = [w for w in written if isinstance(w, dict)]
         shapes.append([sorted(w for w in written if isinstance(w, list)), event])
     (known, known_event), (unknown, unknown_event) = shapes
-    assert known == unknown == [["Update", "Update"]]   # the counters; the event on its own
+    assert known == unknown == [["login-email"], ["login-ip"]]   # the counters; the event on its own
     assert len(json.dumps(known_event["PK"])) == len(json.dumps(unknown_event["PK"]))
     assert unknown_event["PK"]["S"].startswith("UNKNOWN#") and unknown_event["kind"]["S"] == "login_failed"
     stored = boto3.client("dynamodb").get_item(TableName="mfa-local", Key={"PK": unknown_event["PK"],

@@ -30,6 +30,28 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 key = ec.generate_private_key(ec.SECP256R1())
 key.public_key().verify(key.sign(b"m", ec.ECDSA(hashes.SHA256())), b"m", ec.ECDSA(hashes.SHA256()))
+# CBOR both ways through cbor2's compiled module (stripped, as every shared library): a "none"
+# attestation registers, and the key it carries verifies an assertion, as the routes call webauthn.
+import base64, hashlib, cbor2
+from webauthn import verify_authentication_response, verify_registration_response
+def b64(data): return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def client_data(kind):
+    return json.dumps({"type": kind, "challenge": b64(b"nonce"), "origin": "https://example.com"}).encode()
+def credential(**response): return {"id": b64(b"id"), "rawId": b64(b"id"), "type": "public-key", "response": response}
+point = key.public_key().public_numbers()
+cose_key = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: point.x.to_bytes(32, "big"), -3: point.y.to_bytes(32, "big")})
+rp_id_hash = hashlib.sha256(b"example.com").digest()
+auth_data = rp_id_hash + b"\x45" + bytes(4) + bytes(16) + (2).to_bytes(2, "big") + b"id" + cose_key   # UP, UV, AT
+attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
+expected = {"expected_challenge": b"nonce", "expected_origin": "https://example.com", "expected_rp_id": "example.com"}
+registered = verify_registration_response(credential=credential(
+    clientDataJSON=b64(client_data("webauthn.create")), attestationObject=b64(attestation)), **expected)
+assert registered.credential_public_key == cose_key
+signed, asserted = rp_id_hash + b"\x05" + (1).to_bytes(4, "big"), client_data("webauthn.get")   # UP, UV; count 1
+signature = key.sign(signed + hashlib.sha256(asserted).digest(), ec.ECDSA(hashes.SHA256()))
+assert verify_authentication_response(credential=credential(
+    clientDataJSON=b64(asserted), authenticatorData=b64(signed), signature=b64(signature)), **expected,
+    credential_public_key=registered.credential_public_key, credential_current_sign_count=0).new_sign_count == 1
 # SSO: lxml's compiled parser, signxml and joserfc load and work on Lambda's runtime.
 from chalicelib.idp import oidc, saml
 assert "AssertionConsumerService" in saml.sp_metadata(entity_id="https://sp.example/md", acs_url="https://sp.example/acs")
@@ -147,7 +169,8 @@ def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
         archive.extractall(tmp_path / "code")
     assert "app.py" in names and "chalicelib/store/__init__.py" in names
     assert not any(n.startswith(("tests/", "localdev/", "bench/", "ops/", "infra/", "clients/")) for n in names)
-    python312 = subprocess.run(["make", "-s", "-f", "-", "print"], input="include Makefile\nprint:\n\t@echo $(PYTHON312)\n",
+    python312 = subprocess.run(["make", "-s", "-f", "-", "print"],
+                               input="include Makefile\nprint:\n\t@echo $(PYTHON312)\n",
                                cwd=PROJECT, capture_output=True, text=True).stdout.strip()
     venv = tmp_path / "venv"
     subprocess.run([python312, "-m", "venv", str(venv)], check=True)
@@ -167,22 +190,38 @@ def test_zip_runs_in_a_clean_python312_with_only_boto3(package, tmp_path):
 
 
 def test_every_module_ships_compiled_for_python312_without_source_checks(package):
+    """The app's own modules with their source and unchecked-hash bytecode in __pycache__/; the
+    dependencies' as bytecode alone, in the source's place, naming the zip's path in tracebacks."""
     import importlib.util
+    import marshal
 
     with zipfile.ZipFile(package / "deployment.zip") as archive:
         listed = archive.namelist()
         names = set(listed)
         assert len(names) == len(listed), "an entry is in the zip twice"
-        modules = [n for n in names if n.endswith(".py")]
-        assert modules
-        for module in modules:
-            cached = importlib.util.cache_from_source(module)   # this Python is 3.12, as Lambda's
-            assert cached in names, f"{module} is not precompiled"
-        for cached in (importlib.util.cache_from_source(m) for m in ("app.py", "chalicelib/store/engine.py")):
-            header = archive.read(cached)[:8]
-            assert header[:4] == importlib.util.MAGIC_NUMBER
+        own = [n for n in names if n.endswith(".py")]
+        assert own and all(n == "app.py" or n.startswith("chalicelib/") for n in own), "a dependency's source"
+        for module in own:
+            assert importlib.util.cache_from_source(module) in names, f"{module} is not precompiled"
+        dependencies = [n for n in names if n.endswith(".pyc") and "__pycache__/" not in n]
+        assert {"pydantic/main.pyc", "webauthn/__init__.pyc", "typing_extensions.pyc"} <= set(dependencies)
+        assert not [n for n in names if "__pycache__/" in n and not n.startswith(("__pycache__/app.", "chalicelib/"))]
+        for cached in [*(importlib.util.cache_from_source(m) for m in ("app.py", "chalicelib/store/engine.py")),
+                       "pydantic/main.pyc"]:
+            header = archive.read(cached)[:16]
+            assert header[:4] == importlib.util.MAGIC_NUMBER   # this Python is 3.12, as Lambda's
             assert int.from_bytes(header[4:8], "little") == 0b01   # hash-based, source not checked
-    assert not [n for n in names if n.startswith(("dns/", "pycparser/", "cffi/")) or ".dist-info/" in n]
+        assert marshal.loads(archive.read("pydantic/main.pyc")[16:]).co_filename == "pydantic/main.py"
+    assert not [n for n in names if n.startswith(("dns/", "pycparser/", "cffi/", "pydantic/v1/")) or ".dist-info/" in n]
+
+
+def test_shared_libraries_ship_without_symbol_tables(package, tmp_path):
+    with zipfile.ZipFile(package / "deployment.zip") as archive:
+        libraries = [archive.extract(name, tmp_path) for name in archive.namelist() if name.endswith(".so")]
+    assert len(libraries) >= 5
+    for library in libraries:
+        sections = subprocess.run(["readelf", "-S", "-W", library], capture_output=True, text=True, check=True).stdout
+        assert ".dynsym" in sections and ".symtab" not in sections, library
 
 
 def test_stage_policy_files_are_generated_from_the_template():

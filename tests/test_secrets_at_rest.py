@@ -228,9 +228,9 @@ def test_ops_rotate_then_reencrypt_seals_everything_under_the_new_key_once(alice
     capsys.readouterr()  # the requests above logged their own lines
     assert keys.main(["status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert status == {"current": old, "legacy": 1,
+    assert status == {"current": old, "legacy": 1, "missing": [],
                       "keys": [{"key_id": old, "created_at": status["keys"][0]["created_at"], "secrets": 2,
-                                "current": True}]}
+                                "current": True, "refused": None}]}
 
     assert keys.main(["rotate"]) == 0
     new = store.get_current_data_key()["key_id"]

@@ -92,6 +92,39 @@ def test_a_login_begun_before_enforcement_ends_at_its_verify_step(alice, api, cl
     assert api.get("/v1/account").status_code == 401
 
 
+def test_enforcement_ends_a_login_at_the_verify_read_before_its_try_counts(alice, api, clock):
+    """The verify step reads the domain's enforcement with the attempt (the browser token
+    names the domain): refused before a try is counted, with where to start instead."""
+    from chalicelib import store
+
+    connection = add_connection("example.com")
+    login_id = alice.start_login()
+    enforce(connection)
+    assert_sso_required(alice.verify(login_id), connection)
+    attempt = store.get_login_attempt(login_id)
+    assert attempt["tries"] == 0 and not attempt["used"]
+    assert (store.get_lockout(attempt["account_id"], int(clock.now())) or {}).get("failures", 0) == 0
+
+
+def test_a_login_begun_with_a_token_naming_no_domain_is_checked_as_its_session_is_issued(
+        alice, api, clock, monkeypatch):
+    """A browser token from before tokens named the domain (begun before an update): the
+    domain is checked in the transaction that issues the session, as it was then."""
+    from chalicelib.services import login_attempts
+
+    connection = add_connection("example.com")
+    api.post("/v1/logout")
+    sessions_before = len(items_of(sk="SESSION"))
+    named = login_attempts.new_browser_token
+    monkeypatch.setattr(login_attempts, "new_browser_token",
+                        lambda *args: named(*args).partition("!")[0])
+    login_id = alice.start_login()
+    assert "!" not in api.cookies["__Host-mfa_login"]
+    enforce(connection)
+    assert_sso_required(alice.verify(login_id), None)
+    assert len(items_of(sk="SESSION")) == sessions_before
+
+
 def test_enforced_the_methods_stay_stored_and_lifting_it_restores_password_login(alice, api, clock):
     connection = add_connection("example.com", enforced=True)
     api.post("/v1/logout")

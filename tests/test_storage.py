@@ -107,20 +107,33 @@ class FlakyDynamoDB:
             raise _conflict("UpdateItem", "TransactionConflictException")
         return {"Attributes": {"hits": {"N": "1"}}}
 
+    def put_item(self, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise _conflict("PutItem", "TransactionConflictException")
+        return {}
+
 
 def test_transaction_conflicts_are_retried_then_answered_as_try_again(monkeypatch):
     import pytest
 
     monkeypatch.setattr(store.engine, "_pause", lambda attempt: None)
+    two_items = [{"Put": {"Item": {}}}, {"Put": {"Item": {}}}]
     flaky = FlakyDynamoDB(failures=2)
     monkeypatch.setattr(store.engine, "_db", lambda: flaky)
-    store.transact([{"Put": {"Item": {}}}])
+    store.transact(two_items)
     assert flaky.calls == 3
-    always = FlakyDynamoDB(failures=99)
-    monkeypatch.setattr(store.engine, "_db", lambda: always)
-    with pytest.raises(store.Busy) as busy:
-        store.transact([{"Put": {"Item": {}}}])
-    assert busy.value.code == "try_again"   # answered 429 by the API: see the test below
+    # One write goes as a plain PutItem (half the write units), retried the same way.
+    alone = FlakyDynamoDB(failures=2)
+    monkeypatch.setattr(store.engine, "_db", lambda: alone)
+    store.transact([{"Put": {"Item": {}}}])
+    assert alone.calls == 3
+    for written in (two_items, [{"Put": {"Item": {}}}]):
+        always = FlakyDynamoDB(failures=99)
+        monkeypatch.setattr(store.engine, "_db", lambda always=always: always)
+        with pytest.raises(store.Busy) as busy:
+            store.transact(written)
+        assert busy.value.code == "try_again"   # answered 429 by the API: see the test below
     updating = FlakyDynamoDB(failures=1)
     monkeypatch.setattr(store.engine, "_db", lambda: updating)
     assert store.engine._update({"PK": "a", "SK": "b"}, "ADD hits :one", {":one": 1}, returns="ALL_NEW") == {"hits": 1}

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib import aws, errors, observability, passwords, sns
+from chalicelib import aws, crypto, errors, observability, passwords, sns
 from chalicelib.api import invalid_fields, models
 from chalicelib.config import get_settings
 from chalicelib.errors import ApiError
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 _DOMAIN_ANSWERS = {
     Busy: lambda error: errors.try_again(),
     aws.Unavailable: lambda error: errors.service_unavailable(get_settings().unavailable_retry_after_seconds),
+    crypto.SecretUnreadable: lambda error: errors.secret_unavailable(),   # logged where it did not open
     passwords.PasswordRejected: lambda error: errors.password_rejected(error.reason, passwords.MIN_LENGTH,
                                                                        passwords.MAX_LENGTH),
     sns.PushUnavailable: lambda error: errors.push_unavailable(error.platform),

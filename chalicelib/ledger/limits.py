@@ -4,7 +4,7 @@ as (scope, key, hits allowed per window); a large one is counted on shards (Hit)
 import logging
 from typing import NamedTuple
 
-from chalicelib import aws, errors, store
+from chalicelib import aws, crypto, errors, store
 from chalicelib.clock import now_s, random_below
 from chalicelib.config import get_settings
 
@@ -68,19 +68,45 @@ class Counted:
 
 
 def not_the_persons(error: BaseException) -> bool:
-    """A failure of ours or of AWS (an outage, a store busy with concurrent changes)."""
-    return isinstance(error, store.Busy) or aws.is_outage(error)
+    """A failure of ours or of AWS (an outage, a store busy with concurrent changes, a stored
+    secret that does not open or a key KMS refuses)."""
+    return isinstance(error, store.Busy | crypto.SecretUnreadable) or aws.is_outage(error)
 
 
 def enforce(window: int, *limits: tuple[str, str, int]) -> Counted:
     """Count the hits on their own; 429 rate_limited when any limit is reached."""
     at = now_s()
     hits = tuple(hit(*limit) for limit in limits)
-    try:
-        store.transact([store.op_count_hit(h.scope, h.key, at, window, h.limit, h.shard) for h in hits])
-    except store.ConditionFailed:
-        raise limited(window) from None
+    failures = _count_apart(at, window, hits)
+    if failures:
+        # As one transaction would: a request refused anywhere counts nowhere.
+        refund_quietly(window, at, *(h for h, failure in zip(hits, failures, strict=True) if failure is None))
+        if any(isinstance(f, store.ConditionFailed) for f in failures):
+            raise limited(window) from None
+        raise next(f for f in failures if f is not None)
     return Counted(window, at, hits)
+
+
+def _count_apart(at: int, window: int, hits: tuple[Hit, ...]) -> list[Exception | None]:
+    """Each hit counted by its own conditional write, side by side (one round trip, half a
+    transaction's write units): what each write raised (None: counted), or [] when all were
+    counted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def count(h: Hit) -> Exception | None:
+        try:
+            store.transact([store.op_count_hit(h.scope, h.key, at, window, h.limit, h.shard)])
+        except Exception as failure:   # noqa: BLE001 - handed to enforce(), which raises it
+            return failure
+        return None
+
+    if len(hits) == 1:
+        outcomes = [count(hits[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=len(hits) - 1) as pool:
+            others = [pool.submit(count, h) for h in hits[1:]]
+            outcomes = [count(hits[0]), *(f.result() for f in others)]
+    return outcomes if any(outcomes) else []
 
 
 def enforce_while(window: int, limits: tuple[tuple[str, str, int], ...], read) -> tuple[object, Counted]:

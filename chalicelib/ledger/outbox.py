@@ -102,14 +102,21 @@ def after_commit(notice_ids: list[str]) -> None:
 
 def deliver_stream_records(records: list[dict]) -> int:
     """The DynamoDB Streams handler's work: deliver each newly inserted notice. An exception
-    makes Lambda retry the batch; already delivered notices are skipped."""
+    makes Lambda retry the batch; already delivered notices are skipped. A notice whose link
+    does not open (secrets.SecretUnavailable, logged and counted) does not fail the batch: only
+    an operator can mend it, and retrying the batch would hold up the shard's later notices
+    for a day. It stays pending, named in `ops.outbox status`, and the sweeper sends it once
+    the stage's key opens it again: a notice dropped could not be sent later."""
     delivered = 0
     for record in records:
         if record.get("eventName") != "INSERT":
             continue
         notice_id = store.notice_id_from_stream_keys(record.get("dynamodb", {}).get("Keys", {}))
-        if notice_id and deliver(notice_id):
-            delivered += 1
+        try:
+            if notice_id and deliver(notice_id):
+                delivered += 1
+        except secrets.SecretUnavailable:
+            log.error("notice %s left pending: its link does not open", notice_id)
     return delivered
 
 

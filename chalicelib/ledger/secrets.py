@@ -12,10 +12,17 @@ key still opens what it sealed.
 Secrets from before the envelope are KMS ciphertexts: they still decrypt (one KMS call), and
 a method's is sealed again when it is read (`open_method_secret`); `python -m ops.keys
 reencrypt` does the rest.
+
+A secret that cannot be opened (or sealed) is SecretUnavailable, logged and counted here
+(metric SecretsUnavailable), never with the secret: it is the stage's data that is wrong, not
+the person's proof, so the API answers 503 `secret_unavailable` and a try it ended is given
+back (services/verification.unchecked). KMS failing is an outage (aws.is_outage); KMS refusing
+the stage's key (disabled, pending deletion, access denied) is SecretUnavailable, until an
+operator acts (docs/runbook.md, *Secrets that do not open*).
 """
 import logging
 
-from chalicelib import aws, crypto, store
+from chalicelib import aws, crypto, observability, store
 from chalicelib.clock import now, now_s, random_id
 
 log = logging.getLogger(__name__)
@@ -27,6 +34,23 @@ CURRENT_MAX_AGE = 300
 _unwrapped: dict[str, bytes] = {}
 # (id of the current data key, when this container read it).
 _current: tuple[str, float] | None = None
+
+# Why a secret is unavailable (the metric's Reason dimension).
+DOES_NOT_OPEN = "does_not_open"        # damaged, or moved onto another item (its context)
+DATA_KEY_MISSING = "data_key_missing"  # it names a data key the stage does not have
+KMS_REFUSED = "kms_refused"            # KMS will not unwrap (or make) a data key, or open a legacy one
+# What KMS answers when it will not use the key for us: this lasts until an operator acts.
+_KMS_REFUSALS = {"DisabledException", "KMSInvalidStateException", "NotFoundException", "AccessDeniedException",
+                 "InvalidCiphertextException", "IncorrectKeyException", "InvalidKeyUsageException"}
+
+
+class SecretUnavailable(crypto.SecretUnreadable):
+    """A secret that cannot be opened or sealed now, for one of the reasons above. Not an
+    outage (trying again does not help until an operator acts), and not the person's doing."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 def forget_keys() -> None:
@@ -42,17 +66,49 @@ def method_context(account_id: str, method_id: str, purpose: str) -> dict[str, s
 
 
 def seal(plaintext: bytes, context: dict[str, str]) -> bytes:
-    key_id, data_key = _current_key()
+    try:
+        key_id, data_key = _current_key()
+    except SecretUnavailable as unavailable:
+        raise _reported(unavailable, context, "the current one") from None
     return crypto.seal(data_key, key_id, plaintext, context)
 
 
 def open_secret(ciphertext: bytes, context: dict[str, str]) -> bytes:
-    """The plaintext of a sealed secret, or of a legacy KMS ciphertext; crypto.SecretUnreadable
-    when a sealed one does not belong to `context`."""
+    """The plaintext of a sealed secret, or of a legacy KMS ciphertext; SecretUnavailable when
+    it does not open (one that does not belong to `context` among them)."""
     key_id = crypto.sealed_key_id(ciphertext)
-    if key_id is None:
-        return crypto.decrypt_with_kms(ciphertext, context)
-    return crypto.open_sealed(_data_key(key_id), ciphertext, context)
+    try:
+        if key_id is None:
+            return _kms(crypto.decrypt_with_kms, ciphertext, context)
+        return crypto.open_sealed(_data_key(key_id), ciphertext, context)
+    except crypto.SecretUnreadable as unreadable:
+        raise _reported(unreadable, context, key_id) from None
+
+
+def _reported(unreadable: crypto.SecretUnreadable, context: dict[str, str], key_id: str | None) -> SecretUnavailable:
+    """Logged loudly, for the alarm on SecretsUnavailable: what the secret belongs to (the
+    account as observability's hash) and its data key, never the secret."""
+    unavailable = unreadable if isinstance(unreadable, SecretUnavailable) else SecretUnavailable(
+        DOES_NOT_OPEN, str(unreadable))
+    belongs_to = " ".join(f"account={observability.account_hash(value)}" if name == "account_id" else f"{name}={value}"
+                          for name, value in sorted(context.items()))
+    log.error("secret unavailable (%s): %s; %s, data key %s", unavailable.reason, unavailable, belongs_to,
+              key_id or "none (a legacy KMS ciphertext)")
+    observability.metric("SecretsUnavailable", Reason=unavailable.reason)
+    return unavailable
+
+
+def _kms(call, *args):
+    """A KMS call whose refusal of the stage's key is SecretUnavailable (an outage stays one)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call(*args)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code not in _KMS_REFUSALS or aws.is_outage(error):
+            raise
+        raise SecretUnavailable(KMS_REFUSED, f"KMS refused the stage's key: {code}") from None
 
 
 def open_method_secret(account_id: str, method: dict, attribute: str, purpose: str) -> bytes:
@@ -69,11 +125,12 @@ def open_method_secret(account_id: str, method: dict, attribute: str, purpose: s
 def _seal_again(account_id: str, method_id: str, attribute: str, old: bytes, plaintext: bytes,
                 context: dict[str, str]) -> None:
     """Best effort: the write is conditional on the ciphertext read (a method changed or
-    removed meanwhile keeps its change), and an outage only leaves it for ops.keys reencrypt."""
+    removed meanwhile keeps its change), and an outage (or a current data key that does not
+    unwrap, reported by seal) only leaves it for ops.keys reencrypt."""
     try:
         store.replace_method_secret(account_id, method_id, attribute, old, seal(plaintext, context))
     except Exception as error:
-        if not (aws.is_outage(error) or isinstance(error, store.Busy)):
+        if not (aws.is_outage(error) or isinstance(error, store.Busy | SecretUnavailable)):
             raise
         log.warning("a legacy secret stays as it is for now: %r", error)
 
@@ -97,6 +154,12 @@ def rotate() -> str:
     _unwrapped[key["key_id"]] = plaintext
     _current = (key["key_id"], now())
     return key["key_id"]
+
+
+def unwrap(item: dict) -> None:
+    """A stored data key unwrapped (and kept), for operators checking it: SecretUnavailable
+    when KMS refuses it."""
+    _remember(item)
 
 
 def _current_key() -> tuple[str, bytes]:
@@ -123,7 +186,7 @@ def _first_key() -> dict:
 def _new_key() -> tuple[dict, bytes]:
     """A data key from KMS: its item (wrapped) and its plaintext."""
     key_id = random_id()
-    plaintext, wrapped = crypto.new_data_key(key_id)
+    plaintext, wrapped = _kms(crypto.new_data_key, key_id)
     return {"key_id": key_id, "wrapped_key": wrapped, "created_at": now_s()}, plaintext
 
 
@@ -132,12 +195,12 @@ def _data_key(key_id: str) -> bytes:
         return _unwrapped[key_id]
     item = store.get_data_key(key_id)
     if item is None:
-        raise crypto.SecretUnreadable("the secret names a data key this stage does not have")
+        raise SecretUnavailable(DATA_KEY_MISSING, "the secret names a data key this stage does not have")
     return _remember(item)
 
 
 def _remember(item: dict) -> bytes:
     key_id = item["key_id"]
     if key_id not in _unwrapped:
-        _unwrapped[key_id] = crypto.unwrap_data_key(item["wrapped_key"], key_id)
+        _unwrapped[key_id] = _kms(crypto.unwrap_data_key, item["wrapped_key"], key_id)
     return _unwrapped[key_id]

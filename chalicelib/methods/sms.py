@@ -73,6 +73,8 @@ class SmsMethod(VerificationMethod):
                 sns.send_sms(phone_number(owner.account_id, method),
                              f"{settings.service_name} code: {code}. It expires in {settings.sms_code_seconds // 60} "
                              "minutes. Never share it.")
+            except secrets.SecretUnavailable:
+                raise   # the stage's data, not SNS: 503 secret_unavailable, logged where it did not open
             except Exception:   # noqa: BLE001 — the stored code is useless unsent: nobody knows it
                 raise unavailable() from None
 

@@ -6,6 +6,8 @@ secrets.CURRENT_MAX_AGE, and secrets sealed under older keys keep opening. `reen
 seals every secret that is not under the current key (legacy KMS ciphertexts included) again,
 each with a write conditional on the ciphertext it read: a method or connection changed
 meanwhile keeps its change. It is safe to run again, and does nothing the second time.
+A secret that does not open is named with why and left as it is; `status` says which data
+keys KMS refuses to unwrap and which ones secrets name but the stage lacks.
 """
 import functools
 from collections import Counter
@@ -24,7 +26,8 @@ class RotationRaced(Exception):
 
 
 class SecretsUnreadable(Exception):
-    """Secrets that open under no key: damaged, or moved onto another item."""
+    """Secrets that open under no key: damaged, moved onto another item, or under a data key
+    that is missing or that KMS refuses to unwrap; or the current data key itself refused."""
 
 
 @dataclass(frozen=True)
@@ -56,14 +59,28 @@ def every_secret() -> Iterator[SealedSecret]:
 
 
 def status() -> dict:
-    """The current data key, every data key with how many secrets it seals, and how many
+    """The current data key, every data key with how many secrets it seals and whether KMS
+    unwraps it (`refused`: KMS's refusal, else None; one KMS call per key), the data keys
+    secrets name that the stage lacks (`missing`: their secrets do not open), and how many
     secrets are still legacy KMS ciphertexts."""
     current = store.get_current_data_key()
     counts = Counter(crypto.sealed_key_id(s.ciphertext) or LEGACY for s in every_secret())
+    stored = sorted(store.list_data_keys(), key=lambda k: k["created_at"])
     keys = [{"key_id": k["key_id"], "created_at": k["created_at"], "secrets": counts.get(k["key_id"], 0),
-             "current": current is not None and k["key_id"] == current["key_id"]}
-            for k in sorted(store.list_data_keys(), key=lambda k: k["created_at"])]
-    return {"current": current and current["key_id"], "keys": keys, "legacy": counts.get(LEGACY, 0)}
+             "current": current is not None and k["key_id"] == current["key_id"], "refused": _refusal(k)}
+            for k in stored]
+    missing = [{"key_id": key_id, "secrets": n} for key_id, n in sorted(counts.items())
+               if key_id != LEGACY and key_id not in {k["key_id"] for k in stored}]
+    return {"current": current and current["key_id"], "keys": keys, "missing": missing,
+            "legacy": counts.get(LEGACY, 0)}
+
+
+def _refusal(key: dict) -> str | None:
+    try:
+        secrets.unwrap(key)
+    except secrets.SecretUnavailable as refused:
+        return str(refused)
+    return None
 
 
 def rotate() -> str:
@@ -72,6 +89,8 @@ def rotate() -> str:
     except store.ConditionFailed:
         raise RotationRaced("another rotation made a new data key current at the same time: "
                             "see `status`, and rotate again only if you need yet another key") from None
+    except secrets.SecretUnavailable as refused:
+        raise SecretsUnreadable(f"no new data key: {refused} (see `status` and docs/runbook.md)") from None
 
 
 @dataclass
@@ -84,16 +103,22 @@ class Reencryption:
 
 def reencrypt() -> Reencryption:
     """Every secret not sealed under the current data key sealed again under it."""
-    current = secrets.current_key_id()
+    try:
+        current = secrets.current_key_id()
+    except secrets.SecretUnavailable as refused:
+        raise SecretsUnreadable(f"nothing sealed again: the current data key does not unwrap: {refused} "
+                                "(see `status` and docs/runbook.md)") from None
     done = Reencryption()
     for secret in every_secret():
-        if crypto.sealed_key_id(secret.ciphertext) == current:
+        key_id = crypto.sealed_key_id(secret.ciphertext)
+        if key_id == current:
             done.already_current += 1
             continue
         try:
             plaintext = secrets.open_secret(secret.ciphertext, secret.context)
-        except crypto.SecretUnreadable:
-            done.unreadable += (secret.where,)
+        except secrets.SecretUnavailable as unavailable:
+            under = f"data key {key_id}" if key_id else "a legacy KMS ciphertext"
+            done.unreadable += (f"{secret.where} ({unavailable.reason}: {unavailable}; {under})",)
             continue
         if secret.replace(secret.ciphertext, secrets.seal(plaintext, secret.context)):
             done.sealed_again += 1

@@ -1,19 +1,22 @@
-"""Login: the password step creates a short-lived, single-use login attempt; the verify
-step checks a second factor (services.verification) and issues the session.
+"""Login: the password step creates a short-lived, single-use login attempt; the verify step
+checks a second factor (services.verification) and issues the session.
 
-Round trips: password step = 1 read (with the counting write beside it) + 1 write; verify =
-1 batch read (the attempt, the account's lockout and the method: the one the proof names,
-else those the browser's token lists, services/login_attempts) + 1 transaction counting
-the try on the attempt and on the account's lockout, before the proof is checked (for a
-push, only once approved) + 1 transaction (consume the attempt, check the password was not
-changed or reset since the password step, record the method's use, create the session,
-reset the lockout, audit event). A method added since the password step, which the token
-does not list, is read on its own: one round trip more.
+Round trips: password step = 1 read (with the counting writes beside it) + 1 write; verify =
+1 batch read (the attempt, the account's lockout, the domain's SSO enforcement and the
+method: the one the proof names, else those the browser's token lists,
+services/login_attempts) + 1 transaction counting the try on the attempt and on the
+account's lockout, before the proof is checked (for a push, only once approved) + 1
+transaction (consume the attempt, check the password was not changed or reset since the
+password step, record the method's use, create the session, reset the lockout, audit event).
+A domain that enforces SSO since the password step ends the login at the batch read:
+enforcing does not end sessions, so a verify that read the domain a moment before it was
+enforced ends as one that finished a moment before. A method added since the password step,
+which the token does not list, is read on its own: one round trip more.
 
-Every rule of the write that counts holds in its condition, not only in what the batch
-read: the read only spares refused tries a write. Tries of one account go one at a time
-(the lockout item's version, read in the batch), so a burst of parallel guesses gets one
-proof checked, and a challenge the try takes must still be the one read.
+Every rule of the write that counts holds in its condition, not only in what the batch read:
+the read only spares refused tries a write. Tries of one account go one at a time (the
+lockout item's version, read in the batch), so a burst of parallel guesses gets one proof
+checked, and a challenge the try takes must still be the one read.
 """
 from chalicelib import errors, observability, passwords, store
 from chalicelib.clock import is_id, now_s, random_id
@@ -70,7 +73,8 @@ def _after_the_count(account: dict | None, email: str, password: str, client: Cl
     login_id = random_id()
     expires_at = n + get_settings().login_attempt_seconds
     browser = login_attempts.new_browser_token(account["account_id"], sorted(
-        mid for mid, m in summary.items() if challenges.offered(m["type"]) and challenges.located_on_owner(m["type"])))
+        mid for mid, m in summary.items() if challenges.offered(m["type"]) and challenges.located_on_owner(m["type"])),
+        sso_connections.domain_of(email))
     store.put_login_attempt(login_id, {
         "browser_hash": login_attempts.browser_hash(browser),
         "account_id": account["account_id"],
@@ -132,8 +136,12 @@ def _verify(login_id: str, try_id: str, proof: Proof, client: Client,
     account_id = login_attempts.account_in(browser) or _account_of(login_id)
     named = getattr(proof, "method_id", None)
     candidates = [named] if is_id(named or "") else login_attempts.methods_in(browser)
-    attempt, found, lock = store.get_login_try_items(login_id, account_id, candidates, n)
+    domain = login_attempts.domain_in(browser)
+    attempt, found, lock, enforced = store.get_login_try_items(login_id, account_id, candidates, n, domain or "")
     _check_usable(attempt, account_id, browser, reservation.requires, lambda slot: impl.explain(slot, proof))
+    if enforced and domain:
+        # Enforced since the password step: the login ends here, before a try is counted.
+        raise errors.sso_required(enforced["connection_id"])
     owner = challenges.attempt_owner(login_id, attempt)
     method_id, checked = impl.locate(attempt, proof)
     if method_id in found:
@@ -159,9 +167,9 @@ def _verify(login_id: str, try_id: str, proof: Proof, client: Client,
         guards=[(store.op_consume_login_attempt(login_id, n), errors.login_expired()),
                 (store.op_password_unchanged(owner.email, owner.account_id, attempt.get("password_generation", 0)),
                  errors.login_expired()),
-                # Enforced since the password step: the login ends here.
-                (store.op_domain_allows_passwords(sso_connections.domain_of(owner.email)),
-                 errors.sso_required())],
+                # A token from before tokens named the domain: checked as the session is issued.
+                *([] if domain else [(store.op_domain_allows_passwords(sso_connections.domain_of(owner.email)),
+                                      errors.sso_required())])],
         tries_left=s.login_attempt_max_failures - attempt["tries"] - 1,
         extra_ops=store.ops_put_session(session.token_hash, session.record),
     )

@@ -5,13 +5,14 @@ and keeps only its hash on the attempt; every later step of the attempt (WebAuth
 push, its status, SMS, verify) must present it. A `login_id` seen elsewhere (a log, a
 shoulder) is therefore of no use to anyone else.
 
-The token also names the attempt's account and the account's methods whose proof need not
-name them (a push's, a passkey's: the attempt's challenge does), as at the password step:
-`<random>.<account id>[.<method id>...]`. So the verify step reads the attempt, the
-account's lockout and the method in one batch, before anything is written; the ids are only
-hints for that read. The write that counts the try holds only on the attempt of that
-account which the token's hash began (store.op_count_login_try), and the hash covers the
-whole token, so a token whose account was changed matches no attempt.
+The token also names the attempt's account, the account's methods whose proof need not name
+them (a push's, a passkey's: the attempt's challenge does), as at the password step, and the
+email's domain: `<random>.<account id>[.<method id>...]!<domain>`. So the verify step reads
+the attempt, the account's lockout, the method and the domain's SSO enforcement in one
+batch, before anything is written; the ids are only hints for that read. The write that
+counts the try holds only on the attempt of that account which the token's hash began
+(store.op_count_login_try), and the hash covers the whole token, so a token whose account
+or domain was changed matches no attempt.
 """
 import hmac
 
@@ -22,19 +23,28 @@ from chalicelib.clock import is_id, now_s, random_token
 MAX_HINTS = 20
 
 
-def new_browser_token(account_id: str, method_ids: list[str]) -> str:
-    return ".".join((random_token(32), account_id, *method_ids[:MAX_HINTS]))
+def new_browser_token(account_id: str, method_ids: list[str], domain: str) -> str:
+    return ".".join((random_token(32), account_id, *method_ids[:MAX_HINTS])) + f"!{domain}"
 
 
 def account_in(token: str | None) -> str | None:
     """The account a browser token names (None for a token without one)."""
-    parts = (token or "").split(".")
+    parts = _ids(token)
     return parts[1] if len(parts) > 1 and is_id(parts[1]) else None
 
 
 def methods_in(token: str | None) -> list[str]:
     """The method ids a browser token lists (see the module's docstring)."""
-    return [m for m in (token or "").split(".")[2:2 + MAX_HINTS] if is_id(m)]
+    return [m for m in _ids(token)[2:2 + MAX_HINTS] if is_id(m)]
+
+
+def domain_in(token: str | None) -> str | None:
+    """The email domain a browser token names (None for one begun before tokens named it)."""
+    return (token or "").partition("!")[2] or None
+
+
+def _ids(token: str | None) -> list[str]:
+    return (token or "").partition("!")[0].split(".")
 
 
 def browser_hash(token: str | None) -> str:

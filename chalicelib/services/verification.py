@@ -2,7 +2,7 @@
 lockout, the method's own check through the registry, and one transaction that accepts
 the proof once, resets the lockout (cancelling a pending support reset of every method,
 services.support), records the audit event and queues any notice."""
-from chalicelib import aws, errors, methods, observability, store
+from chalicelib import aws, crypto, errors, methods, observability, store
 from chalicelib.clock import now, now_s, random_id
 from chalicelib.errors import ApiError
 from chalicelib.ledger import audit
@@ -43,8 +43,8 @@ def check(owner: Owner, method_id: str, method: dict | None, lock: dict | None, 
         used = _accept(account, method, proof, client, event, guards, extra_ops, lock)
     except Exception as refused:
         if unchecked(refused):
-            # A dependency failed (KMS, the final write): nothing was learnt about the proof,
-            # so the try is given back and no failure is recorded against the person.
+            # A dependency failed (KMS, the final write) or the secret did not open: nothing was
+            # learnt about the proof, so the try is given back and no failure is recorded against the person.
             release_quietly(lockout.release, account["account_id"], counted)
             raise
         # Counted as a failure by reserve(): whatever ended the try, a lock it set is reported.
@@ -67,11 +67,13 @@ def _count(event: str, outcome: str, method_type: str) -> None:
 
 def unchecked(error: Exception) -> bool:
     """Whether a try ended without an answer about its proof: an AWS call failed (KMS, the
-    final write), or the final write stayed busy with others. A wrong proof is refused before
-    anything is written, so only a proof that checked out reaches the write that can be
-    busy: giving such a try back hands a guesser nothing. An outage while a refusal was being
-    recorded (the refusal is its context) is not one: that proof was checked."""
-    return (aws.is_outage(error) or isinstance(error, store.Busy)) and not isinstance(error.__context__, ApiError)
+    final write), the method's stored secret did not open (the stage's data is wrong, and
+    nothing was compared), or the final write stayed busy with others. A wrong proof is
+    refused before anything is written, so only a proof that checked out reaches the write
+    that can be busy: giving such a try back hands a guesser nothing. An outage while a
+    refusal was being recorded (the refusal is its context) is not one: that proof was checked."""
+    return ((aws.is_outage(error) or isinstance(error, store.Busy | crypto.SecretUnreadable))
+            and not isinstance(error.__context__, ApiError))
 
 
 def release_quietly(release, *args) -> None:

@@ -168,6 +168,10 @@ def transact(ops: list[dict]) -> None:
     table = _table()
     for op in ops:
         next(iter(op.values()))["TableName"] = table
+    if len(ops) == 1 and next(iter(ops[0])) in _SINGLE_WRITES:
+        # One conditional write is atomic on its own, at half a transaction's write units.
+        (kind, request), = ops[0].items()
+        return _single_write(_SINGLE_WRITES[kind], request)
     for attempt in range(_CONFLICT_RETRIES):
         try:
             _db().transact_write_items(TransactItems=ops)
@@ -179,6 +183,27 @@ def transact(ops: list[dict]) -> None:
             if "ConditionalCheckFailed" in reasons:
                 raise ConditionFailed(reasons) from None
             if "TransactionConflict" not in reasons:
+                raise
+            _pause(attempt)
+    raise Busy()
+
+
+_SINGLE_WRITES = {"Put": "put_item", "Update": "update_item", "Delete": "delete_item"}
+
+
+def _single_write(call: str, request: dict) -> None:
+    """A transaction of one write, sent as that write: the same condition, the same errors
+    (ConditionFailed with one reason, Busy after conflicts with transactions in flight)."""
+    from botocore.exceptions import ClientError
+
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            getattr(_db(), call)(**request)
+            return
+        except ClientError as error:
+            if _is_condition_failure(error):
+                raise ConditionFailed(["ConditionalCheckFailed"]) from None
+            if error.response.get("Error", {}).get("Code") != "TransactionConflictException":
                 raise
             _pause(attempt)
     raise Busy()
@@ -216,20 +241,7 @@ def _update(key: dict, expression: str, values: dict, condition: str | None = No
 
 def _put(key: dict, data: dict, condition: str | None = None) -> None:
     """One item written on its own (not in a transaction: half the write units)."""
-    from botocore.exceptions import ClientError
-
-    kwargs = {"TableName": _table(), **_op_put(key, data, condition)["Put"]}
-    for attempt in range(_CONFLICT_RETRIES):
-        try:
-            _db().put_item(**kwargs)
-            return
-        except ClientError as error:
-            if _is_condition_failure(error):
-                raise ConditionFailed(["ConditionalCheckFailed"]) from None
-            if error.response.get("Error", {}).get("Code") != "TransactionConflictException":
-                raise
-            _pause(attempt)
-    raise Busy()
+    _single_write("put_item", {"TableName": _table(), **_op_put(key, data, condition)["Put"]})
 
 
 def _get_two(first: dict, second: dict, now: int) -> tuple[dict | None, dict | None]:

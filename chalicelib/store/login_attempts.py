@@ -1,6 +1,7 @@
 """Login attempts: what the password step hands to the second-factor step (tries, the
 WebAuthn challenge, whether it was used).
 """
+from chalicelib.clock import random_below
 from chalicelib.store.engine import (
     ConditionFailed,
     _alive,
@@ -13,7 +14,8 @@ from chalicelib.store.engine import (
     _still,
     _update,
 )
-from chalicelib.store.keys import _lockout_key, _login_index_key, _login_key, _method_key
+from chalicelib.store.keys import _lockout_key, _login_index_key, _login_key, _method_key, _sso_enforced_copy_key
+from chalicelib.store.sso import DOMAIN_CHECK_COPIES
 
 
 def put_login_attempt(login_id: str, attempt: dict) -> None:
@@ -22,14 +24,16 @@ def put_login_attempt(login_id: str, attempt: dict) -> None:
     _put(_login_key(login_id), {**attempt, **index}, condition="attribute_not_exists(PK)")
 
 
-def get_login_try_items(login_id: str, account_id: str, method_ids: list[str],
-                        now: int) -> tuple[dict | None, dict[str, dict | None], dict | None]:
+def get_login_try_items(login_id: str, account_id: str, method_ids: list[str], now: int,
+                        domain: str) -> tuple[dict | None, dict[str, dict | None], dict | None, dict | None]:
     """What a verify try needs, in one consistent batch read: the attempt (expired ones
     included: the caller tells 410 from 404), the account's methods `method_ids` (by id; None
-    for one missing or expired) and its lockout item."""
-    keys = [_login_key(login_id), _lockout_key(account_id), *(_method_key(account_id, m) for m in method_ids)]
-    attempt, lockout, *found = _get_all(keys)
-    return attempt, {m: _alive(item, now) for m, item in zip(method_ids, found)}, lockout
+    for one missing or expired), its lockout item, and the email domain's SSO enforcement
+    (one of its copies; None while the domain allows passwords)."""
+    keys = [_login_key(login_id), _lockout_key(account_id), _sso_enforced_copy_key(domain, random_below(
+        DOMAIN_CHECK_COPIES)), *(_method_key(account_id, m) for m in method_ids)]
+    attempt, lockout, enforced, *found = _get_all(keys)
+    return attempt, {m: _alive(item, now) for m, item in zip(method_ids, found)}, lockout, enforced
 
 
 def op_count_login_try(login_id: str, try_id: str, account_id: str, now: int, max_tries: int,
