@@ -2,21 +2,32 @@
 
 Read lazily (never at import) and cached; tests change the environment and call
 `get_settings.cache_clear()`.
+
+A plain class, not a pydantic model: building the schema of ~90 fields cost every cold start
+~10 ms, for values read once. Each value set is parsed by its annotation (an integer, a date,
+a comma-separated list...) and checked against its bound; a wrong one raises pydantic's
+ValidationError naming it, as a model would.
 """
+import copy
 import os
 from datetime import date
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal, get_args, get_origin
 from urllib.parse import urlsplit
-
-from pydantic import BaseModel, Field, field_validator
 
 # What a served stage must set explicitly (the defaults below are the local stage's).
 REQUIRED = ("stage", "table_name", "kms_key_id", "allowed_origins", "rp_id", "public_base_url")
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
-class Settings(BaseModel):
+class AtLeast:
+    """`Annotated[int, AtLeast(n)]`: a setting that may not be set below n."""
+
+    def __init__(self, minimum: int):
+        self.minimum = minimum
+
+
+class Settings:
     # No default: a deployment that forgets STAGE is not the local stage (it is refused).
     stage: str = ""
     table_name: str = "mfa-local"
@@ -33,9 +44,9 @@ class Settings(BaseModel):
     rp_name: str = "MFA Service"
 
     # argon2id, never below OWASP's minimum (m=19 MiB, t=2, p=1).
-    argon2_memory_kib: int = Field(19456, ge=19456)
-    argon2_time_cost: int = Field(2, ge=2)
-    argon2_parallelism: int = Field(1, ge=1)
+    argon2_memory_kib: Annotated[int, AtLeast(19456)] = 19456
+    argon2_time_cost: Annotated[int, AtLeast(2)] = 2
+    argon2_parallelism: Annotated[int, AtLeast(1)] = 1
 
     web_session_idle_seconds: int = 24 * 3600
     web_session_max_seconds: int = 10 * 24 * 3600
@@ -74,8 +85,8 @@ class Settings(BaseModel):
     # this long after they were written. A sender claims a notice for `outbox_lease_seconds`
     # before mailing it: nobody else sends it meanwhile, and a sender that crashed leaves it to
     # the next try once the lease is over (longer than any one send, aws.call_budget_seconds).
-    outbox_pending_after_seconds: int = Field(600, ge=0)
-    outbox_lease_seconds: int = Field(120, ge=30)
+    outbox_pending_after_seconds: Annotated[int, AtLeast(0)] = 600
+    outbox_lease_seconds: Annotated[int, AtLeast(30)] = 120
     # The stream consumer's on-failure destination (infra/template.json's OutboxDeadLetterQueue):
     # what `python -m ops.outbox status|redrive` reads.
     outbox_dead_letter_queue_url: str = ""
@@ -144,7 +155,7 @@ class Settings(BaseModel):
     # Every AWS call: attempts (botocore's standard mode; SES is tried once, the outbox sends
     # again) of at most these timeouts. A call starts only when the Lambda invocation has time
     # for all of them (chalicelib/aws.py); a failing dependency answers 503 with this Retry-After.
-    aws_attempts: int = Field(2, ge=1)
+    aws_attempts: Annotated[int, AtLeast(1)] = 2
     aws_connect_timeout_seconds: float = 1.0
     aws_read_timeout_seconds: float = 2.0
     unavailable_retry_after_seconds: int = 5
@@ -159,26 +170,36 @@ class Settings(BaseModel):
     # weaker than the others, a stage opts in.
     optional_methods: tuple[str, ...] = ()
 
-    @field_validator("allowed_origins", mode="before")
-    @classmethod
-    def _split_origins(cls, value):
-        if isinstance(value, str):
-            return tuple(o.strip().rstrip("/") for o in value.split(",") if o.strip())
-        return value
-
-    @field_validator("optional_methods", mode="before")
-    @classmethod
-    def _split_methods(cls, value):
-        if isinstance(value, str):
-            return tuple(m.strip() for m in value.split(",") if m.strip())
-        return value
-
     # Where boto3 sends calls (AWS_ENDPOINT_URL and its per-service AWS_ENDPOINT_URL_*), and
     # LOCAL_AWS=embedded: moto in this process (tests; `make run` also sets an endpoint).
     aws_endpoints: tuple[str, ...] = ()
     local_aws: str = ""
     # Set by the Lambda runtime (not by `chalice local` or the test client): a deployed function.
     aws_lambda_function_name: str = ""
+
+    def __init__(self, **values):
+        """The defaults, with `values` (strings from the environment, or values) parsed and
+        checked; `fields_set` names those given."""
+        problems, annotations = [], type(self).__annotations__
+        for name, value in values.items():
+            try:
+                if name not in annotations:
+                    raise ValueError("unknown setting")
+                setattr(self, name, _parsed(annotations[name], value))
+            except (TypeError, ValueError) as error:
+                problems.append({"type": "value_error", "loc": (name,), "input": value, "ctx": {"error": error}})
+        if problems:
+            from pydantic import ValidationError
+
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        self.allowed_origins = tuple(origin.rstrip("/") for origin in self.allowed_origins)
+        self.fields_set = frozenset(values)
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with these values (not parsed: tests swap in a value)."""
+        changed = copy.copy(self)
+        changed.__dict__.update(changes)
+        return changed
 
     @property
     def local_endpoint(self) -> bool:
@@ -192,7 +213,7 @@ class Settings(BaseModel):
     def local_development(self) -> bool:
         """The dev-only features (/_dev/ routes, the inline outbox) need both an explicit
         STAGE=local and a local AWS: a deployment that lacks either never serves them."""
-        return (self.stage == "local" and "stage" in self.model_fields_set and self.local_endpoint
+        return (self.stage == "local" and "stage" in self.fields_set and self.local_endpoint
                 and not self.aws_lambda_function_name)
 
     @property
@@ -208,7 +229,7 @@ class Settings(BaseModel):
         set: each of REQUIRED explicitly, and https:// for the public URL and every allowed
         origin except in the local stage off Lambda (`make run`, also with LOCAL_AWS=real).
         Empty when the stage can serve."""
-        problems = [name.upper() for name in REQUIRED if name not in self.model_fields_set or not getattr(self, name)]
+        problems = [name.upper() for name in REQUIRED if name not in self.fields_set or not getattr(self, name)]
         if self.stage != "local" or self.aws_lambda_function_name:
             if "PUBLIC_BASE_URL" not in problems and not self.public_base_url.startswith("https://"):
                 problems.append("PUBLIC_BASE_URL (https://)")
@@ -220,10 +241,36 @@ class Settings(BaseModel):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     values = {}
-    for name in Settings.model_fields:
+    for name in Settings.__annotations__:
         env_value = os.environ.get(name.upper())
         if env_value is not None:
             values[name] = env_value
     values["aws_endpoints"] = tuple(value for name, value in sorted(os.environ.items()) if value and (
                                     name == "AWS_ENDPOINT_URL" or name.startswith("AWS_ENDPOINT_URL_")))
     return Settings(**values)
+
+
+_BOOLEANS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _parsed(annotation, value):
+    """`value` as the annotation's type (from its text when it is a string), within its bounds."""
+    kind, *bounds = get_args(annotation) if get_origin(annotation) is Annotated else (annotation,)
+    if isinstance(value, str):
+        if kind is bool:
+            value = _BOOLEANS.get(value.strip().lower(), value)
+        elif kind in (int, float):
+            value = kind(value)
+        elif kind is date:
+            value = date.fromisoformat(value.strip())
+        elif get_origin(kind) is tuple:
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+    if get_origin(kind) is Literal:
+        if value not in get_args(kind):
+            raise ValueError(f"not one of {get_args(kind)}")
+    elif not isinstance(value, get_origin(kind) or kind):
+        raise TypeError(f"not a {getattr(kind, '__name__', kind)}")
+    for bound in bounds:
+        if value < bound.minimum:
+            raise ValueError(f"below {bound.minimum}")
+    return value

@@ -87,7 +87,7 @@ def _record(app_module, make_client, clock, monkeypatch):
     from chalicelib.ledger import secrets
 
     monkeypatch.setattr("chalicelib.ledger.outbox.get_settings",
-                        lambda: get_settings().model_copy(update={"outbox_delivery": "stream"}))
+                        lambda: get_settings().replace(outbox_delivery="stream"))
     monkeypatch.setenv("OPTIONAL_METHODS", "email_code")
     get_settings.cache_clear()
     recorder = Recorder(app_module.app, LOCAL_STAGE["KMS_KEY_ID"]).install(monkeypatch)

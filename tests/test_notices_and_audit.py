@@ -66,7 +66,7 @@ def test_stream_handler_delivers_notices_from_the_table_stream(alice, api, app_m
     from chalicelib.config import get_settings
 
     monkeypatch.setattr("chalicelib.ledger.outbox.get_settings",
-                        lambda: get_settings().model_copy(update={"outbox_delivery": "stream"}))
+                        lambda: get_settings().replace(outbox_delivery="stream"))
     # botocore sends ARN-bearing calls to an account-specific host moto does not route.
     streams = boto3.client("dynamodbstreams", endpoint_url="https://streams.dynamodb.us-east-1.amazonaws.com")
     stream_arn = boto3.client("dynamodb").describe_table(TableName="mfa-local")["Table"]["LatestStreamArn"]

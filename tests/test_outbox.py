@@ -33,7 +33,7 @@ def streamed(monkeypatch):
 
     # Not through the environment: Chalice's test client sets the local stage's for each request.
     monkeypatch.setattr("chalicelib.ledger.outbox.get_settings",
-                        lambda: get_settings().model_copy(update={"outbox_delivery": "stream"}))
+                        lambda: get_settings().replace(outbox_delivery="stream"))
 
 
 def test_ses_failing_then_recovering_delivers_every_notice_once_through_the_stream(

@@ -273,7 +273,7 @@ def streamed(monkeypatch):
     from chalicelib.config import get_settings
 
     monkeypatch.setattr("chalicelib.ledger.outbox.get_settings",
-                        lambda: get_settings().model_copy(update={"outbox_delivery": "stream"}))
+                        lambda: get_settings().replace(outbox_delivery="stream"))
 
 
 def _damage_link(notice: dict) -> None:

@@ -7,7 +7,7 @@ and return a `Reply` (or a dict for 200).
 import functools
 import json
 import logging
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
@@ -71,8 +71,9 @@ FORM = "application/x-www-form-urlencoded"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-@dataclass(frozen=True)
-class QueryParam:
+# NamedTuples and a plain class, not dataclasses: Python 3.12 compiles each dataclass's methods
+# at import, ~1 ms apiece of every cold start.
+class QueryParam(NamedTuple):
     """A query-string parameter a route reads, as /openapi.json declares it."""
     name: str
     schema: dict
@@ -80,8 +81,7 @@ class QueryParam:
     description: str = ""
 
 
-@dataclass
-class RouteSpec:
+class RouteSpec(NamedTuple):
     path: str
     method: str
     summary: str
@@ -97,19 +97,18 @@ class RouteSpec:
 ROUTES: list[RouteSpec] = []
 
 
-@dataclass
-class Reply:
+class Reply(NamedTuple):
     body: dict | None
     status: int = 200
-    headers: dict = field(default_factory=dict)
-    cookies: list[str] = field(default_factory=list)
+    headers: dict | None = None
+    cookies: list[str] | None = None
 
 
-@dataclass
 class Call:
-    request: object
-    body: BaseModel | None
-    session: dict | None
+    """One request to a route: its Chalice request, parsed body and session."""
+
+    def __init__(self, request, body: BaseModel | None, session: dict | None):
+        self.request, self.body, self.session = request, body, session
 
     @property
     def login_browser(self) -> str | None:

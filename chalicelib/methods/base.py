@@ -10,8 +10,9 @@ method, for an owner (a login attempt or a session, `records.Owner`):
    be checked yet (`explain`), and which method and what `verify` checks (`locate`);
 3. verifies (`verify`) and shows itself (`public_view`); enrolment has its own pair.
 """
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import NamedTuple
 
 from chalicelib.config import get_settings
 from chalicelib.records import Client, Code, EnrollmentRequest, Id, Owner, Proof
@@ -23,8 +24,8 @@ class CodeProof(Proof):
     code: Code
 
 
-@dataclass(frozen=True)
-class Reservation:
+# NamedTuples (immutable; no dataclass methods compiled at import, see records.Client).
+class Reservation(NamedTuple):
     """What the write that counts a try does with the owner's challenge state: `takes`
     attributes away (each challenge answers exactly one try; the first names the challenge:
     the write holds only while it still has the value the try read) and, at login,
@@ -33,17 +34,18 @@ class Reservation:
     requires: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass
-class Enrollment:
+NOTHING: Mapping = MappingProxyType({})
+
+
+class Enrollment(NamedTuple):
     record: dict          # attributes stored on the method item (secrets encrypted or hashed)
     response: dict        # what the user is shown once
-    notice_context: dict = field(default_factory=dict)   # extra fields for the "added" email
-    ops: list[dict] = field(default_factory=list)        # more writes with the pending method (store.op_*)
-    deliver: Callable[[], None] | None = None             # after those writes: send what the proof needs
+    notice_context: Mapping = NOTHING   # extra fields for the "added" email
+    ops: Sequence[dict] = ()            # more writes with the pending method (store.op_*)
+    deliver: Callable[[], None] | None = None   # after those writes: send what the proof needs
 
 
-@dataclass
-class Verified:
+class Verified(NamedTuple):
     """A proof that checked out, and how the store makes it one-time in the same write that
     accepts it: `counter`/`counter_value` name a monotonic attribute that must increase (a
     TOTP step); `consume` names a set attribute and the member to remove (a recovery code).
@@ -52,9 +54,9 @@ class Verified:
     counter_value: int | None = None
     consume: tuple[str, str] | None = None
     notice: tuple[str, dict] | None = None
-    details: dict = field(default_factory=dict)   # for the audit event
-    updates: dict = field(default_factory=dict)   # other attributes to store on the method
-    ops: list[dict] = field(default_factory=list)  # more parts of the same transaction (store.op_*)
+    details: Mapping = NOTHING    # for the audit event
+    updates: Mapping = NOTHING    # other attributes to store on the method
+    ops: Sequence[dict] = ()      # more parts of the same transaction (store.op_*)
 
 
 class Suspicious(Exception):

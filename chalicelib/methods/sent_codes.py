@@ -9,7 +9,7 @@ per method and hour. The attributes are `<prefix>_code_hash`, `_code_salt`,
 import hashlib
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib import errors, store
 from chalicelib.clock import is_id, now_s, random_below, random_bytes
@@ -20,8 +20,7 @@ from chalicelib.records import Client, MethodStatus, Owner
 DIGITS = 6
 
 
-@dataclass(frozen=True)
-class Channel:
+class Channel(NamedTuple):
     """How one method sends its codes."""
     method_type: str
     prefix: str                 # of the method's attributes, e.g. "sms"

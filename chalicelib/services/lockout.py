@@ -9,7 +9,7 @@ with the method), so parallel guesses cannot overshoot; that write and the owner
 (the login attempt's or the session's) are one transaction, one round trip. A try whose
 proof could not be checked (an outage) is given back (`release`).
 """
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib import aws, errors, observability, store
 from chalicelib.clock import random_id
@@ -36,8 +36,7 @@ def check(lockout: dict | None, now: int) -> None:
         raise errors.mfa_locked(wait)
 
 
-@dataclass(frozen=True)
-class Try:
+class Try(NamedTuple):
     """A try reserve() counted: `count` failures with it, `try_id` its write's version, and
     the lockout item as it was read before (what release() puts back)."""
     count: int

@@ -13,7 +13,7 @@ moment before the call is ended although GSI1 may not show it yet; CLI logins ap
 not yet collected are cancelled too. Chosen over a per-account "valid after" cutoff, which
 would cost each authenticated request a second read: a request still costs one read.
 """
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib import crypto, errors, store, user_agents
 from chalicelib.clock import is_id, now_s, random_id, random_token
@@ -31,8 +31,7 @@ PASSWORD = "password"
 SSO = "sso"
 
 
-@dataclass
-class NewSession:
+class NewSession(NamedTuple):
     token: str
     token_hash: str
     record: dict
