@@ -64,7 +64,7 @@ infra: venv
 bench: venv servers
 	$(VENV)/bin/python bench/run.py --stage $(STAGE)
 	$(VENV)/bin/python bench/password_timing.py --dynamodb-local
-	$(VENV)/bin/python bench/password_timing.py --dynamodb-local --read
+	$(VENV)/bin/python bench/password_timing.py 1500 --dynamodb-local --read
 
 # Load test of a stage with Locust in its own venv (load/README.md): URL, USERS, DURATION; the
 # accounts from ACCOUNTS (a CSV of email,password,totp_secret) or CREATE of them made on a
