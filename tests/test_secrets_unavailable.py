@@ -16,7 +16,7 @@ import pytest
 from chalicelib import store
 from chalicelib.ledger import secrets
 from ops import keys
-from tests.support import LOCAL_STAGE
+from tests.support import LOCAL_STAGE, PROJECT
 from tests.support.journeys import Person, mailbox, token_in, totp_code
 from tests.support.outbox import Stream, sweep
 from tests.support.table import TABLE, items, items_of
@@ -140,6 +140,12 @@ def assert_reported(capsys, caplog, reason: str, method_id: str, secret: str | N
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"SecretsUnavailable"' in line]
     assert metrics and {m["Reason"] for m in metrics} == {reason}
     assert all(m["SecretsUnavailable"] == 1 for m in metrics)
+    # Where the stateful stack's alarm looks: the namespace, the name, the stage alone.
+    alarm = json.loads((PROJECT / "infra" / "template.json").read_text())["Resources"]["SecretsUnavailableAlarm"]
+    directive = metrics[0]["_aws"]["CloudWatchMetrics"][0]
+    assert (alarm["Properties"]["Namespace"], alarm["Properties"]["MetricName"]) == (
+        directive["Namespace"], "SecretsUnavailable")
+    assert [d["Name"] for d in alarm["Properties"]["Dimensions"]] in directive["Dimensions"]
 
 
 def keys_of(found: list[dict]) -> set[tuple[str, str]]:
