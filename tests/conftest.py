@@ -179,3 +179,20 @@ def on_dynamodb_local(dynamodb_local, local_aws, monkeypatch):
         dynamodb.delete_table(TableName=LOCAL_STAGE["TABLE_NAME"])
     embedded_aws.provision(LOCAL_STAGE["TABLE_NAME"], LOCAL_STAGE["KMS_KEY_ID"], LOCAL_STAGE["MAIL_FROM"])
     yield dynamodb
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test's report says what the page showed, which of its requests the
+    server had not answered or refused, and what the served API logged last."""
+    outcome = yield
+    report = outcome.get_result()
+    tab = getattr(item, "funcargs", {}).get("tab")
+    if report.when != "call" or not report.failed or not hasattr(tab, "describe"):
+        return
+    from urllib.parse import urlsplit
+
+    from tests.support.servers import log_tail
+
+    report.sections.append(("browser", tab.describe()))
+    report.sections.append(("served API's log (last lines)", log_tail(urlsplit(tab.origin).port)))

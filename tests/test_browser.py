@@ -56,8 +56,40 @@ class Tab:
         self.page = self.context.new_page()
         self.errors = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        # For a failing test's report (describe): API calls not answered, failed or refused.
+        self.unanswered = {}
+        self.refused = []
+        self.page.on("request", lambda request: self.unanswered.setdefault(id(request), request))
+        self.page.on("requestfinished", self._finished)
+        self.page.on("requestfailed", self._failed)
         self.devtools = self.context.new_cdp_session(self.page)
         self.devtools.send("WebAuthn.enable")
+
+    def _finished(self, request) -> None:
+        self.unanswered.pop(id(request), None)
+        response = request.response()
+        if response is not None and response.status >= 400:
+            try:
+                body = response.text()[:300]
+            except Exception as error:   # a body the browser did not keep
+                body = f"(body not kept: {error})"
+            self.refused.append(f"{request.method} {request.url} -> {response.status} {body}")
+
+    def _failed(self, request) -> None:
+        self.unanswered.pop(id(request), None)
+        self.refused.append(f"{request.method} {request.url} -> failed: {request.failure}")
+
+    def describe(self) -> str:
+        """What the page shows and what it asked the server: for a failing test's report."""
+        try:
+            shown = self.page.locator("body").inner_text(timeout=2_000)
+        except Exception as error:   # a closed or hung page is told, not raised over the test's failure
+            shown = f"(the page could not be read: {error})"
+        still_waiting = [f"{request.method} {request.url}" for request in self.unanswered.values()]
+        return "\n".join([f"address: {self.page.url}", "shown:", shown,
+                          "requests still waiting:", *(still_waiting or ["none"]),
+                          "requests refused or failed:", *(self.refused or ["none"]),
+                          "page errors:", *(self.errors or ["none"])])
 
     def add_authenticator(self, options: dict) -> str:
         return self.devtools.send("WebAuthn.addVirtualAuthenticator", {"options": options})["authenticatorId"]

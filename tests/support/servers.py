@@ -64,6 +64,7 @@ def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | N
         del environment[name]
     # A file, not a pipe: a pipe nobody reads stalls the server once its request log fills it.
     log = tempfile.TemporaryFile(mode="w+")
+    _logs[port] = log
     process = subprocess.Popen([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],
                                cwd=PROJECT, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -72,7 +73,23 @@ def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | N
         yield url
     finally:
         stop(process, timeout=30)
+        del _logs[port]
         log.close()
+
+
+# The served APIs' logs by port, for a failing test's report (log_tail).
+_logs: dict = {}
+
+
+def log_tail(port: int, lines: int = 60) -> str:
+    """The last `lines` lines the server on `port` (started by serve_locally) printed."""
+    log = _logs.get(port)
+    if log is None:
+        return f"(no server of this process on port {port})"
+    # pread leaves the file's offset alone: the server process writes at it.
+    size = os.fstat(log.fileno()).st_size
+    text = os.pread(log.fileno(), size, 0).decode(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def stop(process, timeout: float) -> None:
