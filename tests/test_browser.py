@@ -52,7 +52,9 @@ class Tab:
     def __init__(self, chromium, origin):
         self.origin = origin
         self.context = chromium.new_context()
-        self.context.set_default_timeout(15_000)
+        # A wait's limit guards against a hang; it is no speed check. 15 s once ran out in CI on
+        # a 2-core machine busy with the suite's other worker (the dev mailbox's page).
+        self.context.set_default_timeout(30_000)
         self.page = self.context.new_page()
         self.errors = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
