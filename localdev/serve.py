@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from pathlib import Path
@@ -150,7 +151,13 @@ def main() -> None:
             for name, value in push_settings.items():
                 os.environ.setdefault(name, value)
 
-        from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+        from chalice.local import (
+            ChaliceRequestHandler,
+            CustomLocalChalice,
+            LocalChalice,
+            LocalDevServer,
+            ThreadedHTTPServer,
+        )
 
         from app import app
         from chalicelib import errors
@@ -199,11 +206,17 @@ def main() -> None:
                 self.end_headers()
                 self.wfile.write(body)
 
+        class Server(ThreadedHTTPServer):
+            # socketserver listens with a backlog of 5: a burst of new connections (a load test's
+            # users, a browser opening six at once while the process is busy) overflowed it, and
+            # the kernel dropped the rest (clients saw resets or waited seconds to retry).
+            request_queue_size = socket.SOMAXCONN
+
         # As `chalice local` does: each server thread gets its own current_request.
         CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
         app.__class__ = CustomLocalChalice
         try:
-            server = LocalDevServer(app, config, args.host, args.port, handler_cls=Handler)
+            server = LocalDevServer(app, config, args.host, args.port, handler_cls=Handler, server_cls=Server)
         except OSError as error:
             if error.errno != errno.EADDRINUSE:
                 raise

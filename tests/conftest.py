@@ -190,9 +190,7 @@ def pytest_runtest_makereport(item, call):
     tab = getattr(item, "funcargs", {}).get("tab")
     if report.when != "call" or not report.failed or not hasattr(tab, "describe"):
         return
-    from urllib.parse import urlsplit
-
     from tests.support.servers import log_tail
 
     report.sections.append(("browser", tab.describe()))
-    report.sections.append(("served API's log (last lines)", log_tail(urlsplit(tab.origin).port)))
+    report.sections.append(("served API's log (last lines)", log_tail(tab.origin)))

@@ -1,16 +1,18 @@
 """`make run`'s program as a person starts it: on another port its links and allowed origins
 follow that port (unless set), a port already taken gets one clear line, not a traceback, and
-`kill` (SIGTERM) stops it."""
+`kill` (SIGTERM) stops it, and a burst of new connections waits its turn instead of being
+dropped."""
 import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import requests
 
 from localdev.embedded_aws import free_port
 from tests.support import PROJECT
-from tests.support.servers import serve_locally, wait_until_answering
+from tests.support.servers import serve_locally, served_process, wait_until_answering
 
 FOLLOW_THE_PORT = {"PUBLIC_BASE_URL": None, "ALLOWED_ORIGINS": None}
 
@@ -90,3 +92,46 @@ def test_the_favicon_is_served_and_unknown_api_paths_answer_in_the_api_error_sha
             unknown = requests.request(method, f"{url}/v1/nope", headers=headers, timeout=10)
             assert unknown.status_code == 404, unknown.text
             assert unknown.json() == {"error": "not_found", "message": "There is nothing at this path."}
+
+
+def queued_connections(port: int) -> int:
+    """How many connections wait in the accept queue of the socket listening on 127.0.0.1:`port`
+    (/proc/net/tcp: a listening socket's rx_queue is its accept queue's length)."""
+    for line in (Path("/proc/net/tcp").read_text().splitlines()[1:]):
+        fields = line.split()
+        if fields[1] == f"0100007F:{port:04X}" and fields[3] == "0A":   # 0A: LISTEN
+            return int(fields[4].split(":")[1], 16)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def test_a_burst_of_new_connections_is_queued_while_the_server_is_busy_and_then_served():
+    """socketserver's default backlog of 5 made the kernel drop connections beyond the sixth
+    while the process was busy: a load test saw failed requests, a browser can wait seconds."""
+    import signal
+    import time
+
+    burst = 40
+    with serve_locally("embedded") as url:
+        port = int(url.rsplit(":", 1)[1])
+        process = served_process(url)
+        process.send_signal(signal.SIGSTOP)   # busy: accepts nothing, while the kernel queues
+        connections = []
+        try:
+            for _ in range(burst):
+                connection = socket.socket()
+                connection.setblocking(False)
+                connection.connect_ex(("127.0.0.1", port))
+                connections.append(connection)
+            deadline = time.monotonic() + 20   # a hang guard: loopback handshakes end at once
+            while queued_connections(port) < burst and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert queued_connections(port) == burst
+        finally:
+            process.send_signal(signal.SIGCONT)
+        for connection in connections:
+            connection.setblocking(True)
+            connection.settimeout(30)
+            connection.sendall(b"GET /favicon.ico HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        for connection in connections:
+            with connection, connection.makefile("rb") as answer:
+                assert answer.readline().startswith(b"HTTP/1.1 200 ")

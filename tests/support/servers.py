@@ -5,6 +5,7 @@ elsewhere."""
 import contextlib
 import os
 import sys
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -64,28 +65,34 @@ def serve_locally(mode: str = "embedded", env: dict | None = None, port: int | N
         del environment[name]
     # A file, not a pipe: a pipe nobody reads stalls the server once its request log fills it.
     log = tempfile.TemporaryFile(mode="w+")
-    _logs[port] = log
     process = subprocess.Popen([sys.executable, str(PROJECT / "localdev" / "serve.py"), "--port", str(port)],
                                cwd=PROJECT, env=environment, stdout=log, stderr=subprocess.STDOUT, text=True)
+    _served[port] = process, log
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_answering(url + "/openapi.json", process, log, "local server", timeout=180)
         yield url
     finally:
         stop(process, timeout=30)
-        del _logs[port]
+        del _served[port]
         log.close()
 
 
-# The served APIs' logs by port, for a failing test's report (log_tail).
-_logs: dict = {}
+# The served APIs of this process by port: their process and log file.
+_served: dict = {}
 
 
-def log_tail(port: int, lines: int = 60) -> str:
-    """The last `lines` lines the server on `port` (started by serve_locally) printed."""
-    log = _logs.get(port)
-    if log is None:
+def served_process(url: str):
+    """The process serving `url` (started by serve_locally)."""
+    return _served[urlsplit(url).port][0]
+
+
+def log_tail(url: str, lines: int = 60) -> str:
+    """The last `lines` lines the server of `url` (started by serve_locally) printed."""
+    port = urlsplit(url).port
+    if port not in _served:
         return f"(no server of this process on port {port})"
+    log = _served[port][1]
     # pread leaves the file's offset alone: the server process writes at it.
     size = os.fstat(log.fileno()).st_size
     text = os.pread(log.fileno(), size, 0).decode(errors="replace")
